@@ -1,0 +1,23 @@
+/**
+ * The IPC channel table. Kept free of imports so the sandboxed preload can bundle it alone.
+ * Every channel is prefixed `copilot:`; commands are request/response, `copilot:event` is the
+ * one push channel from main to the renderer.
+ */
+export const commandChannels = {
+  sendMessage: 'copilot:send-message',
+  getSnapshot: 'copilot:get-snapshot',
+  newConversation: 'copilot:new-conversation',
+} as const;
+
+export type CommandName = keyof typeof commandChannels;
+export type CommandChannel = (typeof commandChannels)[CommandName];
+
+export const pushChannel = 'copilot:event';
+
+const channelToCommand = new Map<string, CommandName>(
+  (Object.keys(commandChannels) as CommandName[]).map((name) => [commandChannels[name], name]),
+);
+
+export function commandForChannel(channel: string): CommandName | undefined {
+  return channelToCommand.get(channel);
+}

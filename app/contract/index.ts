@@ -1,0 +1,3 @@
+export * from './channels';
+export * from './schemas';
+export type * from './types';

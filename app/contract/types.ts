@@ -1,0 +1,108 @@
+import type { z } from 'zod';
+import type { CommandName } from './channels';
+import type { commandRequestSchemas } from './schemas';
+
+export type CommandRequest<N extends CommandName> = z.input<(typeof commandRequestSchemas)[N]>;
+
+/** What the user sees of the connection: which service, and whether it is usable. */
+export type ConnectionMode = 'online' | 'offline-emulator';
+
+export type ConnectionState =
+  | { status: 'starting' }
+  | { status: 'connecting'; mode: ConnectionMode; endpoint: string }
+  | { status: 'open'; mode: ConnectionMode; endpoint: string }
+  | { status: 'closed'; mode: ConnectionMode; endpoint: string; reason: string }
+  | { status: 'error'; mode: ConnectionMode | null; endpoint: string | null; problem: Problem };
+
+/** A failure explained to the user: what went wrong and what they can do about it. */
+export interface Problem {
+  code: ProblemCode;
+  message: string;
+  hint: string;
+}
+
+export type ProblemCode =
+  | 'invalid_payload'
+  | 'unknown_command'
+  | 'forbidden_sender'
+  | 'invalid_base_url'
+  | 'connection_refused'
+  | 'connection_failed'
+  | 'unauthorized'
+  | 'malformed_frame'
+  | 'server_error'
+  | 'busy'
+  | 'internal';
+
+export type CommandResult<T> = { ok: true; value: T } | { ok: false; problem: Problem };
+
+export type TurnRole = 'user' | 'assistant';
+export type TurnStatus = 'streaming' | 'completed' | 'failed' | 'incomplete';
+
+export interface Turn {
+  id: string;
+  role: TurnRole;
+  text: string;
+  status: TurnStatus;
+  startedAt: number;
+  /** Set when the turn failed or was cut short, in words a user can act on. */
+  problem?: Problem;
+}
+
+/** The whole visible state, sent once when a renderer attaches; push events keep it current. */
+export interface CopilotSnapshot {
+  connection: ConnectionState;
+  turns: Turn[];
+  inspector: InspectorSummary;
+}
+
+export interface InspectorSummary {
+  responsesSent: number;
+  bytesSent: number;
+  bytesReceived: number;
+  chainHead: string | null;
+  lastTurn: TurnMetrics | null;
+}
+
+export interface TurnMetrics {
+  turnId: string;
+  /** Milliseconds from `response.create` sent to the first `response.output_text.delta`. */
+  timeToFirstDeltaMs: number | null;
+  totalMs: number;
+  bytesSent: number;
+  /** Input items sent in this request; fewer than the ledger holds when the turn was chained. */
+  inputItemsSent: number;
+  chained: boolean;
+}
+
+export type PushEvent =
+  | { type: 'connection'; connection: ConnectionState }
+  | { type: 'turn.started'; turn: Turn }
+  | { type: 'turn.delta'; turnId: string; delta: string }
+  | { type: 'turn.finished'; turn: Turn }
+  | { type: 'conversation.reset' }
+  | { type: 'inspector'; summary: InspectorSummary }
+  | { type: 'notice'; problem: Problem };
+
+export interface SendMessageResult {
+  userTurnId: string;
+  assistantTurnId: string;
+}
+
+/**
+ * What the preload exposes as `window.copilot`, and what browser mode implements over its
+ * loopback socket. Results come back as values, never thrown, so a refused command reaches the
+ * UI with its reason intact across the IPC boundary.
+ */
+export interface CopilotBridge {
+  sendMessage(request: CommandRequest<'sendMessage'>): Promise<CommandResult<SendMessageResult>>;
+  getSnapshot(): Promise<CommandResult<CopilotSnapshot>>;
+  newConversation(): Promise<CommandResult<null>>;
+  onEvent(listener: (event: PushEvent) => void): () => void;
+}
+
+export interface CommandResponses {
+  sendMessage: SendMessageResult;
+  getSnapshot: CopilotSnapshot;
+  newConversation: null;
+}

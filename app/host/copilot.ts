@@ -1,0 +1,253 @@
+/**
+ * The composition root: the one place that wires the sessions, the emulator and the contract
+ * together. Both shells (Electron and browser mode) call `createCopilot` with their own I/O.
+ */
+import type { z } from 'zod';
+import {
+  commandForChannel,
+  commandRequestSchemas,
+  type CommandName,
+  type CommandResponses,
+  type CommandResult,
+  type ConnectionMode,
+  type ConnectionState,
+  type CopilotSnapshot,
+  type Problem,
+  type PushEvent,
+  type Turn,
+} from '../contract';
+import { InspectorLog } from '../inspector/log';
+import { userMessage } from '../protocol/responses';
+import { ResponsesSession, type ResponsesSessionEvent } from '../responses/session';
+import type { WebSocketFactory } from '../transport/socket';
+import { defaultAgentModel, defaultInstructions, planConnection, responsesSocketUrl } from './config';
+
+export interface Logger {
+  info(message: string, fields?: Record<string, unknown>): void;
+  warn(message: string, fields?: Record<string, unknown>): void;
+  error(message: string, fields?: Record<string, unknown>): void;
+}
+
+export interface EmbeddedEmulator {
+  baseUrl: string;
+  close(): Promise<void>;
+}
+
+export interface CopilotDeps {
+  env: Readonly<Record<string, string | undefined>>;
+  createWebSocket: WebSocketFactory;
+  startEmulator: () => Promise<EmbeddedEmulator>;
+  now: () => number;
+  log: Logger;
+  newId: () => string;
+}
+
+export interface Copilot {
+  /** Resolves the configuration, starts the emulator if there is no key, and opens the agent socket. */
+  start(): Promise<void>;
+  /** Runs one command from a renderer: the channel is looked up and the payload schema-checked. */
+  call(channel: string, payload: unknown): Promise<CommandResult<unknown>>;
+  onEvent(listener: (event: PushEvent) => void): () => void;
+  snapshot(): CopilotSnapshot;
+  close(): Promise<void>;
+}
+
+/** The key the embedded emulator is given; it only checks that one is present. */
+const emulatorKey = 'parley-offline-emulator';
+
+export function createCopilot(deps: CopilotDeps): Copilot {
+  const { log, now, newId } = deps;
+  const listeners = new Set<(event: PushEvent) => void>();
+  const inspector = new InspectorLog();
+  let connection: ConnectionState = { status: 'starting' };
+  let turns: Turn[] = [];
+  let session: ResponsesSession | null = null;
+  let emulator: EmbeddedEmulator | null = null;
+  let mode: ConnectionMode | null = null;
+  let endpoint: string | null = null;
+  let turnsInFlight = 0;
+
+  const emit = (event: PushEvent): void => {
+    for (const listener of listeners) listener(event);
+  };
+  const setConnection = (next: ConnectionState): void => {
+    connection = next;
+    emit({ type: 'connection', connection });
+  };
+  const notice = (problem: Problem): void => {
+    log.warn(problem.message, { code: problem.code });
+    emit({ type: 'notice', problem });
+  };
+  const pushInspector = (): void => {
+    if (session !== null) inspector.update({ ...session.meters, chainHead: session.chainHead });
+    emit({ type: 'inspector', summary: inspector.summary });
+  };
+  const replaceTurn = (turn: Turn): void => {
+    turns = turns.map((existing) => (existing.id === turn.id ? turn : existing));
+  };
+
+  const onSessionEvent = (event: ResponsesSessionEvent): void => {
+    if (mode === null || endpoint === null) return;
+    const at = now();
+    switch (event.type) {
+      case 'socket': {
+        const { state } = event;
+        if (state.status === 'connecting') {
+          inspector.record({ type: 'socket.connecting', at, endpoint });
+          setConnection({ status: 'connecting', mode, endpoint });
+        } else if (state.status === 'open') {
+          inspector.record({ type: 'socket.open', at, endpoint });
+          log.info('agent socket open', { endpoint });
+          setConnection({ status: 'open', mode, endpoint });
+        } else if (state.status === 'closed') {
+          inspector.record({ type: 'socket.closed', at, code: state.code, reason: state.reason });
+          log.info('agent socket closed', { code: state.code, reason: state.reason });
+          setConnection(
+            state.problem === null
+              ? { status: 'closed', mode, endpoint, reason: state.reason || 'closed' }
+              : { status: 'error', mode, endpoint, problem: state.problem },
+          );
+        }
+        return;
+      }
+      case 'frame.rejected':
+        inspector.record({ type: 'frame.rejected', at, reason: event.problem.message });
+        notice(event.problem);
+        return;
+      case 'rehydrated':
+        inspector.record({ type: 'rehydrated', at, reason: event.reason });
+        log.info('resent the conversation on a fresh chain', { reason: event.reason });
+        return;
+    }
+  };
+
+  async function start(): Promise<void> {
+    const plan = planConnection(deps.env);
+    if (plan.kind === 'invalid') {
+      setConnection({ status: 'error', mode: null, endpoint: null, problem: plan.problem });
+      notice(plan.problem);
+      return;
+    }
+    let baseUrl: string;
+    let apiKey: string;
+    if (plan.kind === 'offline-emulator') {
+      emulator = await deps.startEmulator();
+      baseUrl = emulator.baseUrl;
+      apiKey = emulatorKey;
+      mode = 'offline-emulator';
+      log.info('no OPENAI_API_KEY set: running on the embedded emulator', { baseUrl });
+    } else {
+      baseUrl = plan.baseUrl;
+      apiKey = plan.apiKey;
+      mode = 'online';
+    }
+    endpoint = responsesSocketUrl(baseUrl);
+    session = new ResponsesSession({
+      url: endpoint,
+      apiKey,
+      model: defaultAgentModel,
+      instructions: defaultInstructions,
+      createWebSocket: deps.createWebSocket,
+      now,
+      onEvent: onSessionEvent,
+    });
+    try {
+      await session.connect();
+    } catch {
+      // The socket state event already carries the problem to the UI; sending retries.
+      if (connection.status === 'error') notice(connection.problem);
+    }
+  }
+
+  function sendMessage(text: string): CommandResult<CommandResponses['sendMessage']> {
+    if (session === null) {
+      const problem: Problem =
+        connection.status === 'error'
+          ? connection.problem
+          : { code: 'connection_failed', message: 'Parley is still starting.', hint: 'Wait a moment and send again.' };
+      return { ok: false, problem };
+    }
+    const startedAt = now();
+    const userTurn: Turn = { id: newId(), role: 'user', text, status: 'completed', startedAt };
+    let assistantTurn: Turn = { id: newId(), role: 'assistant', text: '', status: 'streaming', startedAt };
+    turns = [...turns, userTurn, assistantTurn];
+    emit({ type: 'turn.started', turn: userTurn });
+    emit({ type: 'turn.started', turn: assistantTurn });
+    turnsInFlight += 1;
+
+    const sent = session.runTurn([userMessage(text)], {
+      onTextDelta: (delta) => emit({ type: 'turn.delta', turnId: assistantTurn.id, delta }),
+    });
+    void sent.then((outcome) => {
+      turnsInFlight -= 1;
+      assistantTurn =
+        outcome.status === 'failed'
+          ? { ...assistantTurn, text: outcome.text, status: 'failed', problem: outcome.problem }
+          : { ...assistantTurn, text: outcome.text, status: outcome.status };
+      replaceTurn(assistantTurn);
+      const metrics = outcome.metrics === null ? null : { turnId: assistantTurn.id, ...outcome.metrics };
+      if (metrics !== null) {
+        inspector.record({ type: 'turn.sent', at: startedAt, turnId: assistantTurn.id, chained: metrics.chained, inputItemsSent: metrics.inputItemsSent, bytes: metrics.bytesSent });
+      }
+      inspector.record({ type: 'turn.finished', at: now(), status: outcome.status, metrics });
+      if (outcome.status === 'failed') log.warn('turn failed', { code: outcome.problem.code, message: outcome.problem.message });
+      emit({ type: 'turn.finished', turn: assistantTurn });
+      pushInspector();
+    });
+    return { ok: true, value: { userTurnId: userTurn.id, assistantTurnId: assistantTurn.id } };
+  }
+
+  function newConversation(): CommandResult<null> {
+    if (turnsInFlight > 0) {
+      return { ok: false, problem: { code: 'busy', message: 'A reply is still streaming.', hint: 'Wait for it to finish, then start a new conversation.' } };
+    }
+    session?.reset();
+    turns = [];
+    emit({ type: 'conversation.reset' });
+    pushInspector();
+    return { ok: true, value: null };
+  }
+
+  function snapshot(): CopilotSnapshot {
+    return { connection, turns, inspector: inspector.summary };
+  }
+
+  const handlers: { [N in CommandName]: (request: z.output<(typeof commandRequestSchemas)[N]>) => CommandResult<CommandResponses[N]> } = {
+    sendMessage: (request) => sendMessage(request.text),
+    getSnapshot: () => ({ ok: true, value: snapshot() }),
+    newConversation: () => newConversation(),
+  };
+
+  async function call(channel: string, payload: unknown): Promise<CommandResult<unknown>> {
+    const name = commandForChannel(channel);
+    if (name === undefined) {
+      log.warn('refused a call to an unknown command', { channel: channel.slice(0, 64) });
+      return {
+        ok: false,
+        problem: { code: 'unknown_command', message: `Parley has no command "${channel.slice(0, 64)}".`, hint: 'The window and the app are out of step: restart Parley.' },
+      };
+    }
+    const parsed = commandRequestSchemas[name].safeParse(payload);
+    if (!parsed.success) {
+      const details = parsed.error.issues.map((issue) => issue.message).join(' ');
+      log.warn('refused a malformed command', { channel, details });
+      return { ok: false, problem: { code: 'invalid_payload', message: details, hint: 'Nothing was sent. Correct it and try again.' } };
+    }
+    const handler = handlers[name] as (request: unknown) => CommandResult<unknown>;
+    return handler(parsed.data);
+  }
+
+  return {
+    start,
+    call,
+    onEvent(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+    snapshot,
+    async close() {
+      session?.close();
+      await emulator?.close();
+    },
+  };
+}

@@ -1,0 +1,215 @@
+/**
+ * One `ws` connection as a state machine, with byte meters and failures explained in words a
+ * user can act on. The WebSocket constructor is injected: only the composition root makes I/O.
+ */
+import type { ClientOptions, RawData, WebSocket } from 'ws';
+import type { IncomingMessage } from 'node:http';
+import type { Problem } from '../contract';
+
+export type WebSocketFactory = (url: string, options: ClientOptions) => WebSocket;
+
+export type SocketState =
+  | { status: 'idle' }
+  | { status: 'connecting'; startedAt: number }
+  | { status: 'open'; openedAt: number }
+  | { status: 'closed'; code: number; reason: string; problem: Problem | null };
+
+export interface SocketMeters {
+  bytesSent: number;
+  bytesReceived: number;
+  framesSent: number;
+  framesReceived: number;
+}
+
+export interface SocketOptions {
+  url: string;
+  headers: Record<string, string>;
+  createWebSocket: WebSocketFactory;
+  now: () => number;
+  /** Frames larger than this close the socket with 1009 instead of being buffered. */
+  maxPayloadBytes?: number;
+  onMessage: (text: string, bytes: number) => void;
+  onStateChange?: (state: SocketState) => void;
+}
+
+const normalClose = 1000;
+const defaultMaxPayloadBytes = 16 * 1024 * 1024;
+
+export class Socket {
+  #options: SocketOptions;
+  #ws: WebSocket | null = null;
+  #state: SocketState = { status: 'idle' };
+  #meters: SocketMeters = { bytesSent: 0, bytesReceived: 0, framesSent: 0, framesReceived: 0 };
+
+  constructor(options: SocketOptions) {
+    this.#options = options;
+  }
+
+  get state(): SocketState {
+    return this.#state;
+  }
+
+  get meters(): Readonly<SocketMeters> {
+    return this.#meters;
+  }
+
+  get url(): string {
+    return this.#options.url;
+  }
+
+  /** Opens the connection; rejects with a `SocketError` carrying a user-facing problem. */
+  connect(): Promise<void> {
+    if (this.#state.status !== 'idle') throw new Error(`Socket.connect called in state ${this.#state.status}`);
+    const { url, headers, createWebSocket, now, maxPayloadBytes } = this.#options;
+    this.#setState({ status: 'connecting', startedAt: now() });
+
+    return new Promise<void>((resolve, reject) => {
+      let settled = false;
+      let failure: Problem | null = null;
+      const ws = createWebSocket(url, { headers, maxPayload: maxPayloadBytes ?? defaultMaxPayloadBytes, perMessageDeflate: false });
+      this.#ws = ws;
+
+      ws.on('open', () => {
+        settled = true;
+        this.#setState({ status: 'open', openedAt: now() });
+        resolve();
+      });
+      ws.on('unexpected-response', (_request, response: IncomingMessage) => {
+        failure = upgradeRefused(url, response.statusCode ?? 0);
+        response.resume();
+        ws.terminate();
+      });
+      ws.on('error', (error: NodeJS.ErrnoException) => {
+        failure ??= connectionProblem(url, error);
+      });
+      ws.on('message', (data: RawData) => {
+        const buffer = toBuffer(data);
+        this.#meters.bytesReceived += buffer.byteLength;
+        this.#meters.framesReceived += 1;
+        this.#options.onMessage(buffer.toString('utf8'), buffer.byteLength);
+      });
+      ws.on('close', (code: number, reasonBuffer: Buffer) => {
+        const reason = reasonBuffer.toString('utf8');
+        const problem = failure ?? closeProblem(code, reason);
+        this.#ws = null;
+        this.#setState({ status: 'closed', code, reason, problem });
+        if (!settled) {
+          settled = true;
+          reject(new SocketError(problem ?? connectionProblem(url, new Error(`closed with code ${code}`))));
+        }
+      });
+    });
+  }
+
+  /** Sends one JSON frame and returns its size in bytes. */
+  send(message: unknown): number {
+    const ws = this.#ws;
+    if (this.#state.status !== 'open' || ws === null) throw new SocketError(notConnected(this.#options.url));
+    const text = JSON.stringify(message);
+    const bytes = Buffer.byteLength(text);
+    ws.send(text);
+    this.#meters.bytesSent += bytes;
+    this.#meters.framesSent += 1;
+    return bytes;
+  }
+
+  close(code = normalClose, reason = 'client closing'): void {
+    if (this.#ws === null) {
+      if (this.#state.status === 'idle') this.#setState({ status: 'closed', code, reason, problem: null });
+      return;
+    }
+    this.#ws.close(code, reason);
+  }
+
+  #setState(state: SocketState): void {
+    this.#state = state;
+    this.#options.onStateChange?.(state);
+  }
+}
+
+export class SocketError extends Error {
+  readonly problem: Problem;
+  constructor(problem: Problem) {
+    super(problem.message);
+    this.name = 'SocketError';
+    this.problem = problem;
+  }
+}
+
+function toBuffer(data: RawData): Buffer {
+  if (Buffer.isBuffer(data)) return data;
+  if (Array.isArray(data)) return Buffer.concat(data);
+  return Buffer.from(data);
+}
+
+function hostOf(url: string): string {
+  try {
+    return new URL(url).host;
+  } catch {
+    return url;
+  }
+}
+
+function upgradeRefused(url: string, status: number): Problem {
+  if (status === 401 || status === 403) {
+    return {
+      code: 'unauthorized',
+      message: `${hostOf(url)} rejected the API key (HTTP ${status}).`,
+      hint: 'Check OPENAI_API_KEY: it may be mistyped, revoked, or for another organisation. Unset it to use the offline emulator.',
+    };
+  }
+  return {
+    code: 'connection_failed',
+    message: `${hostOf(url)} answered HTTP ${status} instead of opening a WebSocket at ${url}.`,
+    hint: 'Check that OPENAI_BASE_URL points at an API root that supports WebSocket mode, such as https://api.openai.com/v1.',
+  };
+}
+
+function connectionProblem(url: string, error: NodeJS.ErrnoException): Problem {
+  switch (error.code) {
+    case 'ECONNREFUSED':
+      return {
+        code: 'connection_refused',
+        message: `Nothing is accepting connections at ${hostOf(url)} (connection refused).`,
+        hint: 'Check OPENAI_BASE_URL and that the server is running.',
+      };
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return {
+        code: 'connection_failed',
+        message: `The host ${hostOf(url)} could not be found.`,
+        hint: 'Check OPENAI_BASE_URL and your network connection.',
+      };
+    default:
+      return {
+        code: 'connection_failed',
+        message: `Could not connect to ${hostOf(url)}: ${error.message}.`,
+        hint: 'Check your network connection and OPENAI_BASE_URL.',
+      };
+  }
+}
+
+function closeProblem(code: number, reason: string): Problem | null {
+  if (code === normalClose) return null;
+  const said = reason ? `: ${reason}` : '';
+  if (code === 1009) {
+    return {
+      code: 'malformed_frame',
+      message: `The server sent a message larger than Parley accepts, so the connection was closed${said}.`,
+      hint: 'Send your message again; the connection reopens on its own.',
+    };
+  }
+  return {
+    code: 'connection_failed',
+    message: `The connection closed unexpectedly (code ${code}${said}).`,
+    hint: 'Send your message again; the connection reopens on its own.',
+  };
+}
+
+function notConnected(url: string): Problem {
+  return {
+    code: 'connection_failed',
+    message: `Not connected to ${hostOf(url)}.`,
+    hint: 'Wait for the connection indicator to show connected, then try again.',
+  };
+}

@@ -1,0 +1,161 @@
+/**
+ * Browser mode: the same composition root in plain Node, its renderer served on 127.0.0.1 and the
+ * contract carried over a loopback WebSocket that demands this launch's token and our Origin.
+ */
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { extname, join, normalize, sep } from 'node:path';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { bridgeCallFrame } from '../app/contract';
+import type { Copilot, Logger } from '../app/host/copilot';
+import { contentSecurityPolicy } from './csp';
+
+export interface BrowserModeOptions {
+  copilot: Copilot;
+  rendererDir: string;
+  log: Logger;
+  port?: number;
+  token?: string;
+}
+
+export interface BrowserMode {
+  /** The page's address, token included: the one thing to open. */
+  url: string;
+  origin: string;
+  token: string;
+  close(): Promise<void>;
+}
+
+export const bridgePath = '/bridge';
+const maxBridgeFrameBytes = 1024 * 1024;
+
+const contentTypes: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.ico': 'image/x-icon',
+  '.woff2': 'font/woff2',
+  '.json': 'application/json',
+};
+
+const securityHeaders = {
+  'Content-Security-Policy': contentSecurityPolicy,
+  'X-Content-Type-Options': 'nosniff',
+  'Referrer-Policy': 'no-referrer',
+  'Cache-Control': 'no-store',
+  'Cross-Origin-Opener-Policy': 'same-origin',
+};
+
+export async function startBrowserMode(options: BrowserModeOptions): Promise<BrowserMode> {
+  const { copilot, rendererDir, log } = options;
+  const token = options.token ?? randomBytes(24).toString('base64url');
+  const wss = new WebSocketServer({ noServer: true, maxPayload: maxBridgeFrameBytes });
+  let origin = '';
+
+  const server = createServer((request, response) => {
+    void serveStatic(rendererDir, request, response).catch((error: unknown) => {
+      log.error('browser mode could not serve a file', { url: request.url, error: (error as Error).message });
+      if (!response.headersSent) response.writeHead(500, securityHeaders).end('Internal error');
+    });
+  });
+
+  server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
+    const url = new URL(request.url ?? '/', origin);
+    if (url.pathname !== bridgePath) return refuse(socket, 404, 'No WebSocket here.');
+    if (request.headers.origin !== origin) {
+      log.warn('browser mode refused a bridge connection from another origin', { origin: request.headers.origin ?? null });
+      return refuse(socket, 403, 'Wrong origin.');
+    }
+    if (!sameSecret(url.searchParams.get('token') ?? '', token)) {
+      log.warn('browser mode refused a bridge connection without the launch token');
+      return refuse(socket, 401, 'Missing or wrong token.');
+    }
+    wss.handleUpgrade(request, socket, head, (ws) => attach(ws, copilot, log));
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  origin = `http://127.0.0.1:${port}`;
+
+  return {
+    url: `${origin}/?token=${token}`,
+    origin,
+    token,
+    close() {
+      for (const client of wss.clients) client.terminate();
+      wss.close();
+      return new Promise((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+function attach(ws: WebSocket, copilot: Copilot, log: Logger): void {
+  const send = (frame: unknown): void => {
+    if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(frame));
+  };
+  const stop = copilot.onEvent((event) => send({ type: 'event', event }));
+  ws.on('close', stop);
+  ws.on('message', (data) => {
+    let frame: unknown;
+    try {
+      frame = JSON.parse(data.toString());
+    } catch {
+      frame = undefined;
+    }
+    const parsed = bridgeCallFrame.safeParse(frame);
+    if (!parsed.success) {
+      log.warn('browser mode refused a malformed bridge frame');
+      send({
+        type: 'result',
+        id: null,
+        result: { ok: false, problem: { code: 'invalid_payload', message: 'The page sent a message Parley could not read.', hint: 'Reload the page.' } },
+      });
+      return;
+    }
+    const { id, channel, payload } = parsed.data;
+    void copilot.call(channel, payload).then((result) => send({ type: 'result', id, result }));
+  });
+}
+
+async function serveStatic(root: string, request: IncomingMessage, response: ServerResponse): Promise<void> {
+  if (request.method !== 'GET' && request.method !== 'HEAD') {
+    response.writeHead(405, { ...securityHeaders, Allow: 'GET, HEAD' }).end();
+    return;
+  }
+  const pathname = decodeURIComponent(new URL(request.url ?? '/', 'http://localhost').pathname);
+  const relative = pathname === '/' ? 'index.html' : normalize(pathname).replace(/^[/\\]+/, '');
+  const file = join(root, relative);
+  if (!file.startsWith(root.endsWith(sep) ? root : root + sep)) {
+    response.writeHead(403, securityHeaders).end('Forbidden');
+    return;
+  }
+  let body: Buffer;
+  try {
+    body = await readFile(file);
+  } catch {
+    response.writeHead(404, { ...securityHeaders, 'Content-Type': 'text/plain; charset=utf-8' }).end('Not found');
+    return;
+  }
+  const type = contentTypes[extname(file)] ?? 'application/octet-stream';
+  response.writeHead(200, { ...securityHeaders, 'Content-Type': type, 'Content-Length': body.byteLength });
+  response.end(request.method === 'HEAD' ? undefined : body);
+}
+
+function sameSecret(given: string, expected: string): boolean {
+  const a = Buffer.from(given);
+  const b = Buffer.from(expected);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+function refuse(socket: Duplex, status: number, message: string): void {
+  const reason = { 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found' }[status] ?? 'Bad Request';
+  socket.end(`HTTP/1.1 ${status} ${reason}\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(message)}\r\nConnection: close\r\n\r\n${message}`);
+}

@@ -1,0 +1,22 @@
+/**
+ * The sandboxed preload: exposes `window.copilot` as a list of named functions. It never hands the
+ * page `ipcRenderer` itself, and imports only the channel table (no Node, no zod).
+ */
+import { contextBridge, ipcRenderer, type IpcRendererEvent } from 'electron';
+import { commandChannels, pushChannel } from '../app/contract/channels';
+import type { CopilotBridge, PushEvent } from '../app/contract';
+
+const bridge: CopilotBridge = {
+  sendMessage: (request) => ipcRenderer.invoke(commandChannels.sendMessage, request),
+  getSnapshot: () => ipcRenderer.invoke(commandChannels.getSnapshot),
+  newConversation: () => ipcRenderer.invoke(commandChannels.newConversation),
+  onEvent(listener) {
+    const handler = (_event: IpcRendererEvent, pushed: PushEvent): void => listener(pushed);
+    ipcRenderer.on(pushChannel, handler);
+    return () => {
+      ipcRenderer.removeListener(pushChannel, handler);
+    };
+  },
+};
+
+contextBridge.exposeInMainWorld('copilot', bridge);

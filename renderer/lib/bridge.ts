@@ -1,0 +1,75 @@
+/**
+ * The renderer's only door to the app: `window.copilot` in the desktop shell, or browser mode's
+ * loopback WebSocket (with the launch token from the page URL) in a plain browser.
+ */
+import type { CommandChannel, CommandResult, CopilotBridge, Problem, PushEvent } from '../../app/contract';
+
+declare global {
+  interface Window {
+    copilot?: CopilotBridge;
+  }
+}
+
+export function connectBridge(): CopilotBridge {
+  return window.copilot ?? socketBridge(window.location);
+}
+
+type ServerFrame =
+  | { type: 'result'; id: number | null; result: CommandResult<unknown> }
+  | { type: 'event'; event: PushEvent };
+
+const lostContact: Problem = {
+  code: 'connection_failed',
+  message: 'Lost contact with Parley: the browser-mode server stopped or restarted.',
+  hint: 'Start it again with npm run browser, then reload this page.',
+};
+
+export function socketBridge(location: Pick<Location, 'protocol' | 'host' | 'search'>): CopilotBridge {
+  const token = new URLSearchParams(location.search).get('token') ?? '';
+  const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
+  const socket = new WebSocket(`${scheme}//${location.host}/bridge?token=${encodeURIComponent(token)}`);
+  const listeners = new Set<(event: PushEvent) => void>();
+  const pending = new Map<number, (result: CommandResult<unknown>) => void>();
+  let nextId = 1;
+  let closed = false;
+  const opened = new Promise<void>((resolve) => socket.addEventListener('open', () => resolve(), { once: true }));
+
+  socket.addEventListener('message', (message: MessageEvent<string>) => {
+    const frame = JSON.parse(message.data) as ServerFrame;
+    if (frame.type === 'event') {
+      for (const listener of listeners) listener(frame.event);
+    } else if (frame.id !== null) {
+      pending.get(frame.id)?.(frame.result);
+      pending.delete(frame.id);
+    }
+  });
+  socket.addEventListener('close', () => {
+    closed = true;
+    for (const resolve of pending.values()) resolve({ ok: false, problem: lostContact });
+    pending.clear();
+    const connection = { status: 'error', mode: null, endpoint: null, problem: lostContact } as const;
+    for (const listener of listeners) listener({ type: 'connection', connection });
+  });
+
+  async function call<T>(channel: CommandChannel, payload?: unknown): Promise<CommandResult<T>> {
+    await Promise.race([opened, new Promise((resolve) => socket.addEventListener('close', resolve, { once: true }))]);
+    if (closed) return { ok: false, problem: lostContact };
+    const id = nextId++;
+    return new Promise((resolve) => {
+      pending.set(id, resolve as (result: CommandResult<unknown>) => void);
+      socket.send(JSON.stringify({ id, channel, payload }));
+    });
+  }
+
+  return {
+    sendMessage: (request) => call('copilot:send-message', request),
+    getSnapshot: () => call('copilot:get-snapshot'),
+    newConversation: () => call('copilot:new-conversation'),
+    onEvent(listener) {
+      listeners.add(listener);
+      return () => {
+        listeners.delete(listener);
+      };
+    },
+  };
+}

@@ -1,0 +1,109 @@
+/**
+ * The conversation as the UI sees it: turns, connection and notices, kept current from the bridge.
+ * Components read it; only this class talks to the bridge.
+ */
+import type { ConnectionState, CopilotBridge, InspectorSummary, Problem, PushEvent, Turn } from '../../../app/contract';
+
+export class Conversation {
+  #bridge: CopilotBridge;
+  #turns = $state<Turn[]>([]);
+  #connection = $state<ConnectionState>({ status: 'starting' });
+  #notices = $state<Problem[]>([]);
+  #inspector = $state<InspectorSummary | null>(null);
+  #sending = $state(false);
+
+  constructor(bridge: CopilotBridge) {
+    this.#bridge = bridge;
+  }
+
+  get turns(): readonly Turn[] {
+    return this.#turns;
+  }
+  get connection(): ConnectionState {
+    return this.#connection;
+  }
+  get notices(): readonly Problem[] {
+    return this.#notices;
+  }
+  get inspector(): InspectorSummary | null {
+    return this.#inspector;
+  }
+  get sending(): boolean {
+    return this.#sending;
+  }
+  get streaming(): boolean {
+    return this.#turns.some((turn) => turn.status === 'streaming');
+  }
+
+  /** Subscribes to push events, then loads the current state; returns the unsubscribe. */
+  start(): () => void {
+    const stop = this.#bridge.onEvent((event) => this.#apply(event));
+    void this.#bridge.getSnapshot().then((result) => {
+      if (!result.ok) {
+        this.#notify(result.problem);
+        return;
+      }
+      const known = new Set(this.#turns.map((turn) => turn.id));
+      this.#turns = [...result.value.turns.filter((turn) => !known.has(turn.id)), ...this.#turns];
+      if (this.#connection.status === 'starting') this.#connection = result.value.connection;
+      this.#inspector = result.value.inspector;
+    });
+    return stop;
+  }
+
+  /** Sends a message; returns false (and keeps a notice) when it was refused, so the text stays. */
+  async send(text: string): Promise<boolean> {
+    this.#sending = true;
+    try {
+      const result = await this.#bridge.sendMessage({ text });
+      if (!result.ok) this.#notify(result.problem);
+      return result.ok;
+    } finally {
+      this.#sending = false;
+    }
+  }
+
+  async newConversation(): Promise<void> {
+    const result = await this.#bridge.newConversation();
+    if (!result.ok) this.#notify(result.problem);
+  }
+
+  dismiss(problem: Problem): void {
+    this.#notices = this.#notices.filter((notice) => notice !== problem);
+  }
+
+  #notify(problem: Problem): void {
+    this.#notices = [...this.#notices.slice(-4), problem];
+  }
+
+  #apply(event: PushEvent): void {
+    switch (event.type) {
+      case 'connection':
+        this.#connection = event.connection;
+        return;
+      case 'turn.started':
+        this.#turns.push(event.turn);
+        return;
+      case 'turn.delta': {
+        const turn = this.#turns.findLast((candidate) => candidate.id === event.turnId);
+        if (turn !== undefined) turn.text += event.delta;
+        return;
+      }
+      case 'turn.finished': {
+        const index = this.#turns.findLastIndex((candidate) => candidate.id === event.turn.id);
+        if (index >= 0) this.#turns[index] = event.turn;
+        else this.#turns.push(event.turn);
+        return;
+      }
+      case 'conversation.reset':
+        this.#turns = [];
+        return;
+      case 'inspector':
+        this.#inspector = event.summary;
+        return;
+      case 'notice':
+        this.#notify(event.problem);
+        return;
+    }
+  }
+}

@@ -1,0 +1,46 @@
+import { resolve } from 'node:path';
+import { defineConfig } from 'vitest/config';
+import { svelte } from '@sveltejs/vite-plugin-svelte';
+
+const root = import.meta.dirname;
+
+export default defineConfig({
+  test: {
+    reporters: ['default'],
+    projects: [
+      {
+        test: {
+          name: 'app',
+          environment: 'node',
+          include: ['test/app/**/*.test.ts', 'test/architecture.test.ts'],
+        },
+      },
+      {
+        test: {
+          name: 'main',
+          environment: 'node',
+          include: ['test/main/**/*.test.ts'],
+          setupFiles: ['test/support/electronMock.ts'],
+        },
+      },
+      {
+        plugins: [svelte({ configFile: resolve(root, 'svelte.config.js') })],
+        resolve: { conditions: ['browser'] },
+        test: {
+          name: 'renderer',
+          environment: 'jsdom',
+          include: ['test/renderer/**/*.test.ts'],
+        },
+      },
+      {
+        test: {
+          name: 'e2e',
+          environment: 'node',
+          include: ['test/e2e/**/*.test.ts'],
+          testTimeout: 60_000,
+          hookTimeout: 60_000,
+        },
+      },
+    ],
+  },
+});
