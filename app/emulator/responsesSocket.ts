@@ -166,9 +166,13 @@ function validate(create: ResponseCreateEvent): ErrorBody | null {
   return null;
 }
 
-function baseResponse(create: ResponseCreateEvent, previousId: string | null): Response {
+/** `output_text` is the SDK's client-side convenience, never on the wire. */
+type WireResponse = Omit<Response, 'output_text'> & { store: boolean };
+
+function baseResponse(create: ResponseCreateEvent, previousId: string | null): WireResponse {
   return {
     id: newId('resp'),
+    access_programs: null,
     object: 'response',
     created_at: Math.floor(Date.now() / 1000),
     status: 'in_progress',
@@ -179,7 +183,6 @@ function baseResponse(create: ResponseCreateEvent, previousId: string | null): R
     max_output_tokens: create.max_output_tokens ?? null,
     model: create.model ?? '',
     output: [],
-    output_text: '',
     parallel_tool_calls: create.parallel_tool_calls ?? true,
     previous_response_id: previousId,
     store: create.store ?? true,
@@ -189,9 +192,8 @@ function baseResponse(create: ResponseCreateEvent, previousId: string | null): R
     tools: create.tools ?? [],
     top_p: create.top_p ?? 1,
     truncation: 'disabled',
-    usage: undefined,
     metadata: create.metadata ?? {},
-  } as Response;
+  };
 }
 
 function usage(context: readonly ResponseInputItem[], text: string): Response['usage'] {
@@ -199,7 +201,7 @@ function usage(context: readonly ResponseInputItem[], text: string): Response['u
   const output = text === '' ? 0 : estimateTokens(text);
   return {
     input_tokens: input,
-    input_tokens_details: { cached_tokens: 0 },
+    input_tokens_details: { cached_tokens: 0, cache_write_tokens: 0 },
     output_tokens: output,
     output_tokens_details: { reasoning_tokens: 0 },
     total_tokens: input + output,

@@ -80,7 +80,7 @@ export class Socket {
         ws.terminate();
       });
       ws.on('error', (error: NodeJS.ErrnoException) => {
-        failure ??= connectionProblem(url, error);
+        failure ??= frameProblem(error) ?? connectionProblem(url, error);
       });
       ws.on('message', (data: RawData) => {
         const buffer = toBuffer(data);
@@ -189,16 +189,28 @@ function connectionProblem(url: string, error: NodeJS.ErrnoException): Problem {
   }
 }
 
-function closeProblem(code: number, reason: string): Problem | null {
-  if (code === normalClose) return null;
-  const said = reason ? `: ${reason}` : '';
-  if (code === 1009) {
+/** `ws` fails a connection with a `WS_ERR_*` code when a frame breaks the protocol or our size limit. */
+function frameProblem(error: NodeJS.ErrnoException): Problem | null {
+  if (error.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') {
     return {
       code: 'malformed_frame',
-      message: `The server sent a message larger than Parley accepts, so the connection was closed${said}.`,
+      message: 'The server sent a message larger than Parley accepts, so the connection was closed.',
       hint: 'Send your message again; the connection reopens on its own.',
     };
   }
+  if (error.code?.startsWith('WS_ERR_')) {
+    return {
+      code: 'malformed_frame',
+      message: `The server broke the WebSocket protocol (${error.message}), so the connection was closed.`,
+      hint: 'Send your message again; the connection reopens on its own.',
+    };
+  }
+  return null;
+}
+
+function closeProblem(code: number, reason: string): Problem | null {
+  if (code === normalClose) return null;
+  const said = reason ? `: ${reason}` : '';
   return {
     code: 'connection_failed',
     message: `The connection closed unexpectedly (code ${code}${said}).`,

@@ -1,0 +1,55 @@
+import { readdir, readFile } from 'node:fs/promises';
+import { join, relative } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { importsOf, violations } from './support/layering';
+
+const root = join(import.meta.dirname, '..');
+
+async function sourceFiles(dir: string): Promise<string[]> {
+  const entries = await readdir(join(root, dir), { withFileTypes: true, recursive: true });
+  return entries
+    .filter((entry) => entry.isFile() && /\.(ts|svelte|js|mjs|cjs)$/.test(entry.name))
+    .map((entry) => relative(root, join(entry.parentPath, entry.name)).replace(/\\/g, '/'));
+}
+
+describe('layering (DESIGN.md, "Layout and import rules")', () => {
+  it('holds across app/, main/ and renderer/', async () => {
+    const files = [...(await sourceFiles('app')), ...(await sourceFiles('main')), ...(await sourceFiles('renderer'))];
+    expect(files.length).toBeGreaterThan(20);
+    const broken: string[] = [];
+    for (const file of files) broken.push(...violations(file, await readFile(join(root, file), 'utf8')));
+    expect(broken).toEqual([]);
+  });
+
+  it('catches app/ importing electron or svelte, in any import form', () => {
+    expect(violations('app/responses/session.ts', "import { app } from 'electron';")).toHaveLength(1);
+    expect(violations('app/audio/x.ts', "const { ipcMain } = require('electron');")).toHaveLength(1);
+    expect(violations('app/host/x.ts', "import { mount } from 'svelte';")).toHaveLength(1);
+    expect(violations('app/host/x.ts', "import type { BrowserWindow } from 'electron/main';")).toHaveLength(1);
+    expect(violations('app/host/x.ts', "import { x } from '../../main/ipc';")).toHaveLength(1);
+  });
+
+  it('catches renderer/ importing Node, native code or app/ runtime', () => {
+    expect(violations('renderer/lib/x.ts', "import { readFile } from 'node:fs';")).toHaveLength(1);
+    expect(violations('renderer/lib/x.ts', "import WebSocket from 'ws';")).toHaveLength(1);
+    expect(violations('renderer/components/X.svelte', "<script lang=\"ts\">import { ipcRenderer } from 'electron';</script>")).toHaveLength(1);
+    expect(violations('renderer/lib/x.ts', "import { commandChannels } from '../../app/contract';")).toHaveLength(1);
+    expect(violations('renderer/lib/x.ts', "import type { PushEvent } from '../../app/contract';")).toEqual([]);
+  });
+
+  it('keeps the contract free of project imports and I/O in the composition root', () => {
+    expect(violations('app/contract/x.ts', "import { Socket } from '../transport/socket';")).toHaveLength(1);
+    expect(violations('app/contract/x.ts', "import { z } from 'zod';")).toEqual([]);
+    expect(violations('app/responses/x.ts', 'const ws = new WebSocket(url);')).toHaveLength(1);
+    expect(violations('app/host/x.ts', 'const ws = new WebSocket(url);')).toEqual([]);
+  });
+
+  it('reads multi-line and re-export imports', () => {
+    const refs = importsOf("import {\n  a,\n  b,\n} from './a';\nexport * from './b';\nexport type * from './c';");
+    expect(refs).toEqual([
+      { specifier: './a', typeOnly: false },
+      { specifier: './b', typeOnly: false },
+      { specifier: './c', typeOnly: true },
+    ]);
+  });
+});
