@@ -30,6 +30,7 @@ export default defineConfig({
           name: 'renderer',
           environment: 'jsdom',
           include: ['test/renderer/**/*.test.ts'],
+          setupFiles: ['test/support/rendererSetup.ts'],
         },
       },
       {

@@ -10,7 +10,8 @@ export function nodeCopilotDeps(env: Readonly<Record<string, string | undefined>
     log,
     createWebSocket: (url, options) => new WebSocket(url, options),
     startEmulator: () => startEmulator({ host: '127.0.0.1', port: 0 }),
-    now: () => Date.now(),
+    // Wall-clock milliseconds with sub-millisecond resolution, monotonic within the process.
+    now: () => performance.timeOrigin + performance.now(),
     newId: () => randomUUID(),
   };
 }

@@ -23,5 +23,5 @@ export const commandRequestSchemas = {
 export const bridgeCallFrame = z.strictObject({
   id: z.number().int().nonnegative(),
   channel: z.string().min(1).max(128),
-  payload: z.unknown(),
+  payload: z.unknown().optional(),
 });

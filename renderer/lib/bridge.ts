@@ -41,6 +41,9 @@ export function socketBridge(location: Pick<Location, 'protocol' | 'host' | 'sea
     } else if (frame.id !== null) {
       pending.get(frame.id)?.(frame.result);
       pending.delete(frame.id);
+    } else if (!frame.result.ok) {
+      // The server could not tell which call a refusal belongs to: show it rather than drop it.
+      for (const listener of listeners) listener({ type: 'notice', problem: frame.result.problem });
     }
   });
   socket.addEventListener('close', () => {

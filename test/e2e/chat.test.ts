@@ -1,0 +1,73 @@
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchChromium, repoRoot, runBrowserMode, type RunningBrowserMode } from '../support/browserMode';
+
+const resultsDir = join(repoRoot, 'test-results/e2e');
+
+let server: RunningBrowserMode;
+let browser: Browser;
+let page: Page;
+const pageErrors: string[] = [];
+
+beforeAll(async () => {
+  await mkdir(resultsDir, { recursive: true });
+  server = await runBrowserMode();
+  browser = await launchChromium();
+  page = await browser.newPage({ viewport: { width: 1100, height: 720 } });
+  page.on('pageerror', (error) => pageErrors.push(error.message));
+  page.on('console', (message) => {
+    // A CSP violation or a failed script shows up here as an error.
+    if (message.type() === 'error') pageErrors.push(message.text());
+  });
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+describe('Parley in Chromium (browser mode, offline emulator)', () => {
+  it('sends "hello" and streams the reply into the transcript', async () => {
+    await page.goto(server.url);
+    await expect.poll(() => page.getByRole('status', { name: 'Connection' }).textContent()).toContain('Offline (emulator)');
+
+    const message = page.getByRole('textbox', { name: 'Message' });
+    await message.fill('hello');
+    await page.getByRole('button', { name: 'Send' }).click();
+    await expect.poll(() => message.inputValue()).toBe('');
+
+    const transcript = page.getByRole('region', { name: 'Transcript' });
+    // Streaming: the reply is visible while the transcript is still busy, then completes.
+    await transcript.getByText(/^Hello!/).waitFor();
+    await expect.poll(() => transcript.getAttribute('aria-busy')).toBe('false');
+    const reply = await transcript.getByText(/^Hello!/).textContent();
+    expect(reply).toContain("I am Parley's offline emulator");
+    expect(reply).toContain('This is your first message.');
+    expect(await transcript.getByText('hello', { exact: true }).count()).toBe(1);
+
+    await page.screenshot({ path: join(resultsDir, 'chat.png'), fullPage: true });
+    expect(pageErrors).toEqual([]);
+  });
+
+  it('keeps the conversation: the second message is chained to the first', async () => {
+    const message = page.getByRole('textbox', { name: 'Message' });
+    await message.fill('what did I just say?');
+    await message.press('Enter');
+    const transcript = page.getByRole('region', { name: 'Transcript' });
+    await transcript.getByText(/message 2 of our conversation/).waitFor();
+    await expect.poll(() => page.getByLabel('Last turn').textContent()).toContain('chained, 1 new item');
+    await page.screenshot({ path: join(resultsDir, 'chat-two-turns.png'), fullPage: true });
+    expect(pageErrors).toEqual([]);
+  });
+
+  it('refuses a page without the launch token', async () => {
+    const stranger = await browser.newPage();
+    const errors: string[] = [];
+    stranger.on('console', (entry) => entry.type() === 'error' && errors.push(entry.text()));
+    await stranger.goto(server.url.replace(/token=[\w-]+/, 'token=guess'));
+    await expect.poll(() => stranger.getByRole('status', { name: 'Connection' }).textContent()).toContain('Connection problem');
+    await stranger.close();
+  });
+});

@@ -1,0 +1,32 @@
+import { describe, expect, it, vi } from 'vitest';
+import { commandChannels, pushChannel, type CopilotBridge, type PushEvent } from '../../app/contract';
+
+type Fake = typeof import('../support/fakeElectron');
+
+describe('the preload', () => {
+  it('exposes window.copilot as named functions on copilot: channels, never ipcRenderer', async () => {
+    vi.resetModules();
+    const electron = (await import('electron')) as unknown as Fake;
+    electron.resetFakeElectron();
+    await import('../../main/preload');
+    const bridge = electron.contextBridge.exposed.get('copilot') as CopilotBridge;
+    expect([...electron.contextBridge.exposed.keys()]).toEqual(['copilot']);
+    expect(Object.keys(bridge).sort()).toEqual(['getSnapshot', 'newConversation', 'onEvent', 'sendMessage']);
+    expect(Object.values(bridge).every((value) => typeof value === 'function')).toBe(true);
+
+    await bridge.sendMessage({ text: 'hi' });
+    await bridge.getSnapshot();
+    expect(electron.ipcRenderer.invoked).toEqual([
+      { channel: commandChannels.sendMessage, args: [{ text: 'hi' }] },
+      { channel: commandChannels.getSnapshot, args: [] },
+    ]);
+
+    const received: PushEvent[] = [];
+    const stop = bridge.onEvent((event) => received.push(event));
+    electron.ipcRenderer.emit(pushChannel, { sender: 'hidden' }, { type: 'conversation.reset' });
+    stop();
+    electron.ipcRenderer.emit(pushChannel, {}, { type: 'conversation.reset' });
+    // The listener gets the payload only, never the IPC event (which would leak the sender).
+    expect(received).toEqual([{ type: 'conversation.reset' }]);
+  });
+});

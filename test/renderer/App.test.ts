@@ -1,0 +1,138 @@
+import { render, screen, fireEvent, waitFor, within } from '@testing-library/svelte';
+import { describe, expect, it } from 'vitest';
+import type { CommandResult, CopilotBridge, CopilotSnapshot, PushEvent, SendMessageResult } from '../../app/contract';
+import App from '../../renderer/components/App.svelte';
+import { Conversation } from '../../renderer/lib/state/Conversation.svelte';
+
+/** A bridge the test drives: it records calls and lets the test push events as main would. */
+function scriptedBridge(snapshot: Partial<CopilotSnapshot> = {}) {
+  const listeners = new Set<(event: PushEvent) => void>();
+  const sent: string[] = [];
+  let answer: CommandResult<SendMessageResult> = { ok: true, value: { userTurnId: 'u1', assistantTurnId: 'a1' } };
+  const bridge: CopilotBridge = {
+    sendMessage: async ({ text }) => {
+      sent.push(text);
+      return answer;
+    },
+    getSnapshot: async () => ({
+      ok: true,
+      value: {
+        connection: { status: 'open', mode: 'offline-emulator', endpoint: 'ws://127.0.0.1:1/v1/responses' },
+        turns: [],
+        inspector: { responsesSent: 0, bytesSent: 0, bytesReceived: 0, chainHead: null, lastTurn: null },
+        ...snapshot,
+      },
+    }),
+    newConversation: async () => ({ ok: true, value: null }),
+    onEvent: (listener) => {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+  };
+  return {
+    bridge,
+    sent,
+    push: (event: PushEvent) => listeners.forEach((listener) => listener(event)),
+    refuseNextSend: (message: string) => {
+      answer = { ok: false, problem: { code: 'connection_failed', message, hint: 'Try again.' } };
+    },
+  };
+}
+
+function renderApp(bridge: CopilotBridge) {
+  return render(App, { props: { conversation: new Conversation(bridge) } });
+}
+
+describe('App', () => {
+  it('offers a message box, a Send button that waits for text, and an empty transcript', async () => {
+    const { bridge } = scriptedBridge();
+    renderApp(bridge);
+    expect(screen.getByRole('region', { name: 'Transcript' })).toBeTruthy();
+    const send = screen.getByRole('button', { name: 'Send' }) as HTMLButtonElement;
+    expect(send.disabled).toBe(true);
+    await fireEvent.input(screen.getByRole('textbox', { name: 'Message' }), { target: { value: 'hello' } });
+    expect(send.disabled).toBe(false);
+  });
+
+  it('says clearly that it is offline on the emulator', async () => {
+    const { bridge } = scriptedBridge();
+    renderApp(bridge);
+    expect(await screen.findByText('Offline (emulator)')).toBeTruthy();
+    expect(screen.getByRole('note').textContent).toContain('OPENAI_API_KEY');
+  });
+
+  it('sends the typed message and shows the reply as it streams', async () => {
+    const { bridge, sent, push } = scriptedBridge();
+    renderApp(bridge);
+    const box = screen.getByRole('textbox', { name: 'Message' }) as HTMLTextAreaElement;
+    await fireEvent.input(box, { target: { value: 'hello' } });
+    await fireEvent.click(screen.getByRole('button', { name: 'Send' }));
+    expect(sent).toEqual(['hello']);
+    await waitFor(() => expect(box.value).toBe(''));
+
+    push({ type: 'turn.started', turn: { id: 'u1', role: 'user', text: 'hello', status: 'completed', startedAt: 0 } });
+    push({ type: 'turn.started', turn: { id: 'a1', role: 'assistant', text: '', status: 'streaming', startedAt: 0 } });
+    push({ type: 'turn.delta', turnId: 'a1', delta: 'Hel' });
+    push({ type: 'turn.delta', turnId: 'a1', delta: 'lo there' });
+    const transcript = screen.getByRole('region', { name: 'Transcript' });
+    await waitFor(() => expect(within(transcript).getByText('Hello there')).toBeTruthy());
+    expect(transcript.getAttribute('aria-busy')).toBe('true');
+
+    push({ type: 'turn.finished', turn: { id: 'a1', role: 'assistant', text: 'Hello there!', status: 'completed', startedAt: 0 } });
+    await waitFor(() => expect(within(transcript).getByText('Hello there!')).toBeTruthy());
+    expect(transcript.getAttribute('aria-busy')).toBe('false');
+  });
+
+  it('sends on Enter but not on Shift+Enter', async () => {
+    const { bridge, sent } = scriptedBridge();
+    renderApp(bridge);
+    const box = screen.getByRole('textbox', { name: 'Message' });
+    await fireEvent.input(box, { target: { value: 'first' } });
+    await fireEvent.keyDown(box, { key: 'Enter', shiftKey: true });
+    expect(sent).toEqual([]);
+    await fireEvent.keyDown(box, { key: 'Enter' });
+    expect(sent).toEqual(['first']);
+  });
+
+  it('shows why a message was refused and puts the text back', async () => {
+    const { bridge, refuseNextSend } = scriptedBridge();
+    refuseNextSend('Nothing is accepting connections at 127.0.0.1:9 (connection refused).');
+    renderApp(bridge);
+    const box = screen.getByRole('textbox', { name: 'Message' }) as HTMLTextAreaElement;
+    await fireEvent.input(box, { target: { value: 'keep me' } });
+    await fireEvent.click(screen.getByRole('button', { name: 'Send' }));
+    const alert = await screen.findByRole('alert');
+    expect(alert.textContent).toContain('connection refused');
+    await waitFor(() => expect(box.value).toBe('keep me'));
+  });
+
+  it('marks a failed reply with the problem and its remedy', async () => {
+    const { bridge, push } = scriptedBridge();
+    renderApp(bridge);
+    push({
+      type: 'turn.finished',
+      turn: {
+        id: 'a9',
+        role: 'assistant',
+        text: 'Partial',
+        status: 'failed',
+        startedAt: 0,
+        problem: { code: 'unauthorized', message: 'api.openai.com rejected the API key (HTTP 401).', hint: 'Check OPENAI_API_KEY.' },
+      },
+    });
+    const note = await screen.findByText(/rejected the API key/);
+    expect(note.textContent).toContain('Check OPENAI_API_KEY.');
+  });
+
+  it('shows a connection problem in the indicator', async () => {
+    const { bridge, push } = scriptedBridge();
+    renderApp(bridge);
+    push({
+      type: 'connection',
+      connection: { status: 'error', mode: 'online', endpoint: 'wss://x/v1/responses', problem: { code: 'unauthorized', message: 'Bad key.', hint: '' } },
+    });
+    const status = await screen.findByRole('status', { name: 'Connection' });
+    await waitFor(() => expect(status.textContent).toContain('Connection problem'));
+    expect(status.getAttribute('title')).toBe('Bad key.');
+  });
+});

@@ -1,0 +1,69 @@
+/** Starts the built browser mode as a user would (`node out/main/browser.js`) and finds its URL. */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { chromium, type Browser } from 'playwright-core';
+
+export const repoRoot = join(import.meta.dirname, '../..');
+
+export interface RunningBrowserMode {
+  url: string;
+  process: ChildProcess;
+  /** Milliseconds from spawn to the line with the URL. */
+  startupMs: number;
+  output: () => string;
+  stop(): Promise<void>;
+}
+
+export async function runBrowserMode(env: Record<string, string | undefined> = {}): Promise<RunningBrowserMode> {
+  const entry = join(repoRoot, 'out/main/browser.js');
+  if (!existsSync(entry)) throw new Error(`${entry} is missing: run \`npm run build\` first (npm test does).`);
+  const started = performance.now();
+  const child = spawn(process.execPath, [entry, '--port', '0'], {
+    cwd: repoRoot,
+    env: { ...process.env, OPENAI_API_KEY: '', OPENAI_BASE_URL: '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  const url = await new Promise<string>((resolve, reject) => {
+    const onData = (chunk: Buffer): void => {
+      output += chunk.toString();
+      const match = /(http:\/\/127\.0\.0\.1:\d+\/\?token=[\w-]+)/.exec(output);
+      if (match?.[1] !== undefined) resolve(match[1]);
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    child.once('exit', (code) => reject(new Error(`browser mode exited with ${code} before printing its URL:\n${output}`)));
+  });
+  const startupMs = performance.now() - started;
+  return {
+    url,
+    process: child,
+    startupMs,
+    output: () => output,
+    stop: () =>
+      new Promise((resolve) => {
+        if (child.exitCode !== null) return resolve();
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+      }),
+  };
+}
+
+export function chromiumPath(): string {
+  const candidates = [process.env.CHROMIUM_PATH, '/usr/lib/chromium/chromium', '/usr/bin/chromium'].filter(
+    (path): path is string => path !== undefined && path !== '',
+  );
+  const found = candidates.find((path) => existsSync(path));
+  if (found === undefined) throw new Error('Debian Chromium is missing: apt-get install chromium (or set CHROMIUM_PATH).');
+  return found;
+}
+
+/** Debian Chromium, headless, with the flags this closed network needs (DESIGN.md, "Chromium"). */
+export function launchChromium(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: chromiumPath(),
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+}
