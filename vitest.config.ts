@@ -6,7 +6,8 @@ const root = import.meta.dirname;
 
 export default defineConfig({
   test: {
-    reporters: ['default'],
+    // The JSON report lets .ci/run print one plain 'N passed, N failed' line.
+    reporters: ['default', ['json', { outputFile: 'test-results/vitest.json' }]],
     projects: [
       {
         test: {

@@ -1,7 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { commandChannels } from '../../app/contract';
 
-type Fake = typeof import('../support/fakeElectron');
+import type * as FakeElectron from '../support/fakeElectron';
+
+type Fake = typeof FakeElectron;
 
 async function launch(options: { singleInstance: boolean }): Promise<Fake> {
   vi.resetModules();

@@ -1,7 +1,9 @@
 import { describe, expect, it, vi } from 'vitest';
 import { commandChannels, pushChannel, type CopilotBridge, type PushEvent } from '../../app/contract';
 
-type Fake = typeof import('../support/fakeElectron');
+import type * as FakeElectron from '../support/fakeElectron';
+
+type Fake = typeof FakeElectron;
 
 describe('the preload', () => {
   it('exposes window.copilot as named functions on copilot: channels, never ipcRenderer', async () => {

@@ -4,7 +4,8 @@
  */
 import { EventEmitter } from 'node:events';
 
-type Handler = (event: unknown, ...args: unknown[]) => unknown;
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- mirrors Electron's own listener type
+type Handler = (event: any, ...args: any[]) => unknown;
 
 export class FakeWebContents extends EventEmitter {
   sent: Array<{ channel: string; payload: unknown }> = [];
@@ -85,20 +86,23 @@ export const ipcMain = {
   },
 };
 
-export const session = {
-  defaultSession: {
-    permissionHandler: null as null | ((contents: unknown, permission: string, callback: (granted: boolean) => void) => void),
-    headersHandler: null as null | ((details: { responseHeaders?: Record<string, string[]> }, callback: (response: unknown) => void) => void),
-    setPermissionRequestHandler(handler: typeof this.permissionHandler): void {
-      this.permissionHandler = handler;
+type PermissionHandler = (contents: unknown, permission: string, callback: (granted: boolean) => void) => void;
+type HeadersHandler = (details: { responseHeaders?: Record<string, string[]> }, callback: (response: unknown) => void) => void;
+
+class FakeSession {
+  permissionHandler: PermissionHandler | null = null;
+  headersHandler: HeadersHandler | null = null;
+  webRequest = {
+    onHeadersReceived: (handler: HeadersHandler): void => {
+      this.headersHandler = handler;
     },
-    webRequest: {
-      onHeadersReceived(handler: NonNullable<(typeof session)['defaultSession']['headersHandler']>): void {
-        session.defaultSession.headersHandler = handler;
-      },
-    },
-  },
-};
+  };
+  setPermissionRequestHandler(handler: PermissionHandler): void {
+    this.permissionHandler = handler;
+  }
+}
+
+export const session = { defaultSession: new FakeSession() };
 
 export const contextBridge = {
   exposed: new Map<string, unknown>(),

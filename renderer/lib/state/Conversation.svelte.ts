@@ -43,6 +43,8 @@ export class Conversation {
         this.#notify(result.problem);
         return;
       }
+      // A throwaway lookup table, not state: nothing renders from it.
+      // eslint-disable-next-line svelte/prefer-svelte-reactivity
       const known = new Set(this.#turns.map((turn) => turn.id));
       this.#turns = [...result.value.turns.filter((turn) => !known.has(turn.id)), ...this.#turns];
       if (this.#connection.status === 'starting') this.#connection = result.value.connection;

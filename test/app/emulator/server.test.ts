@@ -54,7 +54,7 @@ describe('emulator /v1/responses WebSocket', () => {
     const done = frames.find((frame) => frame.type === 'response.output_text.done') as Frame;
     expect(done.text).toBe(text);
     expect(text).toMatch(/^Hello!/);
-    const completed = frames.at(-1) as { response: { id: string; status: string; output: unknown[]; store: boolean } };
+    const completed = frames.at(-1) as unknown as { response: { id: string; status: string; output: unknown[]; store: boolean } };
     expect(completed.response).toMatchObject({ status: 'completed', store: false });
     expect(completed.response.output).toHaveLength(1);
     client.close();
@@ -63,7 +63,7 @@ describe('emulator /v1/responses WebSocket', () => {
   it('chains on previous_response_id within a connection and forgets it on another', async () => {
     const client = await openRawClient(url);
     client.send(hello());
-    const first = (await client.collect(isTerminal)).at(-1) as { response: { id: string } };
+    const first = (await client.collect(isTerminal)).at(-1) as unknown as { response: { id: string } };
     client.send(
       hello({
         previous_response_id: first.response.id,
