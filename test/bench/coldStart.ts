@@ -1,0 +1,74 @@
+/**
+ * Cold start of browser mode, as a user meets it: spawn `node out/main/browser.js`, wait for the
+ * URL line, open it in a fresh headless Chromium, and time the first paint and the moment the
+ * app is usable (connection indicator showing the emulator). Then one typed turn end to end.
+ * Prints JSON; run with `npm run bench -- cold-start [--runs N]`.
+ */
+import type { Browser } from 'playwright-core';
+import { launchChromium, runBrowserMode } from '../support/browserMode';
+
+interface Sample {
+  spawnToUrlMs: number;
+  navigationToFirstContentfulPaintMs: number;
+  spawnToUsableMs: number;
+  sendToReplyCompleteMs: number;
+}
+
+async function sample(browser: Browser): Promise<Sample> {
+  const spawned = performance.now();
+  const server = await runBrowserMode();
+  const spawnToUrlMs = performance.now() - spawned;
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  try {
+    await page.goto(server.url);
+    await page.getByRole('status', { name: 'Connection' }).filter({ hasText: 'Offline (emulator)' }).waitFor();
+    const spawnToUsableMs = performance.now() - spawned;
+    const navigationToFirstContentfulPaintMs = await page.evaluate(
+      () => performance.getEntriesByName('first-contentful-paint')[0]?.startTime ?? Number.NaN,
+    );
+    const sendAt = performance.now();
+    await page.getByRole('textbox', { name: 'Message' }).fill('hello');
+    await page.getByRole('button', { name: 'Send' }).click();
+    const transcript = page.getByRole('region', { name: 'Transcript' });
+    await transcript.getByText(/^Hello!/).waitFor();
+    await page.waitForFunction(() => document.querySelector('[aria-label="Transcript"]')?.getAttribute('aria-busy') === 'false');
+    return { spawnToUrlMs, navigationToFirstContentfulPaintMs, spawnToUsableMs, sendToReplyCompleteMs: performance.now() - sendAt };
+  } finally {
+    await context.close();
+    await server.stop();
+  }
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? (sorted[middle] as number) : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
+}
+
+export async function coldStart(runs: number): Promise<Record<string, unknown>> {
+  const browser = await launchChromium();
+  try {
+    const samples: Sample[] = [];
+    for (let run = 0; run < runs; run += 1) samples.push(await sample(browser));
+    const summary = (key: keyof Sample) => ({
+      median: Math.round(median(samples.map((entry) => entry[key])) * 10) / 10,
+      min: Math.round(Math.min(...samples.map((entry) => entry[key])) * 10) / 10,
+      max: Math.round(Math.max(...samples.map((entry) => entry[key])) * 10) / 10,
+    });
+    const spawnToUrl = summary('spawnToUrlMs');
+    const usable = summary('spawnToUsableMs');
+    return {
+      bench: 'cold-start',
+      runs,
+      note: 'browser mode on the embedded emulator, which paces text deltas 15 ms apart and has no network latency model yet',
+      spawnToUrlMs: spawnToUrl,
+      navigationToFirstContentfulPaintMs: summary('navigationToFirstContentfulPaintMs'),
+      spawnToUsableMs: usable,
+      sendToReplyCompleteMs: summary('sendToReplyCompleteMs'),
+      serverStartShareOfColdStart: Math.round((spawnToUrl.median / usable.median) * 100) / 100,
+    };
+  } finally {
+    await browser.close();
+  }
+}
