@@ -32,7 +32,7 @@ async function sample(browser: Browser): Promise<Sample> {
     await page.getByRole('button', { name: 'Send' }).click();
     const transcript = page.getByRole('region', { name: 'Transcript' });
     await transcript.getByText(/^Hello!/).waitFor();
-    await page.waitForFunction(() => document.querySelector('[aria-label="Transcript"]')?.getAttribute('aria-busy') === 'false');
+    await page.locator('section[aria-label="Transcript"][aria-busy="false"]').waitFor();
     return { spawnToUrlMs, navigationToFirstContentfulPaintMs, spawnToUsableMs, sendToReplyCompleteMs: performance.now() - sendAt };
   } finally {
     await context.close();
