@@ -129,10 +129,12 @@ describe('App', () => {
     renderApp(bridge);
     push({
       type: 'connection',
-      connection: { status: 'error', mode: 'online', endpoint: 'wss://x/v1/responses', problem: { code: 'unauthorized', message: 'Bad key.', hint: '' } },
+      connection: { status: 'error', mode: 'online', endpoint: 'wss://x/v1/responses', problem: { code: 'unauthorized', message: 'Bad key.', hint: 'Check OPENAI_API_KEY.' } },
     });
     const status = await screen.findByRole('status', { name: 'Connection' });
     await waitFor(() => expect(status.textContent).toContain('Connection problem'));
     expect(status.getAttribute('title')).toBe('Bad key.');
+    // The problem is spelled out on screen, not only in a tooltip.
+    expect((await screen.findByRole('alert')).textContent).toContain('Bad key.');
   });
 });
