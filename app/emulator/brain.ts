@@ -1,39 +1,105 @@
 /**
- * The emulator's deterministic "model": it answers from the conversation it was given, so a test
- * (or a person) can tell from the reply whether the context reached it intact.
+ * The emulator's deterministic "model". It answers from the conversation it was given (so a
+ * reply shows whether the context arrived intact), calls the tools it recognises among those the
+ * request offers, answers from their outputs, and says plainly that it is a local stand-in.
  */
-import type { ResponseInputItem } from '../protocol/responses';
 
-export function userTexts(items: readonly ResponseInputItem[]): string[] {
-  const texts: string[] = [];
-  for (const item of items) {
-    if (!('role' in item) || item.role !== 'user') continue;
-    if (item.type !== undefined && item.type !== 'message') continue;
-    const { content } = item;
-    if (typeof content === 'string') {
-      texts.push(content);
-      continue;
-    }
-    const text = content
-      .map((part) => (part.type === 'input_text' ? part.text : ''))
-      .join('')
-      .trim();
-    texts.push(text);
-  }
-  return texts;
+/** The conversation as the brain reads it, whichever protocol it came over. */
+export type BrainMessage =
+  | { role: 'user'; text: string }
+  /** Speech the emulator cannot transcribe: it knows only how long it was. */
+  | { role: 'user'; audioMs: number }
+  | { role: 'assistant'; text: string }
+  | { role: 'tool_call'; callId: string; name: string; arguments: string }
+  | { role: 'tool_output'; callId: string; output: string };
+
+export interface BrainTool {
+  name: string;
+  description?: string | null;
+  parameters?: Record<string, unknown> | null;
 }
 
-/** The reply to the last user message, given everything the emulator knows of the conversation. */
-export function reply(context: readonly ResponseInputItem[]): string {
-  const said = userTexts(context);
-  const last = said.at(-1);
-  if (last === undefined) return 'I am ready. Ask me anything.';
-  const count = said.length;
-  const ordinal = count === 1 ? 'your first message' : `message ${count} of our conversation`;
-  if (/^\s*(hello|hi|hey)\b/i.test(last)) {
-    return `Hello! I am Parley's offline emulator, streaming this reply the way the Responses API does. This is ${ordinal}.`;
+export type BrainTurn = { kind: 'text'; text: string } | { kind: 'tool_call'; name: string; arguments: string };
+
+type Skill = 'clock' | 'calculator' | 'notes' | 'delegate';
+
+/** Which skill a tool offers, judged by its name, as a model would from its name and description. */
+function skillOf(tool: BrainTool): Skill | null {
+  const name = tool.name.toLowerCase();
+  if (/delegate|agent|research|supervisor/.test(name)) return 'delegate';
+  if (/calc|math|arith|evaluate/.test(name)) return 'calculator';
+  if (/note|memo|remember/.test(name)) return 'notes';
+  if (/clock|time|date/.test(name)) return 'clock';
+  return null;
+}
+
+const asks: Record<Skill, RegExp> = {
+  clock: /\b(what time|the time|time is it|what day|the date|today'?s date|what's the date)\b/i,
+  calculator: /(\d+(?:\.\d+)?\s*[-+*/×÷^]\s*\d+(?:\.\d+)?)|\b(calculate|compute|how much is)\b/i,
+  notes: /\b(note|remember|jot)\b/i,
+  delegate: /\b(find|search|look up|research|investigate|summari[sz]e|go through)\b/i,
+};
+
+export function think(conversation: readonly BrainMessage[], tools: readonly BrainTool[]): BrainTurn {
+  const last = conversation.at(-1);
+  if (last?.role === 'tool_output') return { kind: 'text', text: answerFromTools(conversation) };
+
+  const users = conversation.filter((message) => message.role === 'user');
+  const lastUser = users.at(-1);
+  if (lastUser === undefined) return { kind: 'text', text: 'I am ready. Ask me anything.' };
+  const ordinal = users.length === 1 ? 'your first message' : `message ${users.length} of our conversation`;
+
+  if ('audioMs' in lastUser) {
+    const seconds = (lastUser.audioMs / 1000).toFixed(1);
+    return { kind: 'text', text: `I heard ${seconds} seconds of speech, but I am the offline emulator and cannot understand audio. This is ${ordinal}.` };
   }
-  return `You said: "${last}". This is ${ordinal}; I am the offline emulator, so set OPENAI_API_KEY to talk to a real model.`;
+
+  const text = lastUser.text;
+  for (const skill of ['delegate', 'calculator', 'notes', 'clock'] as const) {
+    const tool = tools.find((candidate) => skillOf(candidate) === skill);
+    if (tool !== undefined && asks[skill].test(text)) return { kind: 'tool_call', name: tool.name, arguments: JSON.stringify(argumentsFor(skill, tool, text)) };
+  }
+  if (/^\s*(hello|hi|hey)\b/i.test(text)) {
+    return { kind: 'text', text: `Hello! I am Parley's offline emulator, streaming this reply the way the Responses API does. This is ${ordinal}.` };
+  }
+  return { kind: 'text', text: `You said: "${text}". This is ${ordinal}; I am the offline emulator, so set OPENAI_API_KEY to talk to a real model.` };
+}
+
+/** Fills the tool's first string parameter (or a conventional name) with what the user asked for. */
+function argumentsFor(skill: Skill, tool: BrainTool, text: string): Record<string, unknown> {
+  const properties = (tool.parameters?.properties ?? {}) as Record<string, { type?: unknown }>;
+  const required = Array.isArray(tool.parameters?.required) ? (tool.parameters.required as string[]) : [];
+  const stringParams = Object.keys(properties).filter((key) => properties[key]?.type === 'string');
+  const pick = (fallback: string): string => required.find((key) => stringParams.includes(key)) ?? stringParams[0] ?? fallback;
+  switch (skill) {
+    case 'clock':
+      return stringParams.length === 0 ? {} : { [pick('timezone')]: 'local' };
+    case 'calculator': {
+      const expression = /[-+*/×÷^().\d\s]{3,}/.exec(text)?.[0]?.trim() ?? text;
+      return { [pick('expression')]: expression.replace(/×/g, '*').replace(/÷/g, '/') };
+    }
+    case 'notes':
+      return { [pick('text')]: text.replace(/^.*?\b(note|remember|jot)( that| down)?:?\s*/i, '') };
+    case 'delegate':
+      return { [pick('task')]: text };
+  }
+}
+
+function answerFromTools(conversation: readonly BrainMessage[]): string {
+  const outputs: string[] = [];
+  for (let index = conversation.length - 1; index >= 0; index -= 1) {
+    const message = conversation[index];
+    if (message?.role !== 'tool_output') break;
+    const call = conversation.find((candidate) => candidate.role === 'tool_call' && candidate.callId === message.callId);
+    const name = call?.role === 'tool_call' ? call.name : 'the tool';
+    outputs.unshift(`${name} returned ${summarise(message.output)}`);
+  }
+  return `Done: ${outputs.join('; ')}.`;
+}
+
+function summarise(output: string): string {
+  const flat = output.replace(/\s+/g, ' ').trim();
+  return flat.length > 160 ? `${flat.slice(0, 157)}…` : flat;
 }
 
 /** Splits text the way models stream it: a word with its leading space per delta. */
@@ -41,7 +107,14 @@ export function deltas(text: string): string[] {
   return text.match(/\s*\S+/g) ?? [];
 }
 
-/** A rough token count (about four characters per token), for usage figures. */
+/** Splits a string into small pieces, as function-call arguments stream. */
+export function chunks(text: string, size = 8): string[] {
+  const pieces: string[] = [];
+  for (let start = 0; start < text.length; start += size) pieces.push(text.slice(start, start + size));
+  return pieces;
+}
+
+/** A rough token count (about four characters per token), for usage figures and the latency model. */
 export function estimateTokens(text: string): number {
-  return Math.max(1, Math.ceil(text.length / 4));
+  return text.length === 0 ? 0 : Math.max(1, Math.ceil(text.length / 4));
 }

@@ -1,74 +1,155 @@
 /**
- * The embedded emulator: a local server that speaks OpenAI's Responses WebSocket protocol, so
- * Parley works with no API key and every test runs without a network.
+ * The embedded emulator: a local server that speaks OpenAI's Responses (WebSocket and HTTP) and
+ * Realtime protocols, so Parley works with no API key and every test runs without a network.
+ * PROTOCOL.md §4 "Emulator must" is the checklist it is tested against.
  */
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import { isIP, type AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { WebSocketServer } from 'ws';
-import type { ResponseCreateEvent, ResponseInputItem } from '../protocol/responses';
-import { FaultQueue } from './faults';
-import { ResponsesConnection } from './responsesSocket';
+import { WebSocketServer, type WebSocket } from 'ws';
+import type { ResponseCreateEvent } from '../protocol/responses';
+import { systemClock, type EmulatorClock } from './clock';
+import { FaultQueue, faultSchema, type FaultInput, type Protocol } from './faults';
+import { newId } from './ids';
+import { defaultLatency, type LatencyModel } from './latency';
+import { RealtimeSession } from './realtime/session';
+import { ResponsesConnection, type StoredResponse } from './responses/connection';
+import { handleCompact, handleCreate, sendError } from './responses/http';
+import { loopbackCertificate } from './tls';
 
 export interface EmulatorOptions {
   port?: number;
+  /** Loopback by default; any other address needs `allowNonLoopback`. */
   host?: string;
-  /** Keys that authenticate but are answered as revoked. */
+  allowNonLoopback?: boolean;
+  /** Serve `https:`/`wss:` with a fresh self-signed certificate (or the one given). */
+  tls?: boolean | { key: string; cert: string };
+  /** Keys that are answered as revoked. */
   revokedKeys?: readonly string[];
-  deltaIntervalMs?: number;
+  latency?: Partial<LatencyModel>;
+  /** Responses WebSocket connection age limit; 60 minutes as on the real service. */
+  connectionLimitMs?: number;
+  /** Realtime session age limit; 60 minutes as on the real service. */
+  realtimeSessionLimitMs?: number;
+  clock?: EmulatorClock;
+  /** Largest client frame or HTTP body accepted. */
+  maxMessageBytes?: number;
 }
 
 export interface Emulator {
   /** The API root clients use as their base URL, e.g. `http://127.0.0.1:4010/v1`. */
   baseUrl: string;
   port: number;
-  faults: FaultQueue;
-  /** Every `response.create` received, in order, for tests that check what a client sent. */
+  /** The certificate's PEM when serving TLS, for clients to trust; null otherwise. */
+  certificate: string | null;
+  latency: LatencyModel;
+  /** Every `response.create` received (WebSocket and HTTP), in order. */
   requests: ResponseCreateEvent[];
-  /** Closes every open connection (code 1001), as a server restart would. */
-  dropConnections(): void;
+  /** Queues a fault for the next response, or applies `evict_cache`/`expire_connection` now. */
+  inject(fault: FaultInput, protocol?: Protocol): void;
+  /** Closes every open connection with `code` (1001 by default), as a server restart would. */
+  dropConnections(code?: number): void;
   close(): Promise<void>;
 }
 
+export const sixtyMinutes = 60 * 60 * 1000;
+export const controlPath = '/_emulator/faults';
 const apiRoot = '/v1';
+const loopbackHosts = new Set(['127.0.0.1', '::1', 'localhost']);
 
 export async function startEmulator(options: EmulatorOptions = {}): Promise<Emulator> {
   const host = options.host ?? '127.0.0.1';
+  if (!loopbackHosts.has(host) && !host.startsWith('127.') && options.allowNonLoopback !== true) {
+    throw new Error(`Refusing to listen on ${host}: the emulator binds loopback only unless told otherwise (--allow-non-loopback).`);
+  }
+  const clock = options.clock ?? systemClock;
+  const latency: LatencyModel = { ...defaultLatency, ...options.latency };
+  const maxMessageBytes = options.maxMessageBytes ?? 16 * 1024 * 1024;
   const faults = new FaultQueue();
   const requests: ResponseCreateEvent[] = [];
-  const stored = new Map<string, readonly ResponseInputItem[]>();
+  const stored = new Map<string, StoredResponse>();
   const revoked = new Set(options.revokedKeys ?? []);
-  const wss = new WebSocketServer({ noServer: true, maxPayload: 16 * 1024 * 1024 });
+  const live = new Set<ResponsesConnection | RealtimeSession>();
+  const wss = new WebSocketServer({ noServer: true, maxPayload: maxMessageBytes });
+  const tls = options.tls === true ? await loopbackCertificate() : options.tls === false || options.tls === undefined ? null : options.tls;
 
-  const server = createServer((request, response) => notFound(request, response));
-  server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
+  const inject = (input: FaultInput, protocol?: Protocol): void => {
+    const fault = faultSchema.parse(input);
+    if (fault.kind === 'evict_cache') live.forEach((connection) => connection.evictCache());
+    else if (fault.kind === 'expire_connection') live.forEach((connection) => connection.expire());
+    else faults.push(fault, protocol ?? null);
+  };
+  const track = <T extends ResponsesConnection | RealtimeSession>(connection: T): T => {
+    live.add(connection);
+    return connection;
+  };
+
+  const httpContext = { latency, faults, stored, maxBodyBytes: maxMessageBytes, onRequest: (event: ResponseCreateEvent) => requests.push(event) };
+  const onRequest = (request: IncomingMessage, response: ServerResponse): void => {
+    void route(request, response).catch((error: unknown) => {
+      if (!response.headersSent) sendError(response, 500, { type: 'server_error', code: 'server_error', message: `The emulator failed: ${(error as Error).message}`, param: null });
+      else response.destroy();
+    });
+  };
+  async function route(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const path = new URL(request.url ?? '/', 'http://emulator').pathname;
-    if (path !== `${apiRoot}/responses`) {
-      rejectUpgrade(socket, 404, { type: 'invalid_request_error', code: 'not_found', message: `No WebSocket endpoint at ${path}.`, param: null });
+    if (path === controlPath && request.method === 'POST') return control(request, response, inject);
+    if (path === '/_emulator/health') {
+      response.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify({ ok: true, latency, simulated: true }));
       return;
     }
-    const key = bearerKey(request);
-    if (key === null) {
-      rejectUpgrade(socket, 401, {
-        type: 'invalid_request_error',
-        code: null,
-        message: "You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).",
-        param: null,
-      });
-      return;
+    const auth = authenticate(request, revoked);
+    if (auth !== null) return sendError(response, 401, auth);
+    if (path === `${apiRoot}/responses` && request.method === 'POST') return handleCreate(request, response, httpContext);
+    if (path === `${apiRoot}/responses/compact` && request.method === 'POST') return handleCompact(request, response, httpContext);
+    sendError(response, 404, { type: 'invalid_request_error', code: 'not_found', message: `Unknown request URL: ${request.method} ${path}.`, param: null });
+  }
+
+  const server: Server = tls === null ? createHttpServer(onRequest) : createHttpsServer({ key: tls.key, cert: tls.cert }, onRequest);
+  server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
+    const url = new URL(request.url ?? '/', 'http://emulator');
+    const isResponses = url.pathname === `${apiRoot}/responses`;
+    const isRealtime = url.pathname === `${apiRoot}/realtime`;
+    if (!isResponses && !isRealtime) {
+      return rejectUpgrade(socket, 404, { type: 'invalid_request_error', code: 'not_found', message: `No WebSocket endpoint at ${url.pathname}.`, param: null });
     }
-    if (revoked.has(key)) {
-      rejectUpgrade(socket, 401, { type: 'invalid_request_error', code: 'invalid_api_key', message: 'Incorrect API key provided.', param: null });
-      return;
-    }
-    wss.handleUpgrade(request, socket, head, (ws) => {
-      new ResponsesConnection({
-        ws,
-        stored,
-        faults,
-        deltaIntervalMs: options.deltaIntervalMs ?? 15,
-        onRequest: (event) => requests.push(event),
-      });
+    const auth = authenticate(request, revoked);
+    // A revoked key reaches the Realtime socket and is closed with 3000 (PROTOCOL.md §2 "Errors").
+    if (auth !== null && !(isRealtime && auth.code === 'invalid_api_key')) return rejectUpgrade(socket, 401, auth);
+    wss.handleUpgrade(request, socket, head, (ws: WebSocket) => {
+      if (isResponses) {
+        const connection = track(
+          new ResponsesConnection({
+            ws,
+            clock,
+            latency,
+            faults,
+            stored,
+            connectionLimitMs: options.connectionLimitMs ?? sixtyMinutes,
+            onRequest: (event) => requests.push(event),
+            onClose: () => live.delete(connection),
+          }),
+        );
+        return;
+      }
+      if (auth !== null) {
+        ws.send(JSON.stringify({ type: 'error', event_id: newId('event'), error: { type: 'invalid_request_error', code: 'invalid_api_key', message: auth.message, param: null, event_id: null } }));
+        ws.close(3000, 'invalid_request_error.invalid_api_key');
+        return;
+      }
+      const session = track(
+        new RealtimeSession({
+          ws,
+          model: url.searchParams.get('model') ?? 'gpt-realtime',
+          intent: url.searchParams.get('intent') === 'transcription' ? 'transcription' : 'conversation',
+          clock,
+          latency,
+          faults,
+          sessionLimitMs: options.realtimeSessionLimitMs ?? sixtyMinutes,
+          onClose: () => live.delete(session),
+        }),
+      );
     });
   });
 
@@ -77,40 +158,70 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     server.listen(options.port ?? 0, host, () => resolve());
   });
   const { port } = server.address() as AddressInfo;
-  const urlHost = host.includes(':') ? `[${host}]` : host;
+  const urlHost = isIP(host) === 6 ? `[${host}]` : host;
 
   return {
-    baseUrl: `http://${urlHost}:${port}${apiRoot}`,
+    baseUrl: `${tls === null ? 'http' : 'https'}://${urlHost}:${port}${apiRoot}`,
     port,
-    faults,
+    certificate: tls?.cert ?? null,
+    latency,
     requests,
-    dropConnections() {
-      for (const client of wss.clients) client.close(1001, 'emulator dropping connections');
+    inject,
+    dropConnections(code = 1001) {
+      for (const client of wss.clients) {
+        if (code === 1006) client.terminate();
+        else client.close(code, 'emulator dropping connections');
+      }
     },
     close() {
       for (const client of wss.clients) client.terminate();
       wss.close();
+      server.closeAllConnections?.();
       return new Promise((resolve) => server.close(() => resolve()));
     },
   };
 }
 
-function bearerKey(request: IncomingMessage): string | null {
+type ErrorBody = { type: string; code: string | null; message: string; param: string | null };
+
+function authenticate(request: IncomingMessage, revoked: ReadonlySet<string>): ErrorBody | null {
   const match = /^Bearer\s+(\S+)\s*$/i.exec(request.headers.authorization ?? '');
-  return match?.[1] ?? null;
+  const key = match?.[1];
+  if (key === undefined) {
+    return {
+      type: 'invalid_request_error',
+      code: null,
+      message: "You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).",
+      param: null,
+    };
+  }
+  if (revoked.has(key)) {
+    return { type: 'invalid_request_error', code: 'invalid_api_key', message: `Incorrect API key provided: ${key.slice(0, 3)}…${key.slice(-4)}.`, param: null };
+  }
+  return null;
 }
 
-function rejectUpgrade(socket: Duplex, status: number, error: object): void {
+async function control(request: IncomingMessage, response: ServerResponse, inject: (fault: FaultInput, protocol?: Protocol) => void): Promise<void> {
+  const parts: Buffer[] = [];
+  for await (const chunk of request as AsyncIterable<Buffer>) parts.push(chunk);
+  let body: unknown;
+  try {
+    body = JSON.parse(Buffer.concat(parts).toString('utf8'));
+  } catch {
+    return sendError(response, 400, { type: 'invalid_request_error', code: 'invalid_json', message: 'Send a JSON fault, e.g. {"kind":"drop_socket"}.', param: null });
+  }
+  const { protocol, ...fault } = (typeof body === 'object' && body !== null ? body : {}) as { protocol?: unknown };
+  const parsed = faultSchema.safeParse(fault);
+  if (!parsed.success || (protocol !== undefined && protocol !== 'responses' && protocol !== 'realtime')) {
+    const message = parsed.success ? '"protocol" must be "responses" or "realtime".' : parsed.error.issues.map((issue) => `${issue.path.join('.') || 'fault'}: ${issue.message}`).join('; ');
+    return sendError(response, 400, { type: 'invalid_request_error', code: 'invalid_fault', message, param: null });
+  }
+  inject(parsed.data, protocol as Protocol | undefined);
+  response.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify({ ok: true, fault: parsed.data }));
+}
+
+function rejectUpgrade(socket: Duplex, status: number, error: ErrorBody): void {
   const body = JSON.stringify({ error });
   const reason = status === 401 ? 'Unauthorized' : status === 404 ? 'Not Found' : 'Bad Request';
-  socket.end(
-    `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
-  );
-}
-
-function notFound(request: IncomingMessage, response: ServerResponse): void {
-  const body = JSON.stringify({
-    error: { type: 'invalid_request_error', code: 'not_found', message: `Unknown request URL: ${request.method} ${request.url}.`, param: null },
-  });
-  response.writeHead(404, { 'Content-Type': 'application/json' }).end(body);
+  socket.end(`HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
 }

@@ -1,3 +1,4 @@
+import { noLatency } from '../../app/emulator/latency';
 import { randomUUID } from 'node:crypto';
 import { WebSocket } from 'ws';
 import { startEmulator } from '../../app/emulator/server';
@@ -22,7 +23,7 @@ export function testDeps(env: Record<string, string | undefined>, log: Logger = 
     env,
     log,
     createWebSocket: (url, options) => new WebSocket(url, options),
-    startEmulator: () => startEmulator({ deltaIntervalMs: 0 }),
+    startEmulator: () => startEmulator({ latency: noLatency }),
     now: () => performance.now(),
     newId: () => randomUUID(),
   };

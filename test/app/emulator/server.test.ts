@@ -1,3 +1,4 @@
+import { noLatency } from '../../../app/emulator/latency';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startEmulator, type Emulator } from '../../../app/emulator/server';
 import { isTerminal, openRawClient, upgradeStatus, wsUrl, type Frame } from '../../support/wire';
@@ -6,7 +7,7 @@ let emulator: Emulator;
 let url: string;
 
 beforeEach(async () => {
-  emulator = await startEmulator({ deltaIntervalMs: 0, revokedKeys: ['sk-revoked'] });
+  emulator = await startEmulator({ latency: noLatency, revokedKeys: ['sk-revoked'] });
   url = wsUrl(emulator.baseUrl, '/responses');
 });
 afterEach(() => emulator.close());
@@ -107,7 +108,7 @@ describe('emulator /v1/responses WebSocket', () => {
   });
 
   it('fails a response mid-stream on request: error, then response.failed', async () => {
-    emulator.faults.inject({ kind: 'error_mid_stream', afterDeltas: 2 });
+    emulator.inject({ kind: 'error_mid_stream', afterDeltas: 2 });
     const client = await openRawClient(url);
     client.send(hello());
     const frames = await client.collect(isTerminal);

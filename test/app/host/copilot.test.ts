@@ -1,3 +1,4 @@
+import { noLatency } from '../../../app/emulator/latency';
 import { afterEach, describe, expect, it } from 'vitest';
 import { commandChannels, type PushEvent } from '../../../app/contract';
 import { startEmulator, type Emulator } from '../../../app/emulator/server';
@@ -70,7 +71,7 @@ describe('createCopilot', () => {
   });
 
   it('goes online with OPENAI_API_KEY and OPENAI_BASE_URL, explains a revoked key, and never logs it', async () => {
-    server = await startEmulator({ deltaIntervalMs: 0, revokedKeys: ['sk-revoked-0123456789abcdef'] });
+    server = await startEmulator({ latency: noLatency, revokedKeys: ['sk-revoked-0123456789abcdef'] });
     const log = recordingLogger();
     copilot = createCopilot(testDeps({ OPENAI_API_KEY: 'sk-revoked-0123456789abcdef', OPENAI_BASE_URL: server.baseUrl }, log));
     const notices: PushEvent[] = [];
@@ -86,7 +87,7 @@ describe('createCopilot', () => {
   });
 
   it('chains the second turn and starts afresh after New conversation', async () => {
-    server = await startEmulator({ deltaIntervalMs: 0 });
+    server = await startEmulator({ latency: noLatency });
     copilot = createCopilot(testDeps({ OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: server.baseUrl }));
     await copilot.start();
     expect(copilot.snapshot().connection).toMatchObject({ status: 'open', mode: 'online' });

@@ -1,3 +1,4 @@
+import { noLatency } from '../../../app/emulator/latency';
 import { createServer } from 'node:net';
 import { WebSocket, WebSocketServer } from 'ws';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -25,7 +26,7 @@ function sessionFor(url: string, apiKey = 'sk-test'): ResponsesSession {
 
 beforeEach(async () => {
   events = [];
-  emulator = await startEmulator({ deltaIntervalMs: 0, revokedKeys: ['sk-revoked'] });
+  emulator = await startEmulator({ latency: noLatency, revokedKeys: ['sk-revoked'] });
 });
 afterEach(() => emulator.close());
 
@@ -71,7 +72,7 @@ describe('ResponsesSession against the emulator', () => {
 
   it('fails a turn whose socket drops mid-reply, keeps what streamed, and does not resend it', async () => {
     const session = sessionFor(wsUrl(emulator.baseUrl, '/responses'));
-    emulator.faults.inject({ kind: 'drop_socket', afterDeltas: 3 });
+    emulator.inject({ kind: 'drop_socket', afterDeltas: 3 });
     const outcome = await session.runTurn([userMessage('hello')]);
     expect(outcome.status).toBe('failed');
     if (outcome.status !== 'failed') throw new Error('unreachable');
@@ -86,7 +87,7 @@ describe('ResponsesSession against the emulator', () => {
 
   it('skips a malformed server frame with a clear event and still completes the turn', async () => {
     const session = sessionFor(wsUrl(emulator.baseUrl, '/responses'));
-    emulator.faults.inject({ kind: 'malformed_frame' });
+    emulator.inject({ kind: 'malformed_frame' });
     const outcome = await session.runTurn([userMessage('hello')]);
     expect(outcome.status).toBe('completed');
     const rejected = events.find((event) => event.type === 'frame.rejected');
@@ -97,7 +98,7 @@ describe('ResponsesSession against the emulator', () => {
   it('reports an in-stream server error with the server message and recovers on the next turn', async () => {
     const session = sessionFor(wsUrl(emulator.baseUrl, '/responses'));
     await session.runTurn([userMessage('hello')]);
-    emulator.faults.inject({ kind: 'error_mid_stream', afterDeltas: 1 });
+    emulator.inject({ kind: 'error_mid_stream', afterDeltas: 1 });
     const failed = await session.runTurn([userMessage('second')]);
     expect(failed).toMatchObject({ status: 'failed', problem: { code: 'server_error' } });
     if (failed.status !== 'failed') throw new Error('unreachable');
