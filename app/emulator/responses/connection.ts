@@ -260,24 +260,24 @@ export class ResponsesConnection {
 
   #sink(streamId: string | undefined, observe: (event: Record<string, unknown>) => void): EventSink {
     let sequence = 0;
-    const connection = this;
-    const sink: EventSink = {
+    const { ws } = this.#options;
+    const isOpen = (): boolean => this.#open;
+    return {
       emit: (event) => {
         observe(event);
-        connection.#send({ ...event, sequence_number: sequence++, ...(streamId === undefined ? {} : { stream_id: streamId }) });
+        this.#send({ ...event, sequence_number: sequence++, ...(streamId === undefined ? {} : { stream_id: streamId }) });
       },
       raw: (text) => {
-        if (connection.#open) connection.#options.ws.send(text);
+        if (isOpen()) ws.send(text);
       },
       drop: (closeCode) => {
-        if (closeCode === undefined || closeCode === 1006) connection.#options.ws.terminate();
-        else connection.#options.ws.close(closeCode, 'emulator dropped the connection');
+        if (closeCode === undefined || closeCode === 1006) ws.terminate();
+        else ws.close(closeCode, 'emulator dropped the connection');
       },
       get open() {
-        return connection.#open;
+        return isOpen();
       },
     };
-    return sink;
   }
 
   async #acquireSlot(): Promise<void> {
