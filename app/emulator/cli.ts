@@ -1,22 +1,25 @@
-/** `npm run emulator -- --port <n> [--host 127.0.0.1]`: the emulator on its own. */
-import { parseArgs } from 'node:util';
-import { startEmulator } from './server';
+/** `npm run emulator -- --port <n> [--host 127.0.0.1] [--tls] …`: the emulator on its own. */
+import { parseEmulatorArgs } from './cliArgs';
+import { controlPath, startEmulator } from './server';
 
-const { values } = parseArgs({
-  options: { port: { type: 'string', default: '4010' }, host: { type: 'string', default: '127.0.0.1' } },
-});
-const port = Number(values.port);
-if (!Number.isInteger(port) || port < 0 || port > 65535) {
-  console.error(`--port must be a whole number from 0 to 65535, not "${values.port}".`);
+const parsed = parseEmulatorArgs(process.argv.slice(2));
+if (!parsed.ok) {
+  console.error(parsed.message);
   process.exit(2);
 }
+const { options } = parsed;
 try {
-  const emulator = await startEmulator({ port, host: values.host });
-  console.log(`Parley emulator listening on ${emulator.baseUrl} (WebSocket: ${emulator.baseUrl.replace(/^http/, 'ws')}/responses)`);
+  const emulator = await startEmulator(options);
+  const { rttMs, uncachedInputTokenMs, outputTokensPerSecond, httpSetupMs } = emulator.latency;
+  console.log(
+    `Parley emulator listening on ${emulator.baseUrl} (simulated latency: rtt ${rttMs} ms, ${uncachedInputTokenMs} ms per uncached input token, ` +
+      `${outputTokensPerSecond} output tokens/s, HTTP setup ${httpSetupMs} ms; faults: POST ${emulator.baseUrl.replace(/\/v1$/, '')}${controlPath})`,
+  );
+  if (emulator.certificate !== null) console.log(`TLS certificate (trust it in clients):\n${emulator.certificate}`);
   const stop = (): void => void emulator.close().then(() => process.exit(0));
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
 } catch (error) {
-  console.error(`The emulator could not start on ${values.host}:${port}: ${(error as Error).message}`);
+  console.error(`The emulator could not start on ${options.host}:${options.port}: ${(error as Error).message}`);
   process.exit(1);
 }
