@@ -119,7 +119,10 @@ export async function handleCompact(request: IncomingMessage, response: ServerRe
   items.push(...normaliseInput(params.input as ResponseCreateEvent['input']));
   await pause(context.latency.httpSetupMs + context.latency.rttMs + contextTokens(items) * context.latency.uncachedInputTokenMs);
 
-  const userMessages = items.filter((item) => (item as { role?: unknown }).role === 'user' && ((item as { type?: unknown }).type ?? 'message') === 'message');
+  // User messages come back in full item form, whichever shorthand the request used.
+  const userMessages = toBrainMessages(items)
+    .filter((message) => message.role === 'user' && 'text' in message)
+    .map((message) => ({ type: 'message', role: 'user', content: [{ type: 'input_text', text: (message as { text: string }).text }] }));
   const compaction = { id: newId('cmp'), type: 'compaction', encrypted_content: encodeCompaction(toBrainMessages(items)) };
   const output = [...userMessages, compaction];
   const inputTokens = contextTokens(items);
