@@ -118,6 +118,8 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     // A revoked key reaches the Realtime socket and is closed with 3000 (PROTOCOL.md §2 "Errors").
     if (auth !== null && !(isRealtime && auth.code === 'invalid_api_key')) return rejectUpgrade(socket, 401, auth);
     wss.handleUpgrade(request, socket, head, (ws: WebSocket) => {
+      // A protocol violation (oversized or broken frame) closes that socket; it must not throw.
+      ws.on('error', () => undefined);
       if (isResponses) {
         const connection = track(
           new ResponsesConnection({
