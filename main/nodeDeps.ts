@@ -12,6 +12,9 @@ export function nodeCopilotDeps(env: Readonly<Record<string, string | undefined>
     startEmulator: () => startEmulator({ host: '127.0.0.1', port: 0 }),
     // Wall-clock milliseconds with sub-millisecond resolution, monotonic within the process.
     now: () => performance.timeOrigin + performance.now(),
+    fetch: (input, init) => fetch(input, init),
+    sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+    random: () => Math.random(),
     newId: () => randomUUID(),
   };
 }

@@ -62,17 +62,36 @@ export interface InspectorSummary {
   bytesReceived: number;
   chainHead: string | null;
   lastTurn: TurnMetrics | null;
+  warmups: number;
+  compactions: number;
+  reconnects: number;
+  rehydrations: number;
+  rollovers: number;
+  /** Running cost in USD of everything priced so far; null while no priced model answered. */
+  costUsd: number | null;
+  /** The agent socket: when it opened and when it will roll over, for "time until rollover". */
+  socket: { id: number; openedAt: number; rolloverAt: number } | null;
 }
 
 export interface TurnMetrics {
   turnId: string;
-  /** Milliseconds from `response.create` sent to the first `response.output_text.delta`. */
+  /** Milliseconds from the first request sent to its first server event. */
+  timeToFirstByteMs: number | null;
+  /** Milliseconds from the first request sent to the first `response.output_text.delta`. */
   timeToFirstDeltaMs: number | null;
   totalMs: number;
   bytesSent: number;
-  /** Input items sent in this request; fewer than the ledger holds when the turn was chained. */
+  bytesReceived: number;
+  /** Input items sent; fewer than the ledger holds when the turn was chained. */
   inputItemsSent: number;
   chained: boolean;
+  /** Model responses this turn took (one more than the tool round trips). */
+  requests: number;
+  toolCalls: number;
+  inputTokens: number;
+  cachedTokens: number;
+  outputTokens: number;
+  costUsd: number | null;
 }
 
 export type PushEvent =

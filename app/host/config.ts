@@ -5,7 +5,7 @@
 import type { Problem } from '../contract';
 
 export const defaultBaseUrl = 'https://api.openai.com/v1';
-export const defaultAgentModel = 'gpt-5.4-mini';
+export const defaultAgentModel = 'gpt-5-mini';
 export const defaultInstructions =
   'You are Parley, a concise desktop co-pilot. Answer briefly and plainly; say so when you are unsure.';
 
@@ -45,11 +45,4 @@ function invalidBaseUrl(message: string): Problem {
     message,
     hint: 'Set OPENAI_BASE_URL to an API root such as https://api.openai.com/v1, or unset it, then restart Parley.',
   };
-}
-
-/** The Responses WebSocket URL for an API root: `http`→`ws`, else `wss` (SDK internal-base.ts:110-112). */
-export function responsesSocketUrl(baseUrl: string): string {
-  const url = new URL(`${baseUrl.replace(/\/+$/, '')}/responses`);
-  url.protocol = url.protocol === 'http:' || url.protocol === 'ws:' ? 'ws:' : 'wss:';
-  return url.toString();
 }

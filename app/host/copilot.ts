@@ -18,9 +18,10 @@ import {
 } from '../contract';
 import { InspectorLog } from '../inspector/log';
 import { userMessage } from '../protocol/responses';
-import { ResponsesSession, type ResponsesSessionEvent } from '../responses/session';
+import { defaultSessionSettings } from '../responses/settings';
+import { ResponsesSession, responsesSocketUrl, type ResponsesSessionEvent } from '../responses/session';
 import type { WebSocketFactory } from '../transport/socket';
-import { defaultAgentModel, defaultInstructions, planConnection, responsesSocketUrl } from './config';
+import { defaultAgentModel, defaultInstructions, planConnection } from './config';
 
 export interface Logger {
   info(message: string, fields?: Record<string, unknown>): void;
@@ -37,7 +38,10 @@ export interface CopilotDeps {
   env: Readonly<Record<string, string | undefined>>;
   createWebSocket: WebSocketFactory;
   startEmulator: () => Promise<EmbeddedEmulator>;
+  fetch: typeof fetch;
   now: () => number;
+  sleep: (ms: number) => Promise<void>;
+  random: () => number;
   log: Logger;
   newId: () => string;
 }
@@ -79,7 +83,14 @@ export function createCopilot(deps: CopilotDeps): Copilot {
     emit({ type: 'notice', problem });
   };
   const pushInspector = (): void => {
-    if (session !== null) inspector.update({ ...session.meters, chainHead: session.chainHead });
+    if (session !== null) {
+      const socket = session.socketInfo;
+      inspector.update({
+        ...session.meters,
+        chainHead: session.chainHead,
+        socket: socket === null ? null : { ...socket, rolloverAt: socket.openedAt + defaultSessionSettings.rolloverAfterMs },
+      });
+    }
     emit({ type: 'inspector', summary: inspector.summary });
   };
   const replaceTurn = (turn: Turn): void => {
@@ -94,31 +105,55 @@ export function createCopilot(deps: CopilotDeps): Copilot {
         const { state } = event;
         if (state.status === 'connecting') {
           inspector.record({ type: 'socket.connecting', at, endpoint });
-          setConnection({ status: 'connecting', mode, endpoint });
+          if (connection.status !== 'open') setConnection({ status: 'connecting', mode, endpoint });
         } else if (state.status === 'open') {
-          inspector.record({ type: 'socket.open', at, endpoint });
-          log.info('agent socket open', { endpoint });
+          inspector.record({ type: 'socket.open', at, endpoint, socketId: event.socketId });
+          log.info('agent socket open', { endpoint, socket: event.socketId });
           setConnection({ status: 'open', mode, endpoint });
         } else if (state.status === 'closed') {
           inspector.record({ type: 'socket.closed', at, code: state.code, reason: state.reason });
-          log.info('agent socket closed', { code: state.code, reason: state.reason });
+          log.info('agent socket closed', { socket: event.socketId, code: state.code, reason: state.reason });
+          // A socket retired by rollover closes while its successor is open: nothing to report.
+          if (session?.socketInfo?.id !== undefined && session.socketInfo.id !== event.socketId) return;
           setConnection(
             state.problem === null
               ? { status: 'closed', mode, endpoint, reason: state.reason || 'closed' }
               : { status: 'error', mode, endpoint, problem: state.problem },
           );
         }
+        pushInspector();
         return;
       }
       case 'frame.rejected':
         inspector.record({ type: 'frame.rejected', at, reason: event.problem.message });
         notice(event.problem);
         return;
-      case 'rehydrated':
-        inspector.record({ type: 'rehydrated', at, reason: event.reason });
-        log.info('resent the conversation on a fresh chain', { reason: event.reason });
+      case 'warmup':
+        inspector.record({ type: 'warmup', at, durationMs: event.durationMs, items: event.items });
+        break;
+      case 'compaction':
+        inspector.record({ type: 'compaction', at, mode: event.mode, tokensBefore: event.tokensBefore, tokensAfter: event.tokensAfter });
+        break;
+      case 'reconnect':
+        inspector.record({ type: 'reconnect', at, attempt: event.attempt, delayMs: event.delayMs, code: event.code });
+        break;
+      case 'rehydration':
+        inspector.record({ type: 'rehydration', at, reason: event.reason, items: event.items });
+        break;
+      case 'rollover':
+        inspector.record({ type: 'rollover', at, ageMs: event.ageMs, gapMs: event.gapMs });
+        break;
+      case 'rate_limited':
+        inspector.record({ type: 'rate_limited', at, retryAfterMs: event.retryAfterMs });
+        break;
+      case 'tool':
+        inspector.record({ type: 'tool', at, name: event.name, status: event.status, ...(event.durationMs === undefined ? {} : { durationMs: event.durationMs }) });
+        break;
+      case 'request':
         return;
     }
+    log.info(event.type, { ...event });
+    pushInspector();
   };
 
   async function start(): Promise<void> {
@@ -143,12 +178,14 @@ export function createCopilot(deps: CopilotDeps): Copilot {
     }
     endpoint = responsesSocketUrl(baseUrl);
     session = new ResponsesSession({
-      url: endpoint,
+      baseUrl,
       apiKey,
-      model: defaultAgentModel,
-      instructions: defaultInstructions,
+      settings: { ...defaultSessionSettings, model: defaultAgentModel, instructions: defaultInstructions },
       createWebSocket: deps.createWebSocket,
+      fetch: deps.fetch,
       now,
+      sleep: deps.sleep,
+      random: deps.random,
       onEvent: onSessionEvent,
     });
     try {
@@ -177,6 +214,7 @@ export function createCopilot(deps: CopilotDeps): Copilot {
 
     const sent = session.runTurn([userMessage(text)], {
       onTextDelta: (delta) => emit({ type: 'turn.delta', turnId: assistantTurn.id, delta }),
+      onRestart: () => emit({ type: 'turn.started', turn: { ...assistantTurn, text: '' } }),
     });
     void sent.then((outcome) => {
       turnsInFlight -= 1;
@@ -186,9 +224,6 @@ export function createCopilot(deps: CopilotDeps): Copilot {
           : { ...assistantTurn, text: outcome.text, status: outcome.status };
       replaceTurn(assistantTurn);
       const metrics = outcome.metrics === null ? null : { turnId: assistantTurn.id, ...outcome.metrics };
-      if (metrics !== null) {
-        inspector.record({ type: 'turn.sent', at: startedAt, turnId: assistantTurn.id, chained: metrics.chained, inputItemsSent: metrics.inputItemsSent, bytes: metrics.bytesSent });
-      }
       inspector.record({ type: 'turn.finished', at: now(), status: outcome.status, metrics });
       if (outcome.status === 'failed') log.warn('turn failed', { code: outcome.problem.code, message: outcome.problem.message });
       emit({ type: 'turn.finished', turn: assistantTurn });

@@ -52,6 +52,8 @@ export interface WireError {
   param: string | null;
   status: number | null;
   streamId: string | null;
+  /** Response headers the server attached (e.g. `retry-after` on a 429). */
+  headers?: Record<string, string>;
 }
 
 /**
@@ -63,7 +65,9 @@ export function readWireError(event: { type: 'error' } & Record<string, unknown>
   const nested = typeof event.error === 'object' && event.error !== null ? (event.error as Record<string, unknown>) : null;
   const source = nested ?? event;
   const text = (value: unknown): string | null => (typeof value === 'string' ? value : null);
+  const headers = [source.headers, event.headers].find((value): value is Record<string, string> => typeof value === 'object' && value !== null);
   return {
+    ...(headers === undefined ? {} : { headers }),
     code: text(source.code),
     type: text(source.type) === 'error' ? null : text(source.type),
     message: text(source.message) ?? 'The server reported an error without a message.',

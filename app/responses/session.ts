@@ -1,9 +1,14 @@
 /**
- * ResponsesSession: the agent socket. Sends `response.create` with `store: false`, chains each
- * turn to the last one with `previous_response_id` and only the new items while the socket that
- * holds the cache is alive, and resends the whole ledger when it is not.
+ * ResponsesSession: the agent socket, built to stay fast, correct and alive for hours.
+ *
+ * The ledger is the truth; the server's connection-local cache is an optimisation. Each request
+ * continues its lane's chain with only new items while that chain is alive on the current socket
+ * and the settings are unchanged, and resends the ledger's window otherwise. The session warms
+ * sockets with `generate: false`, rolls over before the connection limit, compacts long ledgers,
+ * runs the tool loop exactly once per `call_id`, and recovers from a lost cache, an aged socket,
+ * rate limits and dropped connections without losing the user's input.
  */
-import type { Problem, TurnMetrics } from '../contract';
+import type { Problem } from '../contract';
 import {
   parseServerFrame,
   readWireError,
@@ -11,289 +16,638 @@ import {
   type ResponseInputItem,
   type ResponseOutputItem,
   type ResponsesServerEvent,
+  type WireError,
 } from '../protocol/responses';
-import { outputAsInput } from '../protocol/responses';
+import { SseParser } from '../protocol/sse';
+import { backoffDelayMs, defaultBackoff, isRecoverableClose, retryAfterMs } from '../transport/reconnect';
 import { Socket, SocketError, type SocketState, type WebSocketFactory } from '../transport/socket';
+import { costUsd } from './cost';
 import { Ledger } from './ledger';
+import { chainKey, type SessionSettings } from './settings';
+import { ToolCalls, type ToolRunner } from './tools';
+
+export type TransportKind = 'websocket' | 'http';
 
 export interface ResponsesSessionOptions {
-  /** The WebSocket endpoint, e.g. `wss://api.openai.com/v1/responses`. */
-  url: string;
+  /** API root, e.g. `https://api.openai.com/v1`; the socket URL and HTTP endpoints derive from it. */
+  baseUrl: string;
   apiKey: string;
-  model: string;
-  instructions: string;
-  store?: boolean;
+  settings: SessionSettings;
+  transport?: TransportKind;
   createWebSocket: WebSocketFactory;
+  fetch: typeof fetch;
   now: () => number;
+  sleep: (ms: number) => Promise<void>;
+  random?: () => number;
+  runTool?: ToolRunner;
   onEvent?: (event: ResponsesSessionEvent) => void;
 }
 
+export interface RequestMetrics {
+  lane: string;
+  responseId: string | null;
+  chained: boolean;
+  inputItems: number;
+  bytesUp: number;
+  bytesDown: number;
+  timeToFirstByteMs: number | null;
+  timeToFirstTextMs: number | null;
+  totalMs: number;
+  usage: { input: number; cached: number; output: number } | null;
+  costUsd: number | null;
+}
+
+/** Inspector events; their names are the ones the UI shows. */
 export type ResponsesSessionEvent =
-  | { type: 'socket'; state: SocketState }
-  | { type: 'frame.rejected'; problem: Problem }
-  | { type: 'rehydrated'; reason: string };
+  | { type: 'socket'; socketId: number; state: SocketState }
+  | { type: 'warmup'; socketId: number; durationMs: number; items: number; responseId: string }
+  | { type: 'compaction'; mode: 'server' | 'endpoint'; tokensBefore: number; tokensAfter: number }
+  | { type: 'reconnect'; attempt: number; delayMs: number; code: number | null }
+  | { type: 'rehydration'; lane: string; reason: 'previous_response_not_found' | 'websocket_connection_limit_reached' | 'reconnect'; items: number }
+  | { type: 'rollover'; fromSocketId: number; toSocketId: number; ageMs: number; gapMs: number }
+  | { type: 'rate_limited'; lane: string; retryAfterMs: number }
+  | { type: 'request'; metrics: RequestMetrics }
+  | { type: 'tool'; lane: string; callId: string; name: string; status: 'started' | 'done' | 'failed'; durationMs?: number }
+  | { type: 'frame.rejected'; problem: Problem };
 
 export interface TurnHandlers {
   onTextDelta?: (delta: string) => void;
+  /** A retried response streams again from the start: drop what was shown of the failed attempt. */
+  onRestart?: () => void;
+}
+
+export interface TurnSummary {
+  requests: number;
+  toolCalls: number;
+  chained: boolean;
+  inputItemsSent: number;
+  bytesSent: number;
+  bytesReceived: number;
+  timeToFirstByteMs: number | null;
+  timeToFirstDeltaMs: number | null;
+  totalMs: number;
+  inputTokens: number;
+  cachedTokens: number;
+  outputTokens: number;
+  costUsd: number | null;
 }
 
 export type TurnOutcome =
-  | { status: 'completed' | 'incomplete'; text: string; responseId: string; metrics: Omit<TurnMetrics, 'turnId'> }
-  | { status: 'failed'; text: string; problem: Problem; metrics: Omit<TurnMetrics, 'turnId'> | null };
+  | { status: 'completed' | 'incomplete'; text: string; responseId: string; metrics: TurnSummary }
+  | { status: 'failed'; text: string; problem: Problem; metrics: TurnSummary | null };
 
-interface Chain {
-  responseId: string;
-  socket: Socket;
-  /** Ledger length the chain's last response already covers. */
-  coveredItems: number;
+const defaultLane = '';
+const maxRateLimitRetries = 3;
+
+interface Lane {
+  name: string;
+  ledger: Ledger;
+  /** The response this lane's chain ends in, valid on `socket` while the ledger has not moved on. */
+  head: { responseId: string; socket: Socket; ledgerLength: number; key: string } | null;
+  queue: Promise<unknown>;
+  active: ActiveRequest | null;
 }
 
 interface ActiveRequest {
-  chained: boolean;
+  lane: Lane;
   sentAt: number;
-  bytesSent: number;
-  inputItemsSent: number;
+  bytesUp: number;
+  bytesDown: number;
+  firstByteAt: number | null;
+  firstTextAt: number | null;
   created: boolean;
-  responseId: string | null;
   text: string;
-  firstDeltaAt: number | null;
   problem: Problem | null;
-  handlers: TurnHandlers;
+  wireError: WireError | null;
+  onTextDelta: ((delta: string) => void) | undefined;
   settle: (result: RequestResult) => void;
 }
 
 type RequestResult =
-  | { kind: 'response'; status: 'completed' | 'incomplete'; responseId: string; output: ResponseOutputItem[] }
-  | { kind: 'failed'; problem: Problem; error: { code: string | null } | null };
+  | { kind: 'response'; status: 'completed' | 'incomplete'; responseId: string; output: ResponseOutputItem[]; usage: RequestMetrics['usage'] }
+  | { kind: 'failed'; problem: Problem; wireError: WireError | null; disconnected: { code: number } | null };
+
+interface CurrentSocket {
+  id: number;
+  socket: Socket;
+  openedAt: number;
+}
 
 export class ResponsesSession {
   #options: ResponsesSessionOptions;
-  #ledger = new Ledger();
-  #socket: Socket | null = null;
-  #chain: Chain | null = null;
-  #active: ActiveRequest | null = null;
-  #queue: Promise<unknown> = Promise.resolve();
-  #connecting: Promise<Socket> | null = null;
+  #settings: SessionSettings;
+  #lanes = new Map<string, Lane>();
+  #current: CurrentSocket | null = null;
+  #connecting: Promise<CurrentSocket> | null = null;
+  #socketCount = 0;
+  #tools = new ToolCalls();
   #closed = false;
 
   constructor(options: ResponsesSessionOptions) {
     this.#options = options;
+    this.#settings = options.settings;
+  }
+
+  get transport(): TransportKind {
+    return this.#options.transport ?? 'websocket';
   }
 
   get chainHead(): string | null {
-    return this.#chain?.responseId ?? null;
+    return this.#lane(defaultLane).head?.responseId ?? null;
   }
 
-  get ledgerLength(): number {
-    return this.#ledger.length;
+  get ledger(): Ledger {
+    return this.#lane(defaultLane).ledger;
   }
 
   get meters(): { bytesSent: number; bytesReceived: number } {
-    return this.#socket?.meters ?? { bytesSent: 0, bytesReceived: 0 };
+    return this.#current?.socket.meters ?? { bytesSent: 0, bytesReceived: 0 };
   }
 
-  /** Opens the socket now so the first turn does not pay for the handshake. */
+  /** Socket age and id, for the inspector's "time until rollover". */
+  get socketInfo(): { id: number; openedAt: number } | null {
+    return this.#current === null ? null : { id: this.#current.id, openedAt: this.#current.openedAt };
+  }
+
+  /** Changes settings; the next request resends the window if the chain key changed. */
+  updateSettings(settings: Partial<SessionSettings>): void {
+    this.#settings = { ...this.#settings, ...settings };
+  }
+
+  /** Opens (and warms) the socket now, so the first turn does not pay for it. */
   async connect(): Promise<void> {
-    await this.#ensureSocket();
+    if (this.transport === 'websocket') await this.#ensureSocket();
   }
 
-  /** Runs one turn; turns queue behind each other, one response in flight at a time. */
-  runTurn(input: readonly ResponseInputItem[], handlers: TurnHandlers = {}): Promise<TurnOutcome> {
-    const turn = this.#queue.then(() => this.#runTurn(input, handlers));
-    this.#queue = turn.catch(() => undefined);
+  /** Runs one user turn, tool loop included. Turns on one lane queue; lanes run in parallel. */
+  runTurn(input: readonly ResponseInputItem[], handlers: TurnHandlers = {}, laneName = defaultLane): Promise<TurnOutcome> {
+    const lane = this.#lane(laneName);
+    const turn = lane.queue.then(() => this.#runTurn(lane, [...input], handlers));
+    lane.queue = turn.catch(() => undefined);
     return turn;
   }
 
-  /** Forgets the conversation; the next turn starts a new chain. */
-  reset(): void {
-    this.#ledger.clear();
-    this.#chain = null;
+  /** Forgets a lane's conversation; the next turn starts a new chain. */
+  reset(laneName = defaultLane): void {
+    const lane = this.#lane(laneName);
+    lane.ledger.clear();
+    lane.head = null;
   }
 
   close(): void {
     this.#closed = true;
-    this.#socket?.close();
+    this.#current?.socket.close();
   }
 
-  async #runTurn(input: readonly ResponseInputItem[], handlers: TurnHandlers): Promise<TurnOutcome> {
-    let socket: Socket;
-    try {
-      socket = await this.#ensureSocket();
-    } catch (error) {
-      return { status: 'failed', text: '', problem: problemOf(error), metrics: null };
+  #lane(name: string): Lane {
+    let lane = this.#lanes.get(name);
+    if (lane === undefined) {
+      lane = { name, ledger: new Ledger(), head: null, queue: Promise.resolve(), active: null };
+      this.#lanes.set(name, lane);
     }
-
-    let result = await this.#request(socket, input, handlers, this.#chainOn(socket));
-    if (result.outcome.kind === 'failed' && result.outcome.error?.code === 'previous_response_not_found' && result.request.chained) {
-      // The server lost the cached chain (PROTOCOL.md §1): resend the ledger once, never loop.
-      this.#chain = null;
-      this.#options.onEvent?.({ type: 'rehydrated', reason: 'previous_response_not_found' });
-      result = await this.#request(socket, input, handlers, null);
-    }
-
-    const { request, outcome } = result;
-    const metrics = {
-      timeToFirstDeltaMs: request.firstDeltaAt === null ? null : request.firstDeltaAt - request.sentAt,
-      totalMs: this.#options.now() - request.sentAt,
-      bytesSent: request.bytesSent,
-      inputItemsSent: request.inputItemsSent,
-      chained: request.chained,
-    };
-    if (outcome.kind === 'failed') {
-      // A same-lane failure evicts the referenced response on the server (PROTOCOL.md §1).
-      if (request.chained) this.#chain = null;
-      return { status: 'failed', text: request.text, problem: outcome.problem, metrics };
-    }
-    this.#ledger.append(input);
-    this.#ledger.append(outcome.output.map(outputAsInput));
-    this.#chain = { responseId: outcome.responseId, socket, coveredItems: this.#ledger.length };
-    return { status: outcome.status, text: request.text, responseId: outcome.responseId, metrics };
+    return lane;
   }
 
-  #chainOn(socket: Socket): Chain | null {
-    const chain = this.#chain;
-    return chain !== null && chain.socket === socket && chain.coveredItems === this.#ledger.length ? chain : null;
+  #emit(event: ResponsesSessionEvent): void {
+    this.#options.onEvent?.(event);
   }
 
-  #request(
-    socket: Socket,
-    input: readonly ResponseInputItem[],
+  async #runTurn(lane: Lane, input: ResponseInputItem[], handlers: TurnHandlers): Promise<TurnOutcome> {
+    const summary = emptySummary();
+    const startedAt = this.#options.now();
+    let pending = input;
+    let text = '';
+    for (let step = 0; ; step += 1) {
+      if (step > this.#settings.maxToolSteps) {
+        return {
+          status: 'failed',
+          text,
+          problem: { code: 'server_error', message: `The agent used more than ${this.#settings.maxToolSteps} tool steps without answering.`, hint: 'Ask again more specifically.' },
+          metrics: finish(summary, startedAt, this.#options.now()),
+        };
+      }
+      const result = await this.#respond(lane, pending, handlers, summary);
+      if (result.kind === 'failed') return { status: 'failed', text: result.text, problem: result.problem, metrics: summary.requests === 0 ? null : finish(summary, startedAt, this.#options.now()) };
+      text = result.text;
+      const calls = result.output.filter((item): item is Extract<ResponseOutputItem, { type: 'function_call' }> => item.type === 'function_call');
+      if (calls.length === 0) return { status: result.status, text, responseId: result.responseId, metrics: finish(summary, startedAt, this.#options.now()) };
+      pending = [];
+      for (const call of calls) {
+        summary.toolCalls += 1;
+        pending.push(await this.#runTool(lane, call));
+      }
+    }
+  }
+
+  async #runTool(lane: Lane, call: Extract<ResponseOutputItem, { type: 'function_call' }>): Promise<ResponseInputItem> {
+    const startedAt = this.#options.now();
+    this.#emit({ type: 'tool', lane: lane.name, callId: call.call_id, name: call.name, status: 'started' });
+    const outcome = await this.#tools.run(call, this.#options.runTool);
+    this.#emit({ type: 'tool', lane: lane.name, callId: call.call_id, name: call.name, status: outcome.ok ? 'done' : 'failed', durationMs: this.#options.now() - startedAt });
+    return { type: 'function_call_output', call_id: call.call_id, output: outcome.output };
+  }
+
+  /**
+   * One model response for `pending`, with every recovery the protocol allows: a single
+   * rehydration for a lost cache or an aged socket, waits on 429, and reconnects.
+   */
+  async #respond(
+    lane: Lane,
+    pending: ResponseInputItem[],
     handlers: TurnHandlers,
-    chain: Chain | null,
-  ): Promise<{ request: ActiveRequest; outcome: RequestResult }> {
-    const items = chain === null ? [...this.#ledger.items, ...input] : [...input];
-    const event: ResponseCreateEvent = {
+    summary: TurnSummary,
+  ): Promise<{ kind: 'response'; status: 'completed' | 'incomplete'; responseId: string; output: ResponseOutputItem[]; text: string } | { kind: 'failed'; problem: Problem; text: string }> {
+    let rehydrated = false;
+    let rateLimited = 0;
+    let reconnected = false;
+    for (;;) {
+      try {
+        await this.#prepare(lane);
+      } catch (error) {
+        return { kind: 'failed', problem: problemOf(error), text: '' };
+      }
+      const { result, request, metrics } = await this.#request(lane, pending, handlers.onTextDelta);
+      if (metrics !== null) {
+        accumulate(summary, metrics);
+        this.#emit({ type: 'request', metrics });
+      }
+      if (result.kind === 'response') {
+        lane.ledger.append(pending);
+        lane.ledger.append(result.output as ResponseInputItem[]);
+        this.#noteCompaction(result.output);
+        lane.head =
+          this.transport === 'websocket' && this.#current !== null
+            ? { responseId: result.responseId, socket: this.#current.socket, ledgerLength: lane.ledger.length, key: chainKey(this.#settings) }
+            : null;
+        // The output is authoritative; deltas may be absent (a replayed or non-streamed response).
+        return { ...result, text: outputText(result.output) ?? request?.text ?? '' };
+      }
+
+      const code = result.wireError?.code ?? null;
+      const chained = metrics?.chained ?? false;
+      // A failed continuation evicts its parent on the server (PROTOCOL.md §1): never chain to it again.
+      if (chained) lane.head = null;
+      if (code === 'previous_response_not_found' && chained && !rehydrated) {
+        rehydrated = true;
+        this.#emit({ type: 'rehydration', lane: lane.name, reason: 'previous_response_not_found', items: lane.ledger.window().length + pending.length });
+        continue;
+      }
+      if (code === 'websocket_connection_limit_reached' && !rehydrated) {
+        rehydrated = true;
+        this.#retire();
+        this.#emit({ type: 'rehydration', lane: lane.name, reason: 'websocket_connection_limit_reached', items: lane.ledger.window().length + pending.length });
+        continue;
+      }
+      const waitMs = result.wireError?.status === 429 ? (retryAfterMs(result.wireError.headers, Date.now()) ?? 1000) : null;
+      if (waitMs !== null && rateLimited < maxRateLimitRetries) {
+        rateLimited += 1;
+        this.#emit({ type: 'rate_limited', lane: lane.name, retryAfterMs: waitMs });
+        await this.#options.sleep(waitMs);
+        continue;
+      }
+      if (result.disconnected !== null && isRecoverableClose(result.disconnected.code) && !reconnected && !this.#closed) {
+        // The request never finished; our tools run once per call_id, so resending is safe. The
+        // new socket has no cache: the ledger goes again in full.
+        reconnected = true;
+        handlers.onRestart?.();
+        try {
+          await this.#reconnect(result.disconnected.code);
+        } catch (error) {
+          return { kind: 'failed', problem: problemOf(error), text: request?.text ?? '' };
+        }
+        this.#emit({ type: 'rehydration', lane: lane.name, reason: 'reconnect', items: lane.ledger.window().length + pending.length });
+        continue;
+      }
+      return { kind: 'failed', problem: result.problem, text: request?.text ?? '' };
+    }
+  }
+
+  /** Between turns: roll over an old socket, compact a long ledger. */
+  async #prepare(lane: Lane): Promise<void> {
+    if (this.transport === 'websocket') {
+      const current = await this.#ensureSocket();
+      const ageMs = this.#options.now() - current.openedAt;
+      if (ageMs >= this.#settings.rolloverAfterMs) await this.#rollover(current, ageMs);
+    }
+    const { mode, thresholdTokens } = this.#settings.compaction;
+    const before = lane.ledger.windowTokens();
+    if (mode === 'endpoint' && before > thresholdTokens) await this.#compactWithEndpoint(lane, before);
+  }
+
+  async #compactWithEndpoint(lane: Lane, tokensBefore: number): Promise<void> {
+    const url = `${this.#options.baseUrl}/responses/compact`;
+    const response = await this.#options.fetch(url, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${this.#options.apiKey}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ model: this.#settings.model, instructions: this.#settings.instructions, input: lane.ledger.window() }),
+    });
+    if (!response.ok) throw new SocketError(await httpProblem(response));
+    const compacted = (await response.json()) as { output: ResponseInputItem[] };
+    // Unpruned, as the guide asks: the compacted window is the new chain's base input.
+    lane.ledger.replaceWindow(compacted.output);
+    lane.head = null;
+    this.#emit({ type: 'compaction', mode: 'endpoint', tokensBefore, tokensAfter: lane.ledger.windowTokens() });
+  }
+
+  #noteCompaction(output: readonly ResponseOutputItem[]): void {
+    if (!output.some((item) => (item as { type: string }).type === 'compaction')) return;
+    const lane = this.#lane(defaultLane);
+    const tokensBefore = lane.ledger.entries.reduce((sum, entry) => sum + entry.tokens, 0);
+    this.#emit({ type: 'compaction', mode: 'server', tokensBefore, tokensAfter: lane.ledger.windowTokens() });
+  }
+
+  /** Sends one `response.create` (or HTTP POST) and waits for its terminal event. */
+  async #request(
+    lane: Lane,
+    pending: ResponseInputItem[],
+    onTextDelta: ((delta: string) => void) | undefined,
+    generate = true,
+  ): Promise<{ result: RequestResult; request: ActiveRequest | null; metrics: RequestMetrics | null }> {
+    const key = chainKey(this.#settings);
+    const current = this.#current;
+    const head = lane.head;
+    const chained =
+      this.transport === 'websocket' && head !== null && current !== null && head.socket === current.socket && head.key === key && head.ledgerLength === lane.ledger.length;
+    const input = chained ? pending : [...lane.ledger.window(), ...pending];
+    const { mode, thresholdTokens } = this.#settings.compaction;
+    const create: ResponseCreateEvent = {
       type: 'response.create',
-      model: this.#options.model,
-      instructions: this.#options.instructions,
-      store: this.#options.store ?? false,
-      input: items,
-      ...(chain === null ? {} : { previous_response_id: chain.responseId }),
+      model: this.#settings.model,
+      instructions: this.#settings.instructions,
+      store: this.#settings.store,
+      input,
+      ...(this.#settings.tools.length > 0 ? { tools: this.#settings.tools } : {}),
+      ...(chained && head !== null ? { previous_response_id: head.responseId } : {}),
+      ...(lane.name === defaultLane ? {} : { stream_id: lane.name }),
+      ...(generate ? {} : { generate: false }),
+      ...(mode === 'server' && generate ? { context_management: [{ type: 'compaction', compact_threshold: thresholdTokens }] } : {}),
     };
-    return new Promise((resolve) => {
-      const request: ActiveRequest = {
-        chained: chain !== null,
+
+    const request = await new Promise<{ request: ActiveRequest; result: RequestResult }>((resolve) => {
+      const active: ActiveRequest = {
+        lane,
         sentAt: this.#options.now(),
-        bytesSent: 0,
-        inputItemsSent: items.length,
+        bytesUp: 0,
+        bytesDown: 0,
+        firstByteAt: null,
+        firstTextAt: null,
         created: false,
-        responseId: null,
         text: '',
-        firstDeltaAt: null,
         problem: null,
-        handlers,
-        settle: (outcome) => {
-          this.#active = null;
-          resolve({ request, outcome });
+        wireError: null,
+        onTextDelta,
+        settle: (result) => {
+          if (lane.active === active) lane.active = null;
+          resolve({ request: active, result });
         },
       };
-      this.#active = request;
+      lane.active = active;
+      if (this.transport === 'http') {
+        void this.#postOverHttp(active, create);
+        return;
+      }
       try {
-        request.bytesSent = socket.send(event);
+        if (current === null) throw new SocketError(notConnected());
+        active.bytesUp = current.socket.send(create);
       } catch (error) {
-        request.settle({ kind: 'failed', problem: problemOf(error), error: null });
+        active.settle({ kind: 'failed', problem: problemOf(error), wireError: null, disconnected: null });
       }
     });
+
+    const { result } = request;
+    const active = request.request;
+    const usage = result.kind === 'response' ? result.usage : null;
+    const metrics: RequestMetrics = {
+      lane: lane.name,
+      responseId: result.kind === 'response' ? result.responseId : null,
+      chained,
+      inputItems: input.length,
+      bytesUp: active.bytesUp,
+      bytesDown: active.bytesDown,
+      timeToFirstByteMs: active.firstByteAt === null ? null : active.firstByteAt - active.sentAt,
+      timeToFirstTextMs: active.firstTextAt === null ? null : active.firstTextAt - active.sentAt,
+      totalMs: this.#options.now() - active.sentAt,
+      usage,
+      costUsd: usage === null ? null : costUsd(this.#settings.model, usage),
+    };
+    return { result, request: active, metrics };
   }
 
-  #ensureSocket(): Promise<Socket> {
-    if (this.#closed) {
-      return Promise.reject(new SocketError({ code: 'connection_failed', message: 'The session is closed.', hint: 'Restart Parley.' }));
+  async #postOverHttp(active: ActiveRequest, create: ResponseCreateEvent): Promise<void> {
+    const { type: _type, ...body } = create;
+    const payload = JSON.stringify({ ...body, stream: true });
+    active.bytesUp = Buffer.byteLength(payload);
+    let response: Response;
+    try {
+      response = await this.#options.fetch(`${this.#options.baseUrl}/responses`, {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${this.#options.apiKey}`, 'Content-Type': 'application/json', Accept: 'text/event-stream' },
+        body: payload,
+      });
+    } catch (error) {
+      active.settle({ kind: 'failed', problem: { code: 'connection_failed', message: `Could not reach ${this.#options.baseUrl}: ${(error as Error).message}.`, hint: 'Check your network and OPENAI_BASE_URL.' }, wireError: null, disconnected: null });
+      return;
     }
-    if (this.#socket?.state.status === 'open') return Promise.resolve(this.#socket);
-    this.#connecting ??= this.#openSocket().finally(() => {
+    if (!response.ok || response.body === null) {
+      const problem = await httpProblem(response);
+      const headers = Object.fromEntries(response.headers.entries());
+      active.settle({ kind: 'failed', problem, wireError: { code: null, type: null, message: problem.message, param: null, status: response.status, streamId: null, headers }, disconnected: null });
+      return;
+    }
+    const parser = new SseParser();
+    const decoder = new TextDecoder();
+    for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
+      active.bytesDown += chunk.byteLength;
+      active.firstByteAt ??= this.#options.now();
+      for (const data of parser.push(decoder.decode(chunk, { stream: true }))) this.#onText(data, active);
+      if (active.lane.active !== active) return;
+    }
+    if (active.lane.active === active) {
+      active.settle({ kind: 'failed', problem: { code: 'connection_failed', message: 'The server ended the stream before the response finished.', hint: 'Send your message again.' }, wireError: null, disconnected: null });
+    }
+  }
+
+  // Sockets ------------------------------------------------------------------------------------
+
+  #ensureSocket(): Promise<CurrentSocket> {
+    if (this.#closed) return Promise.reject(new SocketError({ code: 'connection_failed', message: 'The session is closed.', hint: 'Restart Parley.' }));
+    if (this.#current !== null && this.#current.socket.state.status === 'open') return Promise.resolve(this.#current);
+    this.#connecting ??= this.#openWarmSocket().finally(() => {
       this.#connecting = null;
     });
     return this.#connecting;
   }
 
-  async #openSocket(): Promise<Socket> {
-    const { url, apiKey, createWebSocket, now } = this.#options;
-    const socket = new Socket({
+  async #openWarmSocket(): Promise<CurrentSocket> {
+    const opened = await this.#openSocket();
+    this.#current = opened;
+    await this.#warm(opened);
+    return opened;
+  }
+
+  async #openSocket(): Promise<CurrentSocket> {
+    const id = ++this.#socketCount;
+    const url = responsesSocketUrl(this.#options.baseUrl);
+    let socket: Socket | null = null;
+    const created = new Socket({
       url,
-      headers: { Authorization: `Bearer ${apiKey}` },
-      createWebSocket,
-      now,
-      onMessage: (text) => this.#onFrame(text),
+      headers: { Authorization: `Bearer ${this.#options.apiKey}` },
+      createWebSocket: this.#options.createWebSocket,
+      now: this.#options.now,
+      onMessage: (text, bytes) => this.#onFrame(text, bytes),
       onStateChange: (state) => {
-        if (state.status === 'closed') this.#onClosed(socket, state);
-        this.#options.onEvent?.({ type: 'socket', state });
+        if (state.status === 'closed' && socket !== null) this.#onClosed(socket, state);
+        this.#emit({ type: 'socket', socketId: id, state });
       },
     });
-    this.#socket = socket;
-    await socket.connect();
-    return socket;
+    socket = created;
+    await created.connect();
+    return { id, socket: created, openedAt: this.#options.now() };
+  }
+
+  /** Warmup: `generate: false` with instructions, tools and the window, so the next turn is chained. */
+  async #warm(target: CurrentSocket): Promise<void> {
+    if (!this.#settings.warmup) return;
+    const lane = this.#lane(defaultLane);
+    if (lane.active !== null) return;
+    const startedAt = this.#options.now();
+    const { result } = await this.#request(lane, [], undefined, false);
+    if (result.kind !== 'response') return;
+    lane.head = { responseId: result.responseId, socket: target.socket, ledgerLength: lane.ledger.length, key: chainKey(this.#settings) };
+    this.#emit({ type: 'warmup', socketId: target.id, durationMs: this.#options.now() - startedAt, items: lane.ledger.window().length, responseId: result.responseId });
+  }
+
+  /** Opens and warms a new socket, moves the chain to it, and closes the old one once it is idle. */
+  async #rollover(old: CurrentSocket, ageMs: number): Promise<void> {
+    const startedAt = this.#options.now();
+    const next = await this.#openSocket();
+    this.#current = next;
+    await this.#warm(next);
+    this.#emit({ type: 'rollover', fromSocketId: old.id, toSocketId: next.id, ageMs, gapMs: this.#options.now() - startedAt });
+    this.#closeWhenIdle(old.socket);
+  }
+
+  /** Stops using the current socket (it hit the connection limit); the next request opens another. */
+  #retire(): void {
+    const old = this.#current;
+    this.#current = null;
+    if (old !== null) this.#closeWhenIdle(old.socket);
+  }
+
+  #closeWhenIdle(socket: Socket): void {
+    const busy = [...this.#lanes.values()].some((lane) => lane.active !== null && lane.head?.socket === socket);
+    if (!busy) socket.close(1000, 'rolled over');
+    else setTimeout(() => this.#closeWhenIdle(socket), 100);
+  }
+
+  async #reconnect(code: number): Promise<void> {
+    for (let attempt = 1; attempt <= defaultBackoff.maxAttempts; attempt += 1) {
+      const delayMs = backoffDelayMs(attempt, (this.#options.random ?? Math.random)());
+      this.#emit({ type: 'reconnect', attempt, delayMs, code });
+      await this.#options.sleep(delayMs);
+      try {
+        this.#current = null;
+        await this.#ensureSocket();
+        return;
+      } catch (error) {
+        const problem = problemOf(error);
+        if (problem.code === 'unauthorized' || attempt === defaultBackoff.maxAttempts) throw error;
+      }
+    }
   }
 
   #onClosed(socket: Socket, state: Extract<SocketState, { status: 'closed' }>): void {
-    if (this.#chain?.socket === socket) this.#chain = null;
-    if (this.#socket !== socket || this.#active === null) return;
-    // Never replay: the request may have run on the server. Surface it instead.
-    this.#active.settle({
-      kind: 'failed',
-      problem: state.problem ?? {
-        code: 'connection_failed',
-        message: 'The connection closed before the reply finished.',
-        hint: 'Send your message again.',
-      },
-      error: null,
-    });
+    for (const lane of this.#lanes.values()) {
+      if (lane.head?.socket === socket) lane.head = null;
+    }
+    if (this.#current?.socket !== socket) return;
+    for (const lane of this.#lanes.values()) {
+      const active = lane.active;
+      if (active === null || this.transport !== 'websocket') continue;
+      active.settle({
+        kind: 'failed',
+        problem: state.problem ?? { code: 'connection_failed', message: 'The connection closed before the reply finished.', hint: 'Send your message again.' },
+        wireError: null,
+        disconnected: { code: state.code },
+      });
+    }
   }
 
-  #onFrame(text: string): void {
+  // Events -------------------------------------------------------------------------------------
+
+  #onFrame(text: string, bytes: number): void {
     const parsed = parseServerFrame(text);
     if (!parsed.ok) {
-      this.#options.onEvent?.({
+      this.#emit({
         type: 'frame.rejected',
-        problem: {
-          code: 'malformed_frame',
-          message: `The server sent a frame Parley could not read: ${parsed.reason}.`,
-          hint: 'It was skipped. If replies look incomplete, send your message again.',
-        },
+        problem: { code: 'malformed_frame', message: `The server sent a frame Parley could not read: ${parsed.reason}.`, hint: 'It was skipped. If replies look incomplete, send your message again.' },
       });
       return;
     }
-    const request = this.#active;
-    if (request !== null) this.#onEvent(request, parsed.event);
+    const streamId = (parsed.event as { stream_id?: unknown }).stream_id;
+    const targets: ActiveRequest[] = [];
+    if (typeof streamId === 'string') {
+      const active = this.#lanes.get(streamId)?.active;
+      if (active) targets.push(active);
+    } else {
+      const main = this.#lanes.get(defaultLane)?.active;
+      if (main) targets.push(main);
+      // An error with no lane is connection-scoped (PROTOCOL.md §4 client 8): every waiting request gets it.
+      else if (parsed.event.type === 'error') for (const lane of this.#lanes.values()) if (lane.active && !lane.active.created) targets.push(lane.active);
+    }
+    for (const active of targets) {
+      active.bytesDown += bytes;
+      active.firstByteAt ??= this.#options.now();
+      this.#onEvent(active, parsed.event);
+    }
   }
 
-  #onEvent(request: ActiveRequest, event: ResponsesServerEvent): void {
+  #onText(data: string, active: ActiveRequest): void {
+    const parsed = parseServerFrame(data);
+    if (parsed.ok) this.#onEvent(active, parsed.event);
+    else this.#emit({ type: 'frame.rejected', problem: { code: 'malformed_frame', message: `The server sent an event Parley could not read: ${parsed.reason}.`, hint: 'It was skipped.' } });
+  }
+
+  #onEvent(active: ActiveRequest, event: ResponsesServerEvent): void {
     switch (event.type) {
       case 'response.created':
-        request.created = true;
-        request.responseId = event.response.id;
+        active.created = true;
         return;
       case 'response.output_text.delta':
-        request.firstDeltaAt ??= this.#options.now();
-        request.text += event.delta;
-        request.handlers.onTextDelta?.(event.delta);
+        active.firstTextAt ??= this.#options.now();
+        active.text += event.delta;
+        active.onTextDelta?.(event.delta);
         return;
       case 'response.completed':
-      case 'response.incomplete':
-        request.settle({
+      case 'response.incomplete': {
+        const usage = event.response.usage;
+        active.settle({
           kind: 'response',
           status: event.type === 'response.completed' ? 'completed' : 'incomplete',
           responseId: event.response.id,
           output: event.response.output,
+          usage: usage ? { input: usage.input_tokens, cached: usage.input_tokens_details?.cached_tokens ?? 0, output: usage.output_tokens } : null,
         });
         return;
+      }
       case 'response.failed': {
-        const fromResponse = event.response.error;
-        request.settle({
+        const error = event.response.error;
+        active.settle({
           kind: 'failed',
-          problem:
-            request.problem ??
-            serverProblem({ code: fromResponse?.code ?? null, message: fromResponse?.message ?? 'The response failed.', status: null }),
-          error: { code: fromResponse?.code ?? null },
+          problem: active.problem ?? serverProblem({ code: error?.code ?? null, message: error?.message ?? 'The response failed.', status: null }),
+          wireError: active.wireError ?? { code: error?.code ?? null, type: null, message: error?.message ?? '', param: null, status: null, streamId: null },
+          disconnected: null,
         });
         return;
       }
       case 'error': {
-        const error = readWireError(event as unknown as { type: 'error' } & Record<string, unknown>);
-        const problem = serverProblem(error);
-        // A request error arrives instead of `response.created`; an in-stream one precedes `response.failed`.
-        if (!request.created) request.settle({ kind: 'failed', problem, error: { code: error.code } });
-        else request.problem = problem;
+        const wireError = readWireError(event as unknown as { type: 'error' } & Record<string, unknown>);
+        // A request error replaces `response.created`; an in-stream one precedes `response.failed`.
+        if (!active.created) active.settle({ kind: 'failed', problem: serverProblem(wireError), wireError, disconnected: null });
+        else {
+          active.problem = serverProblem(wireError);
+          active.wireError = wireError;
+        }
         return;
       }
       default:
@@ -302,15 +656,87 @@ export class ResponsesSession {
   }
 }
 
+/** The Responses WebSocket URL for an API root: `http`→`ws`, else `wss` (SDK internal-base.ts:110-112). */
+export function responsesSocketUrl(baseUrl: string): string {
+  const url = new URL(`${baseUrl.replace(/\/+$/, '')}/responses`);
+  url.protocol = url.protocol === 'http:' || url.protocol === 'ws:' ? 'ws:' : 'wss:';
+  return url.toString();
+}
+
+function outputText(output: readonly ResponseOutputItem[]): string | null {
+  const parts = output.flatMap((item) => (item.type === 'message' ? item.content : [])).flatMap((part) => (part.type === 'output_text' ? [part.text] : []));
+  return parts.length === 0 ? null : parts.join('');
+}
+
+function emptySummary(): TurnSummary {
+  return {
+    requests: 0,
+    toolCalls: 0,
+    chained: false,
+    inputItemsSent: 0,
+    bytesSent: 0,
+    bytesReceived: 0,
+    timeToFirstByteMs: null,
+    timeToFirstDeltaMs: null,
+    totalMs: 0,
+    inputTokens: 0,
+    cachedTokens: 0,
+    outputTokens: 0,
+    costUsd: null,
+  };
+}
+
+function accumulate(summary: TurnSummary, metrics: RequestMetrics): void {
+  const first = summary.requests === 0;
+  summary.requests += 1;
+  if (first) {
+    summary.chained = metrics.chained;
+    summary.timeToFirstByteMs = metrics.timeToFirstByteMs;
+  }
+  summary.inputItemsSent += metrics.inputItems;
+  summary.bytesSent += metrics.bytesUp;
+  summary.bytesReceived += metrics.bytesDown;
+  if (summary.timeToFirstDeltaMs === null && metrics.timeToFirstTextMs !== null) {
+    summary.timeToFirstDeltaMs = metrics.timeToFirstTextMs;
+  }
+  if (metrics.usage !== null) {
+    summary.inputTokens += metrics.usage.input;
+    summary.cachedTokens += metrics.usage.cached;
+    summary.outputTokens += metrics.usage.output;
+  }
+  if (metrics.costUsd !== null) summary.costUsd = (summary.costUsd ?? 0) + metrics.costUsd;
+}
+
+function finish(summary: TurnSummary, startedAt: number, now: number): TurnSummary {
+  return { ...summary, totalMs: now - startedAt };
+}
+
 function serverProblem(error: { code: string | null; message: string; status: number | null }): Problem {
-  const status = error.status;
+  if (error.status === 401 || error.code === 'invalid_api_key') {
+    return { code: 'unauthorized', message: `The server rejected the API key: ${error.message}`, hint: 'Check OPENAI_API_KEY: it may be mistyped or revoked.' };
+  }
   const hint =
-    status === 429 || error.code === 'insufficient_quota' || error.code === 'rate_limit_exceeded'
+    error.status === 429 || error.code === 'insufficient_quota' || error.code === 'rate_limit_exceeded'
       ? 'You are rate limited or out of quota: wait a moment, or check your plan and billing.'
-      : status !== null && status >= 500
+      : error.status !== null && error.status >= 500
         ? 'The service had a problem. Send your message again in a moment.'
         : 'Send your message again; if it keeps failing, start a new conversation.';
   return { code: 'server_error', message: `The server could not answer: ${error.message}`, hint };
+}
+
+async function httpProblem(response: Response): Promise<Problem> {
+  let message = `HTTP ${response.status}`;
+  try {
+    const body = (await response.json()) as { error?: { message?: string } };
+    if (body.error?.message) message = body.error.message;
+  } catch {
+    // keep the status line
+  }
+  return serverProblem({ code: response.status === 401 ? 'invalid_api_key' : null, message, status: response.status });
+}
+
+function notConnected(): Problem {
+  return { code: 'connection_failed', message: 'Not connected.', hint: 'Wait for the connection indicator to show connected, then try again.' };
 }
 
 function problemOf(error: unknown): Problem {

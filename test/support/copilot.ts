@@ -25,6 +25,9 @@ export function testDeps(env: Record<string, string | undefined>, log: Logger = 
     createWebSocket: (url, options) => new WebSocket(url, options),
     startEmulator: () => startEmulator({ latency: noLatency }),
     now: () => performance.now(),
+    fetch: (input, init) => fetch(input, init),
+    sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+    random: () => 0.5,
     newId: () => randomUUID(),
   };
 }

@@ -123,7 +123,9 @@ export async function handleCompact(request: IncomingMessage, response: ServerRe
   const userMessages = toBrainMessages(items)
     .filter((message) => message.role === 'user' && 'text' in message)
     .map((message) => ({ type: 'message', role: 'user', content: [{ type: 'input_text', text: (message as { text: string }).text }] }));
-  const compaction = { id: newId('cmp'), type: 'compaction', encrypted_content: encodeCompaction(toBrainMessages(items)) };
+  // The user messages travel in clear beside the compaction item, so it stands for the rest only.
+  const rest = toBrainMessages(items).filter((message) => message.role !== 'user');
+  const compaction = { id: newId('cmp'), type: 'compaction', encrypted_content: encodeCompaction(rest) };
   const output = [...userMessages, compaction];
   const inputTokens = contextTokens(items);
   response.writeHead(200, { 'Content-Type': 'application/json' }).end(

@@ -2,21 +2,32 @@
  * Reading Responses items as the brain's conversation, and the emulator's stand-in for the
  * service's opaque compaction blobs (which it must accept back as input).
  */
+import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import type { ResponseInputItem } from '../../protocol/responses';
 import type { BrainMessage, BrainTool } from '../brain';
 import { estimateTokens } from '../brain';
 
-const compactionPrefix = 'emu1.';
+const compactionPrefix = 'emu2.';
+/** What compaction keeps of an assistant reply or a tool output: the gist, as a summary would. */
+const keptChars = 60;
 
-/** Packs the conversation a compaction item stands for; only this emulator can read it back. */
+/**
+ * Packs the conversation a compaction item stands for, shortened and compressed so compacting
+ * really shrinks the window; only this emulator can read it back.
+ */
 export function encodeCompaction(messages: readonly BrainMessage[]): string {
-  return compactionPrefix + Buffer.from(JSON.stringify(messages)).toString('base64url');
+  const gist = messages.map((message) => {
+    if (message.role === 'assistant') return { ...message, text: message.text.slice(0, keptChars) };
+    if (message.role === 'tool_output') return { ...message, output: message.output.slice(0, keptChars) };
+    return message;
+  });
+  return compactionPrefix + deflateRawSync(JSON.stringify(gist)).toString('base64url');
 }
 
 function decodeCompaction(blob: string): BrainMessage[] | null {
   if (!blob.startsWith(compactionPrefix)) return null;
   try {
-    const value = JSON.parse(Buffer.from(blob.slice(compactionPrefix.length), 'base64url').toString('utf8')) as unknown;
+    const value = JSON.parse(inflateRawSync(Buffer.from(blob.slice(compactionPrefix.length), 'base64url')).toString('utf8')) as unknown;
     return Array.isArray(value) ? (value as BrainMessage[]) : null;
   } catch {
     return null;

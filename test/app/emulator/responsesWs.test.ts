@@ -275,8 +275,8 @@ describe('15: warmup, stream, background and compaction', () => {
     expect(compacted.object).toBe('response.compaction');
     expect(compacted.output.map((item) => item.type)).toEqual(['message', 'message', 'compaction']);
     client.send(say('third', { input: [...compacted.output, { type: 'message', role: 'user', content: [{ type: 'input_text', text: 'third' }] }] }));
-    // Unpruned window: two user messages plus the compaction (which stands for the same two), plus the new one.
-    expect(outputText(await client.collect(isTerminal))).toMatch(/message \d+ of our conversation/);
+    // Unpruned window: the two user messages and the compaction item, then the new message.
+    expect(outputText(await client.collect(isTerminal))).toContain('message 3 of our conversation');
   });
 });
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { planConnection, responsesSocketUrl } from '../../../app/host/config';
+import { planConnection } from '../../../app/host/config';
+import { responsesSocketUrl } from '../../../app/responses/session';
 
 describe('planConnection', () => {
   it('runs on the emulator when OPENAI_API_KEY is unset or blank', () => {

@@ -36,7 +36,8 @@ describe('createCopilot', () => {
       ['user', 'completed'],
       ['assistant', 'completed'],
     ]);
-    expect(copilot.snapshot().inspector).toMatchObject({ responsesSent: 1, lastTurn: { chained: false } });
+    // The socket was warmed at start, so even the first turn continues a chain.
+    expect(copilot.snapshot().inspector).toMatchObject({ responsesSent: 1, warmups: 1, lastTurn: { chained: true, requests: 1 } });
   });
 
   it('refuses malformed payloads and unknown commands with clear problems, and keeps running', async () => {

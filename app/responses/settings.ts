@@ -1,0 +1,36 @@
+/** What a Responses session sends with every request, and when two requests may share a chain. */
+import type { FunctionTool } from 'openai/resources/responses/responses';
+
+export type CompactionMode = 'off' | 'server' | 'endpoint';
+
+export interface SessionSettings {
+  model: string;
+  instructions: string;
+  tools: FunctionTool[];
+  /** `false` by default: nothing is kept on the server beyond the connection's cache. */
+  store: boolean;
+  /** Send `generate: false` with instructions and tools when a socket opens, so turns start warm. */
+  warmup: boolean;
+  compaction: { mode: CompactionMode; thresholdTokens: number };
+  /** Open a fresh socket between turns once the current one is this old (the server's limit is 60 min). */
+  rolloverAfterMs: number;
+  /** Tool-loop steps per user turn before the session stops and says so. */
+  maxToolSteps: number;
+}
+
+export const defaultSessionSettings: Omit<SessionSettings, 'model' | 'instructions'> = {
+  tools: [],
+  store: false,
+  warmup: true,
+  compaction: { mode: 'server', thresholdTokens: 100_000 },
+  rolloverAfterMs: 55 * 60 * 1000,
+  maxToolSteps: 64,
+};
+
+/**
+ * Everything that must be unchanged for a request to continue a chain with only new items
+ * (PROTOCOL.md §4 client 5): model, instructions, tools and storage.
+ */
+export function chainKey(settings: SessionSettings): string {
+  return JSON.stringify([settings.model, settings.instructions, settings.tools, settings.store]);
+}
