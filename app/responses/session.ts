@@ -110,6 +110,8 @@ interface Lane {
 
 interface ActiveRequest {
   lane: Lane;
+  /** The socket the request went out on; null over HTTP. */
+  socket: Socket | null;
   sentAt: number;
   bytesUp: number;
   bytesDown: number;
@@ -141,6 +143,8 @@ export class ResponsesSession {
   #connecting: Promise<CurrentSocket> | null = null;
   #socketCount = 0;
   #tools = new ToolCalls();
+  /** Sockets replaced by a rollover, closed once their last request has finished. */
+  #retired = new Set<Socket>();
   #closed = false;
 
   constructor(options: ResponsesSessionOptions) {
@@ -386,6 +390,7 @@ export class ResponsesSession {
     const request = await new Promise<{ request: ActiveRequest; result: RequestResult }>((resolve) => {
       const active: ActiveRequest = {
         lane,
+        socket: this.transport === 'websocket' ? (current?.socket ?? null) : null,
         sentAt: this.#options.now(),
         bytesUp: 0,
         bytesDown: 0,
@@ -398,6 +403,7 @@ export class ResponsesSession {
         onTextDelta,
         settle: (result) => {
           if (lane.active === active) lane.active = null;
+          this.#closeRetiredIfIdle();
           resolve({ request: active, result });
         },
       };
@@ -494,7 +500,7 @@ export class ResponsesSession {
       headers: { Authorization: `Bearer ${this.#options.apiKey}` },
       createWebSocket: this.#options.createWebSocket,
       now: this.#options.now,
-      onMessage: (text, bytes) => this.#onFrame(text, bytes),
+      onMessage: (text, bytes) => this.#onFrame(text, bytes, socket),
       onStateChange: (state) => {
         if (state.status === 'closed' && socket !== null) this.#onClosed(socket, state);
         this.#emit({ type: 'socket', socketId: id, state });
@@ -535,9 +541,17 @@ export class ResponsesSession {
   }
 
   #closeWhenIdle(socket: Socket): void {
-    const busy = [...this.#lanes.values()].some((lane) => lane.active !== null && lane.head?.socket === socket);
-    if (!busy) socket.close(1000, 'rolled over');
-    else setTimeout(() => this.#closeWhenIdle(socket), 100);
+    this.#retired.add(socket);
+    this.#closeRetiredIfIdle();
+  }
+
+  #closeRetiredIfIdle(): void {
+    for (const socket of this.#retired) {
+      const busy = [...this.#lanes.values()].some((lane) => lane.active?.socket === socket);
+      if (busy) continue;
+      this.#retired.delete(socket);
+      socket.close(1000, 'rolled over');
+    }
   }
 
   async #reconnect(code: number): Promise<void> {
@@ -557,13 +571,11 @@ export class ResponsesSession {
   }
 
   #onClosed(socket: Socket, state: Extract<SocketState, { status: 'closed' }>): void {
+    this.#retired.delete(socket);
     for (const lane of this.#lanes.values()) {
       if (lane.head?.socket === socket) lane.head = null;
-    }
-    if (this.#current?.socket !== socket) return;
-    for (const lane of this.#lanes.values()) {
       const active = lane.active;
-      if (active === null || this.transport !== 'websocket') continue;
+      if (active === null || active.socket !== socket) continue;
       active.settle({
         kind: 'failed',
         problem: state.problem ?? { code: 'connection_failed', message: 'The connection closed before the reply finished.', hint: 'Send your message again.' },
@@ -575,7 +587,7 @@ export class ResponsesSession {
 
   // Events -------------------------------------------------------------------------------------
 
-  #onFrame(text: string, bytes: number): void {
+  #onFrame(text: string, bytes: number, from: Socket | null): void {
     const parsed = parseServerFrame(text);
     if (!parsed.ok) {
       this.#emit({
@@ -596,6 +608,8 @@ export class ResponsesSession {
       else if (parsed.event.type === 'error') for (const lane of this.#lanes.values()) if (lane.active && !lane.active.created) targets.push(lane.active);
     }
     for (const active of targets) {
+      // A late frame from a socket the request did not go out on belongs to nobody.
+      if (active.socket !== from) continue;
       active.bytesDown += bytes;
       active.firstByteAt ??= this.#options.now();
       this.#onEvent(active, parsed.event);
