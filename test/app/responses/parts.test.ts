@@ -1,0 +1,55 @@
+import { describe, expect, it } from 'vitest';
+import { costUsd, priceOf } from '../../../app/responses/cost';
+import { Ledger } from '../../../app/responses/ledger';
+import { ToolCalls } from '../../../app/responses/tools';
+import { userMessage } from '../../../app/protocol/responses';
+
+describe('costUsd', () => {
+  it('prices uncached input, cached input and output separately, and dated snapshots by family', () => {
+    // gpt-5-mini: $0.25 in, $0.025 cached, $2 out per 1M tokens.
+    expect(costUsd('gpt-5-mini', { input: 1_000_000, cached: 400_000, output: 100_000 })).toBeCloseTo(0.15 + 0.01 + 0.2, 10);
+    expect(priceOf('gpt-5-mini-2025-08-07')).toEqual(priceOf('gpt-5-mini'));
+    expect(costUsd('some-unpriced-model', { input: 10, cached: 0, output: 10 })).toBeNull();
+  });
+});
+
+describe('Ledger', () => {
+  it('keeps every item with a token estimate and restarts the window at a compaction item', () => {
+    const ledger = new Ledger();
+    ledger.append([userMessage('one'), userMessage('two')]);
+    expect(ledger.window()).toHaveLength(2);
+    expect(ledger.windowTokens()).toBeGreaterThan(0);
+    ledger.append([{ type: 'compaction', encrypted_content: 'blob' } as never, userMessage('three')]);
+    expect(ledger.length).toBe(4);
+    expect(ledger.window().map((item) => (item as { type?: string }).type)).toEqual(['compaction', 'message']);
+    ledger.replaceWindow([userMessage('summary')]);
+    expect(ledger.window()).toEqual([userMessage('summary')]);
+    expect(ledger.length).toBe(5);
+  });
+});
+
+describe('ToolCalls', () => {
+  const call = (callId: string, args: string) => ({ type: 'function_call' as const, id: `fc_${callId}`, call_id: callId, name: 'echo', arguments: args, status: 'completed' as const });
+
+  it('runs each call_id once, however often it is seen', async () => {
+    const calls = new ToolCalls();
+    let runs = 0;
+    const runner = async () => String(++runs);
+    expect(await calls.run(call('a', '{}'), runner)).toEqual({ ok: true, output: '1' });
+    expect(await calls.run(call('a', '{}'), runner)).toEqual({ ok: true, output: '1' });
+    expect(await calls.run(call('b', '{}'), runner)).toEqual({ ok: true, output: '2' });
+    expect(runs).toBe(2);
+  });
+
+  it('turns bad arguments, a failing tool and a missing runner into tool errors for the model', async () => {
+    const calls = new ToolCalls();
+    const bad = await calls.run(call('x', '{"a":'), async () => 'never');
+    expect(bad.ok).toBe(false);
+    expect(JSON.parse(bad.output).error).toMatch(/not valid JSON/);
+    const failing = await calls.run(call('y', '{}'), async () => {
+      throw new Error('disk full');
+    });
+    expect(JSON.parse(failing.output).error).toBe('echo failed: disk full');
+    expect(JSON.parse((await calls.run(call('z', '{}'), undefined)).output).error).toMatch(/No tool named "echo"/);
+  });
+});
