@@ -22,8 +22,8 @@ import { SseParser } from '../protocol/sse';
 import { backoffDelayMs, defaultBackoff, isRecoverableClose, retryAfterMs } from '../transport/reconnect';
 import { Socket, SocketError, type SocketState, type WebSocketFactory } from '../transport/socket';
 import { costUsd } from './cost';
-import { Ledger } from './ledger';
-import { chainKey, type SessionSettings } from './settings';
+import { estimateTokens, Ledger } from './ledger';
+import { chainKey, warmupWorthTokens, type SessionSettings } from './settings';
 import { ToolCalls, type ToolRunner } from './tools';
 
 export type TransportKind = 'websocket' | 'http';
@@ -513,9 +513,12 @@ export class ResponsesSession {
 
   /** Warmup: `generate: false` with instructions, tools and the window, so the next turn is chained. */
   async #warm(target: CurrentSocket): Promise<void> {
-    if (!this.#settings.warmup) return;
     const lane = this.#lane(defaultLane);
-    if (lane.active !== null) return;
+    if (this.#settings.warmup === 'off' || lane.active !== null) return;
+    if (this.#settings.warmup === 'auto' && lane.ledger.length === 0) {
+      const prompt = estimateTokens(this.#settings.instructions) + (this.#settings.tools.length > 0 ? estimateTokens(this.#settings.tools) : 0);
+      if (prompt < warmupWorthTokens) return;
+    }
     const startedAt = this.#options.now();
     const { result } = await this.#request(lane, [], undefined, false);
     if (result.kind !== 'response') return;

@@ -9,8 +9,13 @@ export interface SessionSettings {
   tools: FunctionTool[];
   /** `false` by default: nothing is kept on the server beyond the connection's cache. */
   store: boolean;
-  /** Send `generate: false` with instructions and tools when a socket opens, so turns start warm. */
-  warmup: boolean;
+  /**
+   * `generate: false` with instructions, tools and the window when a socket opens, so the next
+   * turn is chained and cached. `auto` warms only when there is something worth caching: a
+   * conversation to move to a new socket, or long instructions and tools (the benchmark shows an
+   * empty warmup saves nothing measurable and costs a round trip).
+   */
+  warmup: 'auto' | 'always' | 'off';
   compaction: { mode: CompactionMode; thresholdTokens: number };
   /** Open a fresh socket between turns once the current one is this old (the server's limit is 60 min). */
   rolloverAfterMs: number;
@@ -21,7 +26,7 @@ export interface SessionSettings {
 export const defaultSessionSettings: Omit<SessionSettings, 'model' | 'instructions'> = {
   tools: [],
   store: false,
-  warmup: true,
+  warmup: 'auto',
   compaction: { mode: 'server', thresholdTokens: 100_000 },
   rolloverAfterMs: 55 * 60 * 1000,
   maxToolSteps: 64,
@@ -31,6 +36,9 @@ export const defaultSessionSettings: Omit<SessionSettings, 'model' | 'instructio
  * Everything that must be unchanged for a request to continue a chain with only new items
  * (PROTOCOL.md §4 client 5): model, instructions, tools and storage.
  */
+/** Below this many estimated prompt tokens an empty warmup is not worth its round trip. */
+export const warmupWorthTokens = 1024;
+
 export function chainKey(settings: SessionSettings): string {
   return JSON.stringify([settings.model, settings.instructions, settings.tools, settings.store]);
 }

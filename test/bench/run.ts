@@ -1,21 +1,32 @@
-/** `npm run bench -- [name …] [--runs N]`: runs the named benchmarks (all by default), prints JSON. */
-import { parseArgs } from 'node:util';
+/**
+ * `npm run bench -- <name> [options]`: runs one benchmark (or all with defaults) and prints JSON,
+ * one object per line. Figures from the emulator are simulated and labelled so.
+ */
 import { coldStart } from './coldStart';
+import { responsesBench } from './responses';
 
-const benches: Record<string, (runs: number) => Promise<Record<string, unknown>>> = {
-  'cold-start': coldStart,
+const print = (line: object): void => console.log(JSON.stringify(line));
+
+const benches: Record<string, (argv: readonly string[]) => Promise<void>> = {
+  'cold-start': async (argv) => {
+    const index = argv.indexOf('--runs');
+    const runs = index >= 0 ? Number(argv[index + 1]) : 5;
+    if (!Number.isInteger(runs) || runs < 1) throw new Error(`--runs must be a positive whole number, not "${argv[index + 1]}".`);
+    print(await coldStart(runs));
+  },
+  responses: (argv) => responsesBench(argv, print),
 };
 
-const { values, positionals } = parseArgs({ allowPositionals: true, options: { runs: { type: 'string', default: '5' } } });
-const runs = Number(values.runs);
-if (!Number.isInteger(runs) || runs < 1) {
-  console.error(`--runs must be a positive whole number, not "${values.runs}".`);
-  process.exit(2);
-}
-const names = positionals.length > 0 ? positionals : Object.keys(benches);
-const unknown = names.filter((name) => !(name in benches));
+const [name, ...argv] = process.argv.slice(2);
+const selected = name === undefined || name.startsWith('--') ? Object.keys(benches) : [name];
+const unknown = selected.filter((entry) => !(entry in benches));
 if (unknown.length > 0) {
   console.error(`Unknown benchmark ${unknown.join(', ')}; known: ${Object.keys(benches).join(', ')}.`);
   process.exit(2);
 }
-for (const name of names) console.log(JSON.stringify(await (benches[name] as (runs: number) => Promise<Record<string, unknown>>)(runs), null, 2));
+try {
+  for (const entry of selected) await (benches[entry] as (argv: readonly string[]) => Promise<void>)(name === undefined ? [] : argv);
+} catch (error) {
+  console.error(`Benchmark failed: ${(error as Error).message}`);
+  process.exit(1);
+}

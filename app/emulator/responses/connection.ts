@@ -11,7 +11,7 @@ import type { FaultQueue } from '../faults';
 import { newId } from '../ids';
 import type { LatencyModel } from '../latency';
 import { contextTokens } from './items';
-import { streamResponse, type EventSink, type Steering } from './engine';
+import { promptTokens, streamResponse, type EventSink, type Steering } from './engine';
 
 export interface StoredResponse {
   id: string;
@@ -212,7 +212,7 @@ export class ResponsesConnection {
     });
 
     const result = await streamResponse(
-      { create, context, previousId, cachedTokens: contextTokens(cached), overHttp: false, latency: this.#options.latency, fault, steering },
+      { create, context, previousId, cachedTokens: previousId === null ? 0 : contextTokens(cached) + promptTokens(create), overHttp: false, latency: this.#options.latency, fault, steering },
       sink,
     );
     for (const [id, active] of this.#active) if (active.steering === steering) this.#active.delete(id);

@@ -49,7 +49,9 @@ export const defaultStallMs = 10 * 60 * 1000;
 
 export async function streamResponse(request: EngineRequest, sink: EventSink): Promise<EngineResult> {
   const { create, context, fault, latency } = request;
-  const inputTokens = contextTokens(context);
+  // The model reads the instructions and tool definitions too: they count as input, and a chained
+  // request finds them cached along with the conversation (what a warmup prepares).
+  const inputTokens = contextTokens(context) + promptTokens(create);
   await pause(timeToFirstEventMs(latency, Math.max(0, inputTokens - request.cachedTokens), request.overHttp));
   if (!sink.open) return { status: 'dropped' };
 
@@ -168,6 +170,11 @@ export async function streamResponse(request: EngineRequest, sink: EventSink): P
   const completed = { ...response, status: 'completed' as const, completed_at: now(), output, usage: usageFigures };
   sink.emit({ type: 'response.completed', response: completed });
   return { status: 'completed', response: completed, remembered };
+}
+
+export function promptTokens(create: Pick<EngineRequest['create'], 'instructions' | 'tools'>): number {
+  const instructions = typeof create.instructions === 'string' ? estimateTokens(create.instructions) : 0;
+  return instructions + (create.tools && create.tools.length > 0 ? estimateTokens(JSON.stringify(create.tools)) : 0);
 }
 
 function compactThreshold(create: EngineRequest['create']): number | null {

@@ -27,7 +27,7 @@ const inputOf = (index: number) => emulator?.requests[index]?.input as unknown[]
 describe('incremental turns', () => {
   it('chains the second turn with previous_response_id and only the new input, store:false', async () => {
     const { baseUrl, requests } = await emulate();
-    const { session } = testSession(baseUrl, { warmup: false });
+    const { session } = testSession(baseUrl, { warmup: 'off' });
     const deltas: string[] = [];
     const first = await session.runTurn([userMessage('hello')], { onTextDelta: (delta) => deltas.push(delta) });
     expect(first.status).toBe('completed');
@@ -45,7 +45,7 @@ describe('incremental turns', () => {
 
   it('resends the window when the settings change, then chains again', async () => {
     const { baseUrl, requests } = await emulate();
-    const { session } = testSession(baseUrl, { warmup: false });
+    const { session } = testSession(baseUrl, { warmup: 'off' });
     await session.runTurn([userMessage('one')]);
     session.updateSettings({ instructions: 'Be verbose.' });
     await session.runTurn([userMessage('two')]);
@@ -62,7 +62,7 @@ describe('incremental turns', () => {
 describe('warmup', () => {
   it('warms a new socket with generate:false, and the first turn chains to the warmup', async () => {
     const { baseUrl, requests } = await emulate();
-    const { session, of } = testSession(baseUrl, { tools: [calculatorTool] });
+    const { session, of } = testSession(baseUrl, { tools: [calculatorTool], warmup: 'always' });
     await session.connect();
     expect(requests).toHaveLength(1);
     expect(requests[0]).toMatchObject({ generate: false, instructions: 'Be brief.', tools: [calculatorTool], input: [] });
@@ -74,13 +74,22 @@ describe('warmup', () => {
     expect(requests[1]?.previous_response_id).toBe(warmup?.responseId);
     session.close();
   });
+
+  it('skips a warmup that could cache nothing worth its round trip (auto)', async () => {
+    const { baseUrl, requests } = await emulate();
+    const { session, of } = testSession(baseUrl, { tools: [calculatorTool], warmup: 'auto' });
+    await session.connect();
+    expect(of('warmup')).toEqual([]);
+    expect(requests).toEqual([]);
+    session.close();
+  });
 });
 
 describe('the tool loop', () => {
   it('runs a 50-step tool loop, each call once, with flat upload per request', async () => {
     const { baseUrl, requests } = await emulate();
     const { runner, runs } = countingCalculator();
-    const { session, of } = testSession(baseUrl, { tools: [calculatorTool], warmup: false }, { runTool: runner });
+    const { session, of } = testSession(baseUrl, { tools: [calculatorTool], warmup: 'off' }, { runTool: runner });
     for (let step = 1; step <= 50; step += 1) {
       const turn = await session.runTurn([userMessage(`what is ${step} + 1?`)]);
       expect(turn.text).toContain(`calculator returned ${step + 1}`);
@@ -101,7 +110,7 @@ describe('the tool loop', () => {
       [{ type: 'function_call', id: 'fc_1', call_id: 'call_bad', name: 'calculator', arguments: '{"expression": 1 +', status: 'completed' }],
       [{ type: 'message', id: 'msg_1', role: 'assistant', status: 'completed', content: [{ type: 'output_text', text: 'Sorry, let me fix that.', annotations: [] }] }],
     ]);
-    const { session } = testSession(server.baseUrl, { tools: [calculatorTool], warmup: false }, { runTool: runner });
+    const { session } = testSession(server.baseUrl, { tools: [calculatorTool], warmup: 'off' }, { runTool: runner });
     const turn = await session.runTurn([userMessage('what is 1 + 1?')]);
     expect(turn.text).toBe('Sorry, let me fix that.');
     expect(runs).toEqual([]);
@@ -116,7 +125,7 @@ describe('the tool loop', () => {
 describe('rehydration', () => {
   it('resends the ledger once after previous_response_not_found', async () => {
     const { baseUrl, requests, inject } = await emulate();
-    const { session, of } = testSession(baseUrl, { warmup: false });
+    const { session, of } = testSession(baseUrl, { warmup: 'off' });
     await session.runTurn([userMessage('one')]);
     inject({ kind: 'evict_cache' });
     const turn = await session.runTurn([userMessage('two')]);
@@ -128,7 +137,7 @@ describe('rehydration', () => {
 
   it('never loops: a second miss is reported, not retried', async () => {
     const server = await scriptedServer([], { alwaysMiss: true });
-    const { session } = testSession(server.baseUrl, { warmup: true });
+    const { session } = testSession(server.baseUrl, { warmup: 'always' });
     await session.connect();
     const turn = await session.runTurn([userMessage('hi')]);
     // The warmup id is unknown to this server: one rehydration, then the full resend also fails.
@@ -142,7 +151,7 @@ describe('rehydration', () => {
     const clock = new ManualClock();
     const { baseUrl, requests } = await emulate({ clock, connectionLimitMs: minutes(60) });
     // Rollover is set later than the server's limit, so the limit is hit first.
-    const { session, of } = testSession(baseUrl, { warmup: false, rolloverAfterMs: minutes(90) }, { now: () => clock.now() });
+    const { session, of } = testSession(baseUrl, { warmup: 'off', rolloverAfterMs: minutes(90) }, { now: () => clock.now() });
     await session.runTurn([userMessage('one')]);
     clock.advance(minutes(61));
     const turn = await session.runTurn([userMessage('two')]);
@@ -172,10 +181,13 @@ describe('rollover', () => {
     const rollovers = of('rollover');
     expect(rollovers.length).toBe(2);
     expect(rollovers[0]).toMatchObject({ fromSocketId: 1, toSocketId: 2, ageMs: minutes(60) });
-    // Every generating request was chained, even the first on each new socket (to its warmup).
-    const turns = requests.filter((request) => request.generate !== false);
+    // After the first turn every turn was chained, even the first on each new socket (to its
+    // warmup, which carried the conversation over), so each sent only its new message.
+    const turns = requests.filter((request) => request.generate !== false).slice(1);
     expect(turns.every((request) => request.previous_response_id)).toBe(true);
     expect(turns.every((request) => (request.input as unknown[]).length === 1)).toBe(true);
+    const warmups = requests.filter((request) => request.generate === false);
+    expect(warmups.map((request) => (request.input as unknown[]).length)).toEqual([6, 12]);
     await expect.poll(() => of('socket').filter((event) => event.socketId === 1 && event.state.status === 'closed').length).toBe(1);
     session.close();
   });
@@ -184,7 +196,7 @@ describe('rollover', () => {
 describe('compaction', () => {
   it('server-side: context_management yields a compaction item and the window restarts there', async () => {
     const { baseUrl, requests, inject } = await emulate();
-    const { session, of } = testSession(baseUrl, { warmup: false, compaction: { mode: 'server', thresholdTokens: 60 } });
+    const { session, of } = testSession(baseUrl, { warmup: 'off', compaction: { mode: 'server', thresholdTokens: 60 } });
     await session.runTurn([userMessage('one')]);
     await session.runTurn([userMessage('two')]);
     expect(requests[0]?.context_management).toEqual([{ type: 'compaction', compact_threshold: 60 }]);
@@ -201,7 +213,7 @@ describe('compaction', () => {
 
   it('endpoint: /responses/compact replaces the window and the next request starts a new chain', async () => {
     const { baseUrl, requests } = await emulate();
-    const { session, of } = testSession(baseUrl, { warmup: false, compaction: { mode: 'endpoint', thresholdTokens: 200 } });
+    const { session, of } = testSession(baseUrl, { warmup: 'off', compaction: { mode: 'endpoint', thresholdTokens: 200 } });
     let last = '';
     for (let turn = 1; turn <= 5; turn += 1) last = (await session.runTurn([userMessage(`turn ${turn}`)])).text;
     // Nothing the user said was lost to compaction.
@@ -223,7 +235,7 @@ describe('errors and reconnects', () => {
   it('reconnects after a drop mid-response, without running a tool twice or losing the input', async () => {
     const { baseUrl, inject } = await emulate();
     const { runner, runs } = countingCalculator();
-    const { session, of } = testSession(baseUrl, { tools: [calculatorTool], warmup: false }, { runTool: runner, sleep: async () => undefined });
+    const { session, of } = testSession(baseUrl, { tools: [calculatorTool], warmup: 'off' }, { runTool: runner, sleep: async () => undefined });
     await session.runTurn([userMessage('hello')]);
     // The second request of the turn (answering from the tool output) is cut after two deltas.
     inject({ kind: 'stall', ms: 1 });
@@ -244,7 +256,7 @@ describe('errors and reconnects', () => {
   it('waits out a 429 for its retry-after, then succeeds', async () => {
     const { baseUrl, inject } = await emulate();
     const slept: number[] = [];
-    const { session, of } = testSession(baseUrl, { warmup: false }, { sleep: async (ms) => void slept.push(ms) });
+    const { session, of } = testSession(baseUrl, { warmup: 'off' }, { sleep: async (ms) => void slept.push(ms) });
     inject({ kind: 'rate_limit', retryAfterS: 2 });
     const turn = await session.runTurn([userMessage('hello')]);
     expect(turn.status).toBe('completed');
@@ -271,7 +283,7 @@ describe('errors and reconnects', () => {
 
   it('skips a malformed frame with a clear event and completes the turn', async () => {
     const { baseUrl, inject } = await emulate();
-    const { session, of } = testSession(baseUrl, { warmup: false });
+    const { session, of } = testSession(baseUrl, { warmup: 'off' });
     inject({ kind: 'malformed_frame' });
     expect((await session.runTurn([userMessage('hello')])).status).toBe('completed');
     expect(of('frame.rejected')[0]?.problem.code).toBe('malformed_frame');
@@ -282,7 +294,7 @@ describe('errors and reconnects', () => {
 describe('lanes', () => {
   it('runs turns on named lanes in parallel over one socket, events routed by stream_id', async () => {
     const { baseUrl, requests } = await emulate({ latency: { ...noLatency, outputTokensPerSecond: 200 } });
-    const { session } = testSession(baseUrl, { warmup: false });
+    const { session } = testSession(baseUrl, { warmup: 'off' });
     const started = performance.now();
     const [left, right] = await Promise.all([
       session.runTurn([userMessage('left lane')], {}, 'left'),
@@ -325,7 +337,7 @@ describe('the real recorded tool loop', () => {
     }
     const server = await replayServer(responses);
     const calls: unknown[] = [];
-    const { session } = testSession(server.baseUrl, { warmup: false, store: false }, { runTool: async (call) => (calls.push(call.arguments), String(calls.length)) });
+    const { session } = testSession(server.baseUrl, { warmup: 'off', store: false }, { runTool: async (call) => (calls.push(call.arguments), String(calls.length)) });
     const deltas: string[] = [];
     const turn = await session.runTurn([userMessage('Compute (12 + 7) * 3 * 10.')], { onTextDelta: (delta) => deltas.push(delta) });
     expect(calls).toEqual([
