@@ -1,0 +1,41 @@
+/**
+ * The audio boundary: what the sessions need from a microphone and a speaker. Native adapters
+ * live in `native/`; tests use the same ports with real devices through PulseAudio.
+ */
+import type { Problem } from '../contract';
+
+/** PCM16 little-endian mono throughout; rates are stated where they vary. */
+export interface MicSource {
+  /** The device rate the chunks arrive at (resampled to 24 kHz before sending). */
+  readonly sampleRate: number;
+  /**
+   * Starts capture. Chunks arrive as the device delivers them (any size); `onError` reports a
+   * device that is missing, busy or stops, in words a user can act on.
+   */
+  start(onChunk: (pcm: Int16Array) => void, onError: (problem: Problem) => void): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export interface SpeakerSink {
+  /** The rate written samples are played at (24 kHz for Realtime audio). */
+  readonly sampleRate: number;
+  /** Milliseconds between a write and its sound reaching the listener (device and OS buffers). */
+  readonly latencyMs: number;
+  open(): Promise<void>;
+  /** Queues samples for playback without blocking. */
+  write(pcm: Int16Array): void;
+  /** Discards everything written and not yet played, as fast as the device allows. */
+  flush(): void;
+  close(): Promise<void>;
+}
+
+export interface AudioDevice {
+  id: string;
+  label: string;
+  isDefault: boolean;
+}
+
+export interface AudioDevices {
+  inputs(): Promise<AudioDevice[]>;
+  outputs(): Promise<AudioDevice[]>;
+}
