@@ -176,20 +176,29 @@ export class PlayoutBuffer {
     }
   }
 
-  /** Reports each item as drained once its last sample has been heard. */
+  /** Reports each item as drained once its last sample has been heard, and forgets its place. */
   #armDrain(): void {
     this.#cancelDrain?.();
     const wait = Math.max(0, this.#audibleUntil - this.#scheduler.now());
     this.#cancelDrain = this.#scheduler.after(wait, () => {
       this.#cancelDrain = null;
-      if (this.#hasPending()) return;
-      for (const itemId of this.#order) this.#onEvent({ type: 'playout.drained', itemId, playedMs: this.playedMs(itemId) });
-      this.#order = [];
+      const now = this.#scheduler.now();
+      for (const itemId of [...this.#order]) {
+        const item = this.#items.get(itemId);
+        const last = item?.scheduled.at(-1);
+        const heard = last === undefined || last.startsAt + last.durationMs <= now;
+        if (item === undefined || item.pending.length > 0 || !heard) continue;
+        this.#order.splice(this.#order.indexOf(itemId), 1);
+        this.#onEvent({ type: 'playout.drained', itemId, playedMs: this.playedMs(itemId, now) });
+      }
+      // Audio that arrived while waiting is still sounding: look again when it ends.
+      if (this.#order.length > 0 && !this.#hasPending() && this.#audibleUntil > now) this.#armDrain();
     });
   }
 
   #hasPending(): boolean {
-    return this.#order.some((id) => (this.#items.get(id)?.pending.length ?? 0) > 0);
+    for (const item of this.#items.values()) if (item.pending.length > 0) return true;
+    return false;
   }
 
   /** Up to one chunk from the earliest item that has audio waiting. */

@@ -1,0 +1,534 @@
+/**
+ * RealtimeSession: the voice socket. Mic frames go out as `input_audio_buffer.append`; the
+ * assistant's audio goes to the PlayoutBuffer; transcripts stream both ways; tool calls run once
+ * and go back with exactly one `response.create`; and when the user talks over the assistant,
+ * playback stops at once and the model's memory is cut where the user stopped hearing it.
+ */
+import type { Problem } from '../contract';
+import { fromPcm24k, toPcm24k } from '../audio/encoding';
+import { Framer } from '../audio/framing';
+import { fromBase64, toBase64 } from '../audio/pcm';
+import type { PlayoutBuffer } from '../audio/playout';
+import type { MicSource } from '../audio/ports';
+import { parseRealtimeFrame, realtimeSocketUrl, type RealtimeClientEvent, type RealtimeServerEvent } from '../protocol/realtime';
+import { backoffDelayMs, defaultBackoff, isRecoverableClose } from '../transport/reconnect';
+import { Socket, SocketError, type SocketState, type WebSocketFactory } from '../transport/socket';
+import { ToolCalls, type ToolRunner } from '../responses/tools';
+import { sessionConfig, turnDetection, type VoiceSettings } from './settings';
+
+export type VoiceState = 'connecting' | 'idle' | 'listening' | 'thinking' | 'speaking' | 'offline' | 'error';
+
+/** Inspector and UI events; the names are the ones the UI shows. */
+export type RealtimeSessionEvent =
+  | { type: 'state'; state: VoiceState }
+  | { type: 'socket'; state: SocketState }
+  | { type: 'mic.level'; dbfs: number }
+  | { type: 'vad'; speaking: boolean }
+  | { type: 'commit'; itemId: string | null; audioMs: number }
+  | { type: 'ptt.dropped'; audioMs: number; hint: string }
+  | { type: 'transcript.user'; itemId: string; text: string; final: boolean }
+  | { type: 'transcript.assistant'; itemId: string; delta: string }
+  | { type: 'transcript.assistant.done'; itemId: string; text: string }
+  | { type: 'response'; phase: 'created' | 'done'; responseId: string; status?: string }
+  | { type: 'barge_in'; itemId: string; reason: 'speech' | 'hotkey'; playedMs: number; generatedMs: number; audioEndMs: number; heardText: string }
+  | { type: 'truncated'; itemId: string; audioEndMs: number }
+  | { type: 'tool'; callId: string; name: string; status: 'started' | 'done' | 'failed'; durationMs?: number }
+  | { type: 'reconnect'; attempt: number; delayMs: number; code: number | null }
+  | { type: 'recovered'; gapMs: number; itemsReplayed: number }
+  | { type: 'problem'; problem: Problem };
+
+export interface RealtimeSessionOptions {
+  baseUrl: string;
+  apiKey: string;
+  settings: VoiceSettings;
+  createWebSocket: WebSocketFactory;
+  mic: MicSource;
+  playout: PlayoutBuffer;
+  now: () => number;
+  sleep: (ms: number) => Promise<void>;
+  random?: () => number;
+  runTool?: ToolRunner;
+  onEvent?: (event: RealtimeSessionEvent) => void;
+}
+
+/** Releases shorter than this are dropped: the server refuses to commit under 100 ms. */
+export const minimumTurnMs = 100;
+
+interface HistoryEntry {
+  role: 'user' | 'assistant';
+  itemId: string;
+  text: string;
+}
+
+interface AssistantItem {
+  text: string;
+  /** Set on barge-in: deltas after it are not played and not remembered. */
+  cut: boolean;
+}
+
+type Waiter = { types: readonly string[]; resolve: (event: RealtimeServerEvent) => void; reject: (error: Error) => void };
+
+export class RealtimeSession {
+  #options: RealtimeSessionOptions;
+  #settings: VoiceSettings;
+  #socket: Socket | null = null;
+  #waiters: Waiter[] = [];
+  #framer: Framer;
+  #micRunning = false;
+  #pttCapturedMs: number | null = null;
+  #responseActive = false;
+  #responseRequested = false;
+  #deferredCreate = false;
+  #pendingCalls: Array<{ callId: string; name: string; arguments: string }> = [];
+  #tools = new ToolCalls();
+  #assistant = new Map<string, AssistantItem>();
+  #history: HistoryEntry[] = [];
+  #state: VoiceState = 'offline';
+  #echoBoosted = false;
+  #closed = false;
+  #recovering = false;
+
+  constructor(options: RealtimeSessionOptions) {
+    this.#options = options;
+    this.#settings = options.settings;
+    this.#framer = new Framer(options.mic.sampleRate, options.settings.frameMs);
+  }
+
+  get state(): VoiceState {
+    return this.#state;
+  }
+
+  get settings(): VoiceSettings {
+    return this.#settings;
+  }
+
+  /** The conversation as heard: user transcripts and assistant text up to where it was cut. */
+  get history(): readonly HistoryEntry[] {
+    return this.#history;
+  }
+
+  /** Opens the socket, configures the session, and starts listening in the VAD modes. */
+  async connect(): Promise<void> {
+    this.#setState('connecting');
+    try {
+      await this.#open();
+    } catch (error) {
+      this.#setState('error');
+      throw error;
+    }
+    if (this.#settings.turnMode !== 'push_to_talk') await this.#startMic();
+    this.#setState(this.#settings.turnMode === 'push_to_talk' ? 'idle' : 'listening');
+  }
+
+  /** Applies new settings with a `session.update`; the turn mode may change mid-session. */
+  async updateSettings(settings: Partial<VoiceSettings>): Promise<void> {
+    this.#settings = { ...this.#settings, ...settings };
+    this.#framer = new Framer(this.#options.mic.sampleRate, this.#settings.frameMs);
+    await this.#configure();
+    if (this.#settings.turnMode === 'push_to_talk' && this.#micRunning && this.#pttCapturedMs === null) await this.#stopMic();
+    if (this.#settings.turnMode !== 'push_to_talk' && !this.#micRunning) await this.#startMic();
+  }
+
+  /** Push-to-talk pressed (hotkey or button): interrupts playback, then captures. */
+  async press(): Promise<void> {
+    if (this.#options.playout.playing) this.bargeIn('hotkey');
+    if (this.#settings.turnMode !== 'push_to_talk') return;
+    this.#send({ type: 'input_audio_buffer.clear' });
+    this.#framer.reset();
+    this.#pttCapturedMs = 0;
+    await this.#startMic();
+    this.#setState('listening');
+  }
+
+  /** Push-to-talk released: commits the turn and asks for a response, unless it was too short. */
+  async release(): Promise<void> {
+    if (this.#settings.turnMode !== 'push_to_talk' || this.#pttCapturedMs === null) return;
+    await this.#stopMic();
+    const audioMs = this.#pttCapturedMs;
+    this.#pttCapturedMs = null;
+    if (audioMs < minimumTurnMs) {
+      this.#send({ type: 'input_audio_buffer.clear' });
+      this.#emit({ type: 'ptt.dropped', audioMs, hint: `Hold the key while you speak: ${Math.round(audioMs)} ms is too short to send.` });
+      this.#setState('idle');
+      return;
+    }
+    this.#send({ type: 'input_audio_buffer.commit' });
+    this.#emit({ type: 'commit', itemId: null, audioMs });
+    this.#requestResponse();
+  }
+
+  /** Sends typed text as a user turn of the voice conversation. */
+  sendText(text: string): void {
+    this.#send({ type: 'conversation.item.create', item: { type: 'message', role: 'user', content: [{ type: 'input_text', text }] } });
+    this.#requestResponse();
+  }
+
+  /**
+   * Barge-in: stops playback within one chunk, cancels the response when the server will not,
+   * and truncates the assistant item at what was really heard (PROTOCOL.md §4 client 11).
+   */
+  bargeIn(reason: 'speech' | 'hotkey'): void {
+    const stopped = this.#options.playout.stop();
+    if (stopped === null) return;
+    const serverCancels = reason === 'speech' && this.#settings.turnMode !== 'push_to_talk';
+    if (this.#responseActive && !serverCancels) this.#send({ type: 'response.cancel' });
+    const item = this.#assistant.get(stopped.itemId);
+    if (item !== undefined) item.cut = true;
+    // Integer, inclusive, never 0 and never beyond what was generated (PROTOCOL.md §2 "Truncate").
+    const audioEndMs = Math.max(1, Math.floor(Math.min(stopped.playedMs, stopped.generatedMs)));
+    this.#send({ type: 'conversation.item.truncate', item_id: stopped.itemId, content_index: 0, audio_end_ms: audioEndMs });
+    const heardText = heardPart(item?.text ?? '', audioEndMs / Math.max(1, stopped.generatedMs));
+    this.#remember({ role: 'assistant', itemId: stopped.itemId, text: heardText });
+    this.#emit({ type: 'barge_in', itemId: stopped.itemId, reason, playedMs: stopped.playedMs, generatedMs: stopped.generatedMs, audioEndMs, heardText });
+    this.#boostForEcho(false);
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    await this.#stopMic();
+    this.#options.playout.stop();
+    this.#socket?.close();
+    this.#setState('offline');
+  }
+
+  // Connection ---------------------------------------------------------------------------------
+
+  async #open(): Promise<void> {
+    const url = realtimeSocketUrl(this.#options.baseUrl, this.#settings.model);
+    const socket = new Socket({
+      url,
+      headers: { Authorization: `Bearer ${this.#options.apiKey}` },
+      createWebSocket: this.#options.createWebSocket,
+      now: this.#options.now,
+      onMessage: (text) => this.#onFrame(text),
+      onStateChange: (state) => {
+        this.#emit({ type: 'socket', state });
+        if (state.status === 'closed' && this.#socket === socket) void this.#onClosed(state);
+      },
+    });
+    this.#socket = socket;
+    const created = this.#waitFor(['session.created']);
+    await socket.connect();
+    await created;
+    await this.#configure();
+  }
+
+  async #configure(): Promise<void> {
+    const updated = this.#waitFor(['session.updated']);
+    this.#send({ type: 'session.update', session: sessionConfig(this.#settings) });
+    await updated;
+  }
+
+  async #onClosed(state: Extract<SocketState, { status: 'closed' }>): Promise<void> {
+    this.#rejectWaiters(new SocketError(state.problem ?? { code: 'connection_failed', message: `The voice connection closed (code ${state.code}).`, hint: 'It reconnects on its own.' }));
+    this.#responseActive = this.#responseRequested = false;
+    if (this.#closed) return;
+    this.#options.playout.stop();
+    if (!isRecoverableClose(state.code)) {
+      this.#setState(state.code === 3000 ? 'error' : 'offline');
+      if (state.problem !== null) this.#emit({ type: 'problem', problem: state.problem });
+      return;
+    }
+    await this.#recover(state.code);
+  }
+
+  /** Reopens after an expiry or a recoverable close, then replays the settings and the conversation. */
+  async #recover(code: number | null): Promise<void> {
+    if (this.#recovering) return;
+    this.#recovering = true;
+    const startedAt = this.#options.now();
+    this.#setState('connecting');
+    try {
+      for (let attempt = 1; ; attempt += 1) {
+        const delayMs = attempt === 1 ? 0 : backoffDelayMs(attempt - 1, (this.#options.random ?? Math.random)());
+        this.#emit({ type: 'reconnect', attempt, delayMs, code });
+        await this.#options.sleep(delayMs);
+        try {
+          await this.#open();
+          break;
+        } catch (error) {
+          if (attempt >= defaultBackoff.maxAttempts || this.#closed) throw error;
+        }
+      }
+      for (const entry of this.#history) {
+        this.#send({
+          type: 'conversation.item.create',
+          item:
+            entry.role === 'user'
+              ? { type: 'message', role: 'user', content: [{ type: 'input_text', text: entry.text }] }
+              : { type: 'message', role: 'assistant', content: [{ type: 'output_text', text: entry.text }] },
+        });
+      }
+      this.#emit({ type: 'recovered', gapMs: this.#options.now() - startedAt, itemsReplayed: this.#history.length });
+      this.#setState(this.#settings.turnMode === 'push_to_talk' ? 'idle' : 'listening');
+    } catch (error) {
+      this.#setState('error');
+      this.#emit({ type: 'problem', problem: error instanceof SocketError ? error.problem : { code: 'connection_failed', message: `The voice connection could not be restored: ${(error as Error).message}`, hint: 'Check your connection; Parley keeps trying when you talk.' } });
+    } finally {
+      this.#recovering = false;
+    }
+  }
+
+  #send(event: RealtimeClientEvent): void {
+    const socket = this.#socket;
+    if (socket === null || socket.state.status !== 'open') return;
+    socket.send(event);
+  }
+
+  #waitFor(types: readonly string[]): Promise<RealtimeServerEvent> {
+    return new Promise((resolve, reject) => this.#waiters.push({ types, resolve, reject }));
+  }
+
+  #rejectWaiters(error: Error): void {
+    const waiters = this.#waiters;
+    this.#waiters = [];
+    for (const waiter of waiters) waiter.reject(error);
+  }
+
+  // Microphone ---------------------------------------------------------------------------------
+
+  async #startMic(): Promise<void> {
+    if (this.#micRunning) return;
+    this.#micRunning = true;
+    try {
+      await this.#options.mic.start(
+        (chunk) => this.#onMicChunk(chunk),
+        (problem) => {
+          this.#micRunning = false;
+          this.#emit({ type: 'problem', problem });
+          this.#setState('error');
+        },
+      );
+    } catch (error) {
+      this.#micRunning = false;
+      const problem = error instanceof SocketError ? error.problem : { code: 'internal' as const, message: `The microphone could not start: ${(error as Error).message}`, hint: 'Check the input device in settings.' };
+      this.#emit({ type: 'problem', problem });
+      throw error;
+    }
+  }
+
+  async #stopMic(): Promise<void> {
+    if (!this.#micRunning) return;
+    this.#micRunning = false;
+    await this.#options.mic.stop();
+  }
+
+  #onMicChunk(chunk: Int16Array): void {
+    for (const frame of this.#framer.push(chunk)) {
+      this.#emit({ type: 'mic.level', dbfs: frame.levelDbfs });
+      this.#send({ type: 'input_audio_buffer.append', audio: toBase64(fromPcm24k(frame.pcm, this.#settings.encoding)) });
+      if (this.#pttCapturedMs !== null) this.#pttCapturedMs += (frame.pcm.length * 1000) / 24_000;
+    }
+  }
+
+  // Responses ----------------------------------------------------------------------------------
+
+  /** One `response.create` at a time on the default conversation (PROTOCOL.md §4 client 1). */
+  #requestResponse(): void {
+    if (this.#responseActive || this.#responseRequested) {
+      this.#deferredCreate = true;
+      return;
+    }
+    this.#responseRequested = true;
+    this.#send({ type: 'response.create' });
+    this.#setState('thinking');
+  }
+
+  #onFrame(text: string): void {
+    const parsed = parseRealtimeFrame(text);
+    if (!parsed.ok) {
+      this.#emit({ type: 'problem', problem: { code: 'malformed_frame', message: `The voice server sent a frame Parley could not read: ${parsed.reason}.`, hint: 'It was skipped.' } });
+      return;
+    }
+    const event = parsed.event;
+    const waiter = this.#waiters.find((candidate) => candidate.types.includes(event.type));
+    if (waiter !== undefined) {
+      this.#waiters.splice(this.#waiters.indexOf(waiter), 1);
+      waiter.resolve(event);
+    }
+    this.#onEvent(event);
+  }
+
+  #onEvent(event: RealtimeServerEvent): void {
+    switch (event.type) {
+      case 'input_audio_buffer.speech_started':
+        this.#emit({ type: 'vad', speaking: true });
+        if (this.#options.playout.playing) this.bargeIn('speech');
+        this.#setState('listening');
+        return;
+      case 'input_audio_buffer.speech_stopped':
+        this.#emit({ type: 'vad', speaking: false });
+        return;
+      case 'input_audio_buffer.committed':
+        this.#emit({ type: 'commit', itemId: event.item_id, audioMs: 0 });
+        this.#setState('thinking');
+        return;
+      case 'conversation.item.input_audio_transcription.delta':
+        this.#emit({ type: 'transcript.user', itemId: event.item_id, text: event.delta ?? '', final: false });
+        return;
+      case 'conversation.item.input_audio_transcription.completed':
+        this.#remember({ role: 'user', itemId: event.item_id, text: event.transcript });
+        this.#emit({ type: 'transcript.user', itemId: event.item_id, text: event.transcript, final: true });
+        return;
+      case 'conversation.item.added':
+        if (event.item.type === 'message' && event.item.role === 'user') {
+          const text = event.item.content?.map((part) => ('text' in part && typeof part.text === 'string' ? part.text : '')).join('') ?? '';
+          if (text !== '' && event.item.id) this.#remember({ role: 'user', itemId: event.item.id, text });
+        }
+        return;
+      case 'response.created':
+        this.#responseActive = true;
+        this.#responseRequested = false;
+        this.#emit({ type: 'response', phase: 'created', responseId: event.response.id ?? '' });
+        return;
+      case 'response.output_audio.delta': {
+        const item = this.#assistantItem(event.item_id);
+        if (item.cut) return;
+        const bytes = fromBase64(event.delta);
+        if (bytes === null) return;
+        this.#options.playout.enqueue(event.item_id, toPcm24k(bytes, this.#settings.encoding));
+        if (this.#state !== 'speaking') {
+          this.#setState('speaking');
+          this.#boostForEcho(true);
+        }
+        return;
+      }
+      case 'response.output_audio_transcript.delta':
+      case 'response.output_text.delta': {
+        const item = this.#assistantItem(event.item_id);
+        item.text += event.delta;
+        if (!item.cut) this.#emit({ type: 'transcript.assistant', itemId: event.item_id, delta: event.delta });
+        return;
+      }
+      case 'response.output_audio_transcript.done':
+      case 'response.output_text.done': {
+        const item = this.#assistantItem(event.item_id);
+        const text = 'transcript' in event ? event.transcript : event.text;
+        if (!item.cut) {
+          item.text = text;
+          this.#remember({ role: 'assistant', itemId: event.item_id, text });
+          this.#emit({ type: 'transcript.assistant.done', itemId: event.item_id, text });
+        }
+        return;
+      }
+      case 'response.output_item.done':
+        if (event.item.type === 'function_call' && event.item.call_id && event.item.name) {
+          this.#pendingCalls.push({ callId: event.item.call_id, name: event.item.name, arguments: event.item.arguments ?? '' });
+        }
+        return;
+      case 'response.done':
+        this.#responseActive = false;
+        this.#responseRequested = false;
+        this.#emit({ type: 'response', phase: 'done', responseId: event.response.id ?? '', status: event.response.status ?? 'completed' });
+        void this.#afterResponse();
+        return;
+      case 'error':
+        this.#onError(event);
+        return;
+      default:
+        return;
+    }
+  }
+
+  async #afterResponse(): Promise<void> {
+    const calls = this.#pendingCalls.splice(0);
+    if (calls.length > 0) {
+      for (const call of calls) {
+        const startedAt = this.#options.now();
+        this.#emit({ type: 'tool', callId: call.callId, name: call.name, status: 'started' });
+        const outcome = await this.#tools.run({ type: 'function_call', id: call.callId, call_id: call.callId, name: call.name, arguments: call.arguments }, this.#options.runTool);
+        this.#emit({ type: 'tool', callId: call.callId, name: call.name, status: outcome.ok ? 'done' : 'failed', durationMs: this.#options.now() - startedAt });
+        this.#send({ type: 'conversation.item.create', item: { type: 'function_call_output', call_id: call.callId, output: outcome.output } });
+      }
+      this.#requestResponse();
+      return;
+    }
+    if (this.#deferredCreate) {
+      this.#deferredCreate = false;
+      this.#requestResponse();
+      return;
+    }
+    if (!this.#options.playout.playing) this.#settle();
+  }
+
+  /** Back to waiting for the user once the reply has finished playing. */
+  #settle(): void {
+    this.#boostForEcho(false);
+    if (!this.#responseActive && !this.#responseRequested) this.#setState(this.#settings.turnMode === 'push_to_talk' ? 'idle' : 'listening');
+  }
+
+  /** Called by the host when the PlayoutBuffer has played everything. */
+  playbackDrained(): void {
+    if (!this.#responseActive) this.#settle();
+  }
+
+  #onError(event: Extract<RealtimeServerEvent, { type: 'error' }>): void {
+    const { code, message } = event.error;
+    switch (code) {
+      case 'conversation_already_has_active_response':
+        // Defer, never drop (PROTOCOL.md §4 client 12): it goes out after response.done.
+        this.#responseRequested = false;
+        this.#deferredCreate = true;
+        return;
+      case 'response_cancel_not_active':
+      case 'input_audio_buffer_commit_empty':
+        return;
+      case 'session_expired':
+        // The close (1001) that follows triggers recovery.
+        return;
+      default:
+        if (this.#responseRequested && !this.#responseActive) this.#responseRequested = false;
+        this.#emit({ type: 'problem', problem: { code: code === 'invalid_api_key' ? 'unauthorized' : 'server_error', message: `The voice server reported: ${message}`, hint: code === 'invalid_api_key' ? 'Check OPENAI_API_KEY.' : 'Try again.' } });
+    }
+  }
+
+  #assistantItem(itemId: string): AssistantItem {
+    let item = this.#assistant.get(itemId);
+    if (item === undefined) {
+      item = { text: '', cut: false };
+      this.#assistant.set(itemId, item);
+    }
+    return item;
+  }
+
+  #remember(entry: HistoryEntry): void {
+    const existing = this.#history.findIndex((candidate) => candidate.itemId === entry.itemId);
+    if (existing >= 0) this.#history[existing] = entry;
+    else this.#history.push(entry);
+  }
+
+  /** Echo safety: a higher VAD threshold while the assistant talks through speakers. */
+  #boostForEcho(on: boolean): void {
+    if (this.#settings.turnMode !== 'server_vad' || this.#settings.echo !== 'speakers' || this.#echoBoosted === on) return;
+    this.#echoBoosted = on;
+    this.#send({ type: 'session.update', session: { type: 'realtime', audio: { input: { turn_detection: turnDetection(this.#settings, on) } } } });
+  }
+
+  #setState(state: VoiceState): void {
+    if (this.#state === state) return;
+    this.#state = state;
+    this.#emit({ type: 'state', state });
+  }
+
+  #emit(event: RealtimeSessionEvent): void {
+    this.#options.onEvent?.(event);
+  }
+}
+
+/** The words heard before the cut, by the share of audio played (the server deletes the rest). */
+export function heardPart(text: string, fraction: number): string {
+  const words = text.split(/(\s+)/);
+  const wordCount = words.filter((word) => word.trim() !== '').length;
+  let keep = Math.round(Math.min(1, Math.max(0, fraction)) * wordCount);
+  let out = '';
+  for (const word of words) {
+    if (word.trim() === '') {
+      if (keep > 0) out += word;
+      continue;
+    }
+    if (keep === 0) break;
+    out += word;
+    keep -= 1;
+  }
+  return out.trimEnd();
+}

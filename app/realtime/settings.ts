@@ -1,0 +1,84 @@
+/** What a voice session is configured with, and the `session.update` it becomes. */
+import type { AudioEncoding } from '../audio/encoding';
+import type { RealtimeFunctionTool, RealtimeSessionCreateRequest } from '../protocol/realtime';
+
+export type TurnMode = 'push_to_talk' | 'server_vad' | 'semantic_vad';
+
+export interface VoiceSettings {
+  model: string;
+  instructions: string;
+  voice: string;
+  encoding: AudioEncoding;
+  turnMode: TurnMode;
+  vad: { threshold: number; prefixPaddingMs: number; silenceDurationMs: number };
+  eagerness: 'low' | 'medium' | 'high' | 'auto';
+  /** Transcribe what the user says (null: no input transcripts). */
+  transcriptionModel: string | null;
+  tools: RealtimeFunctionTool[];
+  /**
+   * `speakers` (the echo-safe default) raises the VAD threshold while the assistant speaks so its
+   * own voice through the speakers does not interrupt it; `headphones` keeps full duplex.
+   */
+  echo: 'speakers' | 'headphones';
+  /** Mic frame size sent per `input_audio_buffer.append`, 20–100 ms. */
+  frameMs: number;
+}
+
+export const defaultVoiceSettings: VoiceSettings = {
+  model: 'gpt-realtime',
+  instructions: 'You are Parley, a concise voice co-pilot. Answer in one or two short sentences.',
+  voice: 'marin',
+  encoding: 'pcm16',
+  turnMode: 'push_to_talk',
+  vad: { threshold: 0.5, prefixPaddingMs: 300, silenceDurationMs: 500 },
+  eagerness: 'auto',
+  transcriptionModel: 'gpt-4o-mini-transcribe',
+  tools: [],
+  echo: 'speakers',
+  frameMs: 40,
+};
+
+/** How much the VAD threshold rises while the assistant is speaking through speakers. */
+export const echoThresholdBoost = 0.35;
+
+function format(encoding: AudioEncoding): { type: 'audio/pcm'; rate: 24000 } | { type: 'audio/pcmu' } | { type: 'audio/pcma' } {
+  return encoding === 'pcm16' ? { type: 'audio/pcm', rate: 24000 } : { type: encoding === 'pcmu' ? 'audio/pcmu' : 'audio/pcma' };
+}
+
+export function turnDetection(settings: VoiceSettings, assistantSpeaking = false): NonNullable<NonNullable<RealtimeSessionCreateRequest['audio']>['input']>['turn_detection'] {
+  switch (settings.turnMode) {
+    case 'push_to_talk':
+      return null;
+    case 'semantic_vad':
+      return { type: 'semantic_vad', eagerness: settings.eagerness, create_response: true, interrupt_response: true };
+    case 'server_vad': {
+      const boost = assistantSpeaking && settings.echo === 'speakers' ? echoThresholdBoost : 0;
+      return {
+        type: 'server_vad',
+        threshold: Math.min(0.99, settings.vad.threshold + boost),
+        prefix_padding_ms: settings.vad.prefixPaddingMs,
+        silence_duration_ms: settings.vad.silenceDurationMs,
+        create_response: true,
+        interrupt_response: true,
+      };
+    }
+  }
+}
+
+export function sessionConfig(settings: VoiceSettings): RealtimeSessionCreateRequest {
+  return {
+    type: 'realtime',
+    model: settings.model,
+    instructions: settings.instructions,
+    output_modalities: ['audio'],
+    audio: {
+      input: {
+        format: format(settings.encoding),
+        transcription: settings.transcriptionModel === null ? null : { model: settings.transcriptionModel },
+        turn_detection: turnDetection(settings),
+      } as NonNullable<RealtimeSessionCreateRequest['audio']>['input'],
+      output: { format: format(settings.encoding), voice: settings.voice },
+    },
+    tools: settings.tools,
+  };
+}

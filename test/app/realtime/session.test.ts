@@ -1,0 +1,255 @@
+/**
+ * RealtimeSession against the emulator's /v1/realtime over real loopback sockets. The mic and
+ * speaker are stand-ins here (the real-device loop is in test/audio); playout time runs fast.
+ */
+import { WebSocket } from 'ws';
+import { afterEach, describe, expect, it } from 'vitest';
+import { PlayoutBuffer } from '../../../app/audio/playout';
+import { ManualClock } from '../../../app/emulator/clock';
+import { noLatency } from '../../../app/emulator/latency';
+import { startEmulator, type Emulator, type EmulatorOptions } from '../../../app/emulator/server';
+import { RealtimeSession, type RealtimeSessionEvent } from '../../../app/realtime/session';
+import { defaultVoiceSettings, type VoiceSettings } from '../../../app/realtime/settings';
+import type { ToolRunner } from '../../../app/responses/tools';
+import { fastScheduler, RecordingSink, ScriptedMic } from '../../support/voice';
+
+let emulator: Emulator | null = null;
+let session: RealtimeSession | null = null;
+afterEach(async () => {
+  await session?.close();
+  await emulator?.close();
+  session = emulator = null;
+});
+
+interface Rig {
+  session: RealtimeSession;
+  mic: ScriptedMic;
+  sink: RecordingSink;
+  playout: PlayoutBuffer;
+  events: RealtimeSessionEvent[];
+  of<T extends RealtimeSessionEvent['type']>(type: T): Array<Extract<RealtimeSessionEvent, { type: T }>>;
+  until<T extends RealtimeSessionEvent['type']>(type: T, match?: (event: Extract<RealtimeSessionEvent, { type: T }>) => boolean): Promise<Extract<RealtimeSessionEvent, { type: T }>>;
+  /** Like `until`, but only for an event that has not happened yet. */
+  next<T extends RealtimeSessionEvent['type']>(type: T, match?: (event: Extract<RealtimeSessionEvent, { type: T }>) => boolean): Promise<Extract<RealtimeSessionEvent, { type: T }>>;
+}
+
+async function rig(settings: Partial<VoiceSettings> = {}, options: { emulator?: EmulatorOptions; runTool?: ToolRunner; speed?: number } = {}): Promise<Rig> {
+  emulator = await startEmulator({ latency: noLatency, ...options.emulator });
+  const mic = new ScriptedMic();
+  const sink = new RecordingSink();
+  const events: RealtimeSessionEvent[] = [];
+  const waiters: Array<{ type: string; match: (event: never) => boolean; resolve: (event: never) => void }> = [];
+  let created: RealtimeSession | null = null;
+  const playout = new PlayoutBuffer({
+    sink,
+    scheduler: fastScheduler(options.speed ?? 20),
+    onEvent: (event) => {
+      if (event.type === 'playout.drained') created?.playbackDrained();
+    },
+  });
+  created = new RealtimeSession({
+    baseUrl: emulator.baseUrl,
+    apiKey: 'sk-test',
+    settings: { ...defaultVoiceSettings, ...settings },
+    createWebSocket: (url, wsOptions) => new WebSocket(url, wsOptions),
+    mic,
+    playout,
+    now: () => performance.now(),
+    sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+    random: () => 0.5,
+    ...(options.runTool === undefined ? {} : { runTool: options.runTool }),
+    onEvent: (event) => {
+      events.push(event);
+      for (const waiter of [...waiters]) {
+        if (waiter.type === event.type && waiter.match(event as never)) {
+          waiters.splice(waiters.indexOf(waiter), 1);
+          waiter.resolve(event as never);
+        }
+      }
+    },
+  });
+  session = created;
+  return {
+    session: created,
+    mic,
+    sink,
+    playout,
+    events,
+    of: (type) => events.filter((event) => event.type === type) as never,
+    until: (type, match = () => true) => {
+      const seen = events.find((event) => event.type === type && match(event as never));
+      if (seen !== undefined) return Promise.resolve(seen as never);
+      return new Promise((resolve) => waiters.push({ type, match: match as never, resolve: resolve as never }));
+    },
+    next: (type, match = () => true) => new Promise((resolve) => waiters.push({ type, match: match as never, resolve: resolve as never })),
+  };
+}
+
+const doneText = (r: Rig) => r.until('transcript.assistant.done');
+const heardSeconds = (text: string) => Number(/I heard ([\d.]+) seconds/.exec(text)?.[1] ?? Number.NaN);
+
+describe('push-to-talk', () => {
+  it('captures while held, commits on release, and plays the spoken reply', async () => {
+    const r = await rig({ turnMode: 'push_to_talk' });
+    await r.session.connect();
+    expect(r.session.state).toBe('idle');
+    await r.session.press();
+    expect(r.mic.running).toBe(true);
+    r.mic.speak(1200);
+    const backToIdle = r.next('state', (event) => event.state === 'idle');
+    await r.session.release();
+    expect(r.mic.running).toBe(false);
+    const reply = await doneText(r);
+    expect(reply.text).toMatch(/I heard 1\.2 seconds of speech/);
+    // Idle again only once the whole reply has played.
+    await backToIdle;
+    // Every generated millisecond reached the speaker.
+    expect(r.sink.writtenMs).toBeCloseTo(r.playout.generatedMs(reply.itemId), 0);
+    expect(r.sink.writtenMs).toBeGreaterThan(500);
+    expect(r.of('state').map((event) => event.state)).toEqual(['connecting', 'idle', 'listening', 'thinking', 'speaking', 'idle']);
+  });
+
+  it('drops a release under 100 ms with a hint instead of committing', async () => {
+    const r = await rig({ turnMode: 'push_to_talk' });
+    await r.session.connect();
+    await r.session.press();
+    r.mic.speak(40);
+    await r.session.release();
+    const [dropped] = r.of('ptt.dropped');
+    expect(dropped?.audioMs).toBe(40);
+    expect(dropped?.hint).toMatch(/too short/);
+    expect(r.of('commit')).toEqual([]);
+    expect(r.of('problem')).toEqual([]);
+  });
+});
+
+describe('voice activity detection', () => {
+  it('server_vad: speech then silence makes a turn without any key', async () => {
+    const r = await rig({ turnMode: 'server_vad', vad: { threshold: 0.5, prefixPaddingMs: 300, silenceDurationMs: 300 } });
+    await r.session.connect();
+    expect(r.session.state).toBe('listening');
+    r.mic.silence(200);
+    r.mic.speak(800);
+    r.mic.silence(500);
+    await r.until('vad', (event) => !event.speaking);
+    // The committed turn is the speech plus the prefix padding and the silence that ended it.
+    expect(heardSeconds((await doneText(r)).text)).toBeGreaterThanOrEqual(0.8);
+    expect(heardSeconds((await doneText(r)).text)).toBeLessThanOrEqual(0.8 + 0.3 + 0.3 + 0.05);
+  });
+
+  it('semantic_vad: the session is configured with the eagerness', async () => {
+    const r = await rig({ turnMode: 'semantic_vad', eagerness: 'high' });
+    await r.session.connect();
+    r.mic.speak(600);
+    r.mic.silence(1200);
+    // High eagerness ends the turn after a short pause: speech, padding and a brief wait.
+    const seconds = heardSeconds((await doneText(r)).text);
+    expect(seconds).toBeGreaterThanOrEqual(0.6);
+    expect(seconds).toBeLessThan(0.6 + 0.3 + 0.8);
+  });
+});
+
+describe('tools and response discipline', () => {
+  const calculator = {
+    type: 'function' as const,
+    name: 'calculator',
+    description: 'Evaluates arithmetic.',
+    parameters: { type: 'object', properties: { expression: { type: 'string' } }, required: ['expression'] },
+  };
+
+  it('runs a function call once, returns its output, and asks for exactly one response', async () => {
+    const runs: string[] = [];
+    const r = await rig({ tools: [calculator] }, { runTool: async (call) => (runs.push(call.callId), '5') });
+    await r.session.connect();
+    r.session.sendText('what is 2 + 3?');
+    const answer = await r.until('transcript.assistant.done', (event) => event.text.includes('calculator returned 5'));
+    expect(answer.text).toContain('calculator returned 5');
+    expect(runs).toHaveLength(1);
+    expect(r.of('tool').map((event) => event.status)).toEqual(['started', 'done']);
+    expect(r.of('response').filter((event) => event.phase === 'created')).toHaveLength(2);
+    expect(r.of('problem')).toEqual([]);
+  });
+
+  it('defers a second request while a response is active instead of dropping it', async () => {
+    const r = await rig();
+    await r.session.connect();
+    r.session.sendText('first question');
+    r.session.sendText('second question');
+    await r.until('transcript.assistant.done', (event) => event.text.includes('second question'));
+    expect(r.of('response').filter((event) => event.phase === 'created')).toHaveLength(2);
+    expect(r.of('problem')).toEqual([]);
+  });
+});
+
+describe('barge-in', () => {
+  it('on speech: stops playback, truncates at what was heard, and the server accepts it', async () => {
+    const r = await rig({ turnMode: 'server_vad', echo: 'headphones', vad: { threshold: 0.5, prefixPaddingMs: 300, silenceDurationMs: 300 } }, { speed: 4 });
+    await r.session.connect();
+    r.session.sendText('tell me something long');
+    await r.until('state', (event) => event.state === 'speaking');
+    await r.until('transcript.assistant.done');
+    // The user talks over the reply.
+    r.mic.speak(400);
+    const cut = await r.until('barge_in');
+    expect(cut.reason).toBe('speech');
+    expect(cut.audioEndMs).toBeGreaterThanOrEqual(1);
+    expect(cut.audioEndMs).toBeLessThanOrEqual(cut.generatedMs);
+    expect(cut.audioEndMs).toBe(Math.max(1, Math.floor(Math.min(cut.playedMs, cut.generatedMs))));
+    expect(r.sink.flushes).toBe(1);
+    r.mic.silence(400);
+    await r.until('transcript.assistant.done', (event) => event.text.includes('seconds of speech'));
+    // The server accepted the truncation (an error would have surfaced as a problem).
+    expect(r.of('problem')).toEqual([]);
+    expect(r.session.history.find((entry) => entry.itemId === cut.itemId)?.text).toBe(cut.heardText);
+  });
+
+  it('on the hotkey: cancels the response and truncates', async () => {
+    const r = await rig({ turnMode: 'push_to_talk' }, { speed: 2 });
+    await r.session.connect();
+    r.session.sendText('tell me something long');
+    await r.until('state', (event) => event.state === 'speaking');
+    await r.session.press();
+    const cut = await r.until('barge_in');
+    expect(cut.reason).toBe('hotkey');
+    expect(cut.audioEndMs).toBeLessThanOrEqual(cut.generatedMs);
+    await r.session.release();
+    expect(r.of('problem')).toEqual([]);
+  });
+});
+
+describe('formats and recovery', () => {
+  it('speaks G.711 μ-law both ways', async () => {
+    const r = await rig({ encoding: 'pcmu', turnMode: 'push_to_talk' });
+    await r.session.connect();
+    await r.session.press();
+    r.mic.speak(700);
+    await r.session.release();
+    const reply = await doneText(r);
+    expect(reply.text).toMatch(/I heard 0\.7 seconds of speech/);
+    await r.until('response', (event) => event.phase === 'done');
+    expect(r.playout.generatedMs(reply.itemId)).toBeGreaterThan(500);
+  });
+
+  it('recovers from session_expired: reopens, replays settings and history, and carries on', async () => {
+    const clock = new ManualClock();
+    const r = await rig({}, { emulator: { clock } });
+    await r.session.connect();
+    r.session.sendText('remember this');
+    await doneText(r);
+    await r.until('response', (event) => event.phase === 'done');
+    clock.advance(60 * 60 * 1000);
+    const recovered = await r.until('recovered');
+    expect(recovered.itemsReplayed).toBe(2);
+    r.session.sendText('and this');
+    const reply = await r.until('transcript.assistant.done', (event) => event.text.includes('and this'));
+    // The emulator counts the user messages it holds: the replayed history arrived.
+    expect(reply.text).toContain('message 2 of our conversation');
+  });
+
+  it('reports a microphone that cannot start, clearly', async () => {
+    const r = await rig({ turnMode: 'server_vad' });
+    r.mic.failNextStart({ code: 'internal', message: 'No microphone named "usb-headset" was found.', hint: 'Pick an input device in settings.' });
+    await expect(r.session.connect()).rejects.toThrow(/usb-headset/);
+    expect(r.of('problem')[0]?.problem.message).toContain('usb-headset');
+  });
+});
