@@ -10,6 +10,12 @@ const bridge: CopilotBridge = {
   sendMessage: (request) => ipcRenderer.invoke(commandChannels.sendMessage, request),
   getSnapshot: () => ipcRenderer.invoke(commandChannels.getSnapshot),
   newConversation: () => ipcRenderer.invoke(commandChannels.newConversation),
+  startVoice: () => ipcRenderer.invoke(commandChannels.startVoice),
+  stopVoice: () => ipcRenderer.invoke(commandChannels.stopVoice),
+  pressToTalk: () => ipcRenderer.invoke(commandChannels.pressToTalk),
+  releaseToTalk: () => ipcRenderer.invoke(commandChannels.releaseToTalk),
+  stopSpeaking: () => ipcRenderer.invoke(commandChannels.stopSpeaking),
+  setMuted: (request) => ipcRenderer.invoke(commandChannels.setMuted, request),
   onEvent(listener) {
     const handler = (_event: IpcRendererEvent, pushed: PushEvent): void => listener(pushed);
     ipcRenderer.on(pushChannel, handler);

@@ -7,6 +7,12 @@ export const commandChannels = {
   sendMessage: 'copilot:send-message',
   getSnapshot: 'copilot:get-snapshot',
   newConversation: 'copilot:new-conversation',
+  startVoice: 'copilot:start-voice',
+  stopVoice: 'copilot:stop-voice',
+  pressToTalk: 'copilot:press-to-talk',
+  releaseToTalk: 'copilot:release-to-talk',
+  stopSpeaking: 'copilot:stop-speaking',
+  setMuted: 'copilot:set-muted',
 } as const;
 
 export type CommandName = keyof typeof commandChannels;

@@ -13,10 +13,18 @@ export const sendMessageRequest = z.strictObject({
 
 export const emptyRequest = z.strictObject({}).optional();
 
+export const setMutedRequest = z.strictObject({ muted: z.boolean() });
+
 export const commandRequestSchemas = {
   sendMessage: sendMessageRequest,
   getSnapshot: emptyRequest,
   newConversation: emptyRequest,
+  startVoice: emptyRequest,
+  stopVoice: emptyRequest,
+  pressToTalk: emptyRequest,
+  releaseToTalk: emptyRequest,
+  stopSpeaking: emptyRequest,
+  setMuted: setMutedRequest,
 } as const;
 
 /** Browser-mode frames from the renderer: one command call, correlated by `id`. */

@@ -42,16 +42,31 @@ export type TurnStatus = 'streaming' | 'completed' | 'failed' | 'incomplete';
 export interface Turn {
   id: string;
   role: TurnRole;
+  /** Typed into the message box, or spoken (and heard) in a voice conversation. */
+  source: 'typed' | 'voice';
   text: string;
   status: TurnStatus;
   startedAt: number;
   /** Set when the turn failed or was cut short, in words a user can act on. */
   problem?: Problem;
+  /** On a reply the user talked over: the part they heard; the rest of `text` went unheard. */
+  heardText?: string;
+}
+
+export type VoiceState = 'off' | 'connecting' | 'idle' | 'listening' | 'thinking' | 'speaking' | 'offline' | 'error';
+
+export interface VoiceStatus {
+  state: VoiceState;
+  turnMode: 'push_to_talk' | 'server_vad' | 'semantic_vad';
+  muted: boolean;
+  /** Why voice is unavailable or what just went wrong, when it did. */
+  problem: Problem | null;
 }
 
 /** The whole visible state, sent once when a renderer attaches; push events keep it current. */
 export interface CopilotSnapshot {
   connection: ConnectionState;
+  voice: VoiceStatus;
   turns: Turn[];
   inspector: InspectorSummary;
 }
@@ -101,7 +116,10 @@ export type PushEvent =
   | { type: 'turn.finished'; turn: Turn }
   | { type: 'conversation.reset' }
   | { type: 'inspector'; summary: InspectorSummary }
-  | { type: 'notice'; problem: Problem };
+  | { type: 'notice'; problem: Problem }
+  | { type: 'voice'; voice: VoiceStatus }
+  /** Microphone level for the meter, at most ~15 times a second. */
+  | { type: 'voice.level'; dbfs: number };
 
 export interface SendMessageResult {
   userTurnId: string;
@@ -117,6 +135,12 @@ export interface CopilotBridge {
   sendMessage(request: CommandRequest<'sendMessage'>): Promise<CommandResult<SendMessageResult>>;
   getSnapshot(): Promise<CommandResult<CopilotSnapshot>>;
   newConversation(): Promise<CommandResult<null>>;
+  startVoice(): Promise<CommandResult<null>>;
+  stopVoice(): Promise<CommandResult<null>>;
+  pressToTalk(): Promise<CommandResult<null>>;
+  releaseToTalk(): Promise<CommandResult<null>>;
+  stopSpeaking(): Promise<CommandResult<null>>;
+  setMuted(request: CommandRequest<'setMuted'>): Promise<CommandResult<null>>;
   onEvent(listener: (event: PushEvent) => void): () => void;
 }
 
@@ -124,4 +148,10 @@ export interface CommandResponses {
   sendMessage: SendMessageResult;
   getSnapshot: CopilotSnapshot;
   newConversation: null;
+  startVoice: null;
+  stopVoice: null;
+  pressToTalk: null;
+  releaseToTalk: null;
+  stopSpeaking: null;
+  setMuted: null;
 }

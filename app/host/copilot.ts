@@ -14,13 +14,15 @@ import {
   type CopilotSnapshot,
   type Problem,
   type PushEvent,
-  type Turn,
+  type VoiceStatus,
 } from '../contract';
 import { InspectorLog } from '../inspector/log';
 import { userMessage } from '../protocol/responses';
 import { defaultSessionSettings } from '../responses/settings';
 import { ResponsesSession, responsesSocketUrl, type ResponsesSessionEvent } from '../responses/session';
 import type { WebSocketFactory } from '../transport/socket';
+import { Transcript } from './transcript';
+import { VoiceController, type VoiceDeps } from './voice';
 import { defaultAgentModel, defaultInstructions, planConnection } from './config';
 
 export interface Logger {
@@ -44,6 +46,8 @@ export interface CopilotDeps {
   random: () => number;
   log: Logger;
   newId: () => string;
+  /** Microphone and speaker; without them the copilot is text-only and says so. */
+  voice?: VoiceDeps;
 }
 
 export interface Copilot {
@@ -64,7 +68,7 @@ export function createCopilot(deps: CopilotDeps): Copilot {
   const listeners = new Set<(event: PushEvent) => void>();
   const inspector = new InspectorLog();
   let connection: ConnectionState = { status: 'starting' };
-  let turns: Turn[] = [];
+  let transcript: Transcript;
   let session: ResponsesSession | null = null;
   let emulator: EmbeddedEmulator | null = null;
   let mode: ConnectionMode | null = null;
@@ -74,6 +78,8 @@ export function createCopilot(deps: CopilotDeps): Copilot {
   const emit = (event: PushEvent): void => {
     for (const listener of listeners) listener(event);
   };
+  transcript = new Transcript(emit);
+  let voice: VoiceController | null = null;
   const setConnection = (next: ConnectionState): void => {
     connection = next;
     emit({ type: 'connection', connection });
@@ -92,9 +98,6 @@ export function createCopilot(deps: CopilotDeps): Copilot {
       });
     }
     emit({ type: 'inspector', summary: inspector.summary });
-  };
-  const replaceTurn = (turn: Turn): void => {
-    turns = turns.map((existing) => (existing.id === turn.id ? turn : existing));
   };
 
   const onSessionEvent = (event: ResponsesSessionEvent): void => {
@@ -158,6 +161,7 @@ export function createCopilot(deps: CopilotDeps): Copilot {
 
   async function start(): Promise<void> {
     const plan = planConnection(deps.env);
+    voice = null;
     if (plan.kind === 'invalid') {
       setConnection({ status: 'error', mode: null, endpoint: null, problem: plan.problem });
       notice(plan.problem);
@@ -188,6 +192,22 @@ export function createCopilot(deps: CopilotDeps): Copilot {
       random: deps.random,
       onEvent: onSessionEvent,
     });
+    voice =
+      deps.voice === undefined
+        ? null
+        : new VoiceController({
+            baseUrl,
+            apiKey,
+            deps: deps.voice,
+            createWebSocket: deps.createWebSocket,
+            now,
+            sleep: deps.sleep,
+            random: deps.random,
+            log,
+            transcript,
+            inspector,
+            emit,
+          });
     try {
       await session.connect();
     } catch {
@@ -205,28 +225,24 @@ export function createCopilot(deps: CopilotDeps): Copilot {
       return { ok: false, problem };
     }
     const startedAt = now();
-    const userTurn: Turn = { id: newId(), role: 'user', text, status: 'completed', startedAt };
-    let assistantTurn: Turn = { id: newId(), role: 'assistant', text: '', status: 'streaming', startedAt };
-    turns = [...turns, userTurn, assistantTurn];
-    emit({ type: 'turn.started', turn: userTurn });
-    emit({ type: 'turn.started', turn: assistantTurn });
+    const userTurn = transcript.start({ id: newId(), role: 'user', source: 'typed', text, status: 'completed', startedAt });
+    const assistantTurn = transcript.start({ id: newId(), role: 'assistant', source: 'typed', text: '', status: 'streaming', startedAt });
     turnsInFlight += 1;
 
     const sent = session.runTurn([userMessage(text)], {
-      onTextDelta: (delta) => emit({ type: 'turn.delta', turnId: assistantTurn.id, delta }),
-      onRestart: () => emit({ type: 'turn.started', turn: { ...assistantTurn, text: '' } }),
+      onTextDelta: (delta) => transcript.delta(assistantTurn.id, delta),
+      onRestart: () => transcript.restart({ ...assistantTurn, text: '' }),
     });
     void sent.then((outcome) => {
       turnsInFlight -= 1;
-      assistantTurn =
+      transcript.finish(
         outcome.status === 'failed'
           ? { ...assistantTurn, text: outcome.text, status: 'failed', problem: outcome.problem }
-          : { ...assistantTurn, text: outcome.text, status: outcome.status };
-      replaceTurn(assistantTurn);
+          : { ...assistantTurn, text: outcome.text, status: outcome.status },
+      );
       const metrics = outcome.metrics === null ? null : { turnId: assistantTurn.id, ...outcome.metrics };
       inspector.record({ type: 'turn.finished', at: now(), status: outcome.status, metrics });
       if (outcome.status === 'failed') log.warn('turn failed', { code: outcome.problem.code, message: outcome.problem.message });
-      emit({ type: 'turn.finished', turn: assistantTurn });
       pushInspector();
     });
     return { ok: true, value: { userTurnId: userTurn.id, assistantTurnId: assistantTurn.id } };
@@ -237,20 +253,45 @@ export function createCopilot(deps: CopilotDeps): Copilot {
       return { ok: false, problem: { code: 'busy', message: 'A reply is still streaming.', hint: 'Wait for it to finish, then start a new conversation.' } };
     }
     session?.reset();
-    turns = [];
-    emit({ type: 'conversation.reset' });
+    transcript.clear();
     pushInspector();
     return { ok: true, value: null };
   }
 
-  function snapshot(): CopilotSnapshot {
-    return { connection, turns, inspector: inspector.summary };
+  const voiceOff: VoiceStatus = { state: 'off', turnMode: 'push_to_talk', muted: false, problem: null };
+  const noVoice: Problem = {
+    code: 'connection_failed',
+    message: 'Voice is not available in this window.',
+    hint: 'Voice runs in the desktop app and in browser mode with a microphone and speaker.',
+  };
+
+  /** Runs a voice command; its failures reach the UI as notices and in the voice status. */
+  async function withVoice(action: (controller: VoiceController) => Promise<void> | void): Promise<CommandResult<null>> {
+    if (voice === null) return { ok: false, problem: session === null && connection.status === 'error' ? connection.problem : noVoice };
+    try {
+      await action(voice);
+      return { ok: true, value: null };
+    } catch (error) {
+      const problem = (error as { problem?: Problem }).problem ?? voice.status.problem ?? { code: 'internal', message: (error as Error).message, hint: 'Try again.' };
+      return { ok: false, problem };
+    }
   }
 
-  const handlers: { [N in CommandName]: (request: z.output<(typeof commandRequestSchemas)[N]>) => CommandResult<CommandResponses[N]> } = {
+  function snapshot(): CopilotSnapshot {
+    return { connection, voice: voice?.status ?? voiceOff, turns: transcript.turns, inspector: inspector.summary };
+  }
+
+  type Handler<N extends CommandName> = (request: z.output<(typeof commandRequestSchemas)[N]>) => CommandResult<CommandResponses[N]> | Promise<CommandResult<CommandResponses[N]>>;
+  const handlers: { [N in CommandName]: Handler<N> } = {
     sendMessage: (request) => sendMessage(request.text),
     getSnapshot: () => ({ ok: true, value: snapshot() }),
     newConversation: () => newConversation(),
+    startVoice: () => withVoice((controller) => controller.start()),
+    stopVoice: () => withVoice((controller) => controller.stop()),
+    pressToTalk: () => withVoice((controller) => controller.press()),
+    releaseToTalk: () => withVoice((controller) => controller.release()),
+    stopSpeaking: () => withVoice((controller) => controller.stopSpeaking()),
+    setMuted: (request) => withVoice((controller) => controller.setMuted(request.muted)),
   };
 
   async function call(channel: string, payload: unknown): Promise<CommandResult<unknown>> {
@@ -268,7 +309,7 @@ export function createCopilot(deps: CopilotDeps): Copilot {
       log.warn('refused a malformed command', { channel, details });
       return { ok: false, problem: { code: 'invalid_payload', message: details, hint: 'Nothing was sent. Correct it and try again.' } };
     }
-    const handler = handlers[name] as (request: unknown) => CommandResult<unknown>;
+    const handler = handlers[name] as (request: unknown) => CommandResult<unknown> | Promise<CommandResult<unknown>>;
     return handler(parsed.data);
   }
 
@@ -281,6 +322,7 @@ export function createCopilot(deps: CopilotDeps): Copilot {
     },
     snapshot,
     async close() {
+      await voice?.stop();
       session?.close();
       await emulator?.close();
     },

@@ -16,7 +16,8 @@ export type InspectorEvent =
   | { type: 'rate_limited'; at: number; retryAfterMs: number }
   | { type: 'tool'; at: number; name: string; status: 'started' | 'done' | 'failed'; durationMs?: number }
   | { type: 'turn.finished'; at: number; status: string; metrics: TurnMetrics | null }
-  | { type: 'frame.rejected'; at: number; reason: string };
+  | { type: 'frame.rejected'; at: number; reason: string }
+  | { type: 'barge_in'; at: number; reason: 'speech' | 'hotkey'; playedMs: number; generatedMs: number; audioEndMs: number };
 
 const counters = { warmup: 'warmups', compaction: 'compactions', reconnect: 'reconnects', rehydration: 'rehydrations', rollover: 'rollovers' } as const;
 

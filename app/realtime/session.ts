@@ -85,6 +85,7 @@ export class RealtimeSession {
   #history: HistoryEntry[] = [];
   #state: VoiceState = 'offline';
   #echoBoosted = false;
+  #muted = false;
   #closed = false;
   #recovering = false;
 
@@ -155,6 +156,15 @@ export class RealtimeSession {
     this.#send({ type: 'input_audio_buffer.commit' });
     this.#emit({ type: 'commit', itemId: null, audioMs });
     this.#requestResponse();
+  }
+
+  /** Mute keeps the meter moving but sends no audio: nothing said while muted reaches the model. */
+  setMuted(muted: boolean): void {
+    this.#muted = muted;
+  }
+
+  get muted(): boolean {
+    return this.#muted;
   }
 
   /** Sends typed text as a user turn of the voice conversation. */
@@ -316,6 +326,7 @@ export class RealtimeSession {
   #onMicChunk(chunk: Int16Array): void {
     for (const frame of this.#framer.push(chunk)) {
       this.#emit({ type: 'mic.level', dbfs: frame.levelDbfs });
+      if (this.#muted) continue;
       this.#send({ type: 'input_audio_buffer.append', audio: toBase64(fromPcm24k(frame.pcm, this.#settings.encoding)) });
       if (this.#pttCapturedMs !== null) this.#pttCapturedMs += (frame.pcm.length * 1000) / 24_000;
     }

@@ -68,6 +68,12 @@ export function socketBridge(location: Pick<Location, 'protocol' | 'host' | 'sea
     sendMessage: (request) => call('copilot:send-message', request),
     getSnapshot: () => call('copilot:get-snapshot'),
     newConversation: () => call('copilot:new-conversation'),
+    startVoice: () => call('copilot:start-voice'),
+    stopVoice: () => call('copilot:stop-voice'),
+    pressToTalk: () => call('copilot:press-to-talk'),
+    releaseToTalk: () => call('copilot:release-to-talk'),
+    stopSpeaking: () => call('copilot:stop-speaking'),
+    setMuted: (request) => call('copilot:set-muted', request),
     onEvent(listener) {
       listeners.add(listener);
       return () => {

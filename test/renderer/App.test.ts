@@ -8,6 +8,7 @@ import { Conversation } from '../../renderer/lib/state/Conversation.svelte';
 function scriptedBridge(snapshot: Partial<CopilotSnapshot> = {}) {
   const listeners = new Set<(event: PushEvent) => void>();
   const sent: string[] = [];
+  const calls: string[] = [];
   let answer: CommandResult<SendMessageResult> = { ok: true, value: { userTurnId: 'u1', assistantTurnId: 'a1' } };
   const bridge: CopilotBridge = {
     sendMessage: async ({ text }) => {
@@ -19,6 +20,7 @@ function scriptedBridge(snapshot: Partial<CopilotSnapshot> = {}) {
       value: {
         connection: { status: 'open', mode: 'offline-emulator', endpoint: 'ws://127.0.0.1:1/v1/responses' },
         turns: [],
+        voice: { state: 'off', turnMode: 'push_to_talk', muted: false, problem: null },
         inspector: {
           responsesSent: 0,
           bytesSent: 0,
@@ -37,6 +39,12 @@ function scriptedBridge(snapshot: Partial<CopilotSnapshot> = {}) {
       },
     }),
     newConversation: async () => ({ ok: true, value: null }),
+    startVoice: async () => ({ ok: true, value: null }),
+    stopVoice: async () => ({ ok: true, value: null }),
+    pressToTalk: async () => (calls.push('press'), { ok: true, value: null }),
+    releaseToTalk: async () => (calls.push('release'), { ok: true, value: null }),
+    stopSpeaking: async () => (calls.push('stop-speaking'), { ok: true, value: null }),
+    setMuted: async ({ muted }) => (calls.push(muted ? 'mute' : 'unmute'), { ok: true, value: null }),
     onEvent: (listener) => {
       listeners.add(listener);
       return () => listeners.delete(listener);
@@ -45,6 +53,7 @@ function scriptedBridge(snapshot: Partial<CopilotSnapshot> = {}) {
   return {
     bridge,
     sent,
+    calls,
     push: (event: PushEvent) => listeners.forEach((listener) => listener(event)),
     refuseNextSend: (message: string) => {
       answer = { ok: false, problem: { code: 'connection_failed', message, hint: 'Try again.' } };
@@ -55,6 +64,61 @@ function scriptedBridge(snapshot: Partial<CopilotSnapshot> = {}) {
 function renderApp(bridge: CopilotBridge) {
   return render(App, { props: { conversation: new Conversation(bridge) } });
 }
+
+describe('voice controls', () => {
+  it('talks while the button is held and sends on release', async () => {
+    const { bridge, calls, push } = scriptedBridge();
+    renderApp(bridge);
+    const talk = screen.getByRole('button', { name: 'Hold to talk' });
+    await fireEvent.pointerDown(talk, { pointerId: 1 });
+    expect(calls).toEqual(['press']);
+    expect(talk.getAttribute('aria-pressed')).toBe('true');
+    expect(talk.textContent?.trim()).toBe('Release to send');
+    await fireEvent.pointerUp(talk, { pointerId: 1 });
+    expect(calls).toEqual(['press', 'release']);
+    push({ type: 'voice', voice: { state: 'speaking', turnMode: 'push_to_talk', muted: false, problem: null } });
+    const stop = await screen.findByRole('button', { name: 'Stop speaking' });
+    await waitFor(() => expect((stop as HTMLButtonElement).disabled).toBe(false));
+    await fireEvent.click(stop);
+    expect(calls.at(-1)).toBe('stop-speaking');
+    expect(screen.getByRole('status', { name: 'Voice' }).textContent).toContain('Speaking');
+  });
+
+  it('holds to talk with Space when the button has focus', async () => {
+    const { bridge, calls } = scriptedBridge();
+    renderApp(bridge);
+    const talk = screen.getByRole('button', { name: 'Hold to talk' });
+    talk.focus();
+    await fireEvent.keyDown(talk, { key: ' ' });
+    await fireEvent.keyDown(talk, { key: ' ', repeat: true });
+    await fireEvent.keyUp(talk, { key: ' ' });
+    expect(calls).toEqual(['press', 'release']);
+  });
+
+  it('shows the microphone level and mutes', async () => {
+    const { bridge, calls, push } = scriptedBridge();
+    renderApp(bridge);
+    push({ type: 'voice', voice: { state: 'idle', turnMode: 'push_to_talk', muted: false, problem: null } });
+    push({ type: 'voice.level', dbfs: -20 });
+    const meter = screen.getByRole('meter', { name: 'Microphone level' }) as HTMLMeterElement;
+    await waitFor(() => expect(meter.value).toBe(-20));
+    await fireEvent.click(screen.getByRole('button', { name: 'Mute' }));
+    expect(calls).toEqual(['mute']);
+  });
+
+  it('marks where a spoken reply was cut, with the unheard part struck', async () => {
+    const { bridge, push } = scriptedBridge();
+    renderApp(bridge);
+    push({
+      type: 'turn.finished',
+      turn: { id: 'v1', role: 'assistant', source: 'voice', text: 'The weather today is sunny and warm', heardText: 'The weather today', status: 'incomplete', startedAt: 0 },
+    });
+    const unheard = await screen.findByTitle('Not heard: you interrupted');
+    expect(unheard.tagName).toBe('DEL');
+    expect(unheard.textContent?.trim()).toBe('is sunny and warm');
+    expect(screen.getByRole('note', { name: 'Interrupted here' })).toBeTruthy();
+  });
+});
 
 describe('App', () => {
   it('offers a message box, a Send button that waits for text, and an empty transcript', async () => {
@@ -83,15 +147,15 @@ describe('App', () => {
     expect(sent).toEqual(['hello']);
     await waitFor(() => expect(box.value).toBe(''));
 
-    push({ type: 'turn.started', turn: { id: 'u1', role: 'user', text: 'hello', status: 'completed', startedAt: 0 } });
-    push({ type: 'turn.started', turn: { id: 'a1', role: 'assistant', text: '', status: 'streaming', startedAt: 0 } });
+    push({ type: 'turn.started', turn: { id: 'u1', role: 'user', source: 'typed', text: 'hello', status: 'completed', startedAt: 0 } });
+    push({ type: 'turn.started', turn: { id: 'a1', role: 'assistant', source: 'typed', text: '', status: 'streaming', startedAt: 0 } });
     push({ type: 'turn.delta', turnId: 'a1', delta: 'Hel' });
     push({ type: 'turn.delta', turnId: 'a1', delta: 'lo there' });
     const transcript = screen.getByRole('region', { name: 'Transcript' });
     await waitFor(() => expect(within(transcript).getByText('Hello there')).toBeTruthy());
     expect(transcript.getAttribute('aria-busy')).toBe('true');
 
-    push({ type: 'turn.finished', turn: { id: 'a1', role: 'assistant', text: 'Hello there!', status: 'completed', startedAt: 0 } });
+    push({ type: 'turn.finished', turn: { id: 'a1', role: 'assistant', source: 'typed', text: 'Hello there!', status: 'completed', startedAt: 0 } });
     await waitFor(() => expect(within(transcript).getByText('Hello there!')).toBeTruthy());
     expect(transcript.getAttribute('aria-busy')).toBe('false');
   });
@@ -127,6 +191,7 @@ describe('App', () => {
       turn: {
         id: 'a9',
         role: 'assistant',
+        source: 'typed',
         text: 'Partial',
         status: 'failed',
         startedAt: 0,

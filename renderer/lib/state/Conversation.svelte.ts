@@ -2,7 +2,7 @@
  * The conversation as the UI sees it: turns, connection and notices, kept current from the bridge.
  * Components read it; only this class talks to the bridge.
  */
-import type { ConnectionState, CopilotBridge, InspectorSummary, Problem, PushEvent, Turn } from '../../../app/contract';
+import type { CommandResult, ConnectionState, CopilotBridge, InspectorSummary, Problem, PushEvent, Turn, VoiceStatus } from '../../../app/contract';
 
 export class Conversation {
   #bridge: CopilotBridge;
@@ -11,6 +11,9 @@ export class Conversation {
   #notices = $state<Problem[]>([]);
   #inspector = $state<InspectorSummary | null>(null);
   #sending = $state(false);
+  #voice = $state<VoiceStatus>({ state: 'off', turnMode: 'push_to_talk', muted: false, problem: null });
+  #levelDbfs = $state(-120);
+  #talking = $state(false);
 
   constructor(bridge: CopilotBridge) {
     this.#bridge = bridge;
@@ -31,6 +34,16 @@ export class Conversation {
   get sending(): boolean {
     return this.#sending;
   }
+  get voice(): VoiceStatus {
+    return this.#voice;
+  }
+  get levelDbfs(): number {
+    return this.#levelDbfs;
+  }
+  /** True while the push-to-talk control is held. */
+  get talking(): boolean {
+    return this.#talking;
+  }
   get streaming(): boolean {
     return this.#turns.some((turn) => turn.status === 'streaming');
   }
@@ -48,6 +61,7 @@ export class Conversation {
       const known = new Set(this.#turns.map((turn) => turn.id));
       this.#turns = [...result.value.turns.filter((turn) => !known.has(turn.id)), ...this.#turns];
       if (this.#connection.status === 'starting') this.#connection = result.value.connection;
+      if (this.#voice.state === 'off') this.#voice = result.value.voice;
       this.#inspector = result.value.inspector;
     });
     return stop;
@@ -68,6 +82,38 @@ export class Conversation {
   async newConversation(): Promise<void> {
     const result = await this.#bridge.newConversation();
     if (!result.ok) this.#notify(result.problem);
+  }
+
+  async pressToTalk(): Promise<void> {
+    if (this.#talking) return;
+    this.#talking = true;
+    this.#report(await this.#bridge.pressToTalk());
+  }
+
+  async releaseToTalk(): Promise<void> {
+    if (!this.#talking) return;
+    this.#talking = false;
+    this.#report(await this.#bridge.releaseToTalk());
+  }
+
+  async stopSpeaking(): Promise<void> {
+    this.#report(await this.#bridge.stopSpeaking());
+  }
+
+  async toggleMuted(): Promise<void> {
+    this.#report(await this.#bridge.setMuted({ muted: !this.#voice.muted }));
+  }
+
+  async startVoice(): Promise<void> {
+    this.#report(await this.#bridge.startVoice());
+  }
+
+  async stopVoice(): Promise<void> {
+    this.#report(await this.#bridge.stopVoice());
+  }
+
+  #report(result: CommandResult<unknown>): void {
+    if (!result.ok && !this.#notices.some((notice) => notice.message === result.problem.message)) this.#notify(result.problem);
   }
 
   dismiss(problem: Problem): void {
@@ -105,6 +151,12 @@ export class Conversation {
         return;
       case 'notice':
         this.#notify(event.problem);
+        return;
+      case 'voice':
+        this.#voice = event.voice;
+        return;
+      case 'voice.level':
+        this.#levelDbfs = event.dbfs;
         return;
     }
   }

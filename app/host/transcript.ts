@@ -1,0 +1,60 @@
+/**
+ * The transcript the UI shows: typed and spoken turns in order, each change pushed as an event.
+ * Bounded, so a day of talking does not grow memory without end.
+ */
+import type { PushEvent, Turn } from '../contract';
+
+export const maxTurns = 5000;
+
+export class Transcript {
+  #turns: Turn[] = [];
+  #emit: (event: PushEvent) => void;
+
+  constructor(emit: (event: PushEvent) => void) {
+    this.#emit = emit;
+  }
+
+  get turns(): Turn[] {
+    return this.#turns;
+  }
+
+  get(id: string): Turn | undefined {
+    return this.#turns.findLast((turn) => turn.id === id);
+  }
+
+  start(turn: Turn): Turn {
+    this.#turns.push(turn);
+    if (this.#turns.length > maxTurns) this.#turns.splice(0, this.#turns.length - maxTurns);
+    this.#emit({ type: 'turn.started', turn });
+    return turn;
+  }
+
+  delta(id: string, delta: string): void {
+    const turn = this.get(id);
+    if (turn === undefined) return;
+    this.#replace({ ...turn, text: turn.text + delta });
+    this.#emit({ type: 'turn.delta', turnId: id, delta });
+  }
+
+  /** Replaces a turn's content (a retried reply starting over, a partial transcript made final). */
+  restart(turn: Turn): void {
+    this.#replace(turn);
+    this.#emit({ type: 'turn.started', turn });
+  }
+
+  finish(turn: Turn): void {
+    if (this.get(turn.id) === undefined) this.#turns.push(turn);
+    else this.#replace(turn);
+    this.#emit({ type: 'turn.finished', turn });
+  }
+
+  clear(): void {
+    this.#turns = [];
+    this.#emit({ type: 'conversation.reset' });
+  }
+
+  #replace(turn: Turn): void {
+    const index = this.#turns.findLastIndex((candidate) => candidate.id === turn.id);
+    if (index >= 0) this.#turns[index] = turn;
+  }
+}
