@@ -68,7 +68,6 @@ export function createCopilot(deps: CopilotDeps): Copilot {
   const listeners = new Set<(event: PushEvent) => void>();
   const inspector = new InspectorLog();
   let connection: ConnectionState = { status: 'starting' };
-  let transcript: Transcript;
   let session: ResponsesSession | null = null;
   let emulator: EmbeddedEmulator | null = null;
   let mode: ConnectionMode | null = null;
@@ -78,7 +77,7 @@ export function createCopilot(deps: CopilotDeps): Copilot {
   const emit = (event: PushEvent): void => {
     for (const listener of listeners) listener(event);
   };
-  transcript = new Transcript(emit);
+  const transcript = new Transcript(emit);
   let voice: VoiceController | null = null;
   const setConnection = (next: ConnectionState): void => {
     connection = next;
