@@ -311,8 +311,10 @@ export class RealtimeSession {
       );
     } catch (error) {
       this.#micRunning = false;
-      const problem = error instanceof SocketError ? error.problem : { code: 'internal' as const, message: `The microphone could not start: ${(error as Error).message}`, hint: 'Check the input device in settings.' };
+      this.#pttCapturedMs = null;
+      const problem = (error as { problem?: Problem }).problem ?? { code: 'internal' as const, message: `The microphone could not start: ${(error as Error).message}`, hint: 'Check the input device in settings.' };
       this.#emit({ type: 'problem', problem });
+      this.#setState('error');
       throw error;
     }
   }

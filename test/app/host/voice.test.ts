@@ -1,0 +1,85 @@
+/** Voice through the composition root: commands in, transcript turns and voice status out. */
+import { afterEach, describe, expect, it } from 'vitest';
+import { commandChannels, type PushEvent, type Turn } from '../../../app/contract';
+import { createCopilot, type Copilot } from '../../../app/host/copilot';
+import { testDeps } from '../../support/copilot';
+import { fastScheduler, RecordingSink, ScriptedMic } from '../../support/voice';
+
+let copilot: Copilot | null = null;
+afterEach(async () => {
+  await copilot?.close();
+  copilot = null;
+});
+
+function voiceCopilot(speed = 20) {
+  const mic = new ScriptedMic();
+  const sink = new RecordingSink();
+  const events: PushEvent[] = [];
+  copilot = createCopilot({ ...testDeps({}), voice: { createMic: () => mic, createSpeaker: () => sink, scheduler: fastScheduler(speed) } });
+  copilot.onEvent((event) => events.push(event));
+  const waitFor = <T extends PushEvent>(match: (event: PushEvent) => event is T): Promise<T> =>
+    new Promise((resolve) => {
+      const found = events.find(match);
+      if (found) return resolve(found);
+      const stop = copilot?.onEvent((event) => {
+        if (match(event)) {
+          stop?.();
+          resolve(event);
+        }
+      });
+    });
+  return { copilot, mic, sink, events, waitFor };
+}
+
+const finishedVoiceReply = (event: PushEvent): event is Extract<PushEvent, { type: 'turn.finished' }> =>
+  event.type === 'turn.finished' && event.turn.source === 'voice' && event.turn.role === 'assistant';
+
+describe('voice through the copilot', () => {
+  it('turns a held-key utterance into spoken turns in the transcript', async () => {
+    const { copilot: app, mic, sink, waitFor, events } = voiceCopilot();
+    await app.start();
+    expect(await app.call(commandChannels.pressToTalk, {})).toEqual({ ok: true, value: null });
+    expect(app.snapshot().voice.state).toBe('listening');
+    mic.speak(900);
+    expect(await app.call(commandChannels.releaseToTalk, {})).toEqual({ ok: true, value: null });
+    const { turn } = await waitFor(finishedVoiceReply);
+    expect(turn.text).toMatch(/I heard 0\.9 seconds of speech/);
+    const roles = app.snapshot().turns.map((entry: Turn) => [entry.role, entry.source]);
+    expect(roles).toEqual([
+      ['user', 'voice'],
+      ['assistant', 'voice'],
+    ]);
+    expect(events.some((event) => event.type === 'voice.level')).toBe(true);
+    await expect.poll(() => sink.writtenMs).toBeGreaterThan(500);
+  });
+
+  it('drops a press too short to send, with a notice saying so', async () => {
+    const { copilot: app, waitFor } = voiceCopilot(2);
+    await app.start();
+    await app.call(commandChannels.startVoice, {});
+    await app.call(commandChannels.pressToTalk, {});
+    await app.call(commandChannels.releaseToTalk, {});
+    // Too short: dropped with a notice, nothing committed.
+    await waitFor((event): event is Extract<PushEvent, { type: 'notice' }> => event.type === 'notice' && event.problem.message.includes('too short'));
+    await app.call(commandChannels.sendMessage, { text: 'ignored by voice' });
+    expect(app.snapshot().voice.state).not.toBe('error');
+  });
+
+  it('says plainly when this window has no voice', async () => {
+    copilot = createCopilot(testDeps({}));
+    await copilot.start();
+    expect(await copilot.call(commandChannels.pressToTalk, {})).toMatchObject({ ok: false, problem: { message: 'Voice is not available in this window.' } });
+    expect(await copilot.call(commandChannels.setMuted, { muted: 'yes' })).toMatchObject({ ok: false, problem: { code: 'invalid_payload' } });
+  });
+
+  it('reports a microphone that will not open, and keeps running', async () => {
+    const { copilot: app, mic } = voiceCopilot();
+    await app.start();
+    mic.failNextStart({ code: 'internal', message: 'No microphone was found.', hint: 'Plug one in.' });
+    await app.call(commandChannels.startVoice, {});
+    const result = await app.call(commandChannels.pressToTalk, {});
+    expect(result).toMatchObject({ ok: false, problem: { message: 'No microphone was found.' } });
+    expect(app.snapshot().voice).toMatchObject({ state: 'error', problem: { message: 'No microphone was found.' } });
+    expect(await app.call(commandChannels.getSnapshot, {})).toMatchObject({ ok: true });
+  });
+});
