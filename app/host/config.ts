@@ -14,10 +14,14 @@ export type ConnectionPlan =
   | { kind: 'offline-emulator' }
   | { kind: 'invalid'; problem: Problem };
 
-export function planConnection(env: Readonly<Record<string, string | undefined>>): ConnectionPlan {
-  const apiKey = env.OPENAI_API_KEY?.trim() ?? '';
+/**
+ * The key and base URL from settings (the stored key, the settings panel's URL) win over the
+ * environment, which wins over the defaults.
+ */
+export function planConnection(env: Readonly<Record<string, string | undefined>>, overrides: { apiKey?: string | null; baseUrl?: string | null } = {}): ConnectionPlan {
+  const apiKey = (overrides.apiKey ?? env.OPENAI_API_KEY)?.trim() ?? '';
   if (apiKey === '') return { kind: 'offline-emulator' };
-  const rawBaseUrl = env.OPENAI_BASE_URL?.trim() || defaultBaseUrl;
+  const rawBaseUrl = overrides.baseUrl?.trim() || env.OPENAI_BASE_URL?.trim() || defaultBaseUrl;
   const baseUrl = checkBaseUrl(rawBaseUrl);
   if (typeof baseUrl !== 'string') return { kind: 'invalid', problem: baseUrl };
   return { kind: 'online', apiKey, baseUrl };

@@ -23,7 +23,10 @@ import { ResponsesSession, responsesSocketUrl, type ResponsesSessionEvent } from
 import type { WebSocketFactory } from '../transport/socket';
 import { Transcript } from './transcript';
 import { VoiceController, type VoiceDeps } from './voice';
-import { defaultAgentModel, defaultInstructions, planConnection } from './config';
+import { planConnection } from './config';
+import { defaultSettings, type Settings } from '../settings/schema';
+import type { SessionSettings } from '../responses/settings';
+import type { VoiceSettings } from '../realtime/settings';
 
 export interface Logger {
   info(message: string, fields?: Record<string, unknown>): void;
@@ -48,11 +51,45 @@ export interface CopilotDeps {
   newId: () => string;
   /** Microphone and speaker; without them the copilot is text-only and says so. */
   voice?: VoiceDeps;
+  /** Saved settings; defaults when absent. */
+  settings?: Settings;
+  /** The key from secure storage, which wins over OPENAI_API_KEY. */
+  apiKey?: string | null;
+}
+
+/** Agent session settings from the user's settings. */
+export function agentSettingsOf(settings: Settings): SessionSettings {
+  return {
+    ...defaultSessionSettings,
+    model: settings.agentModel,
+    instructions: settings.instructions,
+    store: settings.store,
+    compaction: settings.compaction,
+    rolloverAfterMs: settings.rolloverMinutes * 60_000,
+  };
+}
+
+/** Voice session settings from the user's settings. */
+export function voiceSettingsOf(settings: Settings): Partial<VoiceSettings> {
+  return {
+    model: settings.realtimeModel,
+    voice: settings.voice,
+    turnMode: settings.turnMode,
+    vad: settings.vad,
+    eagerness: settings.eagerness,
+    echo: settings.echo,
+    encoding: settings.audioFormat,
+  };
 }
 
 export interface Copilot {
   /** Resolves the configuration, starts the emulator if there is no key, and opens the agent socket. */
   start(): Promise<void>;
+  /**
+   * Applies new settings (and key): live where the sessions can take them, by reconnecting where
+   * the endpoint or key changed.
+   */
+  configure(next: { settings: Settings; apiKey?: string | null }): Promise<void>;
   /** Runs one command from a renderer: the channel is looked up and the payload schema-checked. */
   call(channel: string, payload: unknown): Promise<CommandResult<unknown>>;
   onEvent(listener: (event: PushEvent) => void): () => void;
@@ -65,6 +102,8 @@ const emulatorKey = 'parley-offline-emulator';
 
 export function createCopilot(deps: CopilotDeps): Copilot {
   const { log, now, newId } = deps;
+  let settings: Settings = deps.settings ?? defaultSettings;
+  let storedKey: string | null = deps.apiKey ?? null;
   const listeners = new Set<(event: PushEvent) => void>();
   const inspector = new InspectorLog();
   let connection: ConnectionState = { status: 'starting' };
@@ -93,7 +132,7 @@ export function createCopilot(deps: CopilotDeps): Copilot {
       inspector.update({
         ...session.meters,
         chainHead: session.chainHead,
-        socket: socket === null ? null : { ...socket, rolloverAt: socket.openedAt + defaultSessionSettings.rolloverAfterMs },
+        socket: socket === null ? null : { ...socket, rolloverAt: socket.openedAt + settings.rolloverMinutes * 60_000 },
       });
     }
     emit({ type: 'inspector', summary: inspector.summary });
@@ -159,7 +198,7 @@ export function createCopilot(deps: CopilotDeps): Copilot {
   };
 
   async function start(): Promise<void> {
-    const plan = planConnection(deps.env);
+    const plan = planConnection(deps.env, { apiKey: storedKey, baseUrl: settings.baseUrl });
     voice = null;
     if (plan.kind === 'invalid') {
       setConnection({ status: 'error', mode: null, endpoint: null, problem: plan.problem });
@@ -183,7 +222,7 @@ export function createCopilot(deps: CopilotDeps): Copilot {
     session = new ResponsesSession({
       baseUrl,
       apiKey,
-      settings: { ...defaultSessionSettings, model: defaultAgentModel, instructions: defaultInstructions },
+      settings: agentSettingsOf(settings),
       createWebSocket: deps.createWebSocket,
       fetch: deps.fetch,
       now,
@@ -198,6 +237,8 @@ export function createCopilot(deps: CopilotDeps): Copilot {
             baseUrl,
             apiKey,
             deps: deps.voice,
+            settings: voiceSettingsOf(settings),
+            devices: { input: settings.inputDevice, output: settings.outputDevice },
             createWebSocket: deps.createWebSocket,
             now,
             sleep: deps.sleep,
@@ -312,8 +353,30 @@ export function createCopilot(deps: CopilotDeps): Copilot {
     return handler(parsed.data);
   }
 
+  async function configure(next: { settings: Settings; apiKey?: string | null }): Promise<void> {
+    const previous = settings;
+    const previousKey = storedKey;
+    settings = next.settings;
+    if (next.apiKey !== undefined) storedKey = next.apiKey;
+    const reconnect = storedKey !== previousKey || settings.baseUrl !== previous.baseUrl;
+    if (reconnect) {
+      log.info('reconnecting with new settings', { baseUrl: settings.baseUrl ?? 'default' });
+      await voice?.stop();
+      session?.close();
+      await emulator?.close();
+      session = voice = emulator = null;
+      mode = endpoint = null;
+      await start();
+      return;
+    }
+    session?.updateSettings(agentSettingsOf(settings));
+    await voice?.updateSettings(voiceSettingsOf(settings), { input: settings.inputDevice, output: settings.outputDevice });
+    pushInspector();
+  }
+
   return {
     start,
+    configure,
     call,
     onEvent(listener) {
       listeners.add(listener);

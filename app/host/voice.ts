@@ -12,9 +12,15 @@ import type { WebSocketFactory } from '../transport/socket';
 import type { Logger } from './copilot';
 import type { Transcript } from './transcript';
 
+/** The devices to use, by id from the device list; null is the system default. */
+export interface VoiceDevices {
+  input: string | null;
+  output: string | null;
+}
+
 export interface VoiceDeps {
-  createMic: () => MicSource;
-  createSpeaker: () => SpeakerSink;
+  createMic: (deviceId: string | null) => MicSource;
+  createSpeaker: (deviceId: string | null) => SpeakerSink;
   scheduler: Scheduler;
 }
 
@@ -22,6 +28,7 @@ export interface VoiceControllerOptions {
   baseUrl: string;
   apiKey: string;
   settings?: Partial<VoiceSettings>;
+  devices?: VoiceDevices;
   deps: VoiceDeps;
   createWebSocket: WebSocketFactory;
   now: () => number;
@@ -39,6 +46,7 @@ const levelIntervalMs = 66;
 export class VoiceController {
   #options: VoiceControllerOptions;
   #settings: VoiceSettings;
+  #devices: VoiceDevices;
   #session: RealtimeSession | null = null;
   #speaker: SpeakerSink | null = null;
   #starting: Promise<void> | null = null;
@@ -50,6 +58,7 @@ export class VoiceController {
   constructor(options: VoiceControllerOptions) {
     this.#options = options;
     this.#settings = { ...defaultVoiceSettings, ...options.settings };
+    this.#devices = options.devices ?? { input: null, output: null };
     this.#status = { state: 'off', turnMode: this.#settings.turnMode, muted: false, problem: null };
   }
 
@@ -72,6 +81,21 @@ export class VoiceController {
     await this.#speaker?.close();
     this.#speaker = null;
     this.#setStatus({ state: 'off', problem: null });
+  }
+
+  /** New settings: applied live, or by reopening the session when the model or a device changed. */
+  async updateSettings(settings: Partial<VoiceSettings>, devices: VoiceDevices): Promise<void> {
+    const reopen = (settings.model !== undefined && settings.model !== this.#settings.model) || devices.input !== this.#devices.input || devices.output !== this.#devices.output;
+    this.#settings = { ...this.#settings, ...settings };
+    this.#devices = devices;
+    this.#setStatus({ turnMode: this.#settings.turnMode });
+    if (this.#session === null) return;
+    if (reopen) {
+      await this.stop();
+      await this.start();
+    } else {
+      await this.#session.updateSettings(this.#settings);
+    }
   }
 
   async press(): Promise<void> {
@@ -97,9 +121,9 @@ export class VoiceController {
     this.#setStatus({ state: 'connecting', problem: null });
     let speaker: SpeakerSink | null = null;
     try {
-      speaker = deps.createSpeaker();
+      speaker = deps.createSpeaker(this.#devices.output);
       await speaker.open();
-      const mic = deps.createMic();
+      const mic = deps.createMic(this.#devices.input);
       let session: RealtimeSession | null = null;
       const playout = new PlayoutBuffer({
         sink: speaker,

@@ -4,6 +4,7 @@ import { commandChannels, type PushEvent } from '../../../app/contract';
 import { startEmulator, type Emulator } from '../../../app/emulator/server';
 import { createCopilot, type Copilot } from '../../../app/host/copilot';
 import { nextEvent, recordingLogger, testDeps } from '../../support/copilot';
+import { defaultSettings } from '../../../app/settings/schema';
 
 let copilot: Copilot | null = null;
 let server: Emulator | null = null;
@@ -103,5 +104,30 @@ describe('createCopilot', () => {
     const done = nextEvent(copilot.onEvent, finished);
     await copilot.call(commandChannels.sendMessage, { text: 'hello' });
     expect((await done).turn.text).toContain('your first message');
+  });
+});
+
+describe('configure', () => {
+  it('applies agent settings live and reconnects when the endpoint changes', async () => {
+    server = await startEmulator({ latency: noLatency });
+    const second = await startEmulator({ latency: noLatency });
+    try {
+      copilot = createCopilot({ ...testDeps({ OPENAI_API_KEY: 'sk-env' }), settings: { ...defaultSettings, baseUrl: server.baseUrl } });
+      await copilot.start();
+      await copilot.configure({ settings: { ...defaultSettings, baseUrl: server.baseUrl, agentModel: 'gpt-5' } });
+      let done = nextEvent(copilot.onEvent, finished);
+      await copilot.call(commandChannels.sendMessage, { text: 'hello' });
+      await done;
+      expect(server.requests.at(-1)?.model).toBe('gpt-5');
+
+      await copilot.configure({ settings: { ...defaultSettings, baseUrl: second.baseUrl }, apiKey: 'sk-stored' });
+      expect(copilot.snapshot().connection).toMatchObject({ status: 'open', endpoint: expect.stringContaining(String(second.port)) });
+      done = nextEvent(copilot.onEvent, finished);
+      await copilot.call(commandChannels.sendMessage, { text: 'hello again' });
+      await done;
+      expect(second.requests).toHaveLength(1);
+    } finally {
+      await second.close();
+    }
   });
 });

@@ -1,0 +1,128 @@
+/**
+ * Parley's settings: one schema with defaults, validation and migration. A settings file that
+ * does not parse, or holds values that do not fit, loses only the bad values (reported), never
+ * the whole file and never the app.
+ */
+import { z } from 'zod';
+
+export const settingsVersion = 1;
+
+const voices = ['alloy', 'ash', 'ballad', 'coral', 'echo', 'sage', 'shimmer', 'verse', 'marin', 'cedar'] as const;
+
+export const mcpServerSchema = z.discriminatedUnion('transport', [
+  z.strictObject({ name: z.string().regex(/^[a-z0-9_-]{1,32}$/i, 'Use 1–32 letters, digits, - or _.'), transport: z.literal('stdio'), command: z.string().min(1), args: z.array(z.string()).default([]), enabled: z.boolean().default(true) }),
+  z.strictObject({ name: z.string().regex(/^[a-z0-9_-]{1,32}$/i, 'Use 1–32 letters, digits, - or _.'), transport: z.literal('http'), url: z.url(), enabled: z.boolean().default(true) }),
+]);
+
+export const settingsSchema = z.strictObject({
+  version: z.literal(settingsVersion),
+  realtimeModel: z.string().min(1).max(100),
+  agentModel: z.string().min(1).max(100),
+  voice: z.enum(voices),
+  turnMode: z.enum(['push_to_talk', 'server_vad', 'semantic_vad']),
+  vad: z.strictObject({
+    threshold: z.number().min(0).max(1),
+    prefixPaddingMs: z.number().int().min(0).max(2000),
+    silenceDurationMs: z.number().int().min(100).max(5000),
+  }),
+  eagerness: z.enum(['low', 'medium', 'high', 'auto']),
+  echo: z.enum(['speakers', 'headphones']),
+  audioFormat: z.enum(['pcm16', 'pcmu', 'pcma']),
+  inputDevice: z.string().max(200).nullable(),
+  outputDevice: z.string().max(200).nullable(),
+  hotkey: z.string().min(1).max(64),
+  earcons: z.boolean(),
+  instructions: z.string().max(20_000),
+  /** Overrides OPENAI_BASE_URL when set. */
+  baseUrl: z.url({ protocol: /^(https?|wss?)$/ }).nullable(),
+  store: z.boolean(),
+  compaction: z.strictObject({ mode: z.enum(['off', 'server', 'endpoint']), thresholdTokens: z.number().int().min(1000).max(2_000_000) }),
+  rolloverMinutes: z.number().min(1).max(59),
+  toolPermissions: z.record(z.string().max(100), z.enum(['ask', 'allow', 'deny'])),
+  mcpServers: z.array(mcpServerSchema).max(32),
+  startMinimised: z.boolean(),
+  window: z.strictObject({ x: z.number().int(), y: z.number().int(), width: z.number().int().min(400), height: z.number().int().min(300) }).nullable(),
+});
+
+export type Settings = z.output<typeof settingsSchema>;
+export type McpServerSettings = z.output<typeof mcpServerSchema>;
+
+export const defaultSettings: Settings = {
+  version: settingsVersion,
+  realtimeModel: 'gpt-realtime',
+  agentModel: 'gpt-5-mini',
+  voice: 'marin',
+  turnMode: 'push_to_talk',
+  vad: { threshold: 0.5, prefixPaddingMs: 300, silenceDurationMs: 500 },
+  eagerness: 'auto',
+  echo: 'speakers',
+  audioFormat: 'pcm16',
+  inputDevice: null,
+  outputDevice: null,
+  hotkey: 'CommandOrControl+Shift+Space',
+  earcons: true,
+  instructions: 'You are Parley, a concise desktop co-pilot. Answer briefly and plainly; say so when you are unsure.',
+  baseUrl: null,
+  store: false,
+  compaction: { mode: 'server', thresholdTokens: 100_000 },
+  rolloverMinutes: 55,
+  toolPermissions: {},
+  mcpServers: [],
+  startMinimised: false,
+  window: null,
+};
+
+/** A change the settings panel may send: any subset of the user-editable fields. */
+export const settingsPatchSchema = settingsSchema.omit({ version: true, window: true }).partial();
+export type SettingsPatch = z.input<typeof settingsPatchSchema>;
+
+export interface LoadedSettings {
+  settings: Settings;
+  /** What was wrong and replaced by a default, one line per field, for the user. */
+  problems: string[];
+  migratedFrom: number | null;
+}
+
+/**
+ * Reads whatever a settings file held: migrates old versions, keeps every valid field, replaces
+ * each invalid one with its default and says which.
+ */
+export function loadSettings(raw: unknown): LoadedSettings {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    return { settings: defaultSettings, problems: ['The settings file did not hold a settings object; defaults are in use.'], migratedFrom: null };
+  }
+  const { value, migratedFrom } = migrate(raw as Record<string, unknown>);
+  const problems: string[] = [];
+  const settings: Record<string, unknown> = { ...defaultSettings };
+  const shape = settingsSchema.shape as Record<string, z.ZodType>;
+  for (const [key, schema] of Object.entries(shape)) {
+    if (key === 'version' || !(key in value)) continue;
+    const parsed = schema.safeParse(value[key]);
+    if (parsed.success) settings[key] = parsed.data;
+    else problems.push(`"${key}" was invalid (${parsed.error.issues[0]?.message ?? 'wrong type'}); the default is in use.`);
+  }
+  for (const key of Object.keys(value)) {
+    if (!(key in shape)) problems.push(`"${key}" is not a Parley setting and was dropped.`);
+  }
+  return { settings: settings as Settings, problems, migratedFrom };
+}
+
+/** Version 0 (before versioning) kept the hotkey as `pushToTalkKey` and the model as `model`. */
+function migrate(value: Record<string, unknown>): { value: Record<string, unknown>; migratedFrom: number | null } {
+  const version = typeof value.version === 'number' ? value.version : 0;
+  if (version === settingsVersion) return { value, migratedFrom: null };
+  const { pushToTalkKey, model, version: _version, ...rest } = value;
+  return {
+    value: {
+      ...rest,
+      ...(pushToTalkKey === undefined ? {} : { hotkey: pushToTalkKey }),
+      ...(model === undefined ? {} : { agentModel: model }),
+    },
+    migratedFrom: version,
+  };
+}
+
+/** Applies a validated patch. */
+export function applyPatch(settings: Settings, patch: z.output<typeof settingsPatchSchema>): Settings {
+  return { ...settings, ...patch } as Settings;
+}
