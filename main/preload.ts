@@ -16,6 +16,11 @@ const bridge: CopilotBridge = {
   releaseToTalk: () => ipcRenderer.invoke(commandChannels.releaseToTalk),
   stopSpeaking: () => ipcRenderer.invoke(commandChannels.stopSpeaking),
   setMuted: (request) => ipcRenderer.invoke(commandChannels.setMuted, request),
+  getSettings: () => ipcRenderer.invoke(commandChannels.getSettings),
+  updateSettings: (request) => ipcRenderer.invoke(commandChannels.updateSettings, request),
+  setApiKey: (request) => ipcRenderer.invoke(commandChannels.setApiKey, request),
+  clearApiKey: () => ipcRenderer.invoke(commandChannels.clearApiKey),
+  listDevices: () => ipcRenderer.invoke(commandChannels.listDevices),
   onEvent(listener) {
     const handler = (_event: IpcRendererEvent, pushed: PushEvent): void => listener(pushed);
     ipcRenderer.on(pushChannel, handler);

@@ -13,6 +13,11 @@ export const commandChannels = {
   releaseToTalk: 'copilot:release-to-talk',
   stopSpeaking: 'copilot:stop-speaking',
   setMuted: 'copilot:set-muted',
+  getSettings: 'copilot:get-settings',
+  updateSettings: 'copilot:update-settings',
+  setApiKey: 'copilot:set-api-key',
+  clearApiKey: 'copilot:clear-api-key',
+  listDevices: 'copilot:list-devices',
 } as const;
 
 export type CommandName = keyof typeof commandChannels;

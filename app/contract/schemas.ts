@@ -15,6 +15,18 @@ export const emptyRequest = z.strictObject({}).optional();
 
 export const setMutedRequest = z.strictObject({ muted: z.boolean() });
 
+/** Checked here for shape only; the settings schema (app/settings) checks the values. */
+export const updateSettingsRequest = z.strictObject({ patch: z.record(z.string(), z.unknown()) });
+
+export const setApiKeyRequest = z.strictObject({
+  key: z
+    .string()
+    .trim()
+    .min(20, 'That is too short to be an OpenAI API key.')
+    .max(400, 'That is too long to be an OpenAI API key.')
+    .regex(/^\S+$/, 'An API key has no spaces in it.'),
+});
+
 export const commandRequestSchemas = {
   sendMessage: sendMessageRequest,
   getSnapshot: emptyRequest,
@@ -25,6 +37,11 @@ export const commandRequestSchemas = {
   releaseToTalk: emptyRequest,
   stopSpeaking: emptyRequest,
   setMuted: setMutedRequest,
+  getSettings: emptyRequest,
+  updateSettings: updateSettingsRequest,
+  setApiKey: setApiKeyRequest,
+  clearApiKey: emptyRequest,
+  listDevices: emptyRequest,
 } as const;
 
 /** Browser-mode frames from the renderer: one command call, correlated by `id`. */

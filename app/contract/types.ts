@@ -64,6 +64,28 @@ export interface VoiceStatus {
 }
 
 /** The whole visible state, sent once when a renderer attaches; push events keep it current. */
+/** What the UI may know of the API key: whether one is stored, its last four characters, where. */
+export interface KeyStatus {
+  set: boolean;
+  lastFour: string | null;
+  /** `keychain`: encrypted by the OS; `session`: kept in memory for this run only; `unavailable`: cannot be stored here. */
+  storage: 'keychain' | 'session' | 'unavailable';
+  /** Why the key cannot be kept encrypted, when it cannot. */
+  note: string | null;
+}
+
+/** The settings panel's view: the values (shape owned by app/settings), the key's status, load problems. */
+export interface SettingsView {
+  settings: Record<string, unknown>;
+  key: KeyStatus;
+  problems: string[];
+}
+
+export interface DeviceList {
+  inputs: Array<{ id: string; label: string; isDefault: boolean }>;
+  outputs: Array<{ id: string; label: string; isDefault: boolean }>;
+}
+
 export interface CopilotSnapshot {
   connection: ConnectionState;
   voice: VoiceStatus;
@@ -119,7 +141,8 @@ export type PushEvent =
   | { type: 'notice'; problem: Problem }
   | { type: 'voice'; voice: VoiceStatus }
   /** Microphone level for the meter, at most ~15 times a second. */
-  | { type: 'voice.level'; dbfs: number };
+  | { type: 'voice.level'; dbfs: number }
+  | { type: 'settings'; view: SettingsView };
 
 export interface SendMessageResult {
   userTurnId: string;
@@ -141,6 +164,11 @@ export interface CopilotBridge {
   releaseToTalk(): Promise<CommandResult<null>>;
   stopSpeaking(): Promise<CommandResult<null>>;
   setMuted(request: CommandRequest<'setMuted'>): Promise<CommandResult<null>>;
+  getSettings(): Promise<CommandResult<SettingsView>>;
+  updateSettings(request: CommandRequest<'updateSettings'>): Promise<CommandResult<SettingsView>>;
+  setApiKey(request: CommandRequest<'setApiKey'>): Promise<CommandResult<KeyStatus>>;
+  clearApiKey(): Promise<CommandResult<KeyStatus>>;
+  listDevices(): Promise<CommandResult<DeviceList>>;
   onEvent(listener: (event: PushEvent) => void): () => void;
 }
 
@@ -154,4 +182,9 @@ export interface CommandResponses {
   releaseToTalk: null;
   stopSpeaking: null;
   setMuted: null;
+  getSettings: SettingsView;
+  updateSettings: SettingsView;
+  setApiKey: KeyStatus;
+  clearApiKey: KeyStatus;
+  listDevices: DeviceList;
 }

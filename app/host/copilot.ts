@@ -15,6 +15,9 @@ import {
   type Problem,
   type PushEvent,
   type VoiceStatus,
+  type KeyStatus,
+  type SettingsView,
+  type DeviceList,
 } from '../contract';
 import { InspectorLog } from '../inspector/log';
 import { userMessage } from '../protocol/responses';
@@ -24,7 +27,9 @@ import type { WebSocketFactory } from '../transport/socket';
 import { Transcript } from './transcript';
 import { VoiceController, type VoiceDeps } from './voice';
 import { planConnection } from './config';
-import { defaultSettings, type Settings } from '../settings/schema';
+import { applyPatch, defaultSettings, settingsPatchSchema, type Settings } from '../settings/schema';
+import type { KeyStore, SettingsStore } from '../settings/store';
+import type { AudioDevices } from '../audio/ports';
 import type { SessionSettings } from '../responses/settings';
 import type { VoiceSettings } from '../realtime/settings';
 
@@ -51,11 +56,21 @@ export interface CopilotDeps {
   newId: () => string;
   /** Microphone and speaker; without them the copilot is text-only and says so. */
   voice?: VoiceDeps;
-  /** Saved settings; defaults when absent. */
-  settings?: Settings;
-  /** The key from secure storage, which wins over OPENAI_API_KEY. */
-  apiKey?: string | null;
+  /** Saved settings; defaults (kept in memory) when absent. */
+  settingsStore?: SettingsStore;
+  /** The API key's secure storage; without it keys come from the environment only. */
+  keyStore?: KeyStore;
+  /** Microphones and speakers for the settings panel. */
+  devices?: AudioDevices;
 }
+
+/** Where no secure storage exists (tests, browser mode): keys come from the environment only. */
+const unavailableKeyStore: KeyStore = {
+  status: () => ({ set: false, lastFour: null, storage: 'unavailable', note: 'This window cannot store an API key; it uses OPENAI_API_KEY from the environment.' }),
+  read: () => null,
+  write: async () => unavailableKeyStore.status(),
+  clear: async () => unavailableKeyStore.status(),
+};
 
 /** Agent session settings from the user's settings. */
 export function agentSettingsOf(settings: Settings): SessionSettings {
@@ -102,8 +117,11 @@ const emulatorKey = 'parley-offline-emulator';
 
 export function createCopilot(deps: CopilotDeps): Copilot {
   const { log, now, newId } = deps;
-  let settings: Settings = deps.settings ?? defaultSettings;
-  let storedKey: string | null = deps.apiKey ?? null;
+  let settings: Settings = defaultSettings;
+  let settingsProblems: string[] = [];
+  let storedKey: string | null = null;
+  let loaded = false;
+  const keyStore: KeyStore = deps.keyStore ?? unavailableKeyStore;
   const listeners = new Set<(event: PushEvent) => void>();
   const inspector = new InspectorLog();
   let connection: ConnectionState = { status: 'starting' };
@@ -198,6 +216,16 @@ export function createCopilot(deps: CopilotDeps): Copilot {
   };
 
   async function start(): Promise<void> {
+    if (!loaded) {
+      loaded = true;
+      if (deps.settingsStore !== undefined) {
+        const result = await deps.settingsStore.load();
+        settings = result.settings;
+        settingsProblems = result.problems;
+        for (const problem of result.problems) notice({ code: 'invalid_payload', message: `Settings: ${problem}`, hint: 'Open Settings to check the value; the rest of your settings were kept.' });
+      }
+      storedKey = keyStore.read();
+    }
     const plan = planConnection(deps.env, { apiKey: storedKey, baseUrl: settings.baseUrl });
     voice = null;
     if (plan.kind === 'invalid') {
@@ -321,6 +349,52 @@ export function createCopilot(deps: CopilotDeps): Copilot {
     return { connection, voice: voice?.status ?? voiceOff, turns: transcript.turns, inspector: inspector.summary };
   }
 
+  function settingsView(): SettingsView {
+    return { settings: { ...settings }, key: keyStore.status(), problems: settingsProblems };
+  }
+
+  async function updateSettings(patch: Record<string, unknown>): Promise<CommandResult<SettingsView>> {
+    const parsed = settingsPatchSchema.safeParse(patch);
+    if (!parsed.success) {
+      const message = parsed.error.issues.map((issue) => `${issue.path.join('.') || 'settings'}: ${issue.message}`).join('; ');
+      return { ok: false, problem: { code: 'invalid_payload', message: `Not saved: ${message}`, hint: 'Correct the value and save again; nothing was changed.' } };
+    }
+    const next = applyPatch(settings, parsed.data);
+    try {
+      await deps.settingsStore?.save(next);
+    } catch (error) {
+      return { ok: false, problem: { code: 'internal', message: `Settings could not be saved: ${(error as Error).message}`, hint: 'Check that the settings folder is writable; nothing was changed.' } };
+    }
+    settingsProblems = [];
+    await configure({ settings: next });
+    const view = settingsView();
+    emit({ type: 'settings', view });
+    return { ok: true, value: view };
+  }
+
+  async function changeKey(action: () => Promise<KeyStatus>, key: string | null): Promise<CommandResult<KeyStatus>> {
+    let status: KeyStatus;
+    try {
+      status = await action();
+    } catch (error) {
+      return { ok: false, problem: { code: 'internal', message: `The key could not be stored: ${(error as Error).message}`, hint: 'Set OPENAI_API_KEY in the environment instead.' } };
+    }
+    if (status.storage === 'unavailable') return { ok: false, problem: { code: 'internal', message: status.note ?? 'Keys cannot be stored here.', hint: 'Set OPENAI_API_KEY in the environment instead.' } };
+    await configure({ settings, apiKey: key });
+    emit({ type: 'settings', view: settingsView() });
+    return { ok: true, value: status };
+  }
+
+  async function listDevices(): Promise<CommandResult<DeviceList>> {
+    if (deps.devices === undefined) return { ok: false, problem: noVoice };
+    try {
+      const [inputs, outputs] = await Promise.all([deps.devices.inputs(), deps.devices.outputs()]);
+      return { ok: true, value: { inputs, outputs } };
+    } catch (error) {
+      return { ok: false, problem: { code: 'internal', message: `The audio devices could not be listed: ${(error as Error).message}`, hint: 'Check that PulseAudio or ALSA is running.' } };
+    }
+  }
+
   type Handler<N extends CommandName> = (request: z.output<(typeof commandRequestSchemas)[N]>) => CommandResult<CommandResponses[N]> | Promise<CommandResult<CommandResponses[N]>>;
   const handlers: { [N in CommandName]: Handler<N> } = {
     sendMessage: (request) => sendMessage(request.text),
@@ -332,6 +406,11 @@ export function createCopilot(deps: CopilotDeps): Copilot {
     releaseToTalk: () => withVoice((controller) => controller.release()),
     stopSpeaking: () => withVoice((controller) => controller.stopSpeaking()),
     setMuted: (request) => withVoice((controller) => controller.setMuted(request.muted)),
+    getSettings: () => ({ ok: true, value: settingsView() }),
+    updateSettings: (request) => updateSettings(request.patch),
+    setApiKey: (request) => changeKey(() => keyStore.write(request.key), request.key),
+    clearApiKey: () => changeKey(() => keyStore.clear(), null),
+    listDevices: () => listDevices(),
   };
 
   async function call(channel: string, payload: unknown): Promise<CommandResult<unknown>> {

@@ -112,7 +112,8 @@ describe('configure', () => {
     server = await startEmulator({ latency: noLatency });
     const second = await startEmulator({ latency: noLatency });
     try {
-      copilot = createCopilot({ ...testDeps({ OPENAI_API_KEY: 'sk-env' }), settings: { ...defaultSettings, baseUrl: server.baseUrl } });
+      const saved = { ...defaultSettings, baseUrl: server.baseUrl };
+      copilot = createCopilot({ ...testDeps({ OPENAI_API_KEY: 'sk-env' }), settingsStore: { load: async () => ({ settings: saved, problems: [], migratedFrom: null }), save: async () => undefined } });
       await copilot.start();
       await copilot.configure({ settings: { ...defaultSettings, baseUrl: server.baseUrl, agentModel: 'gpt-5' } });
       let done = nextEvent(copilot.onEvent, finished);
