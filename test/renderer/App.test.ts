@@ -1,8 +1,15 @@
 import { render, screen, fireEvent, waitFor, within } from '@testing-library/svelte';
 import { describe, expect, it } from 'vitest';
-import type { CommandResult, CopilotBridge, CopilotSnapshot, PushEvent, SendMessageResult } from '../../app/contract';
+import type { CommandResult, CopilotBridge, CopilotSnapshot, PushEvent, SendMessageResult, SettingsView } from '../../app/contract';
+import { defaultSettings } from '../../app/settings/schema';
 import App from '../../renderer/components/App.svelte';
 import { Conversation } from '../../renderer/lib/state/Conversation.svelte';
+
+const settingsView: SettingsView = {
+  settings: { ...defaultSettings },
+  key: { set: false, lastFour: null, storage: 'keychain', note: null },
+  problems: [],
+};
 
 /** A bridge the test drives: it records calls and lets the test push events as main would. */
 function scriptedBridge(snapshot: Partial<CopilotSnapshot> = {}) {
@@ -45,6 +52,11 @@ function scriptedBridge(snapshot: Partial<CopilotSnapshot> = {}) {
     releaseToTalk: async () => (calls.push('release'), { ok: true, value: null }),
     stopSpeaking: async () => (calls.push('stop-speaking'), { ok: true, value: null }),
     setMuted: async ({ muted }) => (calls.push(muted ? 'mute' : 'unmute'), { ok: true, value: null }),
+    getSettings: async () => ({ ok: true, value: settingsView }),
+    updateSettings: async ({ patch }) => (calls.push(`update ${JSON.stringify(patch)}`), { ok: true, value: { ...settingsView, settings: { ...settingsView.settings, ...patch } } }),
+    setApiKey: async () => (calls.push('set-key'), { ok: true, value: { ...settingsView.key, set: true, lastFour: 'WXYZ' } }),
+    clearApiKey: async () => (calls.push('clear-key'), { ok: true, value: settingsView.key }),
+    listDevices: async () => ({ ok: true, value: { inputs: [{ id: 'mouth.monitor', label: 'Built-in microphone', isDefault: true }], outputs: [{ id: 'ear', label: 'Speakers', isDefault: true }] } }),
     onEvent: (listener) => {
       listeners.add(listener);
       return () => listeners.delete(listener);
