@@ -39,6 +39,8 @@ export const settingsSchema = z.strictObject({
   compaction: z.strictObject({ mode: z.enum(['off', 'server', 'endpoint']), thresholdTokens: z.number().int().min(1000).max(2_000_000) }),
   rolloverMinutes: z.number().min(1).max(59),
   toolPermissions: z.record(z.string().max(100), z.enum(['ask', 'allow', 'deny'])),
+  /** Folders the file tools may list, search and read (absolute paths). */
+  workspaceFolders: z.array(z.string().min(1).max(1000)).max(20),
   mcpServers: z.array(mcpServerSchema).max(32),
   startMinimised: z.boolean(),
   window: z.strictObject({ x: z.number().int(), y: z.number().int(), width: z.number().int().min(400), height: z.number().int().min(300) }).nullable(),
@@ -67,6 +69,7 @@ export const defaultSettings: Settings = {
   compaction: { mode: 'server', thresholdTokens: 100_000 },
   rolloverMinutes: 55,
   toolPermissions: {},
+  workspaceFolders: [],
   mcpServers: [],
   startMinimised: false,
   window: null,
