@@ -11,7 +11,9 @@ export type BrainMessage =
   | { role: 'user'; audioMs: number }
   | { role: 'assistant'; text: string }
   | { role: 'tool_call'; callId: string; name: string; arguments: string }
-  | { role: 'tool_output'; callId: string; output: string };
+  | { role: 'tool_output'; callId: string; output: string }
+  /** A system note added mid-conversation (a finished background task, say): the brain relays it. */
+  | { role: 'note'; text: string };
 
 export interface BrainTool {
   name: string;
@@ -21,12 +23,13 @@ export interface BrainTool {
 
 export type BrainTurn = { kind: 'text'; text: string } | { kind: 'tool_call'; name: string; arguments: string };
 
-type Skill = 'clock' | 'calculator' | 'notes' | 'delegate';
+type Skill = 'clock' | 'calculator' | 'notes' | 'delegate' | 'search';
 
 /** Which skill a tool offers, judged by its name, as a model would from its name and description. */
 function skillOf(tool: BrainTool): Skill | null {
   const name = tool.name.toLowerCase();
   if (/delegate|agent|research|supervisor/.test(name)) return 'delegate';
+  if (/search|find|lookup/.test(name)) return 'search';
   if (/calc|math|arith|evaluate/.test(name)) return 'calculator';
   if (/note|memo|remember/.test(name)) return 'notes';
   if (/clock|time|date/.test(name)) return 'clock';
@@ -38,11 +41,13 @@ const asks: Record<Skill, RegExp> = {
   calculator: /(\d+(?:\.\d+)?\s*[-+*/×÷^]\s*\d+(?:\.\d+)?)|\b(calculate|compute|how much is)\b/i,
   notes: /\b(note|remember|jot)\b/i,
   delegate: /\b(find|search|look up|research|investigate|summari[sz]e|go through)\b/i,
+  search: /\b(find|search|look up|look for)\b/i,
 };
 
 export function think(conversation: readonly BrainMessage[], tools: readonly BrainTool[]): BrainTurn {
   const last = conversation.at(-1);
   if (last?.role === 'tool_output') return { kind: 'text', text: answerFromTools(conversation) };
+  if (last?.role === 'note') return { kind: 'text', text: `Update: ${summarise(last.text)}` };
 
   const users = conversation.filter((message) => message.role === 'user');
   const lastUser = users.at(-1);
@@ -55,7 +60,7 @@ export function think(conversation: readonly BrainMessage[], tools: readonly Bra
   }
 
   const text = lastUser.text;
-  for (const skill of ['delegate', 'calculator', 'notes', 'clock'] as const) {
+  for (const skill of ['delegate', 'search', 'calculator', 'notes', 'clock'] as const) {
     const tool = tools.find((candidate) => skillOf(candidate) === skill);
     if (tool !== undefined && asks[skill].test(text)) return { kind: 'tool_call', name: tool.name, arguments: JSON.stringify(argumentsFor(skill, tool, text)) };
   }
@@ -82,7 +87,19 @@ function argumentsFor(skill: Skill, tool: BrainTool, text: string): Record<strin
       return { [pick('text')]: text.replace(/^.*?\b(note|remember|jot)( that| down)?:?\s*/i, '') };
     case 'delegate':
       return { [pick('task')]: text };
+    case 'search':
+      return { [pick('query')]: searchTerm(text) };
   }
+}
+
+/** What to look for: a quoted phrase, an all-caps word (TODO), or the words after "find". */
+function searchTerm(text: string): string {
+  const quoted = /["“']([^"”']+)["”']/.exec(text)?.[1];
+  if (quoted !== undefined) return quoted;
+  const caps = /\b[A-Z]{2,}\b/.exec(text)?.[0];
+  if (caps !== undefined) return caps;
+  const after = /\b(?:find|search(?: for)?|look (?:up|for))\s+(?:the\s+|my\s+|all\s+)?([\w-]+(?:\s+[\w-]+){0,2})/i.exec(text)?.[1];
+  return after ?? text;
 }
 
 function answerFromTools(conversation: readonly BrainMessage[]): string {
@@ -90,11 +107,26 @@ function answerFromTools(conversation: readonly BrainMessage[]): string {
   for (let index = conversation.length - 1; index >= 0; index -= 1) {
     const message = conversation[index];
     if (message?.role !== 'tool_output') break;
+    // A tool may say what to tell the user (a delegated task that has started, say).
+    const said = messageOf(message.output);
+    if (said !== null) {
+      outputs.unshift(said);
+      continue;
+    }
     const call = conversation.find((candidate) => candidate.role === 'tool_call' && candidate.callId === message.callId);
     const name = call?.role === 'tool_call' ? call.name : 'the tool';
     outputs.unshift(`${name} returned ${summarise(message.output)}`);
   }
-  return `Done: ${outputs.join('; ')}.`;
+  return outputs.length === 1 && messageOf((conversation.at(-1) as { output?: string }).output ?? '') !== null ? (outputs[0] as string) : `Done: ${outputs.join('; ')}.`;
+}
+
+function messageOf(output: string): string | null {
+  try {
+    const value = JSON.parse(output) as { message?: unknown };
+    return typeof value?.message === 'string' ? value.message : null;
+  } catch {
+    return null;
+  }
 }
 
 function summarise(output: string): string {

@@ -111,6 +111,9 @@ export function toBrain(items: readonly Item[]): BrainMessage[] {
     else if (item.role === 'assistant') {
       const text = item.content.map((part) => (part.type === 'output_text' ? part.text : part.type === 'output_audio' ? part.transcript : '')).join('');
       messages.push({ role: 'assistant', text });
+    } else if (item.role === 'system') {
+      const text = item.content.flatMap((part) => (part.type === 'input_text' ? [part.text] : [])).join(' ');
+      if (text !== '') messages.push({ role: 'note', text });
     } else if (item.role === 'user') {
       const text = item.content.flatMap((part) => (part.type === 'input_text' ? [part.text] : [])).join(' ');
       const heardMs = item.content.reduce((sum, part) => sum + (part.type === 'input_audio' ? audioMs(part.audio) : 0), 0);
