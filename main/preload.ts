@@ -21,6 +21,8 @@ const bridge: CopilotBridge = {
   setApiKey: (request) => ipcRenderer.invoke(commandChannels.setApiKey, request),
   clearApiKey: () => ipcRenderer.invoke(commandChannels.clearApiKey),
   listDevices: () => ipcRenderer.invoke(commandChannels.listDevices),
+  answerPermission: (request) => ipcRenderer.invoke(commandChannels.answerPermission, request),
+  cancelAgent: () => ipcRenderer.invoke(commandChannels.cancelAgent),
   onEvent(listener) {
     const handler = (_event: IpcRendererEvent, pushed: PushEvent): void => listener(pushed);
     ipcRenderer.on(pushChannel, handler);

@@ -18,6 +18,8 @@ export const commandChannels = {
   setApiKey: 'copilot:set-api-key',
   clearApiKey: 'copilot:clear-api-key',
   listDevices: 'copilot:list-devices',
+  answerPermission: 'copilot:answer-permission',
+  cancelAgent: 'copilot:cancel-agent',
 } as const;
 
 export type CommandName = keyof typeof commandChannels;

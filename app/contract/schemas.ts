@@ -42,6 +42,8 @@ export const commandRequestSchemas = {
   setApiKey: setApiKeyRequest,
   clearApiKey: emptyRequest,
   listDevices: emptyRequest,
+  answerPermission: z.strictObject({ requestId: z.string().min(1).max(100), decision: z.enum(['once', 'always', 'deny']) }),
+  cancelAgent: emptyRequest,
 } as const;
 
 /** Browser-mode frames from the renderer: one command call, correlated by `id`. */

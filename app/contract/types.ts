@@ -86,11 +86,49 @@ export interface DeviceList {
   outputs: Array<{ id: string; label: string; isDefault: boolean }>;
 }
 
+export type ToolRiskLevel = 'safe' | 'private' | 'write' | 'network';
+
+export type ToolActivityStatus = 'requested' | 'waiting_permission' | 'running' | 'succeeded' | 'failed' | 'denied' | 'cancelled';
+
+/** One tool call as the tool panel shows it. */
+export interface ToolActivity {
+  callId: string;
+  name: string;
+  /** `builtin`, `agent` (delegation) or the MCP server's name. */
+  source: string;
+  risk: ToolRiskLevel;
+  /** Who asked: the voice front or the agent. */
+  caller: 'voice' | 'agent';
+  arguments: unknown;
+  status: ToolActivityStatus;
+  startedAt: number;
+  durationMs: number | null;
+  resultPreview: string | null;
+  error: string | null;
+}
+
+export type PermissionDecision = 'once' | 'always' | 'deny';
+
+/** A tool waiting for the user's consent. */
+export interface PermissionRequest {
+  requestId: string;
+  callId: string;
+  name: string;
+  risk: ToolRiskLevel;
+  arguments: unknown;
+  /** Why it asks, in words for the user. */
+  reason: string;
+}
+
 export interface CopilotSnapshot {
   connection: ConnectionState;
   voice: VoiceStatus;
   turns: Turn[];
   inspector: InspectorSummary;
+  tools: ToolActivity[];
+  permissions: PermissionRequest[];
+  /** True while a typed or delegated agent turn is running (and can be cancelled). */
+  agentBusy: boolean;
 }
 
 export interface InspectorSummary {
@@ -142,7 +180,11 @@ export type PushEvent =
   | { type: 'voice'; voice: VoiceStatus }
   /** Microphone level for the meter, at most ~15 times a second. */
   | { type: 'voice.level'; dbfs: number }
-  | { type: 'settings'; view: SettingsView };
+  | { type: 'settings'; view: SettingsView }
+  | { type: 'tool'; activity: ToolActivity }
+  | { type: 'permission'; request: PermissionRequest }
+  | { type: 'permission.closed'; requestId: string }
+  | { type: 'agent'; busy: boolean };
 
 export interface SendMessageResult {
   userTurnId: string;
@@ -169,6 +211,8 @@ export interface CopilotBridge {
   setApiKey(request: CommandRequest<'setApiKey'>): Promise<CommandResult<KeyStatus>>;
   clearApiKey(): Promise<CommandResult<KeyStatus>>;
   listDevices(): Promise<CommandResult<DeviceList>>;
+  answerPermission(request: CommandRequest<'answerPermission'>): Promise<CommandResult<null>>;
+  cancelAgent(): Promise<CommandResult<null>>;
   onEvent(listener: (event: PushEvent) => void): () => void;
 }
 
@@ -187,4 +231,6 @@ export interface CommandResponses {
   setApiKey: KeyStatus;
   clearApiKey: KeyStatus;
   listDevices: DeviceList;
+  answerPermission: null;
+  cancelAgent: null;
 }

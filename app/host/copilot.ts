@@ -25,6 +25,9 @@ import { defaultSessionSettings } from '../responses/settings';
 import { ResponsesSession, responsesSocketUrl, type ResponsesSessionEvent } from '../responses/session';
 import type { WebSocketFactory } from '../transport/socket';
 import { Transcript } from './transcript';
+import { ToolHost } from './tools';
+import { delegationTool, delegationToolName, type AgentOutcome } from '../agent/supervisor';
+import type { ToolRegistry } from '../agent/registry';
 import { VoiceController, type VoiceDeps } from './voice';
 import { planConnection } from './config';
 import { applyPatch, defaultSettings, settingsPatchSchema, type Settings } from '../settings/schema';
@@ -62,6 +65,8 @@ export interface CopilotDeps {
   keyStore?: KeyStore;
   /** Microphones and speakers for the settings panel. */
   devices?: AudioDevices;
+  /** Registers the built-in and MCP tools; without it the agent has only delegation. */
+  installTools?: (registry: ToolRegistry, context: { settings: () => Settings }) => void | (() => void);
 }
 
 /** Where no secure storage exists (tests, browser mode): keys come from the environment only. */
@@ -122,6 +127,7 @@ export function createCopilot(deps: CopilotDeps): Copilot {
   let storedKey: string | null = null;
   let loaded = false;
   const keyStore: KeyStore = deps.keyStore ?? unavailableKeyStore;
+  let agentTurn: AbortController | null = null;
   const listeners = new Set<(event: PushEvent) => void>();
   const inspector = new InspectorLog();
   let connection: ConnectionState = { status: 'starting' };
@@ -136,6 +142,29 @@ export function createCopilot(deps: CopilotDeps): Copilot {
   };
   const transcript = new Transcript(emit);
   let voice: VoiceController | null = null;
+  const tools = new ToolHost({
+    permissions: () => settings.toolPermissions,
+    allowAlways: (name) => void updateSettings({ toolPermissions: { ...settings.toolPermissions, [name]: 'allow' } }),
+    emit,
+    inspector,
+    now,
+    newId,
+  });
+  tools.registry.register(
+    delegationTool({
+      runAgentTurn: (request) => runAgentTurn(request, 'voice').outcome,
+      tellVoice: (note) => voice?.addNote(note),
+      newId,
+    }),
+  );
+  const uninstallTools = deps.installTools?.(tools.registry, { settings: () => settings });
+  const agentTools = () => tools.registry.forResponses((tool) => tool.name !== delegationToolName);
+  // The voice front keeps quick, safe tools and delegates everything else.
+  const voiceTools = () => tools.registry.forRealtime((tool) => tool.name === delegationToolName || tool.risk === 'safe');
+  tools.registry.onChange(() => {
+    session?.updateSettings({ tools: agentTools() });
+    voice?.setTools(voiceTools());
+  });
   const setConnection = (next: ConnectionState): void => {
     connection = next;
     emit({ type: 'connection', connection });
@@ -206,8 +235,8 @@ export function createCopilot(deps: CopilotDeps): Copilot {
         inspector.record({ type: 'rate_limited', at, retryAfterMs: event.retryAfterMs });
         break;
       case 'tool':
-        inspector.record({ type: 'tool', at, name: event.name, status: event.status, ...(event.durationMs === undefined ? {} : { durationMs: event.durationMs }) });
-        break;
+        // Tool activity is recorded by the tool host, with its arguments and result.
+        return;
       case 'request':
         return;
     }
@@ -250,7 +279,8 @@ export function createCopilot(deps: CopilotDeps): Copilot {
     session = new ResponsesSession({
       baseUrl,
       apiKey,
-      settings: agentSettingsOf(settings),
+      settings: { ...agentSettingsOf(settings), tools: agentTools() },
+      runTool: tools.executor.runnerFor('agent'),
       createWebSocket: deps.createWebSocket,
       fetch: deps.fetch,
       now,
@@ -265,7 +295,8 @@ export function createCopilot(deps: CopilotDeps): Copilot {
             baseUrl,
             apiKey,
             deps: deps.voice,
-            settings: voiceSettingsOf(settings),
+            settings: { ...voiceSettingsOf(settings), tools: voiceTools() },
+            runTool: tools.executor.runnerFor('voice'),
             devices: { input: settings.inputDevice, output: settings.outputDevice },
             createWebSocket: deps.createWebSocket,
             now,
@@ -292,28 +323,58 @@ export function createCopilot(deps: CopilotDeps): Copilot {
           : { code: 'connection_failed', message: 'Parley is still starting.', hint: 'Wait a moment and send again.' };
       return { ok: false, problem };
     }
-    const startedAt = now();
-    const userTurn = transcript.start({ id: newId(), role: 'user', source: 'typed', text, status: 'completed', startedAt });
-    const assistantTurn = transcript.start({ id: newId(), role: 'assistant', source: 'typed', text: '', status: 'streaming', startedAt });
-    turnsInFlight += 1;
+    const { userTurnId, assistantTurnId } = runAgentTurn(text, 'typed');
+    return { ok: true, value: { userTurnId, assistantTurnId } };
+  }
 
+  /**
+   * One agent turn, typed or delegated by the voice: both show in the transcript, and both can be
+   * cancelled with cancelAgent.
+   */
+  function runAgentTurn(text: string, source: 'typed' | 'voice'): { userTurnId: string; assistantTurnId: string; outcome: Promise<AgentOutcome> } {
+    const startedAt = now();
+    const userTurn = transcript.start({ id: newId(), role: 'user', source, text: source === 'voice' ? `(for the agent) ${text}` : text, status: 'completed', startedAt });
+    const assistantTurn = transcript.start({ id: newId(), role: 'assistant', source: 'typed', text: '', status: 'streaming', startedAt });
+    if (session === null) {
+      const problem: Problem = { code: 'connection_failed', message: 'The agent is not connected.', hint: 'Check the connection indicator.' };
+      transcript.finish({ ...assistantTurn, status: 'failed', problem });
+      return { userTurnId: userTurn.id, assistantTurnId: assistantTurn.id, outcome: Promise.resolve({ ok: false, problem }) };
+    }
+    turnsInFlight += 1;
+    const controller = new AbortController();
+    agentTurn = controller;
+    emit({ type: 'agent', busy: true });
     const sent = session.runTurn([userMessage(text)], {
+      signal: controller.signal,
       onTextDelta: (delta) => transcript.delta(assistantTurn.id, delta),
       onRestart: () => transcript.restart({ ...assistantTurn, text: '' }),
     });
-    void sent.then((outcome) => {
+    const outcome = sent.then((result): AgentOutcome => {
       turnsInFlight -= 1;
+      if (agentTurn === controller) agentTurn = null;
+      emit({ type: 'agent', busy: turnsInFlight > 0 });
       transcript.finish(
-        outcome.status === 'failed'
-          ? { ...assistantTurn, text: outcome.text, status: 'failed', problem: outcome.problem }
-          : { ...assistantTurn, text: outcome.text, status: outcome.status },
+        result.status === 'failed'
+          ? { ...assistantTurn, text: result.text, status: 'failed', problem: result.problem }
+          : { ...assistantTurn, text: result.text, status: result.status },
       );
-      const metrics = outcome.metrics === null ? null : { turnId: assistantTurn.id, ...outcome.metrics };
-      inspector.record({ type: 'turn.finished', at: now(), status: outcome.status, metrics });
-      if (outcome.status === 'failed') log.warn('turn failed', { code: outcome.problem.code, message: outcome.problem.message });
+      const metrics = result.metrics === null ? null : { turnId: assistantTurn.id, ...result.metrics };
+      inspector.record({ type: 'turn.finished', at: now(), status: result.status, metrics });
+      if (result.status === 'failed') log.warn('turn failed', { code: result.problem.code, message: result.problem.message });
       pushInspector();
+      return result.status === 'failed' ? { ok: false, problem: result.problem } : { ok: true, text: result.text };
     });
-    return { ok: true, value: { userTurnId: userTurn.id, assistantTurnId: assistantTurn.id } };
+    return { userTurnId: userTurn.id, assistantTurnId: assistantTurn.id, outcome };
+  }
+
+  function cancelAgent(): CommandResult<null> {
+    if (agentTurn === null && tools.pendingPermissions.length === 0) {
+      return { ok: false, problem: { code: 'busy', message: 'Nothing is running to cancel.', hint: 'The agent is idle.' } };
+    }
+    agentTurn?.abort();
+    tools.cancelAll();
+    log.info('agent turn cancelled by the user');
+    return { ok: true, value: null };
   }
 
   function newConversation(): CommandResult<null> {
@@ -346,7 +407,15 @@ export function createCopilot(deps: CopilotDeps): Copilot {
   }
 
   function snapshot(): CopilotSnapshot {
-    return { connection, voice: voice?.status ?? voiceOff, turns: transcript.turns, inspector: inspector.summary };
+    return {
+      connection,
+      voice: voice?.status ?? voiceOff,
+      turns: transcript.turns,
+      inspector: inspector.summary,
+      tools: tools.activities,
+      permissions: tools.pendingPermissions,
+      agentBusy: turnsInFlight > 0,
+    };
   }
 
   function settingsView(): SettingsView {
@@ -411,6 +480,11 @@ export function createCopilot(deps: CopilotDeps): Copilot {
     setApiKey: (request) => changeKey(() => keyStore.write(request.key), request.key),
     clearApiKey: () => changeKey(() => keyStore.clear(), null),
     listDevices: () => listDevices(),
+    answerPermission: (request) =>
+      tools.answer(request.requestId, request.decision)
+        ? { ok: true, value: null }
+        : { ok: false, problem: { code: 'invalid_payload', message: 'That permission request is no longer open.', hint: 'It was answered or cancelled already.' } },
+    cancelAgent: () => cancelAgent(),
   };
 
   async function call(channel: string, payload: unknown): Promise<CommandResult<unknown>> {
@@ -448,7 +522,7 @@ export function createCopilot(deps: CopilotDeps): Copilot {
       await start();
       return;
     }
-    session?.updateSettings(agentSettingsOf(settings));
+    session?.updateSettings({ ...agentSettingsOf(settings), tools: agentTools() });
     await voice?.updateSettings(voiceSettingsOf(settings), { input: settings.inputDevice, output: settings.outputDevice });
     pushInspector();
   }
@@ -463,6 +537,8 @@ export function createCopilot(deps: CopilotDeps): Copilot {
     },
     snapshot,
     async close() {
+      tools.cancelAll();
+      if (typeof uninstallTools === 'function') uninstallTools();
       await voice?.stop();
       session?.close();
       await emulator?.close();

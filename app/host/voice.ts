@@ -11,6 +11,7 @@ import { defaultVoiceSettings, type VoiceSettings } from '../realtime/settings';
 import type { WebSocketFactory } from '../transport/socket';
 import type { Logger } from './copilot';
 import type { Transcript } from './transcript';
+import type { ToolRunner } from '../responses/tools';
 
 /** The devices to use, by id from the device list; null is the system default. */
 export interface VoiceDevices {
@@ -29,6 +30,7 @@ export interface VoiceControllerOptions {
   apiKey: string;
   settings?: Partial<VoiceSettings>;
   devices?: VoiceDevices;
+  runTool?: ToolRunner;
   deps: VoiceDeps;
   createWebSocket: WebSocketFactory;
   now: () => number;
@@ -107,6 +109,16 @@ export class VoiceController {
     await this.#session?.release();
   }
 
+  /** A note for the voice to speak about (a delegated task's result). */
+  addNote(note: string): void {
+    this.#session?.addNote(note);
+  }
+
+  setTools(tools: VoiceSettings['tools']): void {
+    this.#settings = { ...this.#settings, tools };
+    this.#session?.setTools(tools);
+  }
+
   stopSpeaking(): void {
     this.#session?.bargeIn('hotkey');
   }
@@ -142,6 +154,7 @@ export class VoiceController {
         now: this.#options.now,
         sleep: this.#options.sleep,
         random: this.#options.random,
+        ...(this.#options.runTool === undefined ? {} : { runTool: this.#options.runTool }),
         onEvent: (event) => this.#onEvent(event),
       });
       await session.connect();
@@ -225,9 +238,6 @@ export class VoiceController {
         this.#options.log.warn('voice problem', { code: event.problem.code, message: event.problem.message });
         this.#setStatus({ problem: event.problem });
         emit({ type: 'notice', problem: event.problem });
-        return;
-      case 'tool':
-        inspector.record({ type: 'tool', at, name: event.name, status: event.status, ...(event.durationMs === undefined ? {} : { durationMs: event.durationMs }) });
         return;
       default:
         return;

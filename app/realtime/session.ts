@@ -167,6 +167,21 @@ export class RealtimeSession {
     return this.#muted;
   }
 
+  /**
+   * Adds a note to the conversation (a finished background task) and has the assistant speak about
+   * it: a system message, then one response.
+   */
+  addNote(text: string): void {
+    this.#send({ type: 'conversation.item.create', item: { type: 'message', role: 'system', content: [{ type: 'input_text', text }] } });
+    this.#requestResponse();
+  }
+
+  /** Replaces the tools the voice model may call (the registry changed). */
+  setTools(tools: VoiceSettings['tools']): void {
+    this.#settings = { ...this.#settings, tools };
+    this.#send({ type: 'session.update', session: { type: 'realtime', tools } });
+  }
+
   /** Sends typed text as a user turn of the voice conversation. */
   sendText(text: string): void {
     this.#send({ type: 'conversation.item.create', item: { type: 'message', role: 'user', content: [{ type: 'input_text', text }] } });

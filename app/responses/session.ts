@@ -71,6 +71,8 @@ export type ResponsesSessionEvent =
   | { type: 'frame.rejected'; problem: Problem };
 
 export interface TurnHandlers {
+  /** Stops the turn's tool loop at the next step: no more tools run, no more requests are sent. */
+  signal?: AbortSignal;
   onTextDelta?: (delta: string) => void;
   /** A retried response streams again from the start: drop what was shown of the failed attempt. */
   onRestart?: () => void;
@@ -230,6 +232,7 @@ export class ResponsesSession {
           metrics: finish(summary, startedAt, this.#options.now()),
         };
       }
+      if (handlers.signal?.aborted) return cancelled(text, summary.requests === 0 ? null : finish(summary, startedAt, this.#options.now()));
       const result = await this.#respond(lane, pending, handlers, summary);
       if (result.kind === 'failed') return { status: 'failed', text: result.text, problem: result.problem, metrics: summary.requests === 0 ? null : finish(summary, startedAt, this.#options.now()) };
       text = result.text;
@@ -237,8 +240,16 @@ export class ResponsesSession {
       if (calls.length === 0) return { status: result.status, text, responseId: result.responseId, metrics: finish(summary, startedAt, this.#options.now()) };
       pending = [];
       for (const call of calls) {
+        if (handlers.signal?.aborted) break;
         summary.toolCalls += 1;
         pending.push(await this.#runTool(lane, call));
+      }
+      if (handlers.signal?.aborted) {
+        // The answered calls' outputs still belong in the ledger, so the next turn is consistent.
+        lane.ledger.append(pending);
+        for (const call of calls.slice(pending.length)) lane.ledger.append([{ type: 'function_call_output', call_id: call.call_id, output: JSON.stringify({ error: 'Cancelled by the user.' }) }]);
+        lane.head = null;
+        return cancelled(text, finish(summary, startedAt, this.#options.now()));
       }
     }
   }
@@ -678,6 +689,10 @@ export function responsesSocketUrl(baseUrl: string): string {
   const url = new URL(`${baseUrl.replace(/\/+$/, '')}/responses`);
   url.protocol = url.protocol === 'http:' || url.protocol === 'ws:' ? 'ws:' : 'wss:';
   return url.toString();
+}
+
+function cancelled(text: string, metrics: TurnSummary | null): TurnOutcome {
+  return { status: 'failed', text, problem: { code: 'busy', message: 'Cancelled: the agent stopped before finishing.', hint: 'Ask again when you are ready.' }, metrics };
 }
 
 function outputText(output: readonly ResponseOutputItem[]): string | null {

@@ -49,7 +49,8 @@ async function execute(call: FunctionCall, runner: ToolRunner | undefined): Prom
   try {
     return { ok: true, output: await runner({ callId: call.call_id, name: call.name, arguments: parsed }) };
   } catch (error) {
-    return failure(`${call.name} failed: ${(error as Error).message}`);
+    // Runners word their own errors (the tool executor names the tool and the cause).
+    return failure((error as Error)?.message ?? String(error));
   }
 }
 

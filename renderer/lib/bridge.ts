@@ -79,6 +79,8 @@ export function socketBridge(location: Pick<Location, 'protocol' | 'host' | 'sea
     setApiKey: (request) => call('copilot:set-api-key', request),
     clearApiKey: () => call('copilot:clear-api-key'),
     listDevices: () => call('copilot:list-devices'),
+    answerPermission: (request) => call('copilot:answer-permission', request),
+    cancelAgent: () => call('copilot:cancel-agent'),
     onEvent(listener) {
       listeners.add(listener);
       return () => {

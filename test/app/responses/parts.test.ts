@@ -47,7 +47,7 @@ describe('ToolCalls', () => {
     expect(bad.ok).toBe(false);
     expect(JSON.parse(bad.output).error).toMatch(/not valid JSON/);
     const failing = await calls.run(call('y', '{}'), async () => {
-      throw new Error('disk full');
+      throw new Error('echo failed: disk full');
     });
     expect(JSON.parse(failing.output).error).toBe('echo failed: disk full');
     expect(JSON.parse((await calls.run(call('z', '{}'), undefined)).output).error).toMatch(/No tool named "echo"/);
