@@ -121,6 +121,9 @@ export interface PermissionRequest {
 }
 
 export interface CopilotSnapshot {
+  /** When the app started, for the inspector's timeline. */
+  startedAt: number;
+  events: InspectorEvent[];
   connection: ConnectionState;
   voice: VoiceStatus;
   turns: Turn[];
@@ -146,10 +149,33 @@ export interface InspectorSummary {
   costUsd: number | null;
   /** The agent socket: when it opened and when it will roll over, for "time until rollover". */
   socket: { id: number; openedAt: number; rolloverAt: number } | null;
+  /** The last turns' figures, oldest first, for the latency chart. */
+  recentTurns: TurnMetrics[];
 }
+
+/**
+ * One thing that happened to a session, as the inspector's log and timeline show it. It never
+ * holds message text, audio, tool arguments or keys.
+ */
+export type InspectorEvent =
+  | { type: 'socket.connecting'; at: number; endpoint: string }
+  | { type: 'socket.open'; at: number; endpoint: string; socketId: number }
+  | { type: 'socket.closed'; at: number; code: number; reason: string }
+  | { type: 'warmup'; at: number; durationMs: number; items: number }
+  | { type: 'compaction'; at: number; mode: 'server' | 'endpoint'; tokensBefore: number; tokensAfter: number }
+  | { type: 'reconnect'; at: number; attempt: number; delayMs: number; code: number | null }
+  | { type: 'rehydration'; at: number; reason: string; items: number }
+  | { type: 'rollover'; at: number; ageMs: number; gapMs: number }
+  | { type: 'rate_limited'; at: number; retryAfterMs: number }
+  | { type: 'tool'; at: number; name: string; status: 'started' | 'done' | 'failed'; durationMs?: number }
+  | { type: 'turn.finished'; at: number; status: string; metrics: TurnMetrics | null }
+  | { type: 'frame.rejected'; at: number; reason: string }
+  | { type: 'barge_in'; at: number; reason: 'speech' | 'hotkey'; playedMs: number; generatedMs: number; audioEndMs: number };
 
 export interface TurnMetrics {
   turnId: string;
+  /** Bytes a full resend of the conversation would have sent instead (equal when not chained). */
+  fullResendBytes: number;
   /** Milliseconds from the first request sent to its first server event. */
   timeToFirstByteMs: number | null;
   /** Milliseconds from the first request sent to the first `response.output_text.delta`. */
@@ -176,6 +202,7 @@ export type PushEvent =
   | { type: 'turn.finished'; turn: Turn }
   | { type: 'conversation.reset' }
   | { type: 'inspector'; summary: InspectorSummary }
+  | { type: 'inspector.event'; event: InspectorEvent }
   | { type: 'notice'; problem: Problem }
   | { type: 'voice'; voice: VoiceStatus }
   /** Microphone level for the meter, at most ~15 times a second. */

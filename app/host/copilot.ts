@@ -129,7 +129,9 @@ export function createCopilot(deps: CopilotDeps): Copilot {
   const keyStore: KeyStore = deps.keyStore ?? unavailableKeyStore;
   let agentTurn: AbortController | null = null;
   const listeners = new Set<(event: PushEvent) => void>();
-  const inspector = new InspectorLog();
+  const startedAt = now();
+  // Every inspector entry goes to the UI as it happens (the log holds no text, audio or keys).
+  const inspector = new InspectorLog(2000, (event) => emit({ type: 'inspector.event', event }));
   let connection: ConnectionState = { status: 'starting' };
   let session: ResponsesSession | null = null;
   let emulator: EmbeddedEmulator | null = null;
@@ -408,6 +410,8 @@ export function createCopilot(deps: CopilotDeps): Copilot {
 
   function snapshot(): CopilotSnapshot {
     return {
+      startedAt,
+      events: inspector.recent(),
       connection,
       voice: voice?.status ?? voiceOff,
       turns: transcript.turns,

@@ -2,22 +2,12 @@
  * The inspector's event-sourced record of a session: a bounded log of what happened, from which
  * the summary the UI shows is derived. It never holds message text, audio or keys.
  */
-import type { InspectorSummary, TurnMetrics } from '../contract';
+import type { InspectorEvent, InspectorSummary, TurnMetrics } from '../contract';
 
-export type InspectorEvent =
-  | { type: 'socket.connecting'; at: number; endpoint: string }
-  | { type: 'socket.open'; at: number; endpoint: string; socketId: number }
-  | { type: 'socket.closed'; at: number; code: number; reason: string }
-  | { type: 'warmup'; at: number; durationMs: number; items: number }
-  | { type: 'compaction'; at: number; mode: 'server' | 'endpoint'; tokensBefore: number; tokensAfter: number }
-  | { type: 'reconnect'; at: number; attempt: number; delayMs: number; code: number | null }
-  | { type: 'rehydration'; at: number; reason: string; items: number }
-  | { type: 'rollover'; at: number; ageMs: number; gapMs: number }
-  | { type: 'rate_limited'; at: number; retryAfterMs: number }
-  | { type: 'tool'; at: number; name: string; status: 'started' | 'done' | 'failed'; durationMs?: number }
-  | { type: 'turn.finished'; at: number; status: string; metrics: TurnMetrics | null }
-  | { type: 'frame.rejected'; at: number; reason: string }
-  | { type: 'barge_in'; at: number; reason: 'speech' | 'hotkey'; playedMs: number; generatedMs: number; audioEndMs: number };
+export type { InspectorEvent } from '../contract';
+
+/** The latency chart shows this many turns. */
+export const recentTurnCount = 30;
 
 const counters = { warmup: 'warmups', compaction: 'compactions', reconnect: 'reconnects', rehydration: 'rehydrations', rollover: 'rollovers' } as const;
 
@@ -37,10 +27,14 @@ export class InspectorLog {
     rollovers: 0,
     costUsd: null,
     socket: null,
+    recentTurns: [],
   };
 
-  constructor(capacity = 2000) {
+  readonly #onRecord: (event: InspectorEvent) => void;
+
+  constructor(capacity = 2000, onRecord: (event: InspectorEvent) => void = () => undefined) {
     this.#capacity = capacity;
+    this.#onRecord = onRecord;
   }
 
   get events(): readonly InspectorEvent[] {
@@ -51,8 +45,14 @@ export class InspectorLog {
     return this.#summary;
   }
 
+  /** The newest `count` events, for a window that opens late. */
+  recent(count = 500): InspectorEvent[] {
+    return this.#events.slice(-count);
+  }
+
   record(event: InspectorEvent): void {
     this.#events.push(event);
+    this.#onRecord(event);
     if (this.#events.length > this.#capacity) this.#events.splice(0, this.#events.length - this.#capacity);
     if (event.type in counters) {
       const counter = counters[event.type as keyof typeof counters];
@@ -63,6 +63,7 @@ export class InspectorLog {
       this.#summary = {
         ...this.#summary,
         lastTurn: metrics,
+        recentTurns: [...this.#summary.recentTurns.slice(-(recentTurnCount - 1)), metrics],
         responsesSent: this.#summary.responsesSent + metrics.requests,
         costUsd: metrics.costUsd === null ? this.#summary.costUsd : (this.#summary.costUsd ?? 0) + metrics.costUsd,
       };

@@ -49,6 +49,8 @@ export interface RequestMetrics {
   chained: boolean;
   inputItems: number;
   bytesUp: number;
+  /** What the request would have sent as a full resend; equal to `bytesUp` when it was one. */
+  fullResendBytes: number;
   bytesDown: number;
   timeToFirstByteMs: number | null;
   timeToFirstTextMs: number | null;
@@ -84,6 +86,7 @@ export interface TurnSummary {
   chained: boolean;
   inputItemsSent: number;
   bytesSent: number;
+  fullResendBytes: number;
   bytesReceived: number;
   timeToFirstByteMs: number | null;
   timeToFirstDeltaMs: number | null;
@@ -440,6 +443,7 @@ export class ResponsesSession {
       chained,
       inputItems: input.length,
       bytesUp: active.bytesUp,
+      fullResendBytes: chained ? fullResendSize(create, [...lane.ledger.window(), ...pending]) : active.bytesUp,
       bytesDown: active.bytesDown,
       timeToFirstByteMs: active.firstByteAt === null ? null : active.firstByteAt - active.sentAt,
       timeToFirstTextMs: active.firstTextAt === null ? null : active.firstTextAt - active.sentAt,
@@ -691,6 +695,12 @@ export function responsesSocketUrl(baseUrl: string): string {
   return url.toString();
 }
 
+/** The size of the same request sent unchained, with the whole window. */
+function fullResendSize(create: ResponseCreateEvent, window: ResponseInputItem[]): number {
+  const { previous_response_id: _previous, ...rest } = create;
+  return Buffer.byteLength(JSON.stringify({ ...rest, input: window }));
+}
+
 function cancelled(text: string, metrics: TurnSummary | null): TurnOutcome {
   return { status: 'failed', text, problem: { code: 'busy', message: 'Cancelled: the agent stopped before finishing.', hint: 'Ask again when you are ready.' }, metrics };
 }
@@ -707,6 +717,7 @@ function emptySummary(): TurnSummary {
     chained: false,
     inputItemsSent: 0,
     bytesSent: 0,
+    fullResendBytes: 0,
     bytesReceived: 0,
     timeToFirstByteMs: null,
     timeToFirstDeltaMs: null,
@@ -727,6 +738,7 @@ function accumulate(summary: TurnSummary, metrics: RequestMetrics): void {
   }
   summary.inputItemsSent += metrics.inputItems;
   summary.bytesSent += metrics.bytesUp;
+  summary.fullResendBytes += metrics.fullResendBytes;
   summary.bytesReceived += metrics.bytesDown;
   if (summary.timeToFirstDeltaMs === null && metrics.timeToFirstTextMs !== null) {
     summary.timeToFirstDeltaMs = metrics.timeToFirstTextMs;

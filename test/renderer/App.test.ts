@@ -26,7 +26,12 @@ function scriptedBridge(snapshot: Partial<CopilotSnapshot> = {}) {
       ok: true,
       value: {
         connection: { status: 'open', mode: 'offline-emulator', endpoint: 'ws://127.0.0.1:1/v1/responses' },
+        startedAt: 0,
+        events: [],
         turns: [],
+        tools: [],
+        permissions: [],
+        agentBusy: false,
         voice: { state: 'off', turnMode: 'push_to_talk', muted: false, problem: null },
         inspector: {
           responsesSent: 0,
@@ -41,6 +46,7 @@ function scriptedBridge(snapshot: Partial<CopilotSnapshot> = {}) {
           rollovers: 0,
           costUsd: null,
           socket: null,
+          recentTurns: [],
         },
         ...snapshot,
       },
@@ -56,6 +62,8 @@ function scriptedBridge(snapshot: Partial<CopilotSnapshot> = {}) {
     updateSettings: async ({ patch }) => (calls.push(`update ${JSON.stringify(patch)}`), { ok: true, value: { ...settingsView, settings: { ...settingsView.settings, ...patch } } }),
     setApiKey: async () => (calls.push('set-key'), { ok: true, value: { ...settingsView.key, set: true, lastFour: 'WXYZ' } }),
     clearApiKey: async () => (calls.push('clear-key'), { ok: true, value: settingsView.key }),
+    answerPermission: async ({ requestId, decision }) => (calls.push(`permission ${requestId} ${decision}`), { ok: true, value: null }),
+    cancelAgent: async () => (calls.push('cancel'), { ok: true, value: null }),
     listDevices: async () => ({ ok: true, value: { inputs: [{ id: 'mouth.monitor', label: 'Built-in microphone', isDefault: true }], outputs: [{ id: 'ear', label: 'Speakers', isDefault: true }] } }),
     onEvent: (listener) => {
       listeners.add(listener);

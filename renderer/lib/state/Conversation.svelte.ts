@@ -2,7 +2,19 @@
  * The conversation as the UI sees it: turns, connection and notices, kept current from the bridge.
  * Components read it; only this class talks to the bridge.
  */
-import type { CommandResult, ConnectionState, CopilotBridge, InspectorSummary, Problem, PushEvent, Turn, VoiceStatus } from '../../../app/contract';
+import type {
+  CommandResult,
+  ConnectionState,
+  CopilotBridge,
+  InspectorSummary,
+  PermissionDecision,
+  PermissionRequest,
+  Problem,
+  PushEvent,
+  ToolActivity,
+  Turn,
+  VoiceStatus,
+} from '../../../app/contract';
 
 export class Conversation {
   #bridge: CopilotBridge;
@@ -14,6 +26,9 @@ export class Conversation {
   #voice = $state<VoiceStatus>({ state: 'off', turnMode: 'push_to_talk', muted: false, problem: null });
   #levelDbfs = $state(-120);
   #talking = $state(false);
+  #tools = $state<ToolActivity[]>([]);
+  #permissions = $state<PermissionRequest[]>([]);
+  #agentBusy = $state(false);
 
   constructor(bridge: CopilotBridge) {
     this.#bridge = bridge;
@@ -44,6 +59,16 @@ export class Conversation {
   get talking(): boolean {
     return this.#talking;
   }
+  get tools(): readonly ToolActivity[] {
+    return this.#tools;
+  }
+  /** The oldest open permission prompt; the dialog shows one at a time. */
+  get permission(): PermissionRequest | null {
+    return this.#permissions[0] ?? null;
+  }
+  get agentBusy(): boolean {
+    return this.#agentBusy;
+  }
   get streaming(): boolean {
     return this.#turns.some((turn) => turn.status === 'streaming');
   }
@@ -62,6 +87,9 @@ export class Conversation {
       this.#turns = [...result.value.turns.filter((turn) => !known.has(turn.id)), ...this.#turns];
       if (this.#connection.status === 'starting') this.#connection = result.value.connection;
       if (this.#voice.state === 'off') this.#voice = result.value.voice;
+      if (this.#tools.length === 0) this.#tools = result.value.tools;
+      if (this.#permissions.length === 0) this.#permissions = result.value.permissions;
+      this.#agentBusy = result.value.agentBusy;
       this.#inspector = result.value.inspector;
     });
     return stop;
@@ -82,6 +110,17 @@ export class Conversation {
   async newConversation(): Promise<void> {
     const result = await this.#bridge.newConversation();
     if (!result.ok) this.#notify(result.problem);
+  }
+
+  async answerPermission(decision: PermissionDecision): Promise<void> {
+    const request = this.permission;
+    if (request === null) return;
+    this.#permissions = this.#permissions.filter((entry) => entry.requestId !== request.requestId);
+    this.#report(await this.#bridge.answerPermission({ requestId: request.requestId, decision }));
+  }
+
+  async cancelAgent(): Promise<void> {
+    this.#report(await this.#bridge.cancelAgent());
   }
 
   async pressToTalk(): Promise<void> {
@@ -157,6 +196,23 @@ export class Conversation {
         return;
       case 'voice.level':
         this.#levelDbfs = event.dbfs;
+        return;
+      case 'tool': {
+        const index = this.#tools.findIndex((entry) => entry.callId === event.activity.callId && entry.caller === event.activity.caller);
+        if (index >= 0) this.#tools[index] = event.activity;
+        else this.#tools = [...this.#tools.slice(-199), event.activity];
+        return;
+      }
+      case 'permission':
+        if (!this.#permissions.some((entry) => entry.requestId === event.request.requestId)) this.#permissions = [...this.#permissions, event.request];
+        return;
+      case 'permission.closed':
+        this.#permissions = this.#permissions.filter((entry) => entry.requestId !== event.requestId);
+        return;
+      case 'agent':
+        this.#agentBusy = event.busy;
+        return;
+      case 'settings':
         return;
     }
   }
