@@ -2,7 +2,7 @@
  * The inspector's event-sourced record of a session: a bounded log of what happened, from which
  * the summary the UI shows is derived. It never holds message text, audio or keys.
  */
-import type { InspectorEvent, InspectorSummary, TurnMetrics } from '../contract';
+import type { InspectorEvent, InspectorSummary } from '../contract';
 
 export type { InspectorEvent } from '../contract';
 
