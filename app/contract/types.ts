@@ -132,6 +132,15 @@ export interface CopilotSnapshot {
   permissions: PermissionRequest[];
   /** True while a typed or delegated agent turn is running (and can be cancelled). */
   agentBusy: boolean;
+  /** Every tool the co-pilot can use, for the settings panel's permissions. */
+  toolCatalog: ToolInfo[];
+}
+
+export interface ToolInfo {
+  name: string;
+  description: string;
+  risk: ToolRiskLevel;
+  source: string;
 }
 
 export interface InspectorSummary {
@@ -211,7 +220,8 @@ export type PushEvent =
   | { type: 'tool'; activity: ToolActivity }
   | { type: 'permission'; request: PermissionRequest }
   | { type: 'permission.closed'; requestId: string }
-  | { type: 'agent'; busy: boolean };
+  | { type: 'agent'; busy: boolean }
+  | { type: 'tools.catalog'; tools: ToolInfo[] };
 
 export interface SendMessageResult {
   userTurnId: string;

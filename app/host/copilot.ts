@@ -163,9 +163,11 @@ export function createCopilot(deps: CopilotDeps): Copilot {
   const agentTools = () => tools.registry.forResponses((tool) => tool.name !== delegationToolName);
   // The voice front keeps quick, safe tools and delegates everything else.
   const voiceTools = () => tools.registry.forRealtime((tool) => tool.name === delegationToolName || tool.risk === 'safe');
+  const toolCatalog = () => tools.registry.list().map(({ name, description, risk, source }) => ({ name, description, risk, source }));
   tools.registry.onChange(() => {
     session?.updateSettings({ tools: agentTools() });
     voice?.setTools(voiceTools());
+    emit({ type: 'tools.catalog', tools: toolCatalog() });
   });
   const setConnection = (next: ConnectionState): void => {
     connection = next;
@@ -419,6 +421,7 @@ export function createCopilot(deps: CopilotDeps): Copilot {
       tools: tools.activities,
       permissions: tools.pendingPermissions,
       agentBusy: turnsInFlight > 0,
+      toolCatalog: toolCatalog(),
     };
   }
 

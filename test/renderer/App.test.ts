@@ -4,6 +4,7 @@ import type { CommandResult, CopilotBridge, CopilotSnapshot, PushEvent, SendMess
 import { defaultSettings } from '../../app/settings/schema';
 import App from '../../renderer/components/App.svelte';
 import { Conversation } from '../../renderer/lib/state/Conversation.svelte';
+import { SettingsState } from '../../renderer/lib/state/Settings.svelte';
 
 const settingsView: SettingsView = {
   settings: { ...defaultSettings },
@@ -32,6 +33,7 @@ function scriptedBridge(snapshot: Partial<CopilotSnapshot> = {}) {
         tools: [],
         permissions: [],
         agentBusy: false,
+        toolCatalog: [{ name: 'search_notes', description: 'Searches notes.', risk: 'private', source: 'builtin' }],
         voice: { state: 'off', turnMode: 'push_to_talk', muted: false, problem: null },
         inspector: {
           responsesSent: 0,
@@ -82,7 +84,7 @@ function scriptedBridge(snapshot: Partial<CopilotSnapshot> = {}) {
 }
 
 function renderApp(bridge: CopilotBridge) {
-  return render(App, { props: { conversation: new Conversation(bridge) } });
+  return render(App, { props: { conversation: new Conversation(bridge), settings: new SettingsState(bridge) } });
 }
 
 describe('voice controls', () => {

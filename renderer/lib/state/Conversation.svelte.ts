@@ -6,15 +6,20 @@ import type {
   CommandResult,
   ConnectionState,
   CopilotBridge,
+  InspectorEvent,
   InspectorSummary,
   PermissionDecision,
   PermissionRequest,
   Problem,
   PushEvent,
   ToolActivity,
+  ToolInfo,
   Turn,
   VoiceStatus,
 } from '../../../app/contract';
+
+/** The inspector keeps this many events in the window. */
+const maxEvents = 1000;
 
 export class Conversation {
   #bridge: CopilotBridge;
@@ -29,6 +34,9 @@ export class Conversation {
   #tools = $state<ToolActivity[]>([]);
   #permissions = $state<PermissionRequest[]>([]);
   #agentBusy = $state(false);
+  #events = $state<InspectorEvent[]>([]);
+  #startedAt = $state(0);
+  #toolCatalog = $state<ToolInfo[]>([]);
 
   constructor(bridge: CopilotBridge) {
     this.#bridge = bridge;
@@ -66,6 +74,16 @@ export class Conversation {
   get permission(): PermissionRequest | null {
     return this.#permissions[0] ?? null;
   }
+  /** The inspector's log, oldest first (bounded). */
+  get events(): readonly InspectorEvent[] {
+    return this.#events;
+  }
+  get toolCatalog(): readonly ToolInfo[] {
+    return this.#toolCatalog;
+  }
+  get startedAt(): number {
+    return this.#startedAt;
+  }
   get agentBusy(): boolean {
     return this.#agentBusy;
   }
@@ -90,6 +108,9 @@ export class Conversation {
       if (this.#tools.length === 0) this.#tools = result.value.tools;
       if (this.#permissions.length === 0) this.#permissions = result.value.permissions;
       this.#agentBusy = result.value.agentBusy;
+      this.#startedAt = result.value.startedAt;
+      this.#toolCatalog = result.value.toolCatalog;
+      this.#events = [...result.value.events, ...this.#events.filter((event) => event.at > (result.value.events.at(-1)?.at ?? -Infinity))];
       this.#inspector = result.value.inspector;
     });
     return stop;
@@ -211,6 +232,12 @@ export class Conversation {
         return;
       case 'agent':
         this.#agentBusy = event.busy;
+        return;
+      case 'tools.catalog':
+        this.#toolCatalog = event.tools;
+        return;
+      case 'inspector.event':
+        this.#events = [...this.#events.slice(-(maxEvents - 1)), event.event];
         return;
       case 'settings':
         return;

@@ -1,0 +1,134 @@
+/**
+ * The settings panel's state: the saved values, a draft being edited, per-field errors from the
+ * last save, the API key's status and the audio devices. Only this class talks to the bridge.
+ */
+import type { CopilotBridge, DeviceList, KeyStatus, Problem } from '../../../app/contract';
+
+export type Draft = Record<string, unknown>;
+
+export class SettingsState {
+  #bridge: CopilotBridge;
+  #saved = $state<Draft>({});
+  #draft = $state<Draft>({});
+  #key = $state<KeyStatus | null>(null);
+  #devices = $state<DeviceList | null>(null);
+  #fieldErrors = $state<Record<string, string>>({});
+  #problem = $state<Problem | null>(null);
+  #saving = $state(false);
+  #savedAt = $state<number | null>(null);
+  #loadProblems = $state<string[]>([]);
+
+  constructor(bridge: CopilotBridge) {
+    this.#bridge = bridge;
+  }
+
+  get draft(): Draft {
+    return this.#draft;
+  }
+  get key(): KeyStatus | null {
+    return this.#key;
+  }
+  get devices(): DeviceList | null {
+    return this.#devices;
+  }
+  get fieldErrors(): Record<string, string> {
+    return this.#fieldErrors;
+  }
+  get problem(): Problem | null {
+    return this.#problem;
+  }
+  get saving(): boolean {
+    return this.#saving;
+  }
+  get savedAt(): number | null {
+    return this.#savedAt;
+  }
+  get loadProblems(): readonly string[] {
+    return this.#loadProblems;
+  }
+  get dirty(): boolean {
+    return JSON.stringify(this.#draft) !== JSON.stringify(this.#saved);
+  }
+
+  async load(): Promise<void> {
+    const result = await this.#bridge.getSettings();
+    if (!result.ok) {
+      this.#problem = result.problem;
+      return;
+    }
+    this.#saved = structuredClone(result.value.settings);
+    this.#draft = structuredClone(result.value.settings);
+    this.#key = result.value.key;
+    this.#loadProblems = result.value.problems;
+    const devices = await this.#bridge.listDevices();
+    this.#devices = devices.ok ? devices.value : null;
+  }
+
+  set(field: string, value: unknown): void {
+    this.#draft[field] = value;
+    delete this.#fieldErrors[field];
+  }
+
+  /** Saves what changed; field errors come back next to their fields and nothing is changed. */
+  async save(): Promise<boolean> {
+    const patch: Draft = {};
+    for (const [field, value] of Object.entries(this.#draft)) {
+      if (field === 'version' || field === 'window') continue;
+      if (JSON.stringify(value) !== JSON.stringify(this.#saved[field])) patch[field] = $state.snapshot(value);
+    }
+    if (Object.keys(patch).length === 0) return true;
+    this.#saving = true;
+    try {
+      const result = await this.#bridge.updateSettings({ patch });
+      if (!result.ok) {
+        this.#fieldErrors = fieldErrorsOf(result.problem.message);
+        this.#problem = result.problem;
+        return false;
+      }
+      this.#saved = structuredClone(result.value.settings);
+      this.#draft = structuredClone(result.value.settings);
+      this.#fieldErrors = {};
+      this.#problem = null;
+      this.#savedAt = Date.now();
+      return true;
+    } finally {
+      this.#saving = false;
+    }
+  }
+
+  revert(): void {
+    this.#draft = structuredClone($state.snapshot(this.#saved));
+    this.#fieldErrors = {};
+    this.#problem = null;
+  }
+
+  async setKey(key: string): Promise<boolean> {
+    const result = await this.#bridge.setApiKey({ key });
+    if (!result.ok) {
+      this.#fieldErrors = { ...this.#fieldErrors, apiKey: result.problem.message };
+      return false;
+    }
+    this.#key = result.value;
+    delete this.#fieldErrors.apiKey;
+    return true;
+  }
+
+  async clearKey(): Promise<void> {
+    const result = await this.#bridge.clearApiKey();
+    if (result.ok) this.#key = result.value;
+    else this.#fieldErrors = { ...this.#fieldErrors, apiKey: result.problem.message };
+  }
+}
+
+/** "Not saved: voice: Invalid option; vad.threshold: Too big" → { voice: …, vad: … }. */
+export function fieldErrorsOf(message: string): Record<string, string> {
+  const errors: Record<string, string> = {};
+  const body = message.replace(/^Not saved:\s*/, '');
+  for (const part of body.split('; ')) {
+    const match = /^([\w.]+): (.*)$/.exec(part);
+    if (match === null) continue;
+    const field = (match[1] ?? '').split('.')[0] ?? '';
+    errors[field] = errors[field] === undefined ? (match[2] ?? '') : `${errors[field]}; ${match[2]}`;
+  }
+  return errors;
+}
