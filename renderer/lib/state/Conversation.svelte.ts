@@ -189,9 +189,13 @@ export class Conversation {
       case 'connection':
         this.#connection = event.connection;
         return;
-      case 'turn.started':
-        this.#turns.push(event.turn);
+      case 'turn.started': {
+        // A retried reply starts over under the same id: replace it rather than add a second.
+        const index = this.#turns.findLastIndex((candidate) => candidate.id === event.turn.id);
+        if (index >= 0) this.#turns[index] = event.turn;
+        else this.#turns.push(event.turn);
         return;
+      }
       case 'turn.delta': {
         const turn = this.#turns.findLast((candidate) => candidate.id === event.turnId);
         if (turn !== undefined) turn.text += event.delta;

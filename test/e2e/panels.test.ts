@@ -1,0 +1,115 @@
+/**
+ * The side panels in Debian Chromium through browser mode: the inspector records a reconnect
+ * injected through the emulator's control endpoint, settings save and survive a reload, the
+ * main flow works from the keyboard alone, and screenshots of each screen in light and dark.
+ */
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchChromium, repoRoot, runBrowserMode, type RunningBrowserMode } from '../support/browserMode';
+
+const resultsDir = join(repoRoot, 'test-results/e2e');
+
+let server: RunningBrowserMode;
+let browser: Browser;
+const pageErrors: string[] = [];
+
+beforeAll(async () => {
+  await mkdir(resultsDir, { recursive: true });
+  server = await runBrowserMode();
+  browser = await launchChromium();
+});
+afterAll(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+async function open(colorScheme: 'light' | 'dark' = 'light'): Promise<Page> {
+  const page = await browser.newPage({ colorScheme, viewport: { width: 1280, height: 800 } });
+  page.on('pageerror', (error) => pageErrors.push(error.message));
+  page.on('console', (message) => message.type() === 'error' && pageErrors.push(message.text()));
+  await page.goto(server.url);
+  await page.getByRole('status', { name: 'Connection' }).filter({ hasText: 'Offline (emulator)' }).waitFor();
+  return page;
+}
+
+async function say(page: Page, text: string): Promise<void> {
+  const transcript = page.getByRole('region', { name: 'Transcript' });
+  const before = await transcript.locator('li[data-role="assistant"]').count();
+  await page.getByRole('textbox', { name: 'Message' }).fill(text);
+  await page.getByRole('textbox', { name: 'Message' }).press('Enter');
+  await expect.poll(() => transcript.locator('li[data-role="assistant"][data-status="completed"]').count(), { timeout: 15_000 }).toBeGreaterThan(before);
+}
+
+/** The embedded emulator's control endpoint, from browser mode's start-up log line. */
+function emulatorRoot(): string {
+  const match = /running on the embedded emulator \{"baseUrl":"(http:\/\/127\.0\.0\.1:\d+)\/v1"\}/.exec(server.output());
+  if (match?.[1] === undefined) throw new Error(`browser mode did not say where its emulator is:\n${server.output()}`);
+  return match[1];
+}
+
+describe('the side panels', () => {
+  it('shows a reconnect on the inspector timeline after the emulator drops the socket', async () => {
+    const page = await open();
+    await say(page, 'hello');
+    const injected = await fetch(`${emulatorRoot()}/_emulator/faults`, { method: 'POST', body: JSON.stringify({ kind: 'drop_socket', closeCode: 1011, afterDeltas: 2, protocol: 'responses' }) });
+    expect(injected.status).toBe(200);
+    await say(page, 'are you still there?');
+    await page.getByRole('button', { name: 'Inspector' }).click();
+    const inspector = page.getByRole('region', { name: 'Inspector' });
+    await expect.poll(() => inspector.locator('rect[data-type="reconnect"]').count()).toBeGreaterThan(0);
+    await expect.poll(() => inspector.getByLabel('Counters').textContent()).toMatch(/Reconnects\s*1/);
+    // Reconnecting with a conversation warms the new socket, so the next turn is chained.
+    await expect.poll(() => inspector.locator('rect[data-type="warmup"]').count()).toBeGreaterThan(0);
+    const transcript = page.getByRole('region', { name: 'Transcript' });
+    expect(await transcript.getByText(/message 2 of our conversation/).count()).toBe(1);
+    await page.screenshot({ path: join(resultsDir, 'inspector-light.png') });
+    await page.emulateMedia({ colorScheme: 'dark' });
+    await page.screenshot({ path: join(resultsDir, 'inspector-dark.png') });
+    await page.close();
+  });
+
+  it('saves settings, shows field errors, and keeps the values after a reload', async () => {
+    const page = await open();
+    await page.getByRole('button', { name: 'Settings', exact: true }).click();
+    const panel = page.getByRole('region', { name: 'Settings' });
+    await panel.getByRole('combobox', { name: 'Voice', exact: true }).selectOption('cedar');
+    // The browser accepts any text here; Parley's schema refuses it, next to the field.
+    await panel.getByRole('textbox', { name: 'Base URL' }).fill('ftp://example.com/v1');
+    await panel.getByRole('button', { name: 'Save settings' }).click();
+    await expect.poll(() => panel.locator('label', { has: page.getByRole('textbox', { name: 'Base URL' }) }).locator('.error').textContent()).toMatch(/URL/);
+    await panel.getByRole('textbox', { name: 'Base URL' }).fill('');
+    await panel.getByRole('button', { name: 'Save settings' }).click();
+    await panel.getByRole('status').filter({ hasText: 'Saved.' }).waitFor();
+    await page.screenshot({ path: join(resultsDir, 'settings-light.png') });
+    await page.reload();
+    await page.getByRole('button', { name: 'Settings', exact: true }).click();
+    await expect.poll(() => page.getByRole('region', { name: 'Settings' }).getByRole('combobox', { name: 'Voice', exact: true }).inputValue()).toBe('cedar');
+    await page.emulateMedia({ colorScheme: 'dark' });
+    await page.screenshot({ path: join(resultsDir, 'settings-dark.png') });
+    await page.close();
+  });
+
+  it('works from the keyboard alone: send a message, open and close a panel', async () => {
+    const page = await open('dark');
+    const message = page.getByRole('textbox', { name: 'Message' });
+    // Tab from the top of the page until the message box has focus.
+    for (let step = 0; step < 20 && !(await message.evaluate((element) => element === document.activeElement)); step += 1) await page.keyboard.press('Tab');
+    expect(await message.evaluate((element) => element === document.activeElement)).toBe(true);
+    await page.keyboard.type('hello from the keyboard');
+    await page.keyboard.press('Enter');
+    await page.getByRole('region', { name: 'Transcript' }).getByText(/message \d+ of our conversation/).last().waitFor();
+    await page.keyboard.press('Shift+Tab');
+    const settingsButton = page.getByRole('button', { name: 'Settings', exact: true });
+    await settingsButton.focus();
+    await page.keyboard.press('Enter');
+    await page.getByRole('region', { name: 'Settings' }).waitFor();
+    expect(await settingsButton.getAttribute('aria-pressed')).toBe('true');
+    await page.keyboard.press('Enter');
+    await expect.poll(() => page.getByRole('region', { name: 'Settings' }).count()).toBe(0);
+    await page.screenshot({ path: join(resultsDir, 'main-dark.png') });
+    await page.close();
+    expect(pageErrors).toEqual([]);
+  });
+});
