@@ -4,6 +4,7 @@
  * real time (`leadMs`), records when each chunk will reach the listener (write time plus the
  * sink's latency, after whatever is already queued), and stops within one chunk on barge-in.
  */
+import { levelDbfs } from './pcm';
 import type { SpeakerSink } from './ports';
 
 export interface Scheduler {
@@ -29,6 +30,7 @@ export interface PlayoutOptions {
 
 interface Scheduled {
   itemId: string;
+  levelDbfs: number;
   /** When the chunk's first sample reaches the listener. */
   startsAt: number;
   durationMs: number;
@@ -108,6 +110,22 @@ export class PlayoutBuffer {
     return Math.max(0, this.#audibleUntil - now) + (pending * 1000) / this.#rate;
   }
 
+  /**
+   * The loudest level the listener heard recently (`lookbackMs`, long enough to cover the way back
+   * from speaker to microphone) or is about to hear, or null when nothing was sounding: what echo
+   * safety compares the mic against.
+   */
+  audibleLevelDbfs(at = this.#scheduler.now(), lookbackMs = 500): number | null {
+    let loudest: number | null = null;
+    for (const item of this.#items.values()) {
+      for (const chunk of item.scheduled) {
+        if (chunk.startsAt > at + 50 || chunk.startsAt + chunk.durationMs < at - lookbackMs) continue;
+        loudest = loudest === null ? chunk.levelDbfs : Math.max(loudest, chunk.levelDbfs);
+      }
+    }
+    return loudest;
+  }
+
   /** True while anything is queued or still sounding. */
   get playing(): boolean {
     return this.depthMs > 0;
@@ -161,7 +179,7 @@ export class PlayoutBuffer {
       const durationMs = (next.samples.length * 1000) / this.#rate;
       const item = this.#items.get(next.itemId) as Item;
       if (item.scheduled.length === 0) this.#onEvent({ type: 'playout.started', itemId: next.itemId });
-      item.scheduled.push({ itemId: next.itemId, startsAt, durationMs });
+      item.scheduled.push({ itemId: next.itemId, startsAt, durationMs, levelDbfs: levelDbfs(next.samples) });
       this.#audibleUntil = startsAt + durationMs;
       this.#sink.write(next.samples);
     }

@@ -66,7 +66,13 @@ export interface CopilotDeps {
   /** Microphones and speakers for the settings panel. */
   devices?: AudioDevices;
   /** Registers the built-in and MCP tools; without it the agent has only delegation. */
-  installTools?: (registry: ToolRegistry, context: { settings: () => Settings }) => void | (() => void);
+  installTools?: (registry: ToolRegistry, context: ToolInstallContext) => void | (() => void);
+}
+
+export interface ToolInstallContext {
+  settings: () => Settings;
+  /** Called with the new settings whenever they change (MCP servers, folders). */
+  onSettingsChange: (listener: (settings: Settings) => void) => () => void;
 }
 
 /** Where no secure storage exists (tests, browser mode): keys come from the environment only. */
@@ -159,7 +165,14 @@ export function createCopilot(deps: CopilotDeps): Copilot {
       newId,
     }),
   );
-  const uninstallTools = deps.installTools?.(tools.registry, { settings: () => settings });
+  const settingsListeners = new Set<(next: Settings) => void>();
+  const uninstallTools = deps.installTools?.(tools.registry, {
+    settings: () => settings,
+    onSettingsChange: (listener) => {
+      settingsListeners.add(listener);
+      return () => settingsListeners.delete(listener);
+    },
+  });
   const agentTools = () => tools.registry.forResponses((tool) => tool.name !== delegationToolName);
   // The voice front keeps quick, safe tools and delegates everything else.
   const voiceTools = () => tools.registry.forRealtime((tool) => tool.name === delegationToolName || tool.risk === 'safe');
@@ -517,6 +530,7 @@ export function createCopilot(deps: CopilotDeps): Copilot {
     const previous = settings;
     const previousKey = storedKey;
     settings = next.settings;
+    for (const listener of settingsListeners) listener(settings);
     if (next.apiKey !== undefined) storedKey = next.apiKey;
     const reconnect = storedKey !== previousKey || settings.baseUrl !== previous.baseUrl;
     if (reconnect) {

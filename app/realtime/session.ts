@@ -51,6 +51,9 @@ export interface RealtimeSessionOptions {
   onEvent?: (event: RealtimeSessionEvent) => void;
 }
 
+/** How much louder than the playback the user must be to talk over it through speakers. */
+export const echoMarginDb = 6;
+
 /** Releases shorter than this are dropped: the server refuses to commit under 100 ms. */
 export const minimumTurnMs = 100;
 
@@ -84,7 +87,6 @@ export class RealtimeSession {
   #assistant = new Map<string, AssistantItem>();
   #history: HistoryEntry[] = [];
   #state: VoiceState = 'offline';
-  #echoBoosted = false;
   #muted = false;
   #closed = false;
   #recovering = false;
@@ -118,7 +120,8 @@ export class RealtimeSession {
       throw error;
     }
     if (this.#settings.turnMode !== 'push_to_talk') await this.#startMic();
-    this.#setState(this.#settings.turnMode === 'push_to_talk' ? 'idle' : 'listening');
+    // A microphone that failed as it started has already said so and left the error state.
+    if (this.#state === 'connecting') this.#setState(this.#settings.turnMode === 'push_to_talk' ? 'idle' : 'listening');
   }
 
   /** Applies new settings with a `session.update`; the turn mode may change mid-session. */
@@ -205,7 +208,6 @@ export class RealtimeSession {
     const heardText = heardPart(item?.text ?? '', audioEndMs / Math.max(1, stopped.generatedMs));
     this.#remember({ role: 'assistant', itemId: stopped.itemId, text: heardText });
     this.#emit({ type: 'barge_in', itemId: stopped.itemId, reason, playedMs: stopped.playedMs, generatedMs: stopped.generatedMs, audioEndMs, heardText });
-    this.#boostForEcho(false);
   }
 
   async close(): Promise<void> {
@@ -344,9 +346,21 @@ export class RealtimeSession {
     for (const frame of this.#framer.push(chunk)) {
       this.#emit({ type: 'mic.level', dbfs: frame.levelDbfs });
       if (this.#muted) continue;
-      this.#send({ type: 'input_audio_buffer.append', audio: toBase64(fromPcm24k(frame.pcm, this.#settings.encoding)) });
+      const pcm = this.#echoGated(frame.levelDbfs) ? new Int16Array(frame.pcm.length) : frame.pcm;
+      this.#send({ type: 'input_audio_buffer.append', audio: toBase64(fromPcm24k(pcm, this.#settings.encoding)) });
       if (this.#pttCapturedMs !== null) this.#pttCapturedMs += (frame.pcm.length * 1000) / 24_000;
     }
+  }
+
+  /**
+   * Echo safety with speakers: while the assistant is audible, a mic frame goes out only if it is
+   * clearly louder than what is playing (the user talking over it); otherwise silence goes in its
+   * place, so the assistant's own voice never triggers the server's VAD. Headphones: full duplex.
+   */
+  #echoGated(micDbfs: number): boolean {
+    if (this.#settings.echo !== 'speakers' || this.#settings.turnMode === 'push_to_talk') return false;
+    const playing = this.#options.playout.audibleLevelDbfs();
+    return playing !== null && micDbfs < playing + echoMarginDb;
   }
 
   // Responses ----------------------------------------------------------------------------------
@@ -415,10 +429,7 @@ export class RealtimeSession {
         const bytes = fromBase64(event.delta);
         if (bytes === null) return;
         this.#options.playout.enqueue(event.item_id, toPcm24k(bytes, this.#settings.encoding));
-        if (this.#state !== 'speaking') {
-          this.#setState('speaking');
-          this.#boostForEcho(true);
-        }
+        if (this.#state !== 'speaking') this.#setState('speaking');
         return;
       }
       case 'response.output_audio_transcript.delta':
@@ -481,7 +492,6 @@ export class RealtimeSession {
 
   /** Back to waiting for the user once the reply has finished playing. */
   #settle(): void {
-    this.#boostForEcho(false);
     if (!this.#responseActive && !this.#responseRequested) this.#setState(this.#settings.turnMode === 'push_to_talk' ? 'idle' : 'listening');
   }
 
@@ -523,13 +533,6 @@ export class RealtimeSession {
     const existing = this.#history.findIndex((candidate) => candidate.itemId === entry.itemId);
     if (existing >= 0) this.#history[existing] = entry;
     else this.#history.push(entry);
-  }
-
-  /** Echo safety: a higher VAD threshold while the assistant talks through speakers. */
-  #boostForEcho(on: boolean): void {
-    if (this.#settings.turnMode !== 'server_vad' || this.#settings.echo !== 'speakers' || this.#echoBoosted === on) return;
-    this.#echoBoosted = on;
-    this.#send({ type: 'session.update', session: { type: 'realtime', audio: { input: { turn_detection: turnDetection(this.#settings, on) } } } });
   }
 
   #setState(state: VoiceState): void {

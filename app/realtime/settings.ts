@@ -16,8 +16,9 @@ export interface VoiceSettings {
   transcriptionModel: string | null;
   tools: RealtimeFunctionTool[];
   /**
-   * `speakers` (the echo-safe default) raises the VAD threshold while the assistant speaks so its
-   * own voice through the speakers does not interrupt it; `headphones` keeps full duplex.
+   * `speakers` (the echo-safe default) gates the mic while the assistant speaks, so its own voice
+   * through the speakers cannot interrupt it (talking clearly louder still can); `headphones`
+   * keeps full duplex.
    */
   echo: 'speakers' | 'headphones';
   /** Mic frame size sent per `input_audio_buffer.append`, 20–100 ms. */
@@ -38,24 +39,20 @@ export const defaultVoiceSettings: VoiceSettings = {
   frameMs: 40,
 };
 
-/** How much the VAD threshold rises while the assistant is speaking through speakers. */
-export const echoThresholdBoost = 0.35;
-
 function format(encoding: AudioEncoding): { type: 'audio/pcm'; rate: 24000 } | { type: 'audio/pcmu' } | { type: 'audio/pcma' } {
   return encoding === 'pcm16' ? { type: 'audio/pcm', rate: 24000 } : { type: encoding === 'pcmu' ? 'audio/pcmu' : 'audio/pcma' };
 }
 
-export function turnDetection(settings: VoiceSettings, assistantSpeaking = false): NonNullable<NonNullable<RealtimeSessionCreateRequest['audio']>['input']>['turn_detection'] {
+export function turnDetection(settings: VoiceSettings): NonNullable<NonNullable<RealtimeSessionCreateRequest['audio']>['input']>['turn_detection'] {
   switch (settings.turnMode) {
     case 'push_to_talk':
       return null;
     case 'semantic_vad':
       return { type: 'semantic_vad', eagerness: settings.eagerness, create_response: true, interrupt_response: true };
     case 'server_vad': {
-      const boost = assistantSpeaking && settings.echo === 'speakers' ? echoThresholdBoost : 0;
       return {
         type: 'server_vad',
-        threshold: Math.min(0.99, settings.vad.threshold + boost),
+        threshold: settings.vad.threshold,
         prefix_padding_ms: settings.vad.prefixPaddingMs,
         silence_duration_ms: settings.vad.silenceDurationMs,
         create_response: true,
