@@ -1,16 +1,26 @@
 /**
- * The Electron shell: one locked-down window on the shared composition root.
- * Everything here is glue; behaviour lives in app/.
+ * The Electron shell: one locked-down window on the shared composition root, a tray icon, the
+ * push-to-talk hotkey, settings in userData and the API key in the OS keychain.
+ * Everything here is glue; behaviour lives in app/ and in the main/ modules it wires.
  */
-import { app, BrowserWindow, ipcMain, session, type IpcMainInvokeEvent } from 'electron';
+import { app, BrowserWindow, globalShortcut, ipcMain, Menu, nativeImage, safeStorage, screen, session, Tray, type IpcMainInvokeEvent } from 'electron';
+import * as fs from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import type { ConnectionState, VoiceStatus } from '../app/contract';
+import { commandChannels } from '../app/contract';
 import { createCopilot, type Copilot } from '../app/host/copilot';
 import { contentSecurityPolicy } from './csp';
+import { probeKeyboardHook, startHotkey, type Hotkey, type HotkeyStatus, type KeyboardHook } from './hotkey';
 import { forwardEvents, registerIpc } from './ipc';
+import { openKeyStore } from './keyStore';
 import { consoleLogger } from './log';
 import { nodeCopilotDeps } from './nodeDeps';
+import { copilotSettingsStore, createSettingsFile } from './settingsStore';
+import { createTray, trayStateOf, type ParleyTray } from './tray';
 import { lockNavigation, secureWebPreferences } from './window';
+import { restoredBounds, trackWindowBounds, type Bounds } from './windowState';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const log = consoleLogger('main');
@@ -30,11 +40,16 @@ export function isAppUrl(url: string): boolean {
 }
 
 let mainWindow: BrowserWindow | null = null;
+let tray: ParleyTray | null = null;
+let hotkey: Hotkey | null = null;
+let quitting = false;
 
-function createWindow(): BrowserWindow {
+function createWindow(options: { bounds: Partial<Bounds>; show: boolean }): BrowserWindow {
+  // Electronegativity CONTEXT_ISOLATION_JS_CHECK: set by secureWebPreferences (main/window.ts), which the scanner does not follow; test/main/window.test.ts and index.test.ts check it.
+  // Electronegativity SANDBOX_JS_CHECK: `sandbox: true` comes from secureWebPreferences too, checked by the same tests.
+  // Electronegativity AUXCLICK_JS_CHECK: a middle-click can only ask for a new window, and lockNavigation denies every window.open and navigation away (tested).
   const window = new BrowserWindow({
-    width: 960,
-    height: 720,
+    ...options.bounds,
     minWidth: 480,
     minHeight: 400,
     show: false,
@@ -43,7 +58,15 @@ function createWindow(): BrowserWindow {
     webPreferences: secureWebPreferences(join(here, '../preload/preload.cjs')),
   });
   lockNavigation(window.webContents, isAppUrl);
-  window.once('ready-to-show', () => window.show());
+  if (options.show) window.once('ready-to-show', () => window.show());
+  window.on('show', () => tray?.refresh());
+  window.on('hide', () => tray?.refresh());
+  // With a tray, closing the window hides it: Parley keeps listening for the hotkey until Quit.
+  window.on('close', (event) => {
+    if (quitting || tray === null) return;
+    event.preventDefault();
+    window.hide();
+  });
   window.on('closed', () => {
     mainWindow = null;
   });
@@ -52,9 +75,76 @@ function createWindow(): BrowserWindow {
   return window;
 }
 
+function showWindow(): void {
+  if (mainWindow === null) return;
+  if (mainWindow.isMinimized()) mainWindow.restore();
+  mainWindow.show();
+  mainWindow.focus();
+}
+
+function toggleWindow(): void {
+  if (mainWindow?.isVisible() === true) mainWindow.hide();
+  else showWindow();
+}
+
 function isTrustedSender(event: IpcMainInvokeEvent): boolean {
   const frame = event.senderFrame;
   return mainWindow !== null && event.sender === mainWindow.webContents && frame !== null && frame.parent === null && isAppUrl(frame.url);
+}
+
+function isWaylandSession(env: NodeJS.ProcessEnv): boolean {
+  return env.XDG_SESSION_TYPE === 'wayland' || (env.XDG_SESSION_TYPE === undefined && Boolean(env.WAYLAND_DISPLAY));
+}
+
+/** Electron's globalShortcut on Wayland works through the desktop portal only when asked to. */
+function enableWaylandShortcuts(): void {
+  if (process.platform === 'linux' && isWaylandSession(process.env)) app.commandLine.appendSwitch('enable-features', 'GlobalShortcutsPortal');
+}
+
+function openTray(): ParleyTray | null {
+  try {
+    return createTray(
+      { Tray, Menu, nativeImage, platform: process.platform },
+      { isWindowVisible: () => mainWindow?.isVisible() === true, toggleWindow, quit: () => app.quit() },
+    );
+  } catch (error) {
+    // Some Linux desktops have no status area; Parley then behaves like a plain window.
+    log.warn('no tray icon', { error: (error as Error).message });
+    return null;
+  }
+}
+
+const hookModule = createRequire(import.meta.url);
+
+/** The push-to-talk hotkey; its mode and reason go to the log and the tray menu. */
+async function openHotkey(copilot: Copilot, accelerator: string, onStatus: (status: HotkeyStatus) => void): Promise<Hotkey> {
+  return startHotkey({
+    accelerator,
+    platform: process.platform,
+    probeHook: async () => {
+      let modulePath: string;
+      try {
+        modulePath = hookModule.resolve('uiohook-napi');
+      } catch {
+        return { ok: false, reason: 'The keyboard hook (uiohook-napi) is not installed.' };
+      }
+      return probeKeyboardHook({ platform: process.platform, env: process.env, execPath: process.execPath, modulePath });
+    },
+    loadHook: async (): Promise<KeyboardHook> => {
+      const { uIOhook } = await import('uiohook-napi');
+      return {
+        on: (event, listener) => (event === 'keydown' ? uIOhook.on('keydown', listener) : uIOhook.on('keyup', listener)),
+        removeAllListeners: (event) => uIOhook.removeAllListeners(event),
+        start: () => uIOhook.start(),
+        stop: () => uIOhook.stop(),
+      };
+    },
+    globalShortcut,
+    press: () => copilot.call(commandChannels.pressToTalk, {}),
+    release: () => copilot.call(commandChannels.releaseToTalk, {}),
+    onStatus,
+    log,
+  });
 }
 
 async function main(): Promise<void> {
@@ -62,35 +152,82 @@ async function main(): Promise<void> {
     app.quit();
     return;
   }
-  app.on('second-instance', () => {
-    if (mainWindow === null) return;
-    if (mainWindow.isMinimized()) mainWindow.restore();
-    mainWindow.focus();
-  });
+  enableWaylandShortcuts();
+  app.on('second-instance', showWindow);
   app.on('web-contents-created', (_event, contents) => lockNavigation(contents, isAppUrl));
+  app.on('before-quit', () => {
+    quitting = true;
+  });
 
   await app.whenReady();
+  // The renderer needs no browser permission (audio is captured and played here, in main).
   session.defaultSession.setPermissionRequestHandler((_contents, _permission, callback) => callback(false));
+  session.defaultSession.setPermissionCheckHandler(() => false);
   session.defaultSession.webRequest.onHeadersReceived((details, callback) => {
+    // Electronegativity CSP_GLOBAL_CHECK: the policy is the constant in main/csp.ts, which the scanner cannot read here; it evaluates the same policy in renderer/index.html.
     callback({ responseHeaders: { ...details.responseHeaders, 'Content-Security-Policy': [contentSecurityPolicy] } });
   });
 
-  const copilot: Copilot = createCopilot(nodeCopilotDeps(process.env, log));
+  const userData = app.getPath('userData');
+  const settingsFile = createSettingsFile({ dir: userData, fs, now: Date.now });
+  const loaded = await settingsFile.load();
+  for (const problem of loaded.problems) log.warn('settings', { problem });
+  const keyStore = await openKeyStore({ dir: userData, safeStorage, fs, platform: process.platform, log });
+
+  const copilot: Copilot = createCopilot({ ...nodeCopilotDeps(process.env, log), settingsStore: copilotSettingsStore(settingsFile, loaded), keyStore });
   registerIpc({ ipcMain, copilot, log, isTrustedSender });
-  mainWindow = createWindow();
-  forwardEvents(copilot, mainWindow.webContents);
-  await copilot.start();
+
+  tray = openTray();
+  const openMainWindow = (show: boolean): BrowserWindow => {
+    const window = createWindow({ bounds: restoredBounds(settingsFile.current().window, screen.getAllDisplays()), show });
+    trackWindowBounds(window, {
+      save: (bounds) => settingsFile.save({ ...settingsFile.current(), window: bounds }),
+      onError: (error) => log.warn('the window position could not be saved', { error: error.message }),
+    });
+    forwardEvents(copilot, window.webContents);
+    return window;
+  };
+  // Starting minimised needs the tray to come back from; without one the window shows.
+  mainWindow = openMainWindow(!(loaded.settings.startMinimised && tray !== null));
+
+  let connection: ConnectionState = copilot.snapshot().connection;
+  let voice: VoiceStatus = copilot.snapshot().voice;
+  copilot.onEvent((event) => {
+    if (event.type === 'connection') connection = event.connection;
+    else if (event.type === 'voice') voice = event.voice;
+    else return;
+    tray?.setState(trayStateOf(connection, voice));
+  });
+
+  // Which push-to-talk mode is active and why: logged by startHotkey, shown in the tray menu.
+  const reportHotkey = (status: HotkeyStatus): void => {
+    tray?.setHotkey(status);
+  };
+  void openHotkey(copilot, loaded.settings.hotkey, reportHotkey).then(
+    (opened) => {
+      hotkey = opened;
+      if (quitting) opened.close();
+    },
+    (error: unknown) => log.error('the push-to-talk hotkey could not be set up', { error: (error as Error).message }),
+  );
+  settingsFile.onSaved((settings) => hotkey?.setAccelerator(settings.hotkey));
 
   app.on('activate', () => {
-    if (mainWindow === null) {
-      mainWindow = createWindow();
-      forwardEvents(copilot, mainWindow.webContents);
-    }
+    if (mainWindow !== null) showWindow();
+    else mainWindow = openMainWindow(true);
   });
   app.on('window-all-closed', () => {
     if (process.platform !== 'darwin') app.quit();
   });
-  app.on('will-quit', () => void copilot.close());
+  app.on('will-quit', () => {
+    hotkey?.close();
+    globalShortcut.unregisterAll();
+    tray?.destroy();
+    tray = null;
+    void copilot.close();
+  });
+
+  await copilot.start();
 }
 
 void main().catch((error: unknown) => {

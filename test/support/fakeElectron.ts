@@ -27,10 +27,43 @@ export class BrowserWindow extends EventEmitter {
   options: Record<string, unknown>;
   webContents = new FakeWebContents();
   loaded: string | null = null;
+  visible = false;
+  destroyed = false;
+  bounds: { x: number; y: number; width: number; height: number };
   constructor(options: Record<string, unknown>) {
     super();
     this.options = options;
+    const number = (key: string, fallback: number): number => (typeof options[key] === 'number' ? options[key] : fallback);
+    this.bounds = { x: number('x', 100), y: number('y', 100), width: number('width', 800), height: number('height', 600) };
+    this.visible = options.show !== false;
     BrowserWindow.created.push(this);
+  }
+  /** Like the window's close button: 'close' may be prevented, else the window goes. */
+  close(): void {
+    let prevented = false;
+    this.emit('close', { preventDefault: () => (prevented = true) });
+    if (prevented) return;
+    this.destroyed = true;
+    this.emit('closed');
+  }
+  /** Moves or resizes the window as a user dragging it would. */
+  setBounds(bounds: Partial<{ x: number; y: number; width: number; height: number }>): void {
+    const moved = bounds.x !== undefined || bounds.y !== undefined;
+    this.bounds = { ...this.bounds, ...bounds };
+    this.emit(moved ? 'move' : 'resize');
+  }
+  getNormalBounds(): { x: number; y: number; width: number; height: number } {
+    return { ...this.bounds };
+  }
+  isDestroyed(): boolean {
+    return this.destroyed;
+  }
+  isVisible(): boolean {
+    return this.visible;
+  }
+  hide(): void {
+    this.visible = false;
+    this.emit('hide');
   }
   loadFile(path: string): Promise<void> {
     this.loaded = `file://${path}`;
@@ -40,7 +73,10 @@ export class BrowserWindow extends EventEmitter {
     this.loaded = url;
     return Promise.resolve();
   }
-  show(): void {}
+  show(): void {
+    this.visible = true;
+    this.emit('show');
+  }
   focus(): void {}
   restore(): void {}
   isMinimized(): boolean {
@@ -50,6 +86,19 @@ export class BrowserWindow extends EventEmitter {
 
 class FakeApp extends EventEmitter {
   singleInstance = true;
+  /** Where `getPath` points; tests set `userData` to a fresh temporary folder. */
+  paths: Record<string, string> = {};
+  switches: Array<[string, string | undefined]> = [];
+  commandLine = {
+    appendSwitch: (name: string, value?: string): void => {
+      this.switches.push([name, value]);
+    },
+  };
+  getPath(name: string): string {
+    const path = this.paths[name];
+    if (path === undefined) throw new Error(`fake app has no path '${name}'`);
+    return path;
+  }
   quitCalled = false;
   exitCode: number | null = null;
   #markReady: () => void = () => undefined;
@@ -91,6 +140,7 @@ type HeadersHandler = (details: { responseHeaders?: Record<string, string[]> }, 
 
 class FakeSession {
   permissionHandler: PermissionHandler | null = null;
+  permissionCheckHandler: ((contents: unknown, permission: string) => boolean) | null = null;
   headersHandler: HeadersHandler | null = null;
   webRequest = {
     onHeadersReceived: (handler: HeadersHandler): void => {
@@ -99,6 +149,9 @@ class FakeSession {
   };
   setPermissionRequestHandler(handler: PermissionHandler): void {
     this.permissionHandler = handler;
+  }
+  setPermissionCheckHandler(handler: (contents: unknown, permission: string) => boolean): void {
+    this.permissionCheckHandler = handler;
   }
 }
 
@@ -119,7 +172,120 @@ export const ipcRenderer = Object.assign(new EventEmitter(), {
   },
 });
 
-export default { app, BrowserWindow, ipcMain, session, contextBridge, ipcRenderer };
+
+/** A nativeImage: the PNG bytes it was made from, per scale factor. */
+export class FakeNativeImage {
+  representations: Array<{ scaleFactor: number; buffer: Buffer }> = [];
+  addRepresentation(options: { scaleFactor: number; buffer?: Buffer }): void {
+    if (options.buffer !== undefined) this.representations.push({ scaleFactor: options.scaleFactor, buffer: options.buffer });
+  }
+}
+
+export const nativeImage = {
+  createFromBuffer(buffer: Buffer, options?: { scaleFactor?: number }): FakeNativeImage {
+    const image = new FakeNativeImage();
+    image.addRepresentation({ scaleFactor: options?.scaleFactor ?? 1, buffer });
+    return image;
+  },
+};
+
+export interface FakeMenuItem {
+  label?: string;
+  type?: string;
+  enabled?: boolean;
+  click?: () => void;
+}
+
+export const Menu = {
+  buildFromTemplate(template: FakeMenuItem[]): { items: FakeMenuItem[] } {
+    return { items: template };
+  },
+};
+
+export class Tray extends EventEmitter {
+  static created: Tray[] = [];
+  /** Set to make `new Tray()` throw, as on a desktop without a status area. */
+  static failWith: string | null = null;
+  image: FakeNativeImage;
+  toolTip = '';
+  menu: { items: FakeMenuItem[] } | null = null;
+  destroyed = false;
+  constructor(image: FakeNativeImage) {
+    super();
+    if (Tray.failWith !== null) throw new Error(Tray.failWith);
+    this.image = image;
+    Tray.created.push(this);
+  }
+  setImage(image: FakeNativeImage): void {
+    this.image = image;
+  }
+  setToolTip(text: string): void {
+    this.toolTip = text;
+  }
+  setContextMenu(menu: { items: FakeMenuItem[] }): void {
+    this.menu = menu;
+  }
+  destroy(): void {
+    this.destroyed = true;
+  }
+  /** The menu item whose label starts with `prefix`. */
+  item(prefix: string): FakeMenuItem | undefined {
+    return this.menu?.items.find((item) => item.label?.startsWith(prefix));
+  }
+}
+
+/** A reversible stand-in for the OS keychain; `available` and `backend` model Linux without one. */
+export const safeStorage = {
+  available: true,
+  backend: 'gnome_libsecret',
+  isEncryptionAvailable(): boolean {
+    return this.available;
+  },
+  getSelectedStorageBackend(): string {
+    return this.backend;
+  },
+  encryptString(plainText: string): Buffer {
+    return Buffer.concat([Buffer.from('fake-keychain:'), Buffer.from(plainText, 'utf8').reverse()]);
+  },
+  decryptString(encrypted: Buffer): string {
+    const prefix = Buffer.from('fake-keychain:');
+    if (!encrypted.subarray(0, prefix.length).equals(prefix)) throw new Error('Error while decrypting the ciphertext provided to safeStorage.decryptString.');
+    return Buffer.from(encrypted.subarray(prefix.length)).reverse().toString('utf8');
+  },
+};
+
+export const globalShortcut = {
+  registered: new Map<string, () => void>(),
+  /** Accelerators another program holds: registering them fails, as in Electron. */
+  taken: new Set<string>(),
+  register(accelerator: string, callback: () => void): boolean {
+    if (this.taken.has(accelerator) || this.registered.has(accelerator)) return false;
+    this.registered.set(accelerator, callback);
+    return true;
+  },
+  unregister(accelerator: string): void {
+    this.registered.delete(accelerator);
+  },
+  unregisterAll(): void {
+    this.registered.clear();
+  },
+  /** Presses a registered accelerator. */
+  press(accelerator: string): void {
+    this.registered.get(accelerator)?.();
+  },
+};
+
+type Display = { id: number; workArea: { x: number; y: number; width: number; height: number } };
+const primaryDisplay: Display = { id: 1, workArea: { x: 0, y: 0, width: 1920, height: 1080 } };
+
+export const screen = {
+  displays: [primaryDisplay],
+  getAllDisplays(): Display[] {
+    return this.displays;
+  },
+};
+
+export default { app, BrowserWindow, ipcMain, session, contextBridge, ipcRenderer, Tray, Menu, nativeImage, safeStorage, globalShortcut, screen };
 
 /** Forgets everything recorded; the mock module itself lives across `vi.resetModules()`. */
 export function resetFakeElectron(): void {
@@ -128,10 +294,20 @@ export function resetFakeElectron(): void {
   app.singleInstance = true;
   app.quitCalled = false;
   app.exitCode = null;
+  app.paths = {};
+  app.switches = [];
   ipcMain.handlers.clear();
   session.defaultSession.permissionHandler = null;
+  session.defaultSession.permissionCheckHandler = null;
   session.defaultSession.headersHandler = null;
   contextBridge.exposed.clear();
   ipcRenderer.removeAllListeners();
   ipcRenderer.invoked = [];
+  Tray.created = [];
+  Tray.failWith = null;
+  safeStorage.available = true;
+  safeStorage.backend = 'gnome_libsecret';
+  globalShortcut.registered.clear();
+  globalShortcut.taken.clear();
+  screen.displays = [primaryDisplay];
 }
