@@ -14,7 +14,7 @@ import { parseRealtimeFrame, realtimeSocketUrl, type RealtimeClientEvent, type R
 import { backoffDelayMs, defaultBackoff, isRecoverableClose } from '../transport/reconnect';
 import { Socket, SocketError, type SocketState, type WebSocketFactory } from '../transport/socket';
 import { ToolCalls, type ToolRunner } from '../responses/tools';
-import { sessionConfig, turnDetection, type VoiceSettings } from './settings';
+import { sessionConfig, type VoiceSettings } from './settings';
 
 export type VoiceState = 'connecting' | 'idle' | 'listening' | 'thinking' | 'speaking' | 'offline' | 'error';
 

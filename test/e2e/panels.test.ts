@@ -95,8 +95,9 @@ describe('the side panels', () => {
     const page = await open('dark');
     const message = page.getByRole('textbox', { name: 'Message' });
     // Tab from the top of the page until the message box has focus.
-    for (let step = 0; step < 20 && !(await message.evaluate((element) => element === document.activeElement)); step += 1) await page.keyboard.press('Tab');
-    expect(await message.evaluate((element) => element === document.activeElement)).toBe(true);
+    const focused = () => message.evaluate((element) => element === element.ownerDocument.activeElement);
+    for (let step = 0; step < 20 && !(await focused()); step += 1) await page.keyboard.press('Tab');
+    expect(await focused()).toBe(true);
     await page.keyboard.type('hello from the keyboard');
     await page.keyboard.press('Enter');
     await page.getByRole('region', { name: 'Transcript' }).getByText(/message \d+ of our conversation/).last().waitFor();
