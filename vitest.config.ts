@@ -36,6 +36,17 @@ export default defineConfig({
       },
       {
         test: {
+          name: 'audio',
+          environment: 'node',
+          include: ['test/audio/**/*.test.ts'],
+          testTimeout: 60_000,
+          hookTimeout: 60_000,
+          // One PulseAudio daemon and one pair of sinks: the files take turns.
+          fileParallelism: false,
+        },
+      },
+      {
+        test: {
           name: 'e2e',
           environment: 'node',
           include: ['test/e2e/**/*.test.ts'],

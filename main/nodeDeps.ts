@@ -1,10 +1,44 @@
 /** The real I/O both shells give the composition root. */
+import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { createRequire } from 'node:module';
 import { WebSocket } from 'ws';
+import type { Scheduler } from '../app/audio/playout';
+import { createAudioDevices } from '../app/audio/native/devices';
+import type { Spawn } from '../app/audio/native/processes';
+import { createSoxMic } from '../app/audio/native/soxMic';
+import { createSpeakerSink, type SpeakerClass } from '../app/audio/native/speakerSink';
 import type { CopilotDeps, Logger } from '../app/host/copilot';
 import { startEmulator } from '../app/emulator/server';
+import type { ClipboardPort } from '../app/agent/builtins';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { installTools } from './tools';
 
-export function nodeCopilotDeps(env: Readonly<Record<string, string | undefined>>, log: Logger): CopilotDeps {
+const loadModule = createRequire(import.meta.url);
+const spawnProcess = spawn as unknown as Spawn;
+
+/** Real timers for the PlayoutBuffer, on the monotonic clock. */
+const scheduler: Scheduler = {
+  now: () => performance.now(),
+  after: (ms, fire) => {
+    const handle = setTimeout(fire, ms);
+    return () => clearTimeout(handle);
+  },
+};
+
+export interface ShellPorts {
+  /** Where the app keeps its files (Electron's userData; `~/.config/parley` in browser mode). */
+  dataDir?: string;
+  clipboard?: ClipboardPort;
+}
+
+export function defaultDataDir(env: Readonly<Record<string, string | undefined>>): string {
+  return join(env.XDG_CONFIG_HOME ?? join(homedir(), '.config'), 'parley');
+}
+
+export function nodeCopilotDeps(env: Readonly<Record<string, string | undefined>>, log: Logger, shell: ShellPorts = {}): CopilotDeps {
+  const dataDir = shell.dataDir ?? defaultDataDir(env);
   return {
     env,
     log,
@@ -16,5 +50,13 @@ export function nodeCopilotDeps(env: Readonly<Record<string, string | undefined>
     sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
     random: () => Math.random(),
     newId: () => randomUUID(),
+    voice: {
+      createMic: (device) => createSoxMic({ spawn: spawnProcess, ...(device === null ? {} : { device }), env }),
+      // `speaker` is loaded only once its device checks pass: with no sound server it can abort.
+      createSpeaker: (device) => createSpeakerSink({ loadSpeaker: () => loadModule('speaker') as SpeakerClass, spawn: spawnProcess, ...(device === null ? {} : { device }), env }),
+      scheduler,
+    },
+    devices: createAudioDevices({ spawn: spawnProcess, env }),
+    installTools: installTools({ dataDir, log, ...(shell.clipboard === undefined ? {} : { clipboard: shell.clipboard }) }),
   };
 }

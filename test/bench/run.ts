@@ -4,6 +4,7 @@
  */
 import { coldStart } from './coldStart';
 import { responsesBench } from './responses';
+import { voiceBench } from './voice';
 
 const print = (line: object): void => console.log(JSON.stringify(line));
 
@@ -15,6 +16,7 @@ const benches: Record<string, (argv: readonly string[]) => Promise<void>> = {
     print(await coldStart(runs));
   },
   responses: (argv) => responsesBench(argv, print),
+  voice: (argv) => voiceBench(argv, print),
 };
 
 const [name, ...argv] = process.argv.slice(2);

@@ -1,0 +1,191 @@
+/**
+ * A RealtimeSession on real devices: the native mic on the "mouth" sink's monitor, the native
+ * speaker into the "ear" sink, the emulator on loopback. What the speaker was handed is kept
+ * ("written") so the recording of the ear can be lined up against it.
+ */
+import { spawn } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { WebSocket } from 'ws';
+import { PlayoutBuffer, type Scheduler } from '../../app/audio/playout';
+import type { SpeakerSink } from '../../app/audio/ports';
+import type { Spawn } from '../../app/audio/native/processes';
+import { createSoxMic } from '../../app/audio/native/soxMic';
+import { createSpeakerSink, type SpeakerClass } from '../../app/audio/native/speakerSink';
+import { noLatency } from '../../app/emulator/latency';
+import { startEmulator, type Emulator, type EmulatorOptions } from '../../app/emulator/server';
+import { RealtimeSession, type RealtimeSessionEvent } from '../../app/realtime/session';
+import { defaultVoiceSettings, type VoiceSettings } from '../../app/realtime/settings';
+import type { ToolRunner } from '../../app/responses/tools';
+import { envelope } from './pulse';
+
+const require = createRequire(import.meta.url);
+
+export const realScheduler: Scheduler = {
+  now: () => performance.now(),
+  after: (ms, fire) => {
+    const handle = setTimeout(fire, ms);
+    return () => clearTimeout(handle);
+  },
+};
+
+/** A sink that passes everything on and keeps a copy, with the time of each write. */
+class TeeSink implements SpeakerSink {
+  readonly #inner: SpeakerSink;
+  written: Int16Array[] = [];
+  writes: Array<{ at: number; samples: number }> = [];
+  flushedAt: number | null = null;
+  constructor(inner: SpeakerSink) {
+    this.#inner = inner;
+  }
+  get sampleRate(): number {
+    return this.#inner.sampleRate;
+  }
+  get latencyMs(): number {
+    return this.#inner.latencyMs;
+  }
+  open(): Promise<void> {
+    return this.#inner.open();
+  }
+  write(pcm: Int16Array): void {
+    this.writes.push({ at: performance.now(), samples: pcm.length });
+    this.written.push(pcm.slice());
+    this.#inner.write(pcm);
+  }
+  flush(): void {
+    this.flushedAt = performance.now();
+    this.#inner.flush();
+  }
+  close(): Promise<void> {
+    return this.#inner.close();
+  }
+  get samples(): Int16Array {
+    const out = new Int16Array(this.written.reduce((sum, part) => sum + part.length, 0));
+    let offset = 0;
+    for (const part of this.written) {
+      out.set(part, offset);
+      offset += part.length;
+    }
+    return out;
+  }
+}
+
+export interface VoiceLoop {
+  emulator: Emulator;
+  session: RealtimeSession;
+  sink: TeeSink;
+  playout: PlayoutBuffer;
+  events: Array<RealtimeSessionEvent & { at: number }>;
+  next<T extends RealtimeSessionEvent['type']>(type: T, match?: (event: Extract<RealtimeSessionEvent, { type: T }>) => boolean, timeoutMs?: number): Promise<Extract<RealtimeSessionEvent, { type: T }> & { at: number }>;
+  close(): Promise<void>;
+}
+
+export interface LoopOptions {
+  emulator?: EmulatorOptions;
+  runTool?: ToolRunner;
+  micDevice?: string;
+  /** Sees the session's socket (for benchmarks that time frames). */
+  onSocket?: (ws: WebSocket) => void;
+  /** Sees each mic chunk as it arrives, before the session does. */
+  onMicChunk?: (pcm: Int16Array) => void;
+}
+
+export async function voiceLoop(settings: Partial<VoiceSettings>, options: LoopOptions = {}): Promise<VoiceLoop> {
+  const emulator = await startEmulator({ latency: noLatency, ...options.emulator });
+  const spawnProcess = spawn as unknown as Spawn;
+  const nativeMic = createSoxMic({ spawn: spawnProcess, device: options.micDevice ?? 'pulse:mouth.monitor' });
+  const mic: typeof nativeMic = {
+    sampleRate: nativeMic.sampleRate,
+    start: (onChunk, onError) =>
+      nativeMic.start((pcm) => {
+        options.onMicChunk?.(pcm);
+        onChunk(pcm);
+      }, onError),
+    stop: () => nativeMic.stop(),
+  };
+  const sink = new TeeSink(createSpeakerSink({ loadSpeaker: () => require('speaker') as SpeakerClass, spawn: spawnProcess, device: 'pulse:ear' }));
+  await sink.open();
+  const events: Array<RealtimeSessionEvent & { at: number }> = [];
+  const waiters: Array<{ type: string; match: (event: never) => boolean; resolve: (event: never) => void }> = [];
+  let session: RealtimeSession | null = null;
+  const playout = new PlayoutBuffer({
+    sink,
+    scheduler: realScheduler,
+    onEvent: (event) => {
+      if (event.type === 'playout.drained') session?.playbackDrained();
+    },
+  });
+  session = new RealtimeSession({
+    baseUrl: emulator.baseUrl,
+    apiKey: 'sk-test',
+    settings: { ...defaultVoiceSettings, ...settings },
+    createWebSocket: (url, wsOptions) => {
+      const ws = new WebSocket(url, wsOptions);
+      options.onSocket?.(ws);
+      return ws;
+    },
+    mic,
+    playout,
+    now: () => performance.now(),
+    sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+    random: () => 0.5,
+    ...(options.runTool === undefined ? {} : { runTool: options.runTool }),
+    onEvent: (event) => {
+      const stamped = { ...event, at: performance.now() };
+      events.push(stamped);
+      for (const waiter of [...waiters]) {
+        if (waiter.type === event.type && waiter.match(stamped as never)) {
+          waiters.splice(waiters.indexOf(waiter), 1);
+          waiter.resolve(stamped as never);
+        }
+      }
+    },
+  });
+  const created = session;
+  return {
+    emulator,
+    session: created,
+    sink,
+    playout,
+    events,
+    next: (type, match = () => true, timeoutMs = 20_000) =>
+      new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`No ${type} event within ${timeoutMs} ms; saw ${events.map((event) => event.type).join(', ')}`)), timeoutMs);
+        waiters.push({
+          type,
+          match: match as never,
+          resolve: ((event: never) => {
+            clearTimeout(timer);
+            resolve(event);
+          }) as never,
+        });
+      }),
+    async close() {
+      await created.close();
+      await sink.close();
+      await emulator.close();
+    },
+  };
+}
+
+/**
+ * Where, in the audio handed to the speaker, the listener stopped hearing it: the written audio is
+ * lined up with the ear recording (delay found by the caller), and compared in 10 ms windows. The
+ * cut lies between the last loud written window still heard and the first loud one that was not.
+ */
+export function heardBounds(written: Int16Array, recorded: Int16Array, delaySamples: number): { lastHeardMs: number; firstUnheardMs: number | null } {
+  const writtenEnvelope = envelope(written);
+  const recordedEnvelope = envelope(recorded.subarray(Math.max(0, delaySamples)));
+  const loud = 0.02;
+  let lastHeard = 0;
+  for (let window = 0; window < writtenEnvelope.length; window += 1) {
+    if ((writtenEnvelope[window] ?? 0) >= loud && (recordedEnvelope[window] ?? 0) >= loud / 4) lastHeard = (window + 1) * 10;
+  }
+  let firstUnheard: number | null = null;
+  for (let window = lastHeard / 10; window < writtenEnvelope.length; window += 1) {
+    if ((writtenEnvelope[window] ?? 0) >= loud) {
+      firstUnheard = window * 10;
+      break;
+    }
+  }
+  return { lastHeardMs: lastHeard, firstUnheardMs: firstUnheard };
+}
