@@ -70,7 +70,8 @@ export class PlayoutBuffer {
     this.#scheduler = options.scheduler;
     this.#rate = options.sink.sampleRate;
     this.#chunkSamples = Math.round(((options.chunkMs ?? 40) * this.#rate) / 1000);
-    this.#leadMs = options.leadMs ?? 2 * (options.chunkMs ?? 40);
+    // Three chunks ahead: two underran on a saturated test machine.
+    this.#leadMs = options.leadMs ?? 3 * (options.chunkMs ?? 40);
     this.#onEvent = options.onEvent ?? (() => undefined);
   }
 

@@ -21,7 +21,7 @@ afterEach(async () => {
   await loop?.close();
   loop = null;
 });
-afterAll(() => undefined);
+afterAll(() => pulse?.close());
 
 const heardSeconds = (text: string) => Number(/I heard ([\d.]+) seconds/.exec(text)?.[1] ?? Number.NaN);
 

@@ -47,8 +47,8 @@ describe('PlayoutBuffer', () => {
   it('writes at most the lead ahead, in chunk-sized pieces', () => {
     const { playout, written } = rig();
     playout.enqueue('a', ms(1000));
-    // An 80 ms lead past what is sounding: two 40 ms chunks go out at once, the rest as time passes.
-    expect(written).toEqual([960, 960]);
+    // A 120 ms lead past what is sounding: three 40 ms chunks go out at once, the rest as time passes.
+    expect(written).toEqual([960, 960, 960]);
     expect(playout.generatedMs('a')).toBe(1000);
   });
 
