@@ -31,8 +31,7 @@ describe('delegation from the voice to the agent', () => {
   it('acknowledges at once, runs the agent tool loop with permission, and speaks the result', async () => {
     emulator = await startEmulator({ latency: noLatency });
     const prompts: PermissionRequest[] = [];
-    let host: ToolHost;
-    host = new ToolHost({
+    const host: ToolHost = new ToolHost({
       permissions: () => ({}),
       allowAlways: () => undefined,
       emit: (event) => {
