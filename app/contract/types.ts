@@ -179,7 +179,14 @@ export type InspectorEvent =
   | { type: 'tool'; at: number; name: string; status: 'started' | 'done' | 'failed'; durationMs?: number }
   | { type: 'turn.finished'; at: number; status: string; metrics: TurnMetrics | null }
   | { type: 'frame.rejected'; at: number; reason: string }
-  | { type: 'barge_in'; at: number; reason: 'speech' | 'hotkey'; playedMs: number; generatedMs: number; audioEndMs: number };
+  | { type: 'barge_in'; at: number; reason: 'speech' | 'hotkey'; playedMs: number; generatedMs: number; audioEndMs: number }
+  | { type: 'voice.state'; at: number; state: string }
+  | { type: 'voice.vad'; at: number; speaking: boolean }
+  | { type: 'voice.commit'; at: number; audioMs: number }
+  | { type: 'voice.response'; at: number; phase: 'created' | 'done'; status: string | null }
+  | { type: 'voice.playout'; at: number; phase: 'started' | 'drained'; depthMs: number }
+  /** The microphone level, at most once a second (the meter gets it 15 times a second). */
+  | { type: 'voice.level'; at: number; dbfs: number };
 
 export interface TurnMetrics {
   turnId: string;

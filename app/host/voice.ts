@@ -54,6 +54,7 @@ export class VoiceController {
   #starting: Promise<void> | null = null;
   #status: VoiceStatus;
   #lastLevelAt = -Infinity;
+  #lastLoggedLevelAt = -Infinity;
   /** Voice item id → transcript turn id (user partials and assistant replies). */
   #turnOf = new Map<string, string>();
 
@@ -142,6 +143,9 @@ export class VoiceController {
         scheduler: deps.scheduler,
         onEvent: (event) => {
           if (event.type === 'playout.drained') session?.playbackDrained();
+          if (event.type === 'playout.started' || event.type === 'playout.drained') {
+            this.#options.inspector.record({ type: 'voice.playout', at: this.#options.now(), phase: event.type === 'playout.started' ? 'started' : 'drained', depthMs: Math.round(playout.depthMs) });
+          }
         },
       });
       session = new RealtimeSession({
@@ -177,9 +181,23 @@ export class VoiceController {
     const at = now();
     switch (event.type) {
       case 'state':
+        inspector.record({ type: 'voice.state', at, state: event.state });
         this.#setStatus({ state: event.state, ...(event.state === 'error' ? {} : { problem: null }) });
         return;
+      case 'vad':
+        inspector.record({ type: 'voice.vad', at, speaking: event.speaking });
+        return;
+      case 'commit':
+        if (event.audioMs > 0 || event.itemId !== null) inspector.record({ type: 'voice.commit', at, audioMs: Math.round(event.audioMs) });
+        return;
+      case 'response':
+        inspector.record({ type: 'voice.response', at, phase: event.phase, status: event.status ?? null });
+        return;
       case 'mic.level':
+        if (at - this.#lastLoggedLevelAt >= 1000) {
+          this.#lastLoggedLevelAt = at;
+          inspector.record({ type: 'voice.level', at, dbfs: Number.isFinite(event.dbfs) ? Math.round(event.dbfs) : -120 });
+        }
         if (at - this.#lastLevelAt >= levelIntervalMs) {
           this.#lastLevelAt = at;
           emit({ type: 'voice.level', dbfs: Number.isFinite(event.dbfs) ? Math.round(event.dbfs * 10) / 10 : -120 });

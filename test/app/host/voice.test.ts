@@ -83,3 +83,20 @@ describe('voice through the copilot', () => {
     expect(await app.call(commandChannels.getSnapshot, {})).toMatchObject({ ok: true });
   });
 });
+
+describe('voice in the inspector', () => {
+  it('records state, commit, response and playout changes, and the mic level at most once a second', async () => {
+    const { copilot: app, mic, waitFor } = voiceCopilot();
+    await app.start();
+    await app.call(commandChannels.pressToTalk, {});
+    mic.speak(900);
+    await app.call(commandChannels.releaseToTalk, {});
+    await waitFor(finishedVoiceReply);
+    await expect.poll(() => app.snapshot().events.some((event) => event.type === 'voice.playout' && event.phase === 'drained')).toBe(true);
+    const types = new Set(app.snapshot().events.map((event) => event.type));
+    for (const type of ['voice.state', 'voice.commit', 'voice.response', 'voice.playout', 'voice.level']) expect(types).toContain(type);
+    expect(app.snapshot().events.filter((event) => event.type === 'voice.level').length).toBeLessThanOrEqual(2);
+    // Nothing the user said or heard is in the log.
+    expect(JSON.stringify(app.snapshot().events)).not.toMatch(/I heard/);
+  });
+});
