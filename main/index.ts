@@ -161,8 +161,10 @@ async function main(): Promise<void> {
 
   await app.whenReady();
   // The renderer needs no browser permission (audio is captured and played here, in main).
-  session.defaultSession.setPermissionRequestHandler((_contents, _permission, callback) => callback(false));
-  session.defaultSession.setPermissionCheckHandler(() => false);
+  // Everything is denied but writing text to the clipboard from our own page (the Copy buttons).
+  const mayCopy = (permission: string, url: string | undefined): boolean => permission === 'clipboard-sanitized-write' && url !== undefined && isAppUrl(url);
+  session.defaultSession.setPermissionRequestHandler((contents, permission, callback) => callback(mayCopy(permission, contents.getURL())));
+  session.defaultSession.setPermissionCheckHandler((contents, permission) => mayCopy(permission, contents?.getURL()));
   session.defaultSession.webRequest.onHeadersReceived((details, callback) => {
     // Electronegativity CSP_GLOBAL_CHECK: the policy is the constant in main/csp.ts, which the scanner cannot read here; it evaluates the same policy in renderer/index.html.
     callback({ responseHeaders: { ...details.responseHeaders, 'Content-Security-Policy': [contentSecurityPolicy] } });

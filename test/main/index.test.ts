@@ -81,12 +81,21 @@ describe('the Electron shell', { timeout: 30_000 }, () => {
     electron = await launch({ singleInstance: true });
     await waitFor(() => expect(electron?.session.defaultSession.headersHandler).not.toBeNull());
     const granted: boolean[] = [];
-    electron.session.defaultSession.permissionHandler?.({}, 'media', (answer) => granted.push(answer));
-    electron.session.defaultSession.permissionHandler?.({}, 'notifications', (answer) => granted.push(answer));
-    expect(granted).toEqual([false, false]);
+    await waitFor(() => expect(electron?.BrowserWindow.created[0]?.loaded).toBeTruthy());
+    const page = electron.BrowserWindow.created[0]?.loaded ?? '';
+    const ours = { getURL: () => page };
+    const stranger = { getURL: () => 'https://evil.example/' };
+    electron.session.defaultSession.permissionHandler?.(ours, 'media', (answer) => granted.push(answer));
+    electron.session.defaultSession.permissionHandler?.(ours, 'notifications', (answer) => granted.push(answer));
+    electron.session.defaultSession.permissionHandler?.(stranger, 'clipboard-sanitized-write', (answer) => granted.push(answer));
+    // The one exception: our page may write text to the clipboard (the Copy buttons).
+    electron.session.defaultSession.permissionHandler?.(ours, 'clipboard-sanitized-write', (answer) => granted.push(answer));
+    expect(granted).toEqual([false, false, false, true]);
     for (const permission of ['media', 'clipboard-read', 'geolocation']) {
-      expect(electron.session.defaultSession.permissionCheckHandler?.({}, permission)).toBe(false);
+      expect(electron.session.defaultSession.permissionCheckHandler?.(ours, permission)).toBe(false);
     }
+    expect(electron.session.defaultSession.permissionCheckHandler?.(ours, 'clipboard-sanitized-write')).toBe(true);
+    expect(electron.session.defaultSession.permissionCheckHandler?.(stranger, 'clipboard-sanitized-write')).toBe(false);
     let headers: Record<string, string[]> = {};
     electron.session.defaultSession.headersHandler?.({ responseHeaders: {} }, (response) => {
       headers = (response as { responseHeaders: Record<string, string[]> }).responseHeaders;
