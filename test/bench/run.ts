@@ -5,6 +5,7 @@
 import { coldStart } from './coldStart';
 import { responsesBench } from './responses';
 import { voiceBench } from './voice';
+import { uiBench } from './ui';
 
 const print = (line: object): void => console.log(JSON.stringify(line));
 
@@ -17,6 +18,7 @@ const benches: Record<string, (argv: readonly string[]) => Promise<void>> = {
   },
   responses: (argv) => responsesBench(argv, print),
   voice: (argv) => voiceBench(argv, print),
+  ui: (argv) => uiBench(argv, print),
 };
 
 const [name, ...argv] = process.argv.slice(2);
