@@ -16,6 +16,7 @@ const bridge: CopilotBridge = {
   releaseToTalk: () => ipcRenderer.invoke(commandChannels.releaseToTalk),
   stopSpeaking: () => ipcRenderer.invoke(commandChannels.stopSpeaking),
   setMuted: (request) => ipcRenderer.invoke(commandChannels.setMuted, request),
+  previewVoice: (request) => ipcRenderer.invoke(commandChannels.previewVoice, request),
   getSettings: () => ipcRenderer.invoke(commandChannels.getSettings),
   updateSettings: (request) => ipcRenderer.invoke(commandChannels.updateSettings, request),
   setApiKey: (request) => ipcRenderer.invoke(commandChannels.setApiKey, request),

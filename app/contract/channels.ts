@@ -13,6 +13,7 @@ export const commandChannels = {
   releaseToTalk: 'copilot:release-to-talk',
   stopSpeaking: 'copilot:stop-speaking',
   setMuted: 'copilot:set-muted',
+  previewVoice: 'copilot:preview-voice',
   getSettings: 'copilot:get-settings',
   updateSettings: 'copilot:update-settings',
   setApiKey: 'copilot:set-api-key',

@@ -37,6 +37,7 @@ export const commandRequestSchemas = {
   releaseToTalk: emptyRequest,
   stopSpeaking: emptyRequest,
   setMuted: setMutedRequest,
+  previewVoice: z.strictObject({ voice: z.string().regex(/^[a-z0-9_-]{1,40}$/, 'Pick a voice from the list.') }),
   getSettings: emptyRequest,
   updateSettings: updateSettingsRequest,
   setApiKey: setApiKeyRequest,

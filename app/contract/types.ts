@@ -154,8 +154,12 @@ export interface InspectorSummary {
   reconnects: number;
   rehydrations: number;
   rollovers: number;
-  /** Running cost in USD of everything priced so far; null while no priced model answered. */
+  /** Running cost in USD of the agent's (text) responses; null while no priced model answered. */
   costUsd: number | null;
+  /** Running cost in USD of voice responses (audio and text tokens); null while none was priced. */
+  voiceCostUsd: number | null;
+  /** Agent requests waiting for their response right now, across lanes. */
+  lanesInFlight: number;
   /** The agent socket: when it opened and when it will roll over, for "time until rollover". */
   socket: { id: number; openedAt: number; rolloverAt: number } | null;
   /** The last turns' figures, oldest first, for the latency chart. */
@@ -250,6 +254,7 @@ export interface CopilotBridge {
   releaseToTalk(): Promise<CommandResult<null>>;
   stopSpeaking(): Promise<CommandResult<null>>;
   setMuted(request: CommandRequest<'setMuted'>): Promise<CommandResult<null>>;
+  previewVoice(request: CommandRequest<'previewVoice'>): Promise<CommandResult<null>>;
   getSettings(): Promise<CommandResult<SettingsView>>;
   updateSettings(request: CommandRequest<'updateSettings'>): Promise<CommandResult<SettingsView>>;
   setApiKey(request: CommandRequest<'setApiKey'>): Promise<CommandResult<KeyStatus>>;
@@ -270,6 +275,7 @@ export interface CommandResponses {
   releaseToTalk: null;
   stopSpeaking: null;
   setMuted: null;
+  previewVoice: null;
   getSettings: SettingsView;
   updateSettings: SettingsView;
   setApiKey: KeyStatus;

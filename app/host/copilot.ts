@@ -196,6 +196,7 @@ export function createCopilot(deps: CopilotDeps): Copilot {
       inspector.update({
         ...session.meters,
         chainHead: session.chainHead,
+        lanesInFlight: session.lanesInFlight,
         socket: socket === null ? null : { ...socket, rolloverAt: socket.openedAt + settings.rolloverMinutes * 60_000 },
       });
     }
@@ -241,6 +242,10 @@ export function createCopilot(deps: CopilotDeps): Copilot {
         break;
       case 'reconnect':
         inspector.record({ type: 'reconnect', at, attempt: event.attempt, delayMs: event.delayMs, code: event.code });
+        emit({
+          type: 'notice',
+          problem: { code: 'connection_failed', message: `Connection lost (code ${event.code ?? 'none'}); retrying in ${Math.max(1, Math.round(event.delayMs / 1000))} s (attempt ${event.attempt}).`, hint: 'Your message is kept and will be sent when the connection is back.' },
+        });
         break;
       case 'rehydration':
         inspector.record({ type: 'rehydration', at, reason: event.reason, items: event.items });
@@ -495,6 +500,7 @@ export function createCopilot(deps: CopilotDeps): Copilot {
     releaseToTalk: () => withVoice((controller) => controller.release()),
     stopSpeaking: () => withVoice((controller) => controller.stopSpeaking()),
     setMuted: (request) => withVoice((controller) => controller.setMuted(request.muted)),
+    previewVoice: (request) => withVoice((controller) => controller.previewVoice(request.voice)),
     getSettings: () => ({ ok: true, value: settingsView() }),
     updateSettings: (request) => updateSettings(request.patch),
     setApiKey: (request) => changeKey(() => keyStore.write(request.key), request.key),

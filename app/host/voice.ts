@@ -12,6 +12,7 @@ import type { WebSocketFactory } from '../transport/socket';
 import type { Logger } from './copilot';
 import type { Transcript } from './transcript';
 import type { ToolRunner } from '../responses/tools';
+import { voiceCostUsd } from '../responses/cost';
 
 /** The devices to use, by id from the device list; null is the system default. */
 export interface VoiceDevices {
@@ -110,6 +111,12 @@ export class VoiceController {
     await this.#session?.release();
   }
 
+  /** Speaks a sample of `voice` through the speaker, starting voice if needed. */
+  async previewVoice(voice: string): Promise<void> {
+    await this.start();
+    this.#session?.previewVoice(voice);
+  }
+
   /** A note for the voice to speak about (a delegated task's result). */
   addNote(note: string): void {
     this.#session?.addNote(note);
@@ -190,9 +197,15 @@ export class VoiceController {
       case 'commit':
         if (event.audioMs > 0 || event.itemId !== null) inspector.record({ type: 'voice.commit', at, audioMs: Math.round(event.audioMs) });
         return;
-      case 'response':
+      case 'response': {
         inspector.record({ type: 'voice.response', at, phase: event.phase, status: event.status ?? null });
+        const cost = event.usage === undefined ? null : voiceCostUsd(this.#settings.model, event.usage);
+        if (cost !== null) {
+          inspector.addVoiceCost(cost);
+          emit({ type: 'inspector', summary: inspector.summary });
+        }
         return;
+      }
       case 'mic.level':
         if (at - this.#lastLoggedLevelAt >= 1000) {
           this.#lastLoggedLevelAt = at;

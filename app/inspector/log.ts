@@ -26,6 +26,8 @@ export class InspectorLog {
     rehydrations: 0,
     rollovers: 0,
     costUsd: null,
+    voiceCostUsd: null,
+    lanesInFlight: 0,
     socket: null,
     recentTurns: [],
   };
@@ -70,8 +72,13 @@ export class InspectorLog {
     }
   }
 
+  /** Adds the cost of one voice response. */
+  addVoiceCost(usd: number): void {
+    this.#summary = { ...this.#summary, voiceCostUsd: (this.#summary.voiceCostUsd ?? 0) + usd };
+  }
+
   /** Figures read off the live session rather than derived from events. */
-  update(figures: Partial<Pick<InspectorSummary, 'bytesSent' | 'bytesReceived' | 'chainHead' | 'socket'>>): void {
+  update(figures: Partial<Pick<InspectorSummary, 'bytesSent' | 'bytesReceived' | 'chainHead' | 'socket' | 'lanesInFlight'>>): void {
     this.#summary = { ...this.#summary, ...figures };
   }
 }

@@ -29,13 +29,22 @@ export type RealtimeSessionEvent =
   | { type: 'transcript.user'; itemId: string; text: string; final: boolean }
   | { type: 'transcript.assistant'; itemId: string; delta: string }
   | { type: 'transcript.assistant.done'; itemId: string; text: string }
-  | { type: 'response'; phase: 'created' | 'done'; responseId: string; status?: string }
+  | { type: 'response'; phase: 'created' | 'done'; responseId: string; status?: string; usage?: VoiceUsage }
   | { type: 'barge_in'; itemId: string; reason: 'speech' | 'hotkey'; playedMs: number; generatedMs: number; audioEndMs: number; heardText: string }
   | { type: 'truncated'; itemId: string; audioEndMs: number }
   | { type: 'tool'; callId: string; name: string; status: 'started' | 'done' | 'failed'; durationMs?: number }
   | { type: 'reconnect'; attempt: number; delayMs: number; code: number | null }
   | { type: 'recovered'; gapMs: number; itemsReplayed: number }
   | { type: 'problem'; problem: Problem };
+
+/** Tokens of one voice response, split as the Realtime API bills them. */
+export interface VoiceUsage {
+  textIn: number;
+  audioIn: number;
+  cachedIn: number;
+  textOut: number;
+  audioOut: number;
+}
 
 export interface RealtimeSessionOptions {
   baseUrl: string;
@@ -88,6 +97,8 @@ export class RealtimeSession {
   #history: HistoryEntry[] = [];
   #state: VoiceState = 'offline';
   #muted = false;
+  /** Responses outside the conversation (voice previews), whose words are not turns. */
+  #outOfBand = new Set<string>();
   #closed = false;
   #recovering = false;
 
@@ -177,6 +188,23 @@ export class RealtimeSession {
   addNote(text: string): void {
     this.#send({ type: 'conversation.item.create', item: { type: 'message', role: 'system', content: [{ type: 'input_text', text }] } });
     this.#requestResponse();
+  }
+
+  /**
+   * Speaks a short sample in `voice` without changing the session's voice: an out-of-band
+   * response (`conversation: 'none'`), so nothing joins the conversation.
+   */
+  previewVoice(voice: string): void {
+    this.#send({
+      type: 'response.create',
+      response: {
+        conversation: 'none',
+        output_modalities: ['audio'],
+        audio: { output: { voice } },
+        instructions: `Say, in one short friendly sentence, that this is the ${voice} voice.`,
+        metadata: { purpose: 'voice-preview' },
+      },
+    });
   }
 
   /** Replaces the tools the voice model may call (the registry changed). */
@@ -419,6 +447,12 @@ export class RealtimeSession {
         }
         return;
       case 'response.created':
+        // An out-of-band response (a voice preview) is not the conversation's: it blocks nothing
+        // and its words are not a turn.
+        if (isOutOfBand(event.response)) {
+          if (event.response.id) this.#outOfBand.add(event.response.id);
+          return;
+        }
         this.#responseActive = true;
         this.#responseRequested = false;
         this.#emit({ type: 'response', phase: 'created', responseId: event.response.id ?? '' });
@@ -434,6 +468,7 @@ export class RealtimeSession {
       }
       case 'response.output_audio_transcript.delta':
       case 'response.output_text.delta': {
+        if (this.#outOfBand.has(event.response_id)) return;
         const item = this.#assistantItem(event.item_id);
         item.text += event.delta;
         if (!item.cut) this.#emit({ type: 'transcript.assistant', itemId: event.item_id, delta: event.delta });
@@ -441,6 +476,7 @@ export class RealtimeSession {
       }
       case 'response.output_audio_transcript.done':
       case 'response.output_text.done': {
+        if (this.#outOfBand.has(event.response_id)) return;
         const item = this.#assistantItem(event.item_id);
         const text = 'transcript' in event ? event.transcript : event.text;
         if (!item.cut) {
@@ -455,12 +491,28 @@ export class RealtimeSession {
           this.#pendingCalls.push({ callId: event.item.call_id, name: event.item.name, arguments: event.item.arguments ?? '' });
         }
         return;
-      case 'response.done':
-        this.#responseActive = false;
-        this.#responseRequested = false;
-        this.#emit({ type: 'response', phase: 'done', responseId: event.response.id ?? '', status: event.response.status ?? 'completed' });
+      case 'response.done': {
+        const outOfBand = isOutOfBand(event.response);
+        if (!outOfBand) {
+          this.#responseActive = false;
+          this.#responseRequested = false;
+        }
+        const usage = event.response.usage;
+        const tokens: VoiceUsage | undefined =
+          usage === undefined
+            ? undefined
+            : {
+                textIn: usage.input_token_details?.text_tokens ?? 0,
+                audioIn: usage.input_token_details?.audio_tokens ?? 0,
+                cachedIn: usage.input_token_details?.cached_tokens ?? 0,
+                textOut: usage.output_token_details?.text_tokens ?? 0,
+                audioOut: usage.output_token_details?.audio_tokens ?? 0,
+              };
+        this.#emit({ type: 'response', phase: 'done', responseId: event.response.id ?? '', status: event.response.status ?? 'completed', ...(tokens === undefined ? {} : { usage: tokens }) });
+        if (outOfBand) return;
         void this.#afterResponse();
         return;
+      }
       case 'error':
         this.#onError(event);
         return;
@@ -544,6 +596,10 @@ export class RealtimeSession {
   #emit(event: RealtimeSessionEvent): void {
     this.#options.onEvent?.(event);
   }
+}
+
+function isOutOfBand(response: { conversation_id?: string | null }): boolean {
+  return response.conversation_id === null;
 }
 
 /** The words heard before the cut, by the share of audio played (the server deletes the rest). */

@@ -24,6 +24,23 @@ export function priceOf(model: string): Price | null {
   return family === undefined ? null : (table[family] ?? null);
 }
 
+/** A voice response's cost: text and audio tokens have their own rates (null when unpriced). */
+export function voiceCostUsd(model: string, usage: { textIn: number; audioIn: number; cachedIn: number; textOut: number; audioOut: number }): number | null {
+  const price = priceOf(model) as (Price & { audioInput?: number; cachedAudioInput?: number; audioOutput?: number }) | null;
+  if (price === null || price.audioInput === undefined || price.audioOutput === undefined) return null;
+  const cachedText = Math.min(usage.cachedIn, usage.textIn);
+  const cachedAudio = Math.min(usage.cachedIn - cachedText, usage.audioIn);
+  return (
+    ((usage.textIn - cachedText) * price.input +
+      cachedText * price.cachedInput +
+      (usage.audioIn - cachedAudio) * price.audioInput +
+      cachedAudio * (price.cachedAudioInput ?? price.cachedInput) +
+      usage.textOut * price.output +
+      usage.audioOut * price.audioOutput) /
+    1_000_000
+  );
+}
+
 /** US dollars, or null when the model is not in the table. Cached input is billed at its own rate. */
 export function costUsd(model: string, usage: TokenUsage): number | null {
   const price = priceOf(model);

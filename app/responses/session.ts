@@ -173,6 +173,13 @@ export class ResponsesSession {
     return this.#current?.socket.meters ?? { bytesSent: 0, bytesReceived: 0 };
   }
 
+  /** Requests waiting for their response right now, across lanes. */
+  get lanesInFlight(): number {
+    let count = 0;
+    for (const lane of this.#lanes.values()) if (lane.active !== null) count += 1;
+    return count;
+  }
+
   /** Socket age and id, for the inspector's "time until rollover". */
   get socketInfo(): { id: number; openedAt: number } | null {
     return this.#current === null ? null : { id: this.#current.id, openedAt: this.#current.openedAt };

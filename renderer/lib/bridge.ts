@@ -74,6 +74,7 @@ export function socketBridge(location: Pick<Location, 'protocol' | 'host' | 'sea
     releaseToTalk: () => call('copilot:release-to-talk'),
     stopSpeaking: () => call('copilot:stop-speaking'),
     setMuted: (request) => call('copilot:set-muted', request),
+    previewVoice: (request) => call('copilot:preview-voice', request),
     getSettings: () => call('copilot:get-settings'),
     updateSettings: (request) => call('copilot:update-settings', request),
     setApiKey: (request) => call('copilot:set-api-key', request),

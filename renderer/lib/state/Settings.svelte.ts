@@ -102,6 +102,12 @@ export class SettingsState {
     this.#problem = null;
   }
 
+  /** Plays a short sample of a voice through the speaker. */
+  async previewVoice(voice: string): Promise<void> {
+    const result = await this.#bridge.previewVoice({ voice });
+    if (!result.ok) this.#fieldErrors = { ...this.#fieldErrors, voice: result.problem.message };
+  }
+
   async setKey(key: string): Promise<boolean> {
     const result = await this.#bridge.setApiKey({ key });
     if (!result.ok) {

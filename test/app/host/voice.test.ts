@@ -100,3 +100,25 @@ describe('voice in the inspector', () => {
     expect(JSON.stringify(app.snapshot().events)).not.toMatch(/I heard/);
   });
 });
+
+describe('voice preview and cost', () => {
+  it('previews a voice through the speaker without adding to the conversation', async () => {
+    const { copilot: app, sink } = voiceCopilot();
+    await app.start();
+    expect(await app.call(commandChannels.previewVoice, { voice: 'cedar' })).toEqual({ ok: true, value: null });
+    await expect.poll(() => sink.writtenMs).toBeGreaterThan(300);
+    expect(app.snapshot().turns).toEqual([]);
+    expect(await app.call(commandChannels.previewVoice, { voice: 'Robot Voice!' })).toMatchObject({ ok: false, problem: { code: 'invalid_payload' } });
+  });
+
+  it('meters what voice responses cost, separately from the agent', async () => {
+    const { copilot: app, mic, waitFor } = voiceCopilot();
+    await app.start();
+    await app.call(commandChannels.pressToTalk, {});
+    mic.speak(900);
+    await app.call(commandChannels.releaseToTalk, {});
+    await waitFor(finishedVoiceReply);
+    await expect.poll(() => app.snapshot().inspector.voiceCostUsd ?? 0).toBeGreaterThan(0);
+    expect(app.snapshot().inspector.costUsd).toBeNull();
+  });
+});
