@@ -11,10 +11,9 @@ export const recentTurnCount = 30;
 
 const counters = { warmup: 'warmups', compaction: 'compactions', reconnect: 'reconnects', rehydration: 'rehydrations', rollover: 'rollovers' } as const;
 
-export class InspectorLog {
-  readonly #capacity: number;
-  #events: InspectorEvent[] = [];
-  #summary: InspectorSummary = {
+/** The summary before anything has happened. */
+export function emptySummary(): InspectorSummary {
+  return {
     responsesSent: 0,
     bytesSent: 0,
     bytesReceived: 0,
@@ -31,6 +30,12 @@ export class InspectorLog {
     socket: null,
     recentTurns: [],
   };
+}
+
+export class InspectorLog {
+  readonly #capacity: number;
+  #events: InspectorEvent[] = [];
+  #summary: InspectorSummary = emptySummary();
 
   readonly #onRecord: (event: InspectorEvent) => void;
 

@@ -2,6 +2,7 @@ import { render, screen, fireEvent, waitFor, within } from '@testing-library/sve
 import { describe, expect, it } from 'vitest';
 import type { CommandResult, CopilotBridge, CopilotSnapshot, PushEvent, SendMessageResult, SettingsView } from '../../app/contract';
 import { defaultSettings } from '../../app/settings/schema';
+import { emptySummary } from '../../app/inspector/log';
 import App from '../../renderer/components/App.svelte';
 import { Conversation } from '../../renderer/lib/state/Conversation.svelte';
 import { SettingsState } from '../../renderer/lib/state/Settings.svelte';
@@ -35,23 +36,7 @@ function scriptedBridge(snapshot: Partial<CopilotSnapshot> = {}) {
         agentBusy: false,
         toolCatalog: [{ name: 'search_notes', description: 'Searches notes.', risk: 'private', source: 'builtin' }],
         voice: { state: 'off', turnMode: 'push_to_talk', muted: false, problem: null },
-        inspector: {
-          responsesSent: 0,
-          bytesSent: 0,
-          bytesReceived: 0,
-          chainHead: null,
-          lastTurn: null,
-          warmups: 0,
-          compactions: 0,
-          reconnects: 0,
-          rehydrations: 0,
-          rollovers: 0,
-          costUsd: null,
-          voiceCostUsd: null,
-          lanesInFlight: 0,
-          socket: null,
-          recentTurns: [],
-        },
+        inspector: emptySummary(),
         ...snapshot,
       },
     }),
