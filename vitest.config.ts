@@ -50,6 +50,8 @@ export default defineConfig({
           name: 'e2e',
           environment: 'node',
           include: ['test/e2e/**/*.test.ts'],
+          // Each file starts browser mode and Chromium; one at a time keeps a 2-core machine honest.
+          fileParallelism: false,
           testTimeout: 60_000,
           hookTimeout: 60_000,
         },

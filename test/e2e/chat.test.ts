@@ -40,12 +40,12 @@ describe('Parley in Chromium (browser mode, offline emulator)', () => {
 
     const transcript = page.getByRole('region', { name: 'Transcript' });
     // Streaming: the reply is visible while the transcript is still busy, then completes.
-    await transcript.getByText(/^Hello!/).waitFor();
+    await transcript.getByRole('listitem').getByText(/^Hello!/).waitFor();
     await expect.poll(() => transcript.getAttribute('aria-busy')).toBe('false');
-    const reply = await transcript.getByText(/^Hello!/).textContent();
+    const reply = await transcript.getByRole('listitem').getByText(/^Hello!/).textContent();
     expect(reply).toContain("I am Parley's offline emulator");
     expect(reply).toContain('This is your first message.');
-    expect(await transcript.getByText('hello', { exact: true }).count()).toBe(1);
+    expect(await transcript.getByRole('listitem').getByText('hello', { exact: true }).count()).toBe(1);
 
     await page.screenshot({ path: join(resultsDir, 'chat.png'), fullPage: true });
     expect(pageErrors).toEqual([]);
@@ -56,7 +56,7 @@ describe('Parley in Chromium (browser mode, offline emulator)', () => {
     await message.fill('what did I just say?');
     await message.press('Enter');
     const transcript = page.getByRole('region', { name: 'Transcript' });
-    await transcript.getByText(/message 2 of our conversation/).waitFor();
+    await transcript.getByRole('listitem').getByText(/message 2 of our conversation/).waitFor();
     await expect.poll(() => page.getByLabel('Last turn').textContent()).toContain('chained, 1 new item');
     await page.screenshot({ path: join(resultsDir, 'chat-two-turns.png'), fullPage: true });
     expect(pageErrors).toEqual([]);

@@ -11,14 +11,16 @@ function run(args: string[]): Promise<{ firstLine: string; code: number | null; 
     let firstLine = '';
     const onData = (chunk: Buffer): void => {
       output += chunk.toString();
-      if (firstLine === '' && output.includes('\n')) {
-        firstLine = output.split('\n')[0] ?? '';
-        if (firstLine.startsWith('Parley emulator listening')) child.kill('SIGTERM');
+      // Node may print a warning of its own first; the emulator's line is the one that counts.
+      const listening = output.split('\n').find((line) => line.startsWith('Parley emulator listening'));
+      if (firstLine === '' && listening !== undefined && output.includes(`${listening}\n`)) {
+        firstLine = listening;
+        setTimeout(() => child.kill('SIGTERM'), 50);
       }
     };
     child.stdout.on('data', onData);
     child.stderr.on('data', onData);
-    child.on('exit', (code) => resolve({ firstLine, code, output }));
+    child.on('exit', (code) => resolve({ firstLine: firstLine || (output.split('\n')[0] ?? ''), code, output }));
   });
 }
 

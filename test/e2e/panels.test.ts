@@ -63,7 +63,7 @@ describe('the side panels', () => {
     // Reconnecting with a conversation warms the new socket, so the next turn is chained.
     await expect.poll(() => inspector.locator('rect[data-type="warmup"]').count()).toBeGreaterThan(0);
     const transcript = page.getByRole('region', { name: 'Transcript' });
-    expect(await transcript.getByText(/message 2 of our conversation/).count()).toBe(1);
+    expect(await transcript.getByRole('listitem').getByText(/message 2 of our conversation/).count()).toBe(1);
     await page.screenshot({ path: join(resultsDir, 'inspector-light.png') });
     await page.emulateMedia({ colorScheme: 'dark' });
     await page.screenshot({ path: join(resultsDir, 'inspector-dark.png') });
@@ -100,7 +100,7 @@ describe('the side panels', () => {
     expect(await focused()).toBe(true);
     await page.keyboard.type('hello from the keyboard');
     await page.keyboard.press('Enter');
-    await page.getByRole('region', { name: 'Transcript' }).getByText(/message \d+ of our conversation/).last().waitFor();
+    await page.getByRole('region', { name: 'Transcript' }).getByRole('listitem').getByText(/message \d+ of our conversation/).last().waitFor();
     await page.keyboard.press('Shift+Tab');
     const settingsButton = page.getByRole('button', { name: 'Settings', exact: true });
     await settingsButton.focus();

@@ -50,7 +50,7 @@ describe('tools in the UI', () => {
     await page.screenshot({ path: join(resultsDir, 'permission-light.png') });
     await dialog.getByRole('button', { name: 'Allow once' }).click();
     const transcript = page.getByRole('region', { name: 'Transcript' });
-    await transcript.getByText(/search_notes returned/).waitFor();
+    await transcript.getByRole('listitem').getByText(/search_notes returned/).waitFor();
     await expect.poll(() => transcript.textContent()).toContain('renew the passport');
     const panel = page.getByRole('region', { name: 'Tool activity' });
     const call = panel.locator('li[data-status="succeeded"]', { hasText: 'search_notes' });
@@ -65,7 +65,7 @@ describe('tools in the UI', () => {
     const dialog = page.getByRole('dialog', { name: 'Allow search_notes?' });
     await dialog.waitFor();
     await dialog.getByRole('button', { name: 'Deny' }).click();
-    await page.getByRole('region', { name: 'Transcript' }).getByText(/denied/).waitFor();
+    await page.getByRole('region', { name: 'Transcript' }).getByRole('listitem').getByText(/denied/).waitFor();
     expect(await page.getByRole('region', { name: 'Tool activity' }).locator('li[data-status="denied"]').count()).toBe(1);
     await page.emulateMedia({ colorScheme: 'dark' });
     await page.screenshot({ path: join(resultsDir, 'tools-dark.png') });
