@@ -5,8 +5,6 @@
 import { lookup } from 'node:dns/promises';
 import * as fs from 'node:fs/promises';
 import { join } from 'node:path';
-import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { createCalculatorTools, createClipboardTools, createFetchTools, createFileTools, createNoteTools, createTimeTools, type ClipboardPort } from '../app/agent/builtins';
 import { McpManager } from '../app/agent/mcp';
 import type { ToolRegistry } from '../app/agent/registry';
@@ -34,8 +32,15 @@ export function installTools(ports: ToolPorts): (registry: ToolRegistry, context
 
     const mcp = new McpManager({
       registry,
-      createTransport: (server) =>
-        server.transport === 'stdio' ? new StdioClientTransport({ command: server.command, args: server.args, stderr: 'pipe' }) : new StreamableHTTPClientTransport(new URL(server.url)),
+      // Loaded when a server is configured, so start-up does not pay for transports it may not use.
+      createTransport: async (server) => {
+        if (server.transport === 'stdio') {
+          const { StdioClientTransport } = await import('@modelcontextprotocol/sdk/client/stdio.js');
+          return new StdioClientTransport({ command: server.command, args: server.args, stderr: 'pipe' });
+        }
+        const { StreamableHTTPClientTransport } = await import('@modelcontextprotocol/sdk/client/streamableHttp.js');
+        return new StreamableHTTPClientTransport(new URL(server.url));
+      },
       onStatus: (status) => ports.log.info('mcp server', { name: status.name, state: status.state, tools: status.toolCount, message: status.message }),
     });
     void mcp.update(context.settings().mcpServers);

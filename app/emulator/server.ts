@@ -14,9 +14,9 @@ import { FaultQueue, faultSchema, type FaultInput, type Protocol } from './fault
 import { newId } from './ids';
 import { defaultLatency, type LatencyModel } from './latency';
 import { RealtimeSession } from './realtime/session';
+import { handleSpeech } from './speechEndpoint';
 import { ResponsesConnection, type StoredResponse } from './responses/connection';
 import { handleCompact, handleCreate, sendError } from './responses/http';
-import { loopbackCertificate } from './tls';
 
 export interface EmulatorOptions {
   port?: number;
@@ -72,7 +72,8 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   const revoked = new Set(options.revokedKeys ?? []);
   const live = new Set<ResponsesConnection | RealtimeSession>();
   const wss = new WebSocketServer({ noServer: true, maxPayload: maxMessageBytes });
-  const tls = options.tls === true ? await loopbackCertificate() : options.tls === false || options.tls === undefined ? null : options.tls;
+  // The certificate library is loaded only when TLS is asked for: it is slow to load.
+  const tls = options.tls === true ? await (await import('./tls')).loopbackCertificate() : options.tls === false || options.tls === undefined ? null : options.tls;
 
   const inject = (input: FaultInput, protocol?: Protocol): void => {
     const fault = faultSchema.parse(input);
@@ -103,6 +104,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     if (auth !== null) return sendError(response, 401, auth);
     if (path === `${apiRoot}/responses` && request.method === 'POST') return handleCreate(request, response, httpContext);
     if (path === `${apiRoot}/responses/compact` && request.method === 'POST') return handleCompact(request, response, httpContext);
+    if (path === `${apiRoot}/audio/speech` && request.method === 'POST') return handleSpeech(request, response, httpContext);
     sendError(response, 404, { type: 'invalid_request_error', code: 'not_found', message: `Unknown request URL: ${request.method} ${path}.`, param: null });
   }
 
@@ -214,8 +216,8 @@ async function control(request: IncomingMessage, response: ServerResponse, injec
   }
   const { protocol, ...fault } = (typeof body === 'object' && body !== null ? body : {}) as { protocol?: unknown };
   const parsed = faultSchema.safeParse(fault);
-  if (!parsed.success || (protocol !== undefined && protocol !== 'responses' && protocol !== 'realtime')) {
-    const message = parsed.success ? '"protocol" must be "responses" or "realtime".' : parsed.error.issues.map((issue) => `${issue.path.join('.') || 'fault'}: ${issue.message}`).join('; ');
+  if (!parsed.success || (protocol !== undefined && protocol !== 'responses' && protocol !== 'realtime' && protocol !== 'speech')) {
+    const message = parsed.success ? '"protocol" must be "responses", "realtime" or "speech".' : parsed.error.issues.map((issue) => `${issue.path.join('.') || 'fault'}: ${issue.message}`).join('; ');
     return sendError(response, 400, { type: 'invalid_request_error', code: 'invalid_fault', message, param: null });
   }
   inject(parsed.data, protocol as Protocol | undefined);

@@ -4,7 +4,7 @@
  * function definitions, `import`, `createUnit` and anything that could loop for long are refused.
  * Touches nothing.
  */
-import { all, create, type MathNode } from 'mathjs';
+import type { MathNode } from 'mathjs';
 import type { ToolDefinition } from '../registry';
 
 const maxExpressionLength = 1000;
@@ -26,7 +26,9 @@ const allowedOperators = new Set([
 
 const allowedConstants = new Set(['pi', 'PI', 'e', 'E', 'tau', 'phi', 'i', 'Infinity', 'NaN', 'LN2', 'LN10', 'LOG2E', 'LOG10E', 'SQRT1_2', 'SQRT2']);
 
-function createCalculator(): (expression: string) => string {
+/** mathjs takes most of a second to load, so it loads on the first calculation, not at start-up. */
+async function createCalculator(): Promise<(expression: string) => string> {
+  const { all, create } = await import('mathjs');
   const math = create(all ?? {}, { number: 'number' });
   const parse = math.parse;
   const format = math.format;
@@ -97,12 +99,12 @@ function createCalculator(): (expression: string) => string {
   };
 }
 
-let calculator: ((expression: string) => string) | undefined;
+let calculator: Promise<(expression: string) => string> | undefined;
 
 /** Evaluates one arithmetic expression and returns the result as text. */
-export function calculate(expression: string): string {
+export async function calculate(expression: string): Promise<string> {
   calculator ??= createCalculator();
-  return calculator(expression);
+  return (await calculator)(expression);
 }
 
 export function createCalculatorTools(): ToolDefinition[] {
