@@ -345,6 +345,13 @@ export function createCopilot(deps: CopilotDeps): Copilot {
           : { code: 'connection_failed', message: 'Parley is still starting.', hint: 'Wait a moment and send again.' };
       return { ok: false, problem };
     }
+    // With a voice conversation open, typed text goes to the same co-pilot: the voice front,
+    // which answers itself or delegates to the agent.
+    if (voice?.active === true) {
+      const userTurnId = newId();
+      voice.sendText(text, userTurnId);
+      return { ok: true, value: { userTurnId, assistantTurnId: '' } };
+    }
     const { userTurnId, assistantTurnId } = runAgentTurn(text, 'typed');
     return { ok: true, value: { userTurnId, assistantTurnId } };
   }

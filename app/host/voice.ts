@@ -118,13 +118,24 @@ export class VoiceController {
   }
 
   /** A note for the voice to speak about (a delegated task's result). */
+  /** True while a voice conversation is open: typed text then goes to the voice front too. */
+  get active(): boolean {
+    return this.#session !== null && !['off', 'offline', 'error'].includes(this.#status.state);
+  }
+
+  /** Typed text into the voice conversation: the voice answers, and delegates real work. */
+  sendText(text: string, turnId: string): void {
+    this.#options.transcript.finish({ id: turnId, role: 'user', source: 'typed', text, status: 'completed', startedAt: this.#options.now() });
+    this.#session?.sendText(text);
+  }
+
   addNote(note: string): void {
     this.#session?.addNote(note);
   }
 
   setTools(tools: VoiceSettings['tools']): void {
     this.#settings = { ...this.#settings, tools };
-    this.#session?.setTools(tools);
+    if (this.#session instanceof RealtimeSession) this.#session.setTools(tools);
   }
 
   stopSpeaking(): void {

@@ -122,3 +122,63 @@ describe('voice preview and cost', () => {
     expect(app.snapshot().inspector.costUsd).toBeNull();
   });
 });
+
+describe('pipeline mode through the copilot', () => {
+  it('is chosen in settings: a held-key utterance goes through transcription, the agent and speech', async () => {
+    const { copilot: app, mic, sink, waitFor } = voiceCopilot();
+    await app.start();
+    expect(await app.call(commandChannels.updateSettings, { patch: { turnMode: 'pipeline' } })).toMatchObject({ ok: true });
+    await app.call(commandChannels.pressToTalk, {});
+    expect(app.snapshot().voice).toMatchObject({ turnMode: 'pipeline', pipelineListen: 'push_to_talk', state: 'listening' });
+    mic.speak(900);
+    await app.call(commandChannels.releaseToTalk, {});
+    const { turn } = await waitFor(finishedVoiceReply);
+    expect(turn.text.length).toBeGreaterThan(0);
+    await expect.poll(() => sink.writtenMs).toBeGreaterThan(300);
+    const user = app.snapshot().turns.find((entry: Turn) => entry.role === 'user');
+    expect(user).toMatchObject({ source: 'voice', text: expect.stringMatching(/0\.9 s of speech/) });
+    await expect.poll(() => app.snapshot().events.some((event) => event.type === 'voice.timing')).toBe(true);
+    const timing = app.snapshot().events.find((event) => event.type === 'voice.timing');
+    expect(timing).toMatchObject({ mode: 'pipeline', totalMs: expect.any(Number) });
+    // Back to realtime: the status says so.
+    await app.call(commandChannels.updateSettings, { patch: { turnMode: 'push_to_talk' } });
+    expect(app.snapshot().voice.turnMode).toBe('push_to_talk');
+    expect(app.snapshot().voice).not.toHaveProperty('pipelineListen');
+  });
+});
+
+describe('typed text with a voice conversation open', () => {
+  it('goes to the voice front, which delegates to the agent and speaks the result', async () => {
+    const mic = new ScriptedMic();
+    const sink = new RecordingSink();
+    copilot = createCopilot({
+      ...testDeps({}),
+      voice: { createMic: () => mic, createSpeaker: () => sink, scheduler: fastScheduler(50) },
+      installTools: (registry) =>
+        registry.register({
+          name: 'search_notes',
+          description: 'Searches the user notes.',
+          parameters: { type: 'object', properties: { query: { type: 'string' } }, required: ['query'] },
+          risk: 'private',
+          source: 'builtin',
+          execute: async () => JSON.stringify({ matches: ['TODO: renew passport'] }),
+        }),
+    });
+    const app = copilot;
+    app.onEvent((event) => {
+      if (event.type === 'permission') void app.call(commandChannels.answerPermission, { requestId: event.request.requestId, decision: 'once' });
+    });
+    await app.start();
+    await app.call(commandChannels.startVoice, {});
+    const spoken = new Promise<Turn>((resolve) =>
+      app.onEvent((event) => event.type === 'turn.finished' && event.turn.source === 'voice' && event.turn.text.startsWith('Update:') && resolve(event.turn)),
+    );
+    expect(await app.call(commandChannels.sendMessage, { text: 'find the TODO items in my notes' })).toMatchObject({ ok: true });
+    expect((await spoken).text).toContain('renew passport');
+    const turns = app.snapshot().turns.map((turn) => `${turn.role}/${turn.source}: ${turn.text.slice(0, 40)}`);
+    expect(turns[0]).toBe('user/typed: find the TODO items in my notes');
+    expect(turns.some((turn) => turn.startsWith("assistant/voice: I'm on it"))).toBe(true);
+    expect(turns.some((turn) => turn.startsWith('user/voice: (for the agent)'))).toBe(true);
+    expect(app.snapshot().tools.map((tool) => `${tool.caller}:${tool.name}:${tool.status}`)).toEqual(['voice:delegate_to_agent:succeeded', 'agent:search_notes:succeeded']);
+  });
+});
