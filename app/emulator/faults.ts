@@ -19,7 +19,8 @@ export const faultSchema = z.discriminatedUnion('kind', [
 export type Fault = z.output<typeof faultSchema>;
 export type FaultInput = z.input<typeof faultSchema>;
 export type QueuedFault = Exclude<Fault, { kind: 'evict_cache' | 'expire_connection' }>;
-export type Protocol = 'responses' | 'realtime';
+/** `speech` is `POST /v1/audio/speech`: rate_limit, stall, and drop_socket (the stream cut after `afterDeltas` chunks) apply. */
+export type Protocol = 'responses' | 'realtime' | 'speech';
 
 export class FaultQueue {
   #pending: Array<{ fault: QueuedFault; protocol: Protocol | null }> = [];

@@ -148,7 +148,7 @@ function validateHttp(create: ResponseCreateEvent): ErrorBody | null {
 
 type JsonBody = { ok: true; value: Record<string, unknown> } | { ok: false; status: number; error: ErrorBody };
 
-async function readJson(request: IncomingMessage, maxBytes: number): Promise<JsonBody> {
+export async function readJson(request: IncomingMessage, maxBytes: number): Promise<JsonBody> {
   const parts: Buffer[] = [];
   let size = 0;
   for await (const chunk of request as AsyncIterable<Buffer>) {

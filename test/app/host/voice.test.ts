@@ -123,30 +123,6 @@ describe('voice preview and cost', () => {
   });
 });
 
-describe('pipeline mode through the copilot', () => {
-  it('is chosen in settings: a held-key utterance goes through transcription, the agent and speech', async () => {
-    const { copilot: app, mic, sink, waitFor } = voiceCopilot();
-    await app.start();
-    expect(await app.call(commandChannels.updateSettings, { patch: { turnMode: 'pipeline' } })).toMatchObject({ ok: true });
-    await app.call(commandChannels.pressToTalk, {});
-    expect(app.snapshot().voice).toMatchObject({ turnMode: 'pipeline', pipelineListen: 'push_to_talk', state: 'listening' });
-    mic.speak(900);
-    await app.call(commandChannels.releaseToTalk, {});
-    const { turn } = await waitFor(finishedVoiceReply);
-    expect(turn.text.length).toBeGreaterThan(0);
-    await expect.poll(() => sink.writtenMs).toBeGreaterThan(300);
-    const user = app.snapshot().turns.find((entry: Turn) => entry.role === 'user');
-    expect(user).toMatchObject({ source: 'voice', text: expect.stringMatching(/0\.9 s of speech/) });
-    await expect.poll(() => app.snapshot().events.some((event) => event.type === 'voice.timing')).toBe(true);
-    const timing = app.snapshot().events.find((event) => event.type === 'voice.timing');
-    expect(timing).toMatchObject({ mode: 'pipeline', totalMs: expect.any(Number) });
-    // Back to realtime: the status says so.
-    await app.call(commandChannels.updateSettings, { patch: { turnMode: 'push_to_talk' } });
-    expect(app.snapshot().voice.turnMode).toBe('push_to_talk');
-    expect(app.snapshot().voice).not.toHaveProperty('pipelineListen');
-  });
-});
-
 describe('typed text with a voice conversation open', () => {
   it('goes to the voice front, which delegates to the agent and speaks the result', async () => {
     const mic = new ScriptedMic();
