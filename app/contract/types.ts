@@ -57,7 +57,9 @@ export type VoiceState = 'off' | 'connecting' | 'idle' | 'listening' | 'thinking
 
 export interface VoiceStatus {
   state: VoiceState;
-  turnMode: 'push_to_talk' | 'server_vad' | 'semantic_vad';
+  turnMode: 'push_to_talk' | 'server_vad' | 'semantic_vad' | 'pipeline';
+  /** In pipeline mode, how a turn ends. */
+  pipelineListen?: 'push_to_talk' | 'server_vad';
   muted: boolean;
   /** Why voice is unavailable or what just went wrong, when it did. */
   problem: Problem | null;
@@ -189,6 +191,8 @@ export type InspectorEvent =
   | { type: 'voice.commit'; at: number; audioMs: number }
   | { type: 'voice.response'; at: number; phase: 'created' | 'done'; status: string | null }
   | { type: 'voice.playout'; at: number; phase: 'started' | 'drained'; depthMs: number }
+  /** One voice turn's latency by stage (pipeline mode): null where a stage did not happen. */
+  | { type: 'voice.timing'; at: number; mode: 'pipeline' | 'realtime'; speechEndToTranscriptMs: number | null; transcriptToFirstTokenMs: number | null; firstTokenToFirstAudioMs: number | null; totalMs: number | null }
   /** The microphone level, at most once a second (the meter gets it 15 times a second). */
   | { type: 'voice.level'; at: number; dbfs: number };
 

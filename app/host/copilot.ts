@@ -28,7 +28,7 @@ import { Transcript } from './transcript';
 import { ToolHost } from './tools';
 import { delegationTool, delegationToolName, type AgentOutcome } from '../agent/supervisor';
 import type { ToolRegistry } from '../agent/registry';
-import { VoiceController, type VoiceDeps } from './voice';
+import { VoiceController, type PipelineConfig, type VoiceDeps } from './voice';
 import { planConnection } from './config';
 import { applyPatch, defaultSettings, settingsPatchSchema, type Settings } from '../settings/schema';
 import type { KeyStore, SettingsStore } from '../settings/store';
@@ -100,11 +100,20 @@ export function voiceSettingsOf(settings: Settings): Partial<VoiceSettings> {
   return {
     model: settings.realtimeModel,
     voice: settings.voice,
-    turnMode: settings.turnMode,
+    // Pipeline mode runs no realtime session; its turns end as `pipelineListen` says.
+    turnMode: settings.turnMode === 'pipeline' ? settings.pipelineListen : settings.turnMode,
     vad: settings.vad,
     eagerness: settings.eagerness,
     echo: settings.echo,
     encoding: settings.audioFormat,
+  };
+}
+
+/** Which voice architecture the settings choose, and the pipeline's own settings. */
+export function pipelineConfigOf(settings: Settings): PipelineConfig {
+  return {
+    mode: settings.turnMode === 'pipeline' ? 'pipeline' : 'realtime',
+    pipeline: { transcriptionModel: settings.transcriptionModel, speechModel: settings.speechModel, listen: settings.pipelineListen },
   };
 }
 
@@ -318,6 +327,19 @@ export function createCopilot(deps: CopilotDeps): Copilot {
             apiKey,
             deps: deps.voice,
             settings: { ...voiceSettingsOf(settings), tools: voiceTools() },
+            pipeline: pipelineConfigOf(settings),
+            agent: {
+              runTurn: (input, handlers) =>
+                session === null
+                  ? Promise.resolve({ status: 'failed', text: '', problem: { code: 'connection_failed', message: 'The agent is not connected.', hint: 'Check the connection indicator.' }, metrics: null })
+                  : session.runTurn(input, handlers).then((result) => {
+                      // A spoken pipeline turn is an agent turn: its metrics join the inspector's.
+                      inspector.record({ type: 'turn.finished', at: now(), status: result.status, metrics: result.metrics === null ? null : { turnId: newId(), ...result.metrics } });
+                      pushInspector();
+                      return result;
+                    }),
+            },
+            fetch: (url, init) => deps.fetch(url, init),
             runTool: tools.executor.runnerFor('voice'),
             devices: { input: settings.inputDevice, output: settings.outputDevice },
             createWebSocket: deps.createWebSocket,
@@ -557,7 +579,7 @@ export function createCopilot(deps: CopilotDeps): Copilot {
       return;
     }
     session?.updateSettings({ ...agentSettingsOf(settings), tools: agentTools() });
-    await voice?.updateSettings(voiceSettingsOf(settings), { input: settings.inputDevice, output: settings.outputDevice });
+    await voice?.updateSettings(voiceSettingsOf(settings), { input: settings.inputDevice, output: settings.outputDevice }, pipelineConfigOf(settings));
     pushInspector();
   }
 

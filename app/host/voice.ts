@@ -1,6 +1,7 @@
 /**
- * The voice side of the composition root: owns the RealtimeSession with its mic, speaker and
- * PlayoutBuffer, and turns its events into transcript turns, voice status and inspector entries.
+ * The voice side of the composition root: owns the voice session (the RealtimeSession, or the
+ * PipelineSession in pipeline mode) with its mic, speaker and PlayoutBuffer, and turns its events
+ * into transcript turns, voice status and inspector entries.
  */
 import type { Problem, PushEvent, VoiceStatus } from '../contract';
 import { PlayoutBuffer, type Scheduler } from '../audio/playout';
@@ -13,6 +14,15 @@ import type { Logger } from './copilot';
 import type { Transcript } from './transcript';
 import type { ToolRunner } from '../responses/tools';
 import { voiceCostUsd } from '../responses/cost';
+import { defaultPipelineSettings, PipelineSession, type PipelineAgent, type PipelineSessionEvent, type PipelineSettings } from '../voice/pipeline';
+
+/** Speech-to-speech over the Realtime model, or transcription → the Responses agent → speech. */
+export type VoiceMode = 'realtime' | 'pipeline';
+
+export interface PipelineConfig {
+  mode: VoiceMode;
+  pipeline: Partial<PipelineSettings>;
+}
 
 /** The devices to use, by id from the device list; null is the system default. */
 export interface VoiceDevices {
@@ -41,6 +51,12 @@ export interface VoiceControllerOptions {
   transcript: Transcript;
   inspector: InspectorLog;
   emit: (event: PushEvent) => void;
+  /** Pipeline mode and its settings; realtime when absent. */
+  pipeline?: PipelineConfig;
+  /** The brain of pipeline mode: the agent's ResponsesSession. */
+  agent?: PipelineAgent;
+  /** For the speech endpoint in pipeline mode. */
+  fetch?: (url: string, init: RequestInit) => Promise<Response>;
 }
 
 /** The meter needs about 15 updates a second; mic frames come 25 a second. */
@@ -50,12 +66,15 @@ export class VoiceController {
   #options: VoiceControllerOptions;
   #settings: VoiceSettings;
   #devices: VoiceDevices;
-  #session: RealtimeSession | null = null;
+  #session: RealtimeSession | PipelineSession | null = null;
+  #pipeline: PipelineConfig;
   #speaker: SpeakerSink | null = null;
   #starting: Promise<void> | null = null;
   #status: VoiceStatus;
   #lastLevelAt = -Infinity;
   #lastLoggedLevelAt = -Infinity;
+  /** Realtime mode's stage marks for the turn in progress (pipeline mode times its own turns). */
+  #realtimeTurn: { speechEndAt: number; transcriptAt: number | null; firstTokenAt: number | null } | null = null;
   /** Voice item id → transcript turn id (user partials and assistant replies). */
   #turnOf = new Map<string, string>();
 
@@ -63,7 +82,8 @@ export class VoiceController {
     this.#options = options;
     this.#settings = { ...defaultVoiceSettings, ...options.settings };
     this.#devices = options.devices ?? { input: null, output: null };
-    this.#status = { state: 'off', turnMode: this.#settings.turnMode, muted: false, problem: null };
+    this.#pipeline = options.pipeline ?? { mode: 'realtime', pipeline: {} };
+    this.#status = { state: 'off', ...this.#modeStatus(), muted: false, problem: null };
   }
 
   get status(): VoiceStatus {
@@ -88,15 +108,24 @@ export class VoiceController {
   }
 
   /** New settings: applied live, or by reopening the session when the model or a device changed. */
-  async updateSettings(settings: Partial<VoiceSettings>, devices: VoiceDevices): Promise<void> {
-    const reopen = (settings.model !== undefined && settings.model !== this.#settings.model) || devices.input !== this.#devices.input || devices.output !== this.#devices.output;
+  async updateSettings(settings: Partial<VoiceSettings>, devices: VoiceDevices, pipeline: PipelineConfig = this.#pipeline): Promise<void> {
+    const reopen =
+      (settings.model !== undefined && settings.model !== this.#settings.model) ||
+      devices.input !== this.#devices.input ||
+      devices.output !== this.#devices.output ||
+      pipeline.mode !== this.#pipeline.mode;
     this.#settings = { ...this.#settings, ...settings };
     this.#devices = devices;
-    this.#setStatus({ turnMode: this.#settings.turnMode });
+    this.#pipeline = { mode: pipeline.mode, pipeline: { ...this.#pipeline.pipeline, ...pipeline.pipeline } };
+    const { pipelineListen: _previous, ...status } = this.#status;
+    this.#status = status;
+    this.#setStatus(this.#modeStatus());
     if (this.#session === null) return;
     if (reopen) {
       await this.stop();
       await this.start();
+    } else if (this.#session instanceof PipelineSession) {
+      await this.#session.updateSettings(this.#pipelineSettings());
     } else {
       await this.#session.updateSettings(this.#settings);
     }
@@ -155,7 +184,7 @@ export class VoiceController {
       speaker = deps.createSpeaker(this.#devices.output);
       await speaker.open();
       const mic = deps.createMic(this.#devices.input);
-      let session: RealtimeSession | null = null;
+      let session: RealtimeSession | PipelineSession | null = null;
       const playout = new PlayoutBuffer({
         sink: speaker,
         scheduler: deps.scheduler,
@@ -166,24 +195,12 @@ export class VoiceController {
           }
         },
       });
-      session = new RealtimeSession({
-        baseUrl: this.#options.baseUrl,
-        apiKey: this.#options.apiKey,
-        settings: this.#settings,
-        createWebSocket: this.#options.createWebSocket,
-        mic,
-        playout,
-        now: this.#options.now,
-        sleep: this.#options.sleep,
-        random: this.#options.random,
-        ...(this.#options.runTool === undefined ? {} : { runTool: this.#options.runTool }),
-        onEvent: (event) => this.#onEvent(event),
-      });
+      session = this.#createSession(mic, playout);
       await session.connect();
       session.setMuted(this.#status.muted);
       this.#session = session;
       this.#speaker = speaker;
-      log.info('voice session open', { turnMode: this.#settings.turnMode });
+      log.info('voice session open', { turnMode: this.#status.turnMode });
     } catch (error) {
       await speaker?.close().catch(() => undefined);
       const problem = problemOf(error);
@@ -194,9 +211,69 @@ export class VoiceController {
     }
   }
 
-  #onEvent(event: RealtimeSessionEvent): void {
+  #createSession(mic: MicSource, playout: PlayoutBuffer): RealtimeSession | PipelineSession {
+    const { agent, fetch } = this.#options;
+    const common = {
+      baseUrl: this.#options.baseUrl,
+      apiKey: this.#options.apiKey,
+      createWebSocket: this.#options.createWebSocket,
+      mic,
+      playout,
+      now: this.#options.now,
+      sleep: this.#options.sleep,
+      random: this.#options.random,
+      onEvent: (event: RealtimeSessionEvent | PipelineSessionEvent) => this.#onEvent(event),
+    };
+    if (this.#pipeline.mode === 'pipeline') {
+      if (agent === undefined || fetch === undefined) throw new Error('Pipeline mode needs the agent and fetch.');
+      return new PipelineSession({ ...common, settings: this.#pipelineSettings(), agent, fetch });
+    }
+    return new RealtimeSession({ ...common, settings: this.#settings, ...(this.#options.runTool === undefined ? {} : { runTool: this.#options.runTool }) });
+  }
+
+  /**
+   * The same four stages as pipeline mode, from the client's view of the realtime events: the
+   * commit (key released, or the server's VAD), the final user transcript, the first reply text,
+   * the first reply audio. The speech-to-speech model may speak before its transcript arrives.
+   */
+  #timeRealtime(event: RealtimeSessionEvent | PipelineSessionEvent, at: number): void {
+    const turn = this.#realtimeTurn;
+    if (event.type === 'commit') {
+      this.#realtimeTurn = { speechEndAt: at, transcriptAt: null, firstTokenAt: null };
+    } else if (turn !== null && event.type === 'transcript.user' && event.final) {
+      turn.transcriptAt ??= at;
+    } else if (turn !== null && event.type === 'transcript.assistant') {
+      turn.firstTokenAt ??= at;
+    } else if (turn !== null && event.type === 'state' && event.state === 'speaking') {
+      this.#realtimeTurn = null;
+      const span = (from: number | null, to: number | null): number | null => (from === null || to === null ? null : Math.round(to - from));
+      this.#options.inspector.record({
+        type: 'voice.timing',
+        at,
+        mode: 'realtime',
+        speechEndToTranscriptMs: span(turn.speechEndAt, turn.transcriptAt),
+        transcriptToFirstTokenMs: span(turn.transcriptAt, turn.firstTokenAt),
+        firstTokenToFirstAudioMs: span(turn.firstTokenAt, at),
+        totalMs: span(turn.speechEndAt, at),
+      });
+    }
+  }
+
+  #modeStatus(): Pick<VoiceStatus, 'turnMode' | 'pipelineListen'> {
+    if (this.#pipeline.mode !== 'pipeline') return { turnMode: this.#settings.turnMode };
+    return { turnMode: 'pipeline', pipelineListen: this.#pipelineSettings().listen };
+  }
+
+  /** The pipeline speaks with the voice, VAD and echo settings the realtime mode uses. */
+  #pipelineSettings(): PipelineSettings {
+    const { voice, vad, echo, frameMs } = this.#settings;
+    return { ...defaultPipelineSettings, voice, vad, echo, frameMs, ...this.#pipeline.pipeline };
+  }
+
+  #onEvent(event: RealtimeSessionEvent | PipelineSessionEvent): void {
     const { transcript, inspector, now, emit } = this.#options;
     const at = now();
+    if (this.#pipeline.mode === 'realtime') this.#timeRealtime(event, at);
     switch (event.type) {
       case 'state':
         inspector.record({ type: 'voice.state', at, state: event.state });
@@ -271,6 +348,13 @@ export class VoiceController {
         return;
       case 'recovered':
         inspector.record({ type: 'rehydration', at, reason: 'voice session recovered', items: event.itemsReplayed });
+        emit({ type: 'inspector', summary: inspector.summary });
+        return;
+      case 'timing':
+        {
+          const { speechEndToTranscriptMs, transcriptToFirstTokenMs, firstTokenToFirstAudioMs, totalMs } = event.timing;
+          inspector.record({ type: 'voice.timing', at, mode: 'pipeline', speechEndToTranscriptMs, transcriptToFirstTokenMs, firstTokenToFirstAudioMs, totalMs });
+        }
         emit({ type: 'inspector', summary: inspector.summary });
         return;
       case 'ptt.dropped':

@@ -33,3 +33,11 @@ export function realtimeSocketUrl(baseUrl: string, model: string): string {
   url.searchParams.set('model', model);
   return url.toString();
 }
+
+/** The Realtime WebSocket URL of a transcription session (`?intent=transcription`, no model). */
+export function transcriptionSocketUrl(baseUrl: string): string {
+  const url = new URL(`${baseUrl.replace(/\/+$/, '')}/realtime`);
+  url.protocol = url.protocol === 'http:' || url.protocol === 'ws:' ? 'ws:' : 'wss:';
+  url.searchParams.set('intent', 'transcription');
+  return url.toString();
+}

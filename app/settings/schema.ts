@@ -19,7 +19,12 @@ export const settingsSchema = z.strictObject({
   realtimeModel: z.string().min(1).max(100),
   agentModel: z.string().min(1).max(100),
   voice: z.enum(voices),
-  turnMode: z.enum(['push_to_talk', 'server_vad', 'semantic_vad']),
+  /** `pipeline`: transcription → the Responses agent → speech, instead of the speech-to-speech model. */
+  turnMode: z.enum(['push_to_talk', 'server_vad', 'semantic_vad', 'pipeline']),
+  /** How a pipeline turn ends: releasing push-to-talk, or server VAD. */
+  pipelineListen: z.enum(['push_to_talk', 'server_vad']),
+  transcriptionModel: z.string().min(1).max(100),
+  speechModel: z.string().min(1).max(100),
   vad: z.strictObject({
     threshold: z.number().min(0).max(1),
     prefixPaddingMs: z.number().int().min(0).max(2000),
@@ -55,6 +60,9 @@ export const defaultSettings: Settings = {
   agentModel: 'gpt-5-mini',
   voice: 'marin',
   turnMode: 'push_to_talk',
+  pipelineListen: 'push_to_talk',
+  transcriptionModel: 'gpt-4o-mini-transcribe',
+  speechModel: 'gpt-4o-mini-tts',
   vad: { threshold: 0.5, prefixPaddingMs: 300, silenceDurationMs: 500 },
   eagerness: 'auto',
   echo: 'speakers',

@@ -2,12 +2,14 @@
  * Voice latencies through the real PulseAudio loop, on the emulator (no network latency):
  * mic chunk to `input_audio_buffer.append`, first audio delta to the speaker, barge-in to silence
  * at the ear, and how far the truncation point is from what the ear really heard.
- * `npm run bench -- voice [--runs 3]`; prints JSON lines.
+ * `npm run bench -- voice [--runs 3]`; prints JSON lines. With `--mode pipeline,realtime` it compares
+ * the two voice modes stage by stage instead (voiceModes.ts).
  */
 import { parseArgs } from 'node:util';
 import { delayMs, envelope, startPulse, type Pulse } from '../support/pulse';
 import { speech } from '../support/speech';
 import { heardBounds, voiceLoop } from '../support/loop';
+import { compareVoiceModes, type VoiceMode } from './voiceModes';
 
 function percentile(values: number[], p: number): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -91,10 +93,21 @@ async function playbackAndBargeIn(pulse: Pulse): Promise<{ firstDeltaToSpeakerMs
 }
 
 export async function voiceBench(argv: readonly string[], print: (line: object) => void): Promise<void> {
-  const { values } = parseArgs({ args: [...argv], options: { runs: { type: 'string', default: '3' } }, strict: false });
+  const { values } = parseArgs({ args: [...argv], options: { runs: { type: 'string', default: '3' }, mode: { type: 'string' }, latency: { type: 'string', default: 'default' } }, strict: false });
   const runs = Number(values.runs);
   if (!Number.isInteger(runs) || runs < 1) throw new Error('--runs must be a positive whole number.');
+  const modes = typeof values.mode === 'string' ? values.mode.split(',').map((mode) => mode.trim()) : null;
+  if (modes !== null && (modes.length === 0 || modes.some((mode) => mode !== 'realtime' && mode !== 'pipeline'))) throw new Error('--mode takes realtime, pipeline or both, comma-separated.');
+  if (values.latency !== 'default' && values.latency !== 'none') throw new Error('--latency is "default" (the emulator\'s model) or "none".');
   const pulse = await startPulse();
+  if (modes !== null) {
+    try {
+      await compareVoiceModes(pulse, modes as VoiceMode[], runs, String(values.latency), print);
+    } finally {
+      await pulse.close();
+    }
+    return;
+  }
   try {
     const delays = await micToSend(pulse);
     const results: Array<Awaited<ReturnType<typeof playbackAndBargeIn>>> = [];

@@ -94,6 +94,15 @@ describe('voice controls', () => {
     expect(screen.getByRole('status', { name: 'Voice' }).textContent).toContain('Speaking');
   });
 
+  it('pipeline mode: hold to talk when its turns end on release, not with voice detection', async () => {
+    const { bridge, push } = scriptedBridge();
+    renderApp(bridge);
+    push({ type: 'voice', voice: { state: 'idle', turnMode: 'pipeline', pipelineListen: 'push_to_talk', muted: false, problem: null } });
+    await waitFor(() => expect(screen.queryByRole('button', { name: 'Hold to talk' })).toBeTruthy());
+    push({ type: 'voice', voice: { state: 'listening', turnMode: 'pipeline', pipelineListen: 'server_vad', muted: false, problem: null } });
+    await waitFor(() => expect(screen.queryByRole('button', { name: 'Hold to talk' })).toBeNull());
+  });
+
   it('holds to talk with Space when the button has focus', async () => {
     const { bridge, calls } = scriptedBridge();
     renderApp(bridge);

@@ -15,7 +15,11 @@ import { noLatency } from '../../app/emulator/latency';
 import { startEmulator, type Emulator, type EmulatorOptions } from '../../app/emulator/server';
 import { RealtimeSession, type RealtimeSessionEvent } from '../../app/realtime/session';
 import { defaultVoiceSettings, type VoiceSettings } from '../../app/realtime/settings';
+import type { ResponsesSession } from '../../app/responses/session';
+import type { SessionSettings } from '../../app/responses/settings';
 import type { ToolRunner } from '../../app/responses/tools';
+import { defaultPipelineSettings, PipelineSession, type PipelineAgent, type PipelineSessionEvent, type PipelineSettings } from '../../app/voice/pipeline';
+import { testSession } from './sessions';
 import { envelope } from './pulse';
 
 const require = createRequire(import.meta.url);
@@ -188,4 +192,105 @@ export function heardBounds(written: Int16Array, recorded: Int16Array, delaySamp
     }
   }
   return { lastHeardMs: lastHeard, firstUnheardMs: firstUnheard };
+}
+
+export interface PipelineLoop {
+  emulator: Emulator;
+  agent: ResponsesSession;
+  session: PipelineSession;
+  sink: TeeSink;
+  playout: PlayoutBuffer;
+  events: Array<PipelineSessionEvent & { at: number }>;
+  next<T extends PipelineSessionEvent['type']>(type: T, match?: (event: Extract<PipelineSessionEvent, { type: T }>) => boolean, timeoutMs?: number): Promise<Extract<PipelineSessionEvent, { type: T }> & { at: number }>;
+  close(): Promise<void>;
+}
+
+export interface PipelineLoopOptions extends LoopOptions {
+  /** Wraps the agent (the emulator hears only "[n s of speech]": tests may say what was meant). */
+  agent?: (agent: ResponsesSession) => PipelineAgent;
+  tools?: SessionSettings['tools'];
+}
+
+/** A PipelineSession on the same real devices: transcription socket, Responses agent, speech endpoint. */
+export async function pipelineLoop(settings: Partial<PipelineSettings>, options: PipelineLoopOptions = {}): Promise<PipelineLoop> {
+  const emulator = await startEmulator({ latency: noLatency, ...options.emulator });
+  const { session: agent } = testSession(emulator.baseUrl, { tools: options.tools ?? [] }, options.runTool === undefined ? {} : { runTool: options.runTool });
+  await agent.connect();
+  const spawnProcess = spawn as unknown as Spawn;
+  const nativeMic = createSoxMic({ spawn: spawnProcess, device: options.micDevice ?? 'pulse:mouth.monitor' });
+  const mic: typeof nativeMic = {
+    sampleRate: nativeMic.sampleRate,
+    start: (onChunk, onError) =>
+      nativeMic.start((pcm) => {
+        options.onMicChunk?.(pcm);
+        onChunk(pcm);
+      }, onError),
+    stop: () => nativeMic.stop(),
+  };
+  const sink = new TeeSink(createSpeakerSink({ loadSpeaker: () => require('speaker') as SpeakerClass, spawn: spawnProcess, device: 'pulse:ear' }));
+  await sink.open();
+  const events: Array<PipelineSessionEvent & { at: number }> = [];
+  const waiters: Array<{ type: string; match: (event: never) => boolean; resolve: (event: never) => void }> = [];
+  let session: PipelineSession | null = null;
+  const playout = new PlayoutBuffer({
+    sink,
+    scheduler: realScheduler,
+    onEvent: (event) => {
+      if (event.type === 'playout.drained') session?.playbackDrained();
+    },
+  });
+  session = new PipelineSession({
+    baseUrl: emulator.baseUrl,
+    apiKey: 'sk-test',
+    settings: { ...defaultPipelineSettings, ...settings },
+    agent: options.agent?.(agent) ?? agent,
+    fetch: (url, init) => fetch(url, init),
+    createWebSocket: (url, wsOptions) => {
+      const ws = new WebSocket(url, wsOptions);
+      options.onSocket?.(ws);
+      return ws;
+    },
+    mic,
+    playout,
+    now: () => performance.now(),
+    sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+    random: () => 0.5,
+    onEvent: (event) => {
+      const stamped = { ...event, at: performance.now() };
+      events.push(stamped);
+      for (const waiter of [...waiters]) {
+        if (waiter.type === event.type && waiter.match(stamped as never)) {
+          waiters.splice(waiters.indexOf(waiter), 1);
+          waiter.resolve(stamped as never);
+        }
+      }
+    },
+  });
+  const created = session;
+  return {
+    emulator,
+    agent,
+    session: created,
+    sink,
+    playout,
+    events,
+    next: (type, match = () => true, timeoutMs = 20_000) =>
+      new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`No ${type} event within ${timeoutMs} ms; saw ${events.map((event) => event.type).join(', ')}`)), timeoutMs);
+        waiters.push({
+          type,
+          match: match as never,
+          resolve: ((event: never) => {
+            clearTimeout(timer);
+            resolve(event);
+          }) as never,
+        });
+      }),
+    async close() {
+      await created.close();
+      agent.close();
+      await sink.close();
+      await emulator.close();
+    },
+  };
 }

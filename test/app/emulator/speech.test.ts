@@ -1,7 +1,7 @@
 /** The emulator's `POST /v1/audio/speech`: streamed PCM, auth, validation and faults. */
 import { afterEach, describe, expect, it } from 'vitest';
 import { noLatency } from '../../../app/emulator/latency';
-import { startEmulator, type Emulator } from '../../../app/emulator/server';
+import { controlPath, startEmulator, type Emulator } from '../../../app/emulator/server';
 
 let emulator: Emulator | null = null;
 afterEach(async () => {
@@ -74,5 +74,12 @@ describe('emulator POST /v1/audio/speech', () => {
     await expect(readAll(cut)).rejects.toThrow();
     const whole = await speak(request);
     expect((await readAll(whole)).bytes).toBeGreaterThan(0);
+  });
+
+  it('takes speech faults over the control endpoint', async () => {
+    emulator = await startEmulator({ latency: noLatency });
+    const control = await fetch(`${emulator.baseUrl.replace(/\/v1$/, '')}${controlPath}`, { method: 'POST', body: JSON.stringify({ kind: 'rate_limit', protocol: 'speech' }) });
+    expect(control.status).toBe(200);
+    expect((await speak(request)).status).toBe(429);
   });
 });

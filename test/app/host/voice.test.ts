@@ -94,7 +94,9 @@ describe('voice in the inspector', () => {
     await waitFor(finishedVoiceReply);
     await expect.poll(() => app.snapshot().events.some((event) => event.type === 'voice.playout' && event.phase === 'drained')).toBe(true);
     const types = new Set(app.snapshot().events.map((event) => event.type));
-    for (const type of ['voice.state', 'voice.commit', 'voice.response', 'voice.playout', 'voice.level']) expect(types).toContain(type);
+    for (const type of ['voice.state', 'voice.commit', 'voice.response', 'voice.playout', 'voice.level', 'voice.timing']) expect(types).toContain(type);
+    // The turn's latency by stage, as pipeline mode reports it, from the realtime events.
+    expect(app.snapshot().events.find((event) => event.type === 'voice.timing')).toMatchObject({ mode: 'realtime', totalMs: expect.any(Number) });
     expect(app.snapshot().events.filter((event) => event.type === 'voice.level').length).toBeLessThanOrEqual(2);
     // Nothing the user said or heard is in the log.
     expect(JSON.stringify(app.snapshot().events)).not.toMatch(/I heard/);
@@ -120,6 +122,32 @@ describe('voice preview and cost', () => {
     await waitFor(finishedVoiceReply);
     await expect.poll(() => app.snapshot().inspector.voiceCostUsd ?? 0).toBeGreaterThan(0);
     expect(app.snapshot().inspector.costUsd).toBeNull();
+  });
+});
+
+describe('pipeline mode through the copilot', () => {
+  it('is chosen in settings: a held-key utterance goes through transcription, the agent and speech', async () => {
+    const { copilot: app, mic, sink, waitFor } = voiceCopilot();
+    await app.start();
+    expect(await app.call(commandChannels.updateSettings, { patch: { turnMode: 'pipeline' } })).toMatchObject({ ok: true });
+    await app.call(commandChannels.pressToTalk, {});
+    expect(app.snapshot().voice).toMatchObject({ turnMode: 'pipeline', pipelineListen: 'push_to_talk', state: 'listening' });
+    mic.speak(900);
+    await app.call(commandChannels.releaseToTalk, {});
+    const { turn } = await waitFor(finishedVoiceReply);
+    expect(turn.text.length).toBeGreaterThan(0);
+    await expect.poll(() => sink.writtenMs).toBeGreaterThan(300);
+    const user = app.snapshot().turns.find((entry: Turn) => entry.role === 'user');
+    expect(user).toMatchObject({ source: 'voice', text: expect.stringMatching(/0\.9 s of speech/) });
+    await expect.poll(() => app.snapshot().events.some((event) => event.type === 'voice.timing')).toBe(true);
+    const timing = app.snapshot().events.find((event) => event.type === 'voice.timing');
+    expect(timing).toMatchObject({ mode: 'pipeline', totalMs: expect.any(Number) });
+    // The agent turn behind it is in the inspector like a typed one.
+    expect(app.snapshot().events.some((event) => event.type === 'turn.finished' && event.status === 'completed')).toBe(true);
+    // Back to realtime: the status says so.
+    await app.call(commandChannels.updateSettings, { patch: { turnMode: 'push_to_talk' } });
+    expect(app.snapshot().voice.turnMode).toBe('push_to_talk');
+    expect(app.snapshot().voice).not.toHaveProperty('pipelineListen');
   });
 });
 

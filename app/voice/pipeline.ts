@@ -1,0 +1,652 @@
+/**
+ * PipelineSession: the second voice architecture. Speech goes to a Realtime *transcription*
+ * session (`?intent=transcription`); each final transcript is an incremental turn on the
+ * Responses agent (with its tools, warmup, compaction and rollover); the agent's text is spoken
+ * sentence by sentence through `POST /v1/audio/speech` (streamed PCM) into the PlayoutBuffer.
+ * Barge-in stops playback, aborts the turn and its pending speech, and keeps what was heard.
+ */
+import type { Problem } from '../contract';
+import { fromPcm24k } from '../audio/encoding';
+import { Framer } from '../audio/framing';
+import { toBase64 } from '../audio/pcm';
+import type { PlayoutBuffer } from '../audio/playout';
+import type { MicSource } from '../audio/ports';
+import { parseRealtimeFrame, transcriptionSocketUrl, type RealtimeClientEvent, type RealtimeServerEvent } from '../protocol/realtime';
+import { userMessage } from '../protocol/responses';
+import type { ResponseInputItem } from '../protocol/responses';
+import { echoMarginDb, heardPart, minimumTurnMs, type RealtimeSessionEvent, type VoiceState } from '../realtime/session';
+import type { TurnHandlers, TurnOutcome } from '../responses/session';
+import { backoffDelayMs, defaultBackoff, isRecoverableClose } from '../transport/reconnect';
+import { Socket, SocketError, type SocketState, type WebSocketFactory } from '../transport/socket';
+
+export interface PipelineSettings {
+  transcriptionModel: string;
+  /** ISO-639-1 hint for the transcription model; null lets it detect. */
+  language: string | null;
+  speechModel: string;
+  voice: string;
+  /** How a turn ends: releasing push-to-talk, or the server's VAD hearing silence. */
+  listen: 'push_to_talk' | 'server_vad';
+  vad: { threshold: number; prefixPaddingMs: number; silenceDurationMs: number };
+  echo: 'speakers' | 'headphones';
+  frameMs: number;
+}
+
+export const defaultPipelineSettings: PipelineSettings = {
+  transcriptionModel: 'gpt-4o-mini-transcribe',
+  language: null,
+  speechModel: 'gpt-4o-mini-tts',
+  voice: 'marin',
+  listen: 'push_to_talk',
+  vad: { threshold: 0.5, prefixPaddingMs: 300, silenceDurationMs: 500 },
+  echo: 'speakers',
+  frameMs: 40,
+};
+
+/** The brain: the ResponsesSession, or anything that runs a turn like it. */
+export interface PipelineAgent {
+  runTurn(input: readonly ResponseInputItem[], handlers?: TurnHandlers): Promise<TurnOutcome>;
+}
+
+/** Where the time of one turn went, from the end of the user's speech to the first reply audio. */
+export interface PipelineTiming {
+  itemId: string;
+  speechEndToTranscriptMs: number | null;
+  transcriptToFirstTokenMs: number | null;
+  firstTokenToFirstAudioMs: number | null;
+  totalMs: number | null;
+}
+
+export type PipelineSessionEvent = RealtimeSessionEvent | { type: 'timing'; timing: PipelineTiming };
+
+export interface PipelineSessionOptions {
+  baseUrl: string;
+  apiKey: string;
+  settings: PipelineSettings;
+  agent: PipelineAgent;
+  createWebSocket: WebSocketFactory;
+  fetch: (url: string, init: RequestInit) => Promise<Response>;
+  mic: MicSource;
+  playout: PlayoutBuffer;
+  now: () => number;
+  sleep: (ms: number) => Promise<void>;
+  random?: () => number;
+  onEvent?: (event: PipelineSessionEvent) => void;
+}
+
+/** One reply: its text as it streams, what has been sent to speech, and its clock marks. */
+interface Reply {
+  itemId: string;
+  controller: AbortController;
+  text: string;
+  /** Text not yet a whole sentence. */
+  unspoken: string;
+  /** Sentences whose audio reached the PlayoutBuffer, with their share of the item's audio. */
+  spoken: Array<{ text: string; startMs: number; durationMs: number }>;
+  audioMs: number;
+  speech: Promise<void>;
+  cut: boolean;
+  done: boolean;
+  speechEndAt: number | null;
+  transcriptAt: number;
+  firstTokenAt: number | null;
+  firstAudioAt: number | null;
+  timed: boolean;
+}
+
+type Waiter = { types: readonly string[]; resolve: (event: RealtimeServerEvent) => void; reject: (error: Error) => void };
+
+/** Whole sentences at the front of `text`, and the rest. */
+export function splitSentences(text: string): { sentences: string[]; rest: string } {
+  const sentences: string[] = [];
+  const pattern = /[^.!?\n]*(?:[.!?]+(?=\s|$)|\n)/y;
+  let offset = 0;
+  for (;;) {
+    pattern.lastIndex = offset;
+    const match = pattern.exec(text);
+    // A sentence is only whole once what follows it has arrived (so "3.5" is not split at the point).
+    if (match === null || match[0] === '' || pattern.lastIndex >= text.length) break;
+    const sentence = match[0].trim();
+    if (sentence !== '') sentences.push(sentence);
+    offset = pattern.lastIndex;
+  }
+  return { sentences, rest: text.slice(offset) };
+}
+
+export class PipelineSession {
+  #options: PipelineSessionOptions;
+  #settings: PipelineSettings;
+  #socket: Socket | null = null;
+  #waiters: Waiter[] = [];
+  #framer: Framer;
+  #micRunning = false;
+  #pttCapturedMs: number | null = null;
+  /** The user is mid-utterance as far as the transcription socket knows (VAD started or committed). */
+  #utterancePending = false;
+  #speechEndAt: number | null = null;
+  #reply: Reply | null = null;
+  #replies = 0;
+  /** What the agent should know before the next turn (what was really heard of a cut reply). */
+  #notes: string[] = [];
+  #state: VoiceState = 'offline';
+  #muted = false;
+  #closed = false;
+  #recovering = false;
+
+  constructor(options: PipelineSessionOptions) {
+    this.#options = options;
+    this.#settings = options.settings;
+    this.#framer = new Framer(options.mic.sampleRate, options.settings.frameMs);
+  }
+
+  get state(): VoiceState {
+    return this.#state;
+  }
+
+  get settings(): PipelineSettings {
+    return this.#settings;
+  }
+
+  get muted(): boolean {
+    return this.#muted;
+  }
+
+  async connect(): Promise<void> {
+    this.#setState('connecting');
+    try {
+      await this.#open();
+    } catch (error) {
+      this.#setState('error');
+      throw error;
+    }
+    if (this.#settings.listen === 'server_vad') await this.#startMic();
+    if (this.#state === 'connecting') this.#setState(this.#idleState());
+  }
+
+  async updateSettings(settings: Partial<PipelineSettings>): Promise<void> {
+    this.#settings = { ...this.#settings, ...settings };
+    this.#framer = new Framer(this.#options.mic.sampleRate, this.#settings.frameMs);
+    await this.#configure();
+    if (this.#settings.listen === 'push_to_talk' && this.#micRunning && this.#pttCapturedMs === null) await this.#stopMic();
+    if (this.#settings.listen === 'server_vad' && !this.#micRunning) await this.#startMic();
+  }
+
+  async press(): Promise<void> {
+    if (this.#options.playout.playing || (this.#reply !== null && !this.#reply.done)) this.bargeIn('hotkey');
+    if (this.#settings.listen !== 'push_to_talk') return;
+    this.#send({ type: 'input_audio_buffer.clear' });
+    this.#framer.reset();
+    this.#pttCapturedMs = 0;
+    await this.#startMic();
+    this.#setState('listening');
+  }
+
+  async release(): Promise<void> {
+    if (this.#settings.listen !== 'push_to_talk' || this.#pttCapturedMs === null) return;
+    await this.#stopMic();
+    const audioMs = this.#pttCapturedMs;
+    this.#pttCapturedMs = null;
+    if (audioMs < minimumTurnMs) {
+      this.#send({ type: 'input_audio_buffer.clear' });
+      this.#emit({ type: 'ptt.dropped', audioMs, hint: `Hold the key while you speak: ${Math.round(audioMs)} ms is too short to send.` });
+      this.#setState('idle');
+      return;
+    }
+    this.#speechEndAt = this.#options.now();
+    this.#utterancePending = true;
+    this.#send({ type: 'input_audio_buffer.commit' });
+    this.#emit({ type: 'commit', itemId: null, audioMs });
+    this.#setState('thinking');
+  }
+
+  setMuted(muted: boolean): void {
+    this.#muted = muted;
+  }
+
+  /** A note (a finished background task) for the agent to speak about. */
+  addNote(text: string): void {
+    this.#startReply([{ type: 'message', role: 'developer', content: [{ type: 'input_text', text }] }], null);
+  }
+
+  /** Typed text as a spoken turn. */
+  sendText(text: string): void {
+    this.#startReply([userMessage(text)], null);
+  }
+
+  /** The agent's tools live on the Responses session; nothing to send here. */
+  setTools(): void {}
+
+  /** Speaks a sample sentence in `voice` without changing the setting. */
+  previewVoice(voice: string): void {
+    const itemId = `preview_${(this.#replies += 1)}`;
+    void this.#fetchSpeech(`This is the ${voice} voice.`, voice, new AbortController().signal, (pcm) => this.#options.playout.enqueue(itemId, pcm)).catch((error: unknown) => this.#speechProblem(error));
+  }
+
+  /**
+   * Barge-in: stops playback, aborts the agent turn and every pending speech request, and keeps
+   * what the user actually heard, which the agent is told before its next turn.
+   */
+  bargeIn(reason: 'speech' | 'hotkey'): void {
+    const reply = this.#reply;
+    const stopped = this.#options.playout.stop();
+    if (reply === null || reply.cut || (reply.done && stopped === null)) return;
+    reply.cut = true;
+    reply.controller.abort();
+    const playedMs = stopped !== null && stopped.itemId === reply.itemId ? stopped.playedMs : this.#options.playout.playedMs(reply.itemId);
+    const heardText = heardOf(reply, playedMs);
+    this.#notes.push(
+      heardText === ''
+        ? 'The user interrupted before hearing any of your last reply.'
+        : `The user interrupted your last reply; they heard only: "${heardText}". The rest was not spoken.`,
+    );
+    this.#emit({ type: 'barge_in', itemId: reply.itemId, reason, playedMs, generatedMs: reply.audioMs, audioEndMs: Math.floor(Math.min(playedMs, reply.audioMs)), heardText });
+  }
+
+  /** Called by the host when the PlayoutBuffer has played everything. */
+  playbackDrained(): void {
+    if (this.#reply === null || this.#reply.done) this.#setState(this.#idleState());
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    this.#reply?.controller.abort();
+    await this.#stopMic();
+    this.#options.playout.stop();
+    this.#socket?.close();
+    this.#setState('offline');
+  }
+
+  // Transcription socket -----------------------------------------------------------------------
+
+  async #open(): Promise<void> {
+    const socket = new Socket({
+      url: transcriptionSocketUrl(this.#options.baseUrl),
+      headers: { Authorization: `Bearer ${this.#options.apiKey}` },
+      createWebSocket: this.#options.createWebSocket,
+      now: this.#options.now,
+      onMessage: (text) => this.#onFrame(text),
+      onStateChange: (state) => {
+        this.#emit({ type: 'socket', state });
+        if (state.status === 'closed' && this.#socket === socket) void this.#onClosed(state);
+      },
+    });
+    this.#socket = socket;
+    const created = this.#waitFor(['session.created']);
+    await socket.connect();
+    await created;
+    await this.#configure();
+  }
+
+  async #configure(): Promise<void> {
+    const { transcriptionModel, language, listen, vad } = this.#settings;
+    const updated = this.#waitFor(['session.updated']);
+    this.#send({
+      type: 'session.update',
+      session: {
+        type: 'transcription',
+        audio: {
+          input: {
+            format: { type: 'audio/pcm', rate: 24000 },
+            transcription: { model: transcriptionModel, ...(language === null ? {} : { language }) },
+            turn_detection:
+              listen === 'push_to_talk' ? null : { type: 'server_vad', threshold: vad.threshold, prefix_padding_ms: vad.prefixPaddingMs, silence_duration_ms: vad.silenceDurationMs },
+          },
+        },
+      },
+    } as RealtimeClientEvent);
+    await updated;
+  }
+
+  async #onClosed(state: Extract<SocketState, { status: 'closed' }>): Promise<void> {
+    this.#rejectWaiters(new SocketError(state.problem ?? { code: 'connection_failed', message: `The transcription connection closed (code ${state.code}).`, hint: 'It reconnects on its own.' }));
+    if (this.#closed) return;
+    const lost = this.#utterancePending || this.#pttCapturedMs !== null;
+    this.#utterancePending = false;
+    if (this.#pttCapturedMs !== null) {
+      this.#pttCapturedMs = null;
+      await this.#stopMic();
+    }
+    if (lost) {
+      this.#emit({
+        type: 'problem',
+        problem: { code: 'connection_failed', message: 'The transcription connection dropped while you were speaking, so that was lost.', hint: 'Say it again once voice is back (it reconnects on its own).' },
+      });
+    }
+    if (!isRecoverableClose(state.code)) {
+      this.#setState(state.code === 3000 ? 'error' : 'offline');
+      if (state.problem !== null) this.#emit({ type: 'problem', problem: state.problem });
+      return;
+    }
+    await this.#recover(state.code);
+  }
+
+  async #recover(code: number | null): Promise<void> {
+    if (this.#recovering) return;
+    this.#recovering = true;
+    const startedAt = this.#options.now();
+    this.#setState('connecting');
+    try {
+      for (let attempt = 1; ; attempt += 1) {
+        const delayMs = attempt === 1 ? 0 : backoffDelayMs(attempt - 1, (this.#options.random ?? Math.random)());
+        this.#emit({ type: 'reconnect', attempt, delayMs, code });
+        await this.#options.sleep(delayMs);
+        try {
+          await this.#open();
+          break;
+        } catch (error) {
+          if (attempt >= defaultBackoff.maxAttempts || this.#closed) throw error;
+        }
+      }
+      // The conversation lives on the Responses side: nothing to replay here.
+      this.#emit({ type: 'recovered', gapMs: this.#options.now() - startedAt, itemsReplayed: 0 });
+      this.#setState(this.#idleState());
+    } catch (error) {
+      this.#setState('error');
+      this.#emit({ type: 'problem', problem: error instanceof SocketError ? error.problem : { code: 'connection_failed', message: `The transcription connection could not be restored: ${(error as Error).message}`, hint: 'Check your connection.' } });
+    } finally {
+      this.#recovering = false;
+    }
+  }
+
+  #send(event: RealtimeClientEvent): void {
+    const socket = this.#socket;
+    if (socket === null || socket.state.status !== 'open') return;
+    socket.send(event);
+  }
+
+  #waitFor(types: readonly string[]): Promise<RealtimeServerEvent> {
+    return new Promise((resolve, reject) => this.#waiters.push({ types, resolve, reject }));
+  }
+
+  #rejectWaiters(error: Error): void {
+    const waiters = this.#waiters;
+    this.#waiters = [];
+    for (const waiter of waiters) waiter.reject(error);
+  }
+
+  #onFrame(text: string): void {
+    const parsed = parseRealtimeFrame(text);
+    if (!parsed.ok) {
+      this.#emit({ type: 'problem', problem: { code: 'malformed_frame', message: `The transcription server sent a frame Parley could not read: ${parsed.reason}.`, hint: 'It was skipped.' } });
+      return;
+    }
+    const event = parsed.event;
+    const waiter = this.#waiters.find((candidate) => candidate.types.includes(event.type));
+    if (waiter !== undefined) {
+      this.#waiters.splice(this.#waiters.indexOf(waiter), 1);
+      waiter.resolve(event);
+    }
+    this.#onEvent(event);
+  }
+
+  #onEvent(event: RealtimeServerEvent): void {
+    switch (event.type) {
+      case 'input_audio_buffer.speech_started':
+        this.#utterancePending = true;
+        this.#emit({ type: 'vad', speaking: true });
+        if (this.#options.playout.playing || (this.#reply !== null && !this.#reply.done)) this.bargeIn('speech');
+        this.#setState('listening');
+        return;
+      case 'input_audio_buffer.speech_stopped':
+        this.#speechEndAt = this.#options.now();
+        this.#emit({ type: 'vad', speaking: false });
+        return;
+      case 'input_audio_buffer.committed':
+        if (this.#settings.listen === 'server_vad') {
+          this.#emit({ type: 'commit', itemId: event.item_id, audioMs: 0 });
+          this.#setState('thinking');
+        }
+        return;
+      case 'conversation.item.input_audio_transcription.delta':
+        this.#emit({ type: 'transcript.user', itemId: event.item_id, text: event.delta ?? '', final: false });
+        return;
+      case 'conversation.item.input_audio_transcription.completed': {
+        this.#utterancePending = false;
+        this.#emit({ type: 'transcript.user', itemId: event.item_id, text: event.transcript, final: true });
+        const speechEndAt = this.#speechEndAt;
+        this.#speechEndAt = null;
+        if (event.transcript.trim() !== '') this.#startReply([userMessage(event.transcript)], speechEndAt);
+        else this.#setState(this.#idleState());
+        return;
+      }
+      case 'conversation.item.input_audio_transcription.failed':
+        this.#utterancePending = false;
+        this.#emit({ type: 'problem', problem: { code: 'server_error', message: `What you said could not be transcribed: ${event.error.message ?? 'unknown error'}.`, hint: 'Say it again.' } });
+        this.#setState(this.#idleState());
+        return;
+      case 'error':
+        if (event.error.code === 'input_audio_buffer_commit_empty') {
+          this.#utterancePending = false;
+          this.#setState(this.#idleState());
+          return;
+        }
+        this.#emit({ type: 'problem', problem: { code: event.error.code === 'invalid_api_key' ? 'unauthorized' : 'server_error', message: `The transcription server reported: ${event.error.message}`, hint: 'Try again.' } });
+        return;
+      default:
+        return;
+    }
+  }
+
+  // Microphone ---------------------------------------------------------------------------------
+
+  async #startMic(): Promise<void> {
+    if (this.#micRunning) return;
+    this.#micRunning = true;
+    try {
+      await this.#options.mic.start(
+        (chunk) => this.#onMicChunk(chunk),
+        (problem) => {
+          this.#micRunning = false;
+          this.#emit({ type: 'problem', problem });
+          this.#setState('error');
+        },
+      );
+    } catch (error) {
+      this.#micRunning = false;
+      this.#pttCapturedMs = null;
+      const problem = (error as { problem?: Problem }).problem ?? { code: 'internal' as const, message: `The microphone could not start: ${(error as Error).message}`, hint: 'Check the input device in settings.' };
+      this.#emit({ type: 'problem', problem });
+      this.#setState('error');
+      throw error;
+    }
+  }
+
+  async #stopMic(): Promise<void> {
+    if (!this.#micRunning) return;
+    this.#micRunning = false;
+    await this.#options.mic.stop();
+  }
+
+  #onMicChunk(chunk: Int16Array): void {
+    for (const frame of this.#framer.push(chunk)) {
+      this.#emit({ type: 'mic.level', dbfs: frame.levelDbfs });
+      if (this.#muted) continue;
+      const pcm = this.#echoGated(frame.levelDbfs) ? new Int16Array(frame.pcm.length) : frame.pcm;
+      this.#send({ type: 'input_audio_buffer.append', audio: toBase64(fromPcm24k(pcm, 'pcm16')) });
+      if (this.#pttCapturedMs !== null) this.#pttCapturedMs += (frame.pcm.length * 1000) / 24_000;
+    }
+  }
+
+  /** As in RealtimeSession: with speakers, only a voice clearly louder than the playback goes out. */
+  #echoGated(micDbfs: number): boolean {
+    if (this.#settings.echo !== 'speakers' || this.#settings.listen === 'push_to_talk') return false;
+    const playing = this.#options.playout.audibleLevelDbfs();
+    return playing !== null && micDbfs < playing + echoMarginDb;
+  }
+
+  // The agent and speech -----------------------------------------------------------------------
+
+  #startReply(input: ResponseInputItem[], speechEndAt: number | null): void {
+    const previous = this.#reply;
+    if (previous !== null && !previous.done && !previous.cut) this.bargeIn('speech');
+    const notes = this.#notes.splice(0).map((text): ResponseInputItem => ({ type: 'message', role: 'developer', content: [{ type: 'input_text', text }] }));
+    const reply: Reply = {
+      itemId: `pipeline_reply_${(this.#replies += 1)}`,
+      controller: new AbortController(),
+      text: '',
+      unspoken: '',
+      spoken: [],
+      audioMs: 0,
+      speech: Promise.resolve(),
+      cut: false,
+      done: false,
+      speechEndAt,
+      transcriptAt: this.#options.now(),
+      firstTokenAt: null,
+      firstAudioAt: null,
+      timed: false,
+    };
+    this.#reply = reply;
+    this.#setState('thinking');
+    void this.#runReply(reply, [...notes, ...input]);
+  }
+
+  async #runReply(reply: Reply, input: ResponseInputItem[]): Promise<void> {
+    const outcome = await this.#options.agent
+      .runTurn(input, {
+        signal: reply.controller.signal,
+        onTextDelta: (delta) => {
+          if (reply.cut) return;
+          reply.firstTokenAt ??= this.#options.now();
+          reply.text += delta;
+          this.#emit({ type: 'transcript.assistant', itemId: reply.itemId, delta });
+          const { sentences, rest } = splitSentences(reply.unspoken + delta);
+          reply.unspoken = rest;
+          for (const sentence of sentences) this.#speak(reply, sentence);
+        },
+        onRestart: () => {
+          // A retried response streams again: what was spoken stays spoken; only unsent text goes.
+          reply.unspoken = '';
+        },
+      })
+      .catch((error: unknown): TurnOutcome => ({ status: 'failed', text: reply.text, problem: { code: 'internal', message: `The agent failed: ${(error as Error).message}`, hint: 'Try again.' }, metrics: null }));
+    if (!reply.cut) {
+      const rest = reply.unspoken.trim();
+      reply.unspoken = '';
+      if (rest !== '') this.#speak(reply, rest);
+      if (outcome.status === 'failed' && !reply.controller.signal.aborted) this.#emit({ type: 'problem', problem: outcome.problem });
+      this.#emit({ type: 'transcript.assistant.done', itemId: reply.itemId, text: reply.text });
+    }
+    await reply.speech;
+    reply.done = true;
+    this.#emitTiming(reply);
+    if (!reply.cut && !this.#options.playout.playing && this.#reply === reply) this.#setState(this.#idleState());
+  }
+
+  /** Queues one sentence: fetched in order, each streamed into the PlayoutBuffer as it arrives. */
+  #speak(reply: Reply, sentence: string): void {
+    reply.speech = reply.speech.then(async () => {
+      if (reply.cut) return;
+      const startMs = reply.audioMs;
+      const entry = { text: sentence, startMs, durationMs: 0 };
+      reply.spoken.push(entry);
+      try {
+        await this.#fetchSpeech(sentence, this.#settings.voice, reply.controller.signal, (pcm) => {
+          if (reply.cut) return;
+          reply.firstAudioAt ??= this.#options.now();
+          const ms = (pcm.length * 1000) / 24_000;
+          reply.audioMs += ms;
+          entry.durationMs += ms;
+          this.#options.playout.enqueue(reply.itemId, pcm);
+          if (this.#state !== 'speaking') this.#setState('speaking');
+          this.#emitTiming(reply);
+        });
+      } catch (error) {
+        if (!reply.cut) this.#speechProblem(error);
+      }
+    });
+  }
+
+  async #fetchSpeech(input: string, voice: string, signal: AbortSignal, onPcm: (pcm: Int16Array) => void): Promise<void> {
+    const url = `${this.#options.baseUrl.replace(/\/+$/, '')}/audio/speech`;
+    const response = await this.#options.fetch(url, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${this.#options.apiKey}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ model: this.#settings.speechModel, input, voice, response_format: 'pcm' }),
+      signal,
+    });
+    if (!response.ok || response.body === null) {
+      const body = await response.text().catch(() => '');
+      const message = /"message"\s*:\s*"([^"]*)"/.exec(body)?.[1] ?? `HTTP ${response.status}`;
+      throw new Error(message);
+    }
+    const reader = response.body.getReader();
+    let carry: Uint8Array | null = null;
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      // Chunks may split a sample: keep the odd byte for the next one.
+      const bytes: Uint8Array = carry === null ? value : concatBytes(carry, value);
+      const whole = bytes.byteLength - (bytes.byteLength % 2);
+      carry = whole === bytes.byteLength ? null : bytes.slice(whole);
+      if (whole > 0) onPcm(pcmOf(bytes.subarray(0, whole)));
+    }
+  }
+
+  #speechProblem(error: unknown): void {
+    if ((error as Error).name === 'AbortError') return;
+    this.#emit({ type: 'problem', problem: { code: 'server_error', message: `Part of the reply could not be spoken: ${(error as Error).message}`, hint: 'The full text is in the transcript.' } });
+  }
+
+  #emitTiming(reply: Reply): void {
+    if (reply.timed || (reply.firstAudioAt === null && !reply.done)) return;
+    reply.timed = true;
+    const span = (from: number | null, to: number | null): number | null => (from === null || to === null ? null : Math.round(to - from));
+    this.#emit({
+      type: 'timing',
+      timing: {
+        itemId: reply.itemId,
+        speechEndToTranscriptMs: span(reply.speechEndAt, reply.transcriptAt),
+        transcriptToFirstTokenMs: span(reply.transcriptAt, reply.firstTokenAt),
+        firstTokenToFirstAudioMs: span(reply.firstTokenAt, reply.firstAudioAt),
+        totalMs: span(reply.speechEndAt ?? reply.transcriptAt, reply.firstAudioAt),
+      },
+    });
+  }
+
+  #idleState(): VoiceState {
+    return this.#settings.listen === 'push_to_talk' ? 'idle' : 'listening';
+  }
+
+  #setState(state: VoiceState): void {
+    if (this.#state === state) return;
+    this.#state = state;
+    this.#emit({ type: 'state', state });
+  }
+
+  #emit(event: PipelineSessionEvent): void {
+    this.#options.onEvent?.(event);
+  }
+}
+
+/** Sentences heard whole, then the heard share of the one playing when it stopped. */
+function heardOf(reply: Reply, playedMs: number): string {
+  const parts: string[] = [];
+  for (const sentence of reply.spoken) {
+    if (playedMs >= sentence.startMs + sentence.durationMs && sentence.durationMs > 0) {
+      parts.push(sentence.text);
+      continue;
+    }
+    if (playedMs > sentence.startMs && sentence.durationMs > 0) {
+      const partial = heardPart(sentence.text, (playedMs - sentence.startMs) / sentence.durationMs);
+      if (partial !== '') parts.push(partial);
+    }
+    break;
+  }
+  return parts.join(' ');
+}
+
+function concatBytes(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.byteLength + b.byteLength);
+  out.set(a, 0);
+  out.set(b, a.byteLength);
+  return out;
+}
+
+/** Little-endian PCM16 bytes as samples (copied, so alignment never matters). */
+function pcmOf(bytes: Uint8Array): Int16Array {
+  const samples = new Int16Array(bytes.byteLength / 2);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  for (let index = 0; index < samples.length; index += 1) samples[index] = view.getInt16(index * 2, true);
+  return samples;
+}

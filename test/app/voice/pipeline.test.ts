@@ -1,0 +1,234 @@
+/**
+ * PipelineSession against the emulator over real loopback sockets: transcription session in,
+ * Responses agent in the middle, `POST /v1/audio/speech` out into the PlayoutBuffer. The mic and
+ * speaker are stand-ins (the real-device loop is in test/audio); playout time runs fast.
+ */
+import { WebSocket } from 'ws';
+import { afterEach, describe, expect, it } from 'vitest';
+import { PlayoutBuffer } from '../../../app/audio/playout';
+import { noLatency, type LatencyModel } from '../../../app/emulator/latency';
+import { startEmulator, type Emulator } from '../../../app/emulator/server';
+import { userMessage } from '../../../app/protocol/responses';
+import type { ResponsesSession } from '../../../app/responses/session';
+import { defaultPipelineSettings, PipelineSession, splitSentences, type PipelineAgent, type PipelineSessionEvent, type PipelineSettings } from '../../../app/voice/pipeline';
+import { calculatorTool, countingCalculator, testSession } from '../../support/sessions';
+import { fastScheduler, RecordingSink, ScriptedMic } from '../../support/voice';
+
+let emulator: Emulator | null = null;
+let pipeline: PipelineSession | null = null;
+let agentSession: ResponsesSession | null = null;
+afterEach(async () => {
+  await pipeline?.close();
+  agentSession?.close();
+  await emulator?.close();
+  pipeline = emulator = agentSession = null;
+});
+
+type Of<T extends PipelineSessionEvent['type']> = Extract<PipelineSessionEvent, { type: T }>;
+
+interface Rig {
+  session: PipelineSession;
+  mic: ScriptedMic;
+  sink: RecordingSink;
+  playout: PlayoutBuffer;
+  events: PipelineSessionEvent[];
+  fetched: string[];
+  of<T extends PipelineSessionEvent['type']>(type: T): Array<Of<T>>;
+  until<T extends PipelineSessionEvent['type']>(type: T, match?: (event: Of<T>) => boolean): Promise<Of<T>>;
+}
+
+interface RigOptions {
+  latency?: Partial<LatencyModel>;
+  speed?: number;
+  /** Wraps the real agent, e.g. to put words where the emulator can only hear "speech". */
+  agent?: (agent: ResponsesSession) => PipelineAgent;
+  runTool?: ReturnType<typeof countingCalculator>['runner'];
+}
+
+async function rig(settings: Partial<PipelineSettings> = {}, options: RigOptions = {}): Promise<Rig> {
+  emulator = await startEmulator({ latency: { ...noLatency, ...options.latency } });
+  const { session: agent } = testSession(emulator.baseUrl, { tools: [calculatorTool] }, options.runTool === undefined ? {} : { runTool: options.runTool });
+  agentSession = agent;
+  await agent.connect();
+  const mic = new ScriptedMic();
+  const sink = new RecordingSink();
+  const events: PipelineSessionEvent[] = [];
+  const fetched: string[] = [];
+  const waiters: Array<{ type: string; match: (event: never) => boolean; resolve: (event: never) => void }> = [];
+  let created: PipelineSession | null = null;
+  const playout = new PlayoutBuffer({
+    sink,
+    scheduler: fastScheduler(options.speed ?? 20),
+    onEvent: (event) => {
+      if (event.type === 'playout.drained') created?.playbackDrained();
+    },
+  });
+  created = new PipelineSession({
+    baseUrl: emulator.baseUrl,
+    apiKey: 'sk-test',
+    settings: { ...defaultPipelineSettings, ...settings },
+    agent: options.agent?.(agent) ?? agent,
+    createWebSocket: (url, wsOptions) => new WebSocket(url, wsOptions),
+    fetch: (url, init) => {
+      fetched.push(String(JSON.parse(String(init.body)).input));
+      return fetch(url, init);
+    },
+    mic,
+    playout,
+    now: () => performance.now(),
+    sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+    random: () => 0.5,
+    onEvent: (event) => {
+      events.push(event);
+      for (const waiter of [...waiters]) {
+        if (waiter.type === event.type && waiter.match(event as never)) {
+          waiters.splice(waiters.indexOf(waiter), 1);
+          waiter.resolve(event as never);
+        }
+      }
+    },
+  });
+  pipeline = created;
+  return {
+    session: created,
+    mic,
+    sink,
+    playout,
+    events,
+    fetched,
+    of: (type) => events.filter((event) => event.type === type) as never,
+    until: (type, match = () => true) => {
+      const seen = events.find((event) => event.type === type && match(event as never));
+      if (seen !== undefined) return Promise.resolve(seen as never);
+      return new Promise((resolve) => waiters.push({ type, match: match as never, resolve: resolve as never }));
+    },
+  };
+}
+
+/** The emulator hears only "[n s of speech]"; these tests say what the user meant in its place. */
+const meaning = (text: string) => (agent: ResponsesSession): PipelineAgent => ({
+  runTurn: (input, handlers) => agent.runTurn([...input.filter((item) => !('role' in item) || item.role !== 'user'), userMessage(text)], handlers),
+});
+
+describe('sentences', () => {
+  it('splits whole sentences as text streams and keeps the unfinished rest', () => {
+    expect(splitSentences('Hello there. How are')).toEqual({ sentences: ['Hello there.'], rest: ' How are' });
+    expect(splitSentences('Yes! No? Maybe')).toEqual({ sentences: ['Yes!', 'No?'], rest: ' Maybe' });
+    expect(splitSentences('It costs 3.5 euros')).toEqual({ sentences: [], rest: 'It costs 3.5 euros' });
+    expect(splitSentences('Line one\nLine two')).toEqual({ sentences: ['Line one'], rest: 'Line two' });
+    // The end of the text may still be mid-sentence ("Dr." then "Smith"): it waits for more.
+    expect(splitSentences('Done.')).toEqual({ sentences: [], rest: 'Done.' });
+  });
+});
+
+describe('pipeline voice mode', () => {
+  it('push-to-talk: transcribes, runs an agent turn, and speaks the reply into the speaker', async () => {
+    const r = await rig();
+    await r.session.connect();
+    expect(r.session.state).toBe('idle');
+    await r.session.press();
+    r.mic.speak(1500);
+    await r.session.release();
+    const user = await r.until('transcript.user', (event) => event.final);
+    expect(user.text).toMatch(/1\.5 s of speech/);
+    const reply = await r.until('transcript.assistant.done');
+    expect(reply.text.length).toBeGreaterThan(0);
+    await r.until('state', (event) => event.state === 'idle' && r.of('state').some((s) => s.state === 'speaking'));
+    expect(r.sink.writtenMs).toBeGreaterThan(500);
+    expect(r.sink.writtenMs).toBeCloseTo(r.playout.generatedMs(reply.itemId), 0);
+    expect(r.fetched.join(' ').replace(/\s+/g, ' ')).toBe(reply.text.trim().replace(/\s+/g, ' '));
+    const [timing] = r.of('timing');
+    expect(timing?.timing.speechEndToTranscriptMs).toBeGreaterThanOrEqual(0);
+    expect(timing?.timing.transcriptToFirstTokenMs).toBeGreaterThanOrEqual(0);
+    expect(timing?.timing.firstTokenToFirstAudioMs).toBeGreaterThanOrEqual(0);
+    expect(timing?.timing.totalMs).toBeGreaterThanOrEqual(0);
+    expect(r.of('state').map((event) => event.state)).toEqual(['connecting', 'idle', 'listening', 'thinking', 'speaking', 'idle']);
+  });
+
+  it('drops a release under 100 ms with a hint', async () => {
+    const r = await rig();
+    await r.session.connect();
+    await r.session.press();
+    r.mic.speak(40);
+    await r.session.release();
+    expect(r.of('ptt.dropped')[0]?.hint).toMatch(/too short/);
+    expect(r.of('commit')).toEqual([]);
+  });
+
+  it('server VAD: speech then silence makes a turn without any key', async () => {
+    const r = await rig({ listen: 'server_vad', vad: { threshold: 0.5, prefixPaddingMs: 300, silenceDurationMs: 300 } });
+    await r.session.connect();
+    expect(r.session.state).toBe('listening');
+    r.mic.speak(1000);
+    r.mic.silence(600);
+    const user = await r.until('transcript.user', (event) => event.final);
+    expect(user.text).toMatch(/s of speech/);
+    await r.until('transcript.assistant.done');
+    await r.until('timing');
+  });
+
+  it('runs the agent tool loop inside a spoken turn and speaks the answer', async () => {
+    const calculator = countingCalculator();
+    const r = await rig({}, { agent: meaning('What is 6 * 7?'), runTool: calculator.runner });
+    await r.session.connect();
+    await r.session.press();
+    r.mic.speak(800);
+    await r.session.release();
+    const reply = await r.until('transcript.assistant.done');
+    expect(calculator.runs).toHaveLength(1);
+    expect(reply.text).toMatch(/42/);
+    await r.until('timing');
+    expect(r.fetched.join(' ')).toMatch(/42/);
+  });
+
+  it('barge-in: pressing during the reply stops playback, cancels pending speech, and keeps what was heard', async () => {
+    // Real-time playout and a long reply, so the press lands mid-speech.
+    const r = await rig({}, { speed: 1, agent: meaning('Please write a long answer about the history of the telephone, with many sentences.') });
+    await r.session.connect();
+    await r.session.press();
+    r.mic.speak(600);
+    await r.session.release();
+    await r.until('state', (event) => event.state === 'speaking');
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    await r.session.press();
+    const bargeIn = await r.until('barge_in');
+    expect(bargeIn.reason).toBe('hotkey');
+    expect(bargeIn.playedMs).toBeGreaterThan(0);
+    expect(bargeIn.playedMs).toBeLessThan(bargeIn.generatedMs + 1);
+    expect(r.playout.playing).toBe(false);
+    const writtenAtStop = r.sink.writtenMs;
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    // Nothing more reached the speaker after the cut.
+    expect(r.sink.writtenMs).toBe(writtenAtStop);
+    // What was heard is the start of what was said, and no more.
+    const said = r.events.filter((event): event is Of<'transcript.assistant'> => event.type === 'transcript.assistant').map((event) => event.delta).join('');
+    expect(bargeIn.heardText.length).toBeGreaterThan(0);
+    expect(said.replace(/\s+/g, ' ').startsWith(bargeIn.heardText.replace(/\s+/g, ' '))).toBe(true);
+    expect(bargeIn.heardText.length).toBeLessThan(said.length);
+    // The next turn tells the agent what the user really heard.
+    r.mic.speak(600);
+    await r.session.release();
+    await r.until('transcript.assistant.done', (event) => event.itemId !== bargeIn.itemId);
+    const last = JSON.stringify(emulator?.requests.at(-1)?.input);
+    expect(last).toContain('they heard only');
+  });
+
+  it('a transcription socket drop mid-utterance: says the words were lost, reconnects, and works again', async () => {
+    const r = await rig();
+    await r.session.connect();
+    await r.session.press();
+    r.mic.speak(500);
+    emulator?.dropConnections(1001);
+    const problem = await r.until('problem');
+    expect(problem.problem.message).toMatch(/dropped while you were speaking/);
+    await r.until('recovered');
+    expect(r.session.state).toBe('idle');
+    await r.session.release();
+    await r.session.press();
+    r.mic.speak(1200);
+    await r.session.release();
+    const user = await r.until('transcript.user', (event) => event.final);
+    expect(user.text).toMatch(/1\.2 s of speech/);
+    await r.until('transcript.assistant.done');
+  });
+});
