@@ -5,9 +5,9 @@
  * playback stops at once and the model's memory is cut where the user stopped hearing it.
  */
 import type { Problem } from '../contract';
-import { fromPcm24k, toPcm24k } from '../audio/encoding';
-import { Framer } from '../audio/framing';
-import { fromBase64, toBase64 } from '../audio/pcm';
+import { toPcm24k } from '../audio/encoding';
+import { MicStream } from '../audio/micStream';
+import { fromBase64 } from '../audio/pcm';
 import type { PlayoutBuffer } from '../audio/playout';
 import type { MicSource } from '../audio/ports';
 import { parseRealtimeFrame, realtimeSocketUrl, type RealtimeClientEvent, type RealtimeServerEvent } from '../protocol/realtime';
@@ -60,8 +60,6 @@ export interface RealtimeSessionOptions {
   onEvent?: (event: RealtimeSessionEvent) => void;
 }
 
-/** How much louder than the playback the user must be to talk over it through speakers. */
-export const echoMarginDb = 6;
 
 /** Releases shorter than this are dropped: the server refuses to commit under 100 ms. */
 export const minimumTurnMs = 100;
@@ -85,9 +83,7 @@ export class RealtimeSession {
   #settings: VoiceSettings;
   #socket: Socket | null = null;
   #waiters: Waiter[] = [];
-  #framer: Framer;
-  #micRunning = false;
-  #pttCapturedMs: number | null = null;
+  #mic: MicStream;
   #responseActive = false;
   #responseRequested = false;
   #deferredCreate = false;
@@ -96,7 +92,6 @@ export class RealtimeSession {
   #assistant = new Map<string, AssistantItem>();
   #history: HistoryEntry[] = [];
   #state: VoiceState = 'offline';
-  #muted = false;
   /** Responses outside the conversation (voice previews), whose words are not turns. */
   #outOfBand = new Set<string>();
   #closed = false;
@@ -105,7 +100,20 @@ export class RealtimeSession {
   constructor(options: RealtimeSessionOptions) {
     this.#options = options;
     this.#settings = options.settings;
-    this.#framer = new Framer(options.mic.sampleRate, options.settings.frameMs);
+    this.#mic = new MicStream({
+      mic: options.mic,
+      playout: options.playout,
+      frameMs: options.settings.frameMs,
+      encoding: options.settings.encoding,
+      // Echo safety with speakers while voice detection listens (headphones: full duplex).
+      echoGate: () => this.#settings.echo === 'speakers' && this.#settings.turnMode !== 'push_to_talk',
+      send: (audio) => this.#send({ type: 'input_audio_buffer.append', audio }),
+      onLevel: (dbfs) => this.#emit({ type: 'mic.level', dbfs }),
+      onProblem: (problem) => {
+        this.#emit({ type: 'problem', problem });
+        this.#setState('error');
+      },
+    });
   }
 
   get state(): VoiceState {
@@ -138,10 +146,10 @@ export class RealtimeSession {
   /** Applies new settings with a `session.update`; the turn mode may change mid-session. */
   async updateSettings(settings: Partial<VoiceSettings>): Promise<void> {
     this.#settings = { ...this.#settings, ...settings };
-    this.#framer = new Framer(this.#options.mic.sampleRate, this.#settings.frameMs);
+    this.#mic.reconfigure(this.#settings.frameMs, this.#settings.encoding);
     await this.#configure();
-    if (this.#settings.turnMode === 'push_to_talk' && this.#micRunning && this.#pttCapturedMs === null) await this.#stopMic();
-    if (this.#settings.turnMode !== 'push_to_talk' && !this.#micRunning) await this.#startMic();
+    if (this.#settings.turnMode === 'push_to_talk' && this.#mic.running && !this.#mic.capturing) await this.#mic.stop();
+    if (this.#settings.turnMode !== 'push_to_talk' && !this.#mic.running) await this.#startMic();
   }
 
   /** Push-to-talk pressed (hotkey or button): interrupts playback, then captures. */
@@ -149,18 +157,16 @@ export class RealtimeSession {
     if (this.#options.playout.playing) this.bargeIn('hotkey');
     if (this.#settings.turnMode !== 'push_to_talk') return;
     this.#send({ type: 'input_audio_buffer.clear' });
-    this.#framer.reset();
-    this.#pttCapturedMs = 0;
+    this.#mic.beginCapture();
     await this.#startMic();
     this.#setState('listening');
   }
 
   /** Push-to-talk released: commits the turn and asks for a response, unless it was too short. */
   async release(): Promise<void> {
-    if (this.#settings.turnMode !== 'push_to_talk' || this.#pttCapturedMs === null) return;
-    await this.#stopMic();
-    const audioMs = this.#pttCapturedMs;
-    this.#pttCapturedMs = null;
+    if (this.#settings.turnMode !== 'push_to_talk' || !this.#mic.capturing) return;
+    await this.#mic.stop();
+    const audioMs = this.#mic.endCapture() ?? 0;
     if (audioMs < minimumTurnMs) {
       this.#send({ type: 'input_audio_buffer.clear' });
       this.#emit({ type: 'ptt.dropped', audioMs, hint: `Hold the key while you speak: ${Math.round(audioMs)} ms is too short to send.` });
@@ -174,11 +180,11 @@ export class RealtimeSession {
 
   /** Mute keeps the meter moving but sends no audio: nothing said while muted reaches the model. */
   setMuted(muted: boolean): void {
-    this.#muted = muted;
+    this.#mic.setMuted(muted);
   }
 
   get muted(): boolean {
-    return this.#muted;
+    return this.#mic.muted;
   }
 
   /**
@@ -240,7 +246,7 @@ export class RealtimeSession {
 
   async close(): Promise<void> {
     this.#closed = true;
-    await this.#stopMic();
+    await this.#mic.stop();
     this.#options.playout.stop();
     this.#socket?.close();
     this.#setState('offline');
@@ -342,53 +348,9 @@ export class RealtimeSession {
 
   // Microphone ---------------------------------------------------------------------------------
 
+  /** Starts the mic; a device that will not open has already said why (and set the error state). */
   async #startMic(): Promise<void> {
-    if (this.#micRunning) return;
-    this.#micRunning = true;
-    try {
-      await this.#options.mic.start(
-        (chunk) => this.#onMicChunk(chunk),
-        (problem) => {
-          this.#micRunning = false;
-          this.#emit({ type: 'problem', problem });
-          this.#setState('error');
-        },
-      );
-    } catch (error) {
-      this.#micRunning = false;
-      this.#pttCapturedMs = null;
-      const problem = (error as { problem?: Problem }).problem ?? { code: 'internal' as const, message: `The microphone could not start: ${(error as Error).message}`, hint: 'Check the input device in settings.' };
-      this.#emit({ type: 'problem', problem });
-      this.#setState('error');
-      throw error;
-    }
-  }
-
-  async #stopMic(): Promise<void> {
-    if (!this.#micRunning) return;
-    this.#micRunning = false;
-    await this.#options.mic.stop();
-  }
-
-  #onMicChunk(chunk: Int16Array): void {
-    for (const frame of this.#framer.push(chunk)) {
-      this.#emit({ type: 'mic.level', dbfs: frame.levelDbfs });
-      if (this.#muted) continue;
-      const pcm = this.#echoGated(frame.levelDbfs) ? new Int16Array(frame.pcm.length) : frame.pcm;
-      this.#send({ type: 'input_audio_buffer.append', audio: toBase64(fromPcm24k(pcm, this.#settings.encoding)) });
-      if (this.#pttCapturedMs !== null) this.#pttCapturedMs += (frame.pcm.length * 1000) / 24_000;
-    }
-  }
-
-  /**
-   * Echo safety with speakers: while the assistant is audible, a mic frame goes out only if it is
-   * clearly louder than what is playing (the user talking over it); otherwise silence goes in its
-   * place, so the assistant's own voice never triggers the server's VAD. Headphones: full duplex.
-   */
-  #echoGated(micDbfs: number): boolean {
-    if (this.#settings.echo !== 'speakers' || this.#settings.turnMode === 'push_to_talk') return false;
-    const playing = this.#options.playout.audibleLevelDbfs();
-    return playing !== null && micDbfs < playing + echoMarginDb;
+    await this.#mic.start();
   }
 
   // Responses ----------------------------------------------------------------------------------

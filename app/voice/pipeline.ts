@@ -5,16 +5,13 @@
  * sentence by sentence through `POST /v1/audio/speech` (streamed PCM) into the PlayoutBuffer.
  * Barge-in stops playback, aborts the turn and its pending speech, and keeps what was heard.
  */
-import type { Problem } from '../contract';
-import { fromPcm24k } from '../audio/encoding';
-import { Framer } from '../audio/framing';
-import { toBase64 } from '../audio/pcm';
+import { MicStream } from '../audio/micStream';
 import type { PlayoutBuffer } from '../audio/playout';
 import type { MicSource } from '../audio/ports';
 import { parseRealtimeFrame, transcriptionSocketUrl, type RealtimeClientEvent, type RealtimeServerEvent } from '../protocol/realtime';
 import { userMessage } from '../protocol/responses';
 import type { ResponseInputItem } from '../protocol/responses';
-import { echoMarginDb, heardPart, minimumTurnMs, type RealtimeSessionEvent, type VoiceState } from '../realtime/session';
+import { heardPart, minimumTurnMs, type RealtimeSessionEvent, type VoiceState } from '../realtime/session';
 import type { TurnHandlers, TurnOutcome } from '../responses/session';
 import { backoffDelayMs, defaultBackoff, isRecoverableClose } from '../transport/reconnect';
 import { Socket, SocketError, type SocketState, type WebSocketFactory } from '../transport/socket';
@@ -118,9 +115,7 @@ export class PipelineSession {
   #settings: PipelineSettings;
   #socket: Socket | null = null;
   #waiters: Waiter[] = [];
-  #framer: Framer;
-  #micRunning = false;
-  #pttCapturedMs: number | null = null;
+  #mic: MicStream;
   /** The user is mid-utterance as far as the transcription socket knows (VAD started or committed). */
   #utterancePending = false;
   #speechEndAt: number | null = null;
@@ -129,14 +124,26 @@ export class PipelineSession {
   /** What the agent should know before the next turn (what was really heard of a cut reply). */
   #notes: string[] = [];
   #state: VoiceState = 'offline';
-  #muted = false;
   #closed = false;
   #recovering = false;
 
   constructor(options: PipelineSessionOptions) {
     this.#options = options;
     this.#settings = options.settings;
-    this.#framer = new Framer(options.mic.sampleRate, options.settings.frameMs);
+    this.#mic = new MicStream({
+      mic: options.mic,
+      playout: options.playout,
+      frameMs: options.settings.frameMs,
+      // The transcription session takes PCM16 at 24 kHz.
+      encoding: 'pcm16',
+      echoGate: () => this.#settings.echo === 'speakers' && this.#settings.listen !== 'push_to_talk',
+      send: (audio) => this.#send({ type: 'input_audio_buffer.append', audio }),
+      onLevel: (dbfs) => this.#emit({ type: 'mic.level', dbfs }),
+      onProblem: (problem) => {
+        this.#emit({ type: 'problem', problem });
+        this.#setState('error');
+      },
+    });
   }
 
   get state(): VoiceState {
@@ -148,7 +155,7 @@ export class PipelineSession {
   }
 
   get muted(): boolean {
-    return this.#muted;
+    return this.#mic.muted;
   }
 
   async connect(): Promise<void> {
@@ -165,27 +172,25 @@ export class PipelineSession {
 
   async updateSettings(settings: Partial<PipelineSettings>): Promise<void> {
     this.#settings = { ...this.#settings, ...settings };
-    this.#framer = new Framer(this.#options.mic.sampleRate, this.#settings.frameMs);
+    this.#mic.reconfigure(this.#settings.frameMs, 'pcm16');
     await this.#configure();
-    if (this.#settings.listen === 'push_to_talk' && this.#micRunning && this.#pttCapturedMs === null) await this.#stopMic();
-    if (this.#settings.listen === 'server_vad' && !this.#micRunning) await this.#startMic();
+    if (this.#settings.listen === 'push_to_talk' && this.#mic.running && !this.#mic.capturing) await this.#mic.stop();
+    if (this.#settings.listen === 'server_vad' && !this.#mic.running) await this.#startMic();
   }
 
   async press(): Promise<void> {
     if (this.#options.playout.playing || (this.#reply !== null && !this.#reply.done)) this.bargeIn('hotkey');
     if (this.#settings.listen !== 'push_to_talk') return;
     this.#send({ type: 'input_audio_buffer.clear' });
-    this.#framer.reset();
-    this.#pttCapturedMs = 0;
+    this.#mic.beginCapture();
     await this.#startMic();
     this.#setState('listening');
   }
 
   async release(): Promise<void> {
-    if (this.#settings.listen !== 'push_to_talk' || this.#pttCapturedMs === null) return;
-    await this.#stopMic();
-    const audioMs = this.#pttCapturedMs;
-    this.#pttCapturedMs = null;
+    if (this.#settings.listen !== 'push_to_talk' || !this.#mic.capturing) return;
+    await this.#mic.stop();
+    const audioMs = this.#mic.endCapture() ?? 0;
     if (audioMs < minimumTurnMs) {
       this.#send({ type: 'input_audio_buffer.clear' });
       this.#emit({ type: 'ptt.dropped', audioMs, hint: `Hold the key while you speak: ${Math.round(audioMs)} ms is too short to send.` });
@@ -200,7 +205,7 @@ export class PipelineSession {
   }
 
   setMuted(muted: boolean): void {
-    this.#muted = muted;
+    this.#mic.setMuted(muted);
   }
 
   /** A note (a finished background task) for the agent to speak about. */
@@ -250,7 +255,7 @@ export class PipelineSession {
   async close(): Promise<void> {
     this.#closed = true;
     this.#reply?.controller.abort();
-    await this.#stopMic();
+    await this.#mic.stop();
     this.#options.playout.stop();
     this.#socket?.close();
     this.#setState('offline');
@@ -300,12 +305,9 @@ export class PipelineSession {
   async #onClosed(state: Extract<SocketState, { status: 'closed' }>): Promise<void> {
     this.#rejectWaiters(new SocketError(state.problem ?? { code: 'connection_failed', message: `The transcription connection closed (code ${state.code}).`, hint: 'It reconnects on its own.' }));
     if (this.#closed) return;
-    const lost = this.#utterancePending || this.#pttCapturedMs !== null;
+    const lost = this.#utterancePending || this.#mic.capturing;
     this.#utterancePending = false;
-    if (this.#pttCapturedMs !== null) {
-      this.#pttCapturedMs = null;
-      await this.#stopMic();
-    }
+    if (this.#mic.endCapture() !== null) await this.#mic.stop();
     if (lost) {
       this.#emit({
         type: 'problem',
@@ -429,49 +431,9 @@ export class PipelineSession {
 
   // Microphone ---------------------------------------------------------------------------------
 
+  /** Starts the mic; a device that will not open has already said why (and set the error state). */
   async #startMic(): Promise<void> {
-    if (this.#micRunning) return;
-    this.#micRunning = true;
-    try {
-      await this.#options.mic.start(
-        (chunk) => this.#onMicChunk(chunk),
-        (problem) => {
-          this.#micRunning = false;
-          this.#emit({ type: 'problem', problem });
-          this.#setState('error');
-        },
-      );
-    } catch (error) {
-      this.#micRunning = false;
-      this.#pttCapturedMs = null;
-      const problem = (error as { problem?: Problem }).problem ?? { code: 'internal' as const, message: `The microphone could not start: ${(error as Error).message}`, hint: 'Check the input device in settings.' };
-      this.#emit({ type: 'problem', problem });
-      this.#setState('error');
-      throw error;
-    }
-  }
-
-  async #stopMic(): Promise<void> {
-    if (!this.#micRunning) return;
-    this.#micRunning = false;
-    await this.#options.mic.stop();
-  }
-
-  #onMicChunk(chunk: Int16Array): void {
-    for (const frame of this.#framer.push(chunk)) {
-      this.#emit({ type: 'mic.level', dbfs: frame.levelDbfs });
-      if (this.#muted) continue;
-      const pcm = this.#echoGated(frame.levelDbfs) ? new Int16Array(frame.pcm.length) : frame.pcm;
-      this.#send({ type: 'input_audio_buffer.append', audio: toBase64(fromPcm24k(pcm, 'pcm16')) });
-      if (this.#pttCapturedMs !== null) this.#pttCapturedMs += (frame.pcm.length * 1000) / 24_000;
-    }
-  }
-
-  /** As in RealtimeSession: with speakers, only a voice clearly louder than the playback goes out. */
-  #echoGated(micDbfs: number): boolean {
-    if (this.#settings.echo !== 'speakers' || this.#settings.listen === 'push_to_talk') return false;
-    const playing = this.#options.playout.audibleLevelDbfs();
-    return playing !== null && micDbfs < playing + echoMarginDb;
+    await this.#mic.start();
   }
 
   // The agent and speech -----------------------------------------------------------------------
