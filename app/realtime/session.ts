@@ -11,7 +11,7 @@ import { fromBase64 } from '../audio/pcm';
 import type { PlayoutBuffer } from '../audio/playout';
 import type { MicSource } from '../audio/ports';
 import { parseRealtimeFrame, realtimeSocketUrl, type RealtimeClientEvent, type RealtimeServerEvent } from '../protocol/realtime';
-import { backoffDelayMs, defaultBackoff, isRecoverableClose } from '../transport/reconnect';
+import { isRecoverableClose, reopenWithBackoff } from '../transport/reconnect';
 import { Socket, SocketError, type SocketState, type WebSocketFactory } from '../transport/socket';
 import { ToolCalls, type ToolRunner } from '../responses/tools';
 import { sessionConfig, type VoiceSettings } from './settings';
@@ -300,17 +300,12 @@ export class RealtimeSession {
     const startedAt = this.#options.now();
     this.#setState('connecting');
     try {
-      for (let attempt = 1; ; attempt += 1) {
-        const delayMs = attempt === 1 ? 0 : backoffDelayMs(attempt - 1, (this.#options.random ?? Math.random)());
-        this.#emit({ type: 'reconnect', attempt, delayMs, code });
-        await this.#options.sleep(delayMs);
-        try {
-          await this.#open();
-          break;
-        } catch (error) {
-          if (attempt >= defaultBackoff.maxAttempts || this.#closed) throw error;
-        }
-      }
+      await reopenWithBackoff(() => this.#open(), {
+        sleep: this.#options.sleep,
+        random: this.#options.random ?? Math.random,
+        onAttempt: (attempt, delayMs) => this.#emit({ type: 'reconnect', attempt, delayMs, code }),
+        stopped: () => this.#closed,
+      });
       for (const entry of this.#history) {
         this.#send({
           type: 'conversation.item.create',

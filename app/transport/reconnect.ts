@@ -32,3 +32,29 @@ export function retryAfterMs(headers: Record<string, string> | undefined, now: n
   const date = Date.parse(value);
   return Number.isNaN(date) ? null : Math.max(0, date - now);
 }
+
+export interface ReopenOptions {
+  sleep: (ms: number) => Promise<void>;
+  random: () => number;
+  /** Told before each attempt, with the wait before it (the first attempt does not wait). */
+  onAttempt: (attempt: number, delayMs: number) => void;
+  /** True when trying should stop (the session was closed). */
+  stopped: () => boolean;
+  policy?: BackoffPolicy;
+}
+
+/** Calls `open` until it succeeds: once at once, then with backoff; rethrows the last failure. */
+export async function reopenWithBackoff(open: () => Promise<void>, options: ReopenOptions): Promise<void> {
+  const policy = options.policy ?? defaultBackoff;
+  for (let attempt = 1; ; attempt += 1) {
+    const delayMs = attempt === 1 ? 0 : backoffDelayMs(attempt - 1, options.random(), policy);
+    options.onAttempt(attempt, delayMs);
+    await options.sleep(delayMs);
+    try {
+      await open();
+      return;
+    } catch (error) {
+      if (attempt >= policy.maxAttempts || options.stopped()) throw error;
+    }
+  }
+}

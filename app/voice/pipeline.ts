@@ -13,7 +13,7 @@ import { userMessage } from '../protocol/responses';
 import type { ResponseInputItem } from '../protocol/responses';
 import { heardPart, minimumTurnMs, type RealtimeSessionEvent, type VoiceState } from '../realtime/session';
 import type { TurnHandlers, TurnOutcome } from '../responses/session';
-import { backoffDelayMs, defaultBackoff, isRecoverableClose } from '../transport/reconnect';
+import { isRecoverableClose, reopenWithBackoff } from '../transport/reconnect';
 import { Socket, SocketError, type SocketState, type WebSocketFactory } from '../transport/socket';
 
 export interface PipelineSettings {
@@ -328,17 +328,12 @@ export class PipelineSession {
     const startedAt = this.#options.now();
     this.#setState('connecting');
     try {
-      for (let attempt = 1; ; attempt += 1) {
-        const delayMs = attempt === 1 ? 0 : backoffDelayMs(attempt - 1, (this.#options.random ?? Math.random)());
-        this.#emit({ type: 'reconnect', attempt, delayMs, code });
-        await this.#options.sleep(delayMs);
-        try {
-          await this.#open();
-          break;
-        } catch (error) {
-          if (attempt >= defaultBackoff.maxAttempts || this.#closed) throw error;
-        }
-      }
+      await reopenWithBackoff(() => this.#open(), {
+        sleep: this.#options.sleep,
+        random: this.#options.random ?? Math.random,
+        onAttempt: (attempt, delayMs) => this.#emit({ type: 'reconnect', attempt, delayMs, code }),
+        stopped: () => this.#closed,
+      });
       // The conversation lives on the Responses side: nothing to replay here.
       this.#emit({ type: 'recovered', gapMs: this.#options.now() - startedAt, itemsReplayed: 0 });
       this.#setState(this.#idleState());
