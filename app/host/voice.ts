@@ -71,6 +71,8 @@ export class VoiceController {
   #speaker: SpeakerSink | null = null;
   #starting: Promise<void> | null = null;
   #status: VoiceStatus;
+  /** Whether the push-to-talk key or button is down right now. */
+  #held = false;
   #lastLevelAt = -Infinity;
   #lastLoggedLevelAt = -Infinity;
   /** Realtime mode's stage marks for the turn in progress (pipeline mode times its own turns). */
@@ -131,12 +133,20 @@ export class VoiceController {
     }
   }
 
+  /**
+   * The key or button went down. The first press also opens the voice session; a release that
+   * comes while it is still opening must not leave the microphone listening.
+   */
   async press(): Promise<void> {
+    this.#held = true;
     await this.start();
+    if (!this.#held) return;
     await this.#session?.press();
+    if (!this.#held) await this.#session?.release();
   }
 
   async release(): Promise<void> {
+    this.#held = false;
     await this.#session?.release();
   }
 

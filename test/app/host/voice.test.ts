@@ -186,3 +186,16 @@ describe('typed text with a voice conversation open', () => {
     expect(app.snapshot().tools.map((tool) => `${tool.caller}:${tool.name}:${tool.status}`)).toEqual(['voice:delegate_to_agent:succeeded', 'agent:search_notes:succeeded']);
   });
 });
+
+describe('a press released while voice is still connecting', () => {
+  it('does not leave the microphone listening', async () => {
+    const { copilot: app, mic } = voiceCopilot();
+    await app.start();
+    // The release arrives before the press has finished opening the voice session.
+    const pressed = app.call(commandChannels.pressToTalk, {});
+    await app.call(commandChannels.releaseToTalk, {});
+    await pressed;
+    expect(mic.running).toBe(false);
+    expect(app.snapshot().voice.state).toBe('idle');
+  });
+});
