@@ -15,6 +15,7 @@ import { isRecoverableClose, reopenWithBackoff } from '../transport/reconnect';
 import { Socket, SocketError, type SocketState, type WebSocketFactory } from '../transport/socket';
 import { ToolCalls, type ToolRunner } from '../responses/tools';
 import { sessionConfig, type VoiceSettings } from './settings';
+import { ServerEventWaiters } from './waiters';
 
 export type VoiceState = 'connecting' | 'idle' | 'listening' | 'thinking' | 'speaking' | 'offline' | 'error';
 
@@ -76,13 +77,12 @@ interface AssistantItem {
   cut: boolean;
 }
 
-type Waiter = { types: readonly string[]; resolve: (event: RealtimeServerEvent) => void; reject: (error: Error) => void };
 
 export class RealtimeSession {
   #options: RealtimeSessionOptions;
   #settings: VoiceSettings;
   #socket: Socket | null = null;
-  #waiters: Waiter[] = [];
+  readonly #waiters = new ServerEventWaiters();
   #mic: MicStream;
   #responseActive = false;
   #responseRequested = false;
@@ -268,20 +268,20 @@ export class RealtimeSession {
       },
     });
     this.#socket = socket;
-    const created = this.#waitFor(['session.created']);
+    const created = this.#waiters.next(['session.created']);
     await socket.connect();
     await created;
     await this.#configure();
   }
 
   async #configure(): Promise<void> {
-    const updated = this.#waitFor(['session.updated']);
+    const updated = this.#waiters.next(['session.updated']);
     this.#send({ type: 'session.update', session: sessionConfig(this.#settings) });
     await updated;
   }
 
   async #onClosed(state: Extract<SocketState, { status: 'closed' }>): Promise<void> {
-    this.#rejectWaiters(new SocketError(state.problem ?? { code: 'connection_failed', message: `The voice connection closed (code ${state.code}).`, hint: 'It reconnects on its own.' }));
+    this.#waiters.rejectAll(new SocketError(state.problem ?? { code: 'connection_failed', message: `The voice connection closed (code ${state.code}).`, hint: 'It reconnects on its own.' }));
     this.#responseActive = this.#responseRequested = false;
     if (this.#closed) return;
     this.#options.playout.stop();
@@ -331,16 +331,6 @@ export class RealtimeSession {
     socket.send(event);
   }
 
-  #waitFor(types: readonly string[]): Promise<RealtimeServerEvent> {
-    return new Promise((resolve, reject) => this.#waiters.push({ types, resolve, reject }));
-  }
-
-  #rejectWaiters(error: Error): void {
-    const waiters = this.#waiters;
-    this.#waiters = [];
-    for (const waiter of waiters) waiter.reject(error);
-  }
-
   // Microphone ---------------------------------------------------------------------------------
 
   /** Starts the mic; a device that will not open has already said why (and set the error state). */
@@ -367,13 +357,8 @@ export class RealtimeSession {
       this.#emit({ type: 'problem', problem: { code: 'malformed_frame', message: `The voice server sent a frame Parley could not read: ${parsed.reason}.`, hint: 'It was skipped.' } });
       return;
     }
-    const event = parsed.event;
-    const waiter = this.#waiters.find((candidate) => candidate.types.includes(event.type));
-    if (waiter !== undefined) {
-      this.#waiters.splice(this.#waiters.indexOf(waiter), 1);
-      waiter.resolve(event);
-    }
-    this.#onEvent(event);
+    this.#waiters.offer(parsed.event);
+    this.#onEvent(parsed.event);
   }
 
   #onEvent(event: RealtimeServerEvent): void {

@@ -13,6 +13,7 @@ import { userMessage } from '../protocol/responses';
 import type { ResponseInputItem } from '../protocol/responses';
 import { heardPart, minimumTurnMs, type RealtimeSessionEvent, type VoiceState } from '../realtime/session';
 import type { TurnHandlers, TurnOutcome } from '../responses/session';
+import { ServerEventWaiters } from '../realtime/waiters';
 import { isRecoverableClose, reopenWithBackoff } from '../transport/reconnect';
 import { Socket, SocketError, type SocketState, type WebSocketFactory } from '../transport/socket';
 
@@ -91,7 +92,6 @@ interface Reply {
   timed: boolean;
 }
 
-type Waiter = { types: readonly string[]; resolve: (event: RealtimeServerEvent) => void; reject: (error: Error) => void };
 
 /** Whole sentences at the front of `text`, and the rest. */
 export function splitSentences(text: string): { sentences: string[]; rest: string } {
@@ -114,7 +114,7 @@ export class PipelineSession {
   #options: PipelineSessionOptions;
   #settings: PipelineSettings;
   #socket: Socket | null = null;
-  #waiters: Waiter[] = [];
+  readonly #waiters = new ServerEventWaiters();
   #mic: MicStream;
   /** The user is mid-utterance as far as the transcription socket knows (VAD started or committed). */
   #utterancePending = false;
@@ -276,7 +276,7 @@ export class PipelineSession {
       },
     });
     this.#socket = socket;
-    const created = this.#waitFor(['session.created']);
+    const created = this.#waiters.next(['session.created']);
     await socket.connect();
     await created;
     await this.#configure();
@@ -284,7 +284,7 @@ export class PipelineSession {
 
   async #configure(): Promise<void> {
     const { transcriptionModel, language, listen, vad } = this.#settings;
-    const updated = this.#waitFor(['session.updated']);
+    const updated = this.#waiters.next(['session.updated']);
     this.#send({
       type: 'session.update',
       session: {
@@ -303,7 +303,7 @@ export class PipelineSession {
   }
 
   async #onClosed(state: Extract<SocketState, { status: 'closed' }>): Promise<void> {
-    this.#rejectWaiters(new SocketError(state.problem ?? { code: 'connection_failed', message: `The transcription connection closed (code ${state.code}).`, hint: 'It reconnects on its own.' }));
+    this.#waiters.rejectAll(new SocketError(state.problem ?? { code: 'connection_failed', message: `The transcription connection closed (code ${state.code}).`, hint: 'It reconnects on its own.' }));
     if (this.#closed) return;
     const lost = this.#utterancePending || this.#mic.capturing;
     this.#utterancePending = false;
@@ -351,29 +351,14 @@ export class PipelineSession {
     socket.send(event);
   }
 
-  #waitFor(types: readonly string[]): Promise<RealtimeServerEvent> {
-    return new Promise((resolve, reject) => this.#waiters.push({ types, resolve, reject }));
-  }
-
-  #rejectWaiters(error: Error): void {
-    const waiters = this.#waiters;
-    this.#waiters = [];
-    for (const waiter of waiters) waiter.reject(error);
-  }
-
   #onFrame(text: string): void {
     const parsed = parseRealtimeFrame(text);
     if (!parsed.ok) {
       this.#emit({ type: 'problem', problem: { code: 'malformed_frame', message: `The transcription server sent a frame Parley could not read: ${parsed.reason}.`, hint: 'It was skipped.' } });
       return;
     }
-    const event = parsed.event;
-    const waiter = this.#waiters.find((candidate) => candidate.types.includes(event.type));
-    if (waiter !== undefined) {
-      this.#waiters.splice(this.#waiters.indexOf(waiter), 1);
-      waiter.resolve(event);
-    }
-    this.#onEvent(event);
+    this.#waiters.offer(parsed.event);
+    this.#onEvent(parsed.event);
   }
 
   #onEvent(event: RealtimeServerEvent): void {
