@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { WebSocket } from 'ws';
 import { PlayoutBuffer, type Scheduler } from '../../app/audio/playout';
-import type { SpeakerSink } from '../../app/audio/ports';
+import type { MicSource, SpeakerSink } from '../../app/audio/ports';
 import type { Spawn } from '../../app/audio/native/processes';
 import { createSoxMic } from '../../app/audio/native/soxMic';
 import { createSpeakerSink, type SpeakerClass } from '../../app/audio/native/speakerSink';
@@ -73,6 +73,58 @@ class TeeSink implements SpeakerSink {
   }
 }
 
+/** The native mic on the "mouth" monitor (each chunk shown to `onMicChunk` first) and a copying speaker into "ear". */
+async function openRealDevices(options: LoopOptions): Promise<{ mic: MicSource; sink: TeeSink }> {
+  const spawnProcess = spawn as unknown as Spawn;
+  const nativeMic = createSoxMic({ spawn: spawnProcess, device: options.micDevice ?? 'pulse:mouth.monitor' });
+  const mic: MicSource = {
+    sampleRate: nativeMic.sampleRate,
+    start: (onChunk, onError) =>
+      nativeMic.start((pcm) => {
+        options.onMicChunk?.(pcm);
+        onChunk(pcm);
+      }, onError),
+    stop: () => nativeMic.stop(),
+  };
+  const sink = new TeeSink(createSpeakerSink({ loadSpeaker: () => require('speaker') as SpeakerClass, spawn: spawnProcess, device: 'pulse:ear' }));
+  await sink.open();
+  return { mic, sink };
+}
+
+type Stamped<E> = E & { at: number };
+
+/** Every session event with the time it arrived, and promises for the next one of a type. */
+class EventRecorder<E extends { type: string }> {
+  readonly events: Array<Stamped<E>> = [];
+  #waiters: Array<{ type: string; match: (event: Stamped<E>) => boolean; resolve: (event: Stamped<E>) => void }> = [];
+
+  record(event: E): void {
+    const stamped = { ...event, at: performance.now() };
+    this.events.push(stamped);
+    for (const waiter of [...this.#waiters]) {
+      if (waiter.type === event.type && waiter.match(stamped)) {
+        this.#waiters.splice(this.#waiters.indexOf(waiter), 1);
+        waiter.resolve(stamped);
+      }
+    }
+  }
+
+  next<T extends E['type']>(type: T, match: (event: Extract<E, { type: T }>) => boolean = () => true, timeoutMs = 20_000): Promise<Stamped<Extract<E, { type: T }>>> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`No ${type} event within ${timeoutMs} ms; saw ${this.events.map((event) => event.type).join(', ')}`)), timeoutMs);
+      this.#waiters.push({
+        type,
+        // record() compares the type first, so the event is the narrowed kind.
+        match: (event) => match(event as unknown as Extract<E, { type: T }>),
+        resolve: (event) => {
+          clearTimeout(timer);
+          resolve(event as Stamped<Extract<E, { type: T }>>);
+        },
+      });
+    });
+  }
+}
+
 export interface VoiceLoop {
   emulator: Emulator;
   session: RealtimeSession;
@@ -95,21 +147,8 @@ export interface LoopOptions {
 
 export async function voiceLoop(settings: Partial<VoiceSettings>, options: LoopOptions = {}): Promise<VoiceLoop> {
   const emulator = await startEmulator({ latency: noLatency, ...options.emulator });
-  const spawnProcess = spawn as unknown as Spawn;
-  const nativeMic = createSoxMic({ spawn: spawnProcess, device: options.micDevice ?? 'pulse:mouth.monitor' });
-  const mic: typeof nativeMic = {
-    sampleRate: nativeMic.sampleRate,
-    start: (onChunk, onError) =>
-      nativeMic.start((pcm) => {
-        options.onMicChunk?.(pcm);
-        onChunk(pcm);
-      }, onError),
-    stop: () => nativeMic.stop(),
-  };
-  const sink = new TeeSink(createSpeakerSink({ loadSpeaker: () => require('speaker') as SpeakerClass, spawn: spawnProcess, device: 'pulse:ear' }));
-  await sink.open();
-  const events: Array<RealtimeSessionEvent & { at: number }> = [];
-  const waiters: Array<{ type: string; match: (event: never) => boolean; resolve: (event: never) => void }> = [];
+  const { mic, sink } = await openRealDevices(options);
+  const recorder = new EventRecorder<RealtimeSessionEvent>();
   let session: RealtimeSession | null = null;
   const playout = new PlayoutBuffer({
     sink,
@@ -133,16 +172,7 @@ export async function voiceLoop(settings: Partial<VoiceSettings>, options: LoopO
     sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
     random: () => 0.5,
     ...(options.runTool === undefined ? {} : { runTool: options.runTool }),
-    onEvent: (event) => {
-      const stamped = { ...event, at: performance.now() };
-      events.push(stamped);
-      for (const waiter of [...waiters]) {
-        if (waiter.type === event.type && waiter.match(stamped as never)) {
-          waiters.splice(waiters.indexOf(waiter), 1);
-          waiter.resolve(stamped as never);
-        }
-      }
-    },
+    onEvent: (event) => recorder.record(event),
   });
   const created = session;
   return {
@@ -150,19 +180,8 @@ export async function voiceLoop(settings: Partial<VoiceSettings>, options: LoopO
     session: created,
     sink,
     playout,
-    events,
-    next: (type, match = () => true, timeoutMs = 20_000) =>
-      new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`No ${type} event within ${timeoutMs} ms; saw ${events.map((event) => event.type).join(', ')}`)), timeoutMs);
-        waiters.push({
-          type,
-          match: match as never,
-          resolve: ((event: never) => {
-            clearTimeout(timer);
-            resolve(event);
-          }) as never,
-        });
-      }),
+    events: recorder.events,
+    next: (type, match, timeoutMs) => recorder.next(type, match, timeoutMs),
     async close() {
       await created.close();
       await sink.close();
@@ -216,21 +235,8 @@ export async function pipelineLoop(settings: Partial<PipelineSettings>, options:
   const emulator = await startEmulator({ latency: noLatency, ...options.emulator });
   const { session: agent } = testSession(emulator.baseUrl, { tools: options.tools ?? [] }, options.runTool === undefined ? {} : { runTool: options.runTool });
   await agent.connect();
-  const spawnProcess = spawn as unknown as Spawn;
-  const nativeMic = createSoxMic({ spawn: spawnProcess, device: options.micDevice ?? 'pulse:mouth.monitor' });
-  const mic: typeof nativeMic = {
-    sampleRate: nativeMic.sampleRate,
-    start: (onChunk, onError) =>
-      nativeMic.start((pcm) => {
-        options.onMicChunk?.(pcm);
-        onChunk(pcm);
-      }, onError),
-    stop: () => nativeMic.stop(),
-  };
-  const sink = new TeeSink(createSpeakerSink({ loadSpeaker: () => require('speaker') as SpeakerClass, spawn: spawnProcess, device: 'pulse:ear' }));
-  await sink.open();
-  const events: Array<PipelineSessionEvent & { at: number }> = [];
-  const waiters: Array<{ type: string; match: (event: never) => boolean; resolve: (event: never) => void }> = [];
+  const { mic, sink } = await openRealDevices(options);
+  const recorder = new EventRecorder<PipelineSessionEvent>();
   let session: PipelineSession | null = null;
   const playout = new PlayoutBuffer({
     sink,
@@ -255,16 +261,7 @@ export async function pipelineLoop(settings: Partial<PipelineSettings>, options:
     now: () => performance.now(),
     sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
     random: () => 0.5,
-    onEvent: (event) => {
-      const stamped = { ...event, at: performance.now() };
-      events.push(stamped);
-      for (const waiter of [...waiters]) {
-        if (waiter.type === event.type && waiter.match(stamped as never)) {
-          waiters.splice(waiters.indexOf(waiter), 1);
-          waiter.resolve(stamped as never);
-        }
-      }
-    },
+    onEvent: (event) => recorder.record(event),
   });
   const created = session;
   return {
@@ -273,19 +270,8 @@ export async function pipelineLoop(settings: Partial<PipelineSettings>, options:
     session: created,
     sink,
     playout,
-    events,
-    next: (type, match = () => true, timeoutMs = 20_000) =>
-      new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`No ${type} event within ${timeoutMs} ms; saw ${events.map((event) => event.type).join(', ')}`)), timeoutMs);
-        waiters.push({
-          type,
-          match: match as never,
-          resolve: ((event: never) => {
-            clearTimeout(timer);
-            resolve(event);
-          }) as never,
-        });
-      }),
+    events: recorder.events,
+    next: (type, match, timeoutMs) => recorder.next(type, match, timeoutMs),
     async close() {
       await created.close();
       agent.close();
