@@ -1,5 +1,5 @@
 /**
- * The emulator's events against real recorded OpenAI streams (../shared/fixtures/recorded):
+ * The emulator's events against real recorded OpenAI streams (test/fixtures/recorded):
  * same event order, same keys, same nesting, same terminal events. Reasoning items, which the
  * emulator's brain does not produce, are left out of the comparison.
  */
