@@ -178,9 +178,9 @@ export function updateRealtimeConfig(current: RealtimeConfig, raw: unknown, opti
       if (output.speed !== undefined) next.audio.output.speed = number(output.speed, 'session.audio.output.speed', { min: 0.25, max: 1.5 });
       if (output.voice !== undefined) {
         const voice = readVoice(output.voice, 'session.audio.output.voice');
-        // PROTOCOL.md §2: the voice is fixed once the model has spoken.
+        // PROTOCOL.md §2: the voice is fixed once the model has spoken; the real error names no param (§4 emulator 18).
         if (options.voiceLocked && !sameVoice(voice, current.audio.output.voice)) {
-          throw new InvalidRequest('cannot_update_voice', 'session.audio.output.voice', "Cannot update a conversation's voice if assistant audio is present.");
+          throw new InvalidRequest('cannot_update_voice', null, "Cannot update a conversation's voice if assistant audio is present.");
         }
         next.audio.output.voice = voice;
       }

@@ -295,10 +295,26 @@ describe('emulator /v1/realtime: session', () => {
     client.send(userText('hello'));
     client.send({ type: 'response.create' });
     await client.next(isDone);
-    client.send({ type: 'session.update', event_id: 'evt_voice', session: { type: 'realtime', audio: { output: { voice: 'ash' } } } });
-    expect(errorOf(await client.next('error'))).toMatchObject({ code: 'cannot_update_voice', param: 'session.audio.output.voice', event_id: 'evt_voice' });
+    // Refused as the service refuses it (§4 emulator 18, openai-agents-python#1661): param null, the client's event_id echoed, nothing changed.
+    client.send({ type: 'session.update', event_id: 'evt_voice', session: { type: 'realtime', audio: { output: { voice: 'ash', speed: 1.4 } } } });
+    const refused = await client.until('error');
+    expect(refused.filter((frame) => frame.type === 'session.updated')).toEqual([]);
+    const error = refused.at(-1) as Frame;
+    expect(error.event_id).toEqual(expect.stringMatching(/^event_/));
+    expect(errorOf(error)).toEqual({
+      type: 'invalid_request_error',
+      code: 'cannot_update_voice',
+      message: "Cannot update a conversation's voice if assistant audio is present.",
+      param: null,
+      event_id: 'evt_voice',
+    });
     client.send({ type: 'session.update', session: { type: 'realtime', audio: { output: { voice: 'coral' } }, instructions: 'Same voice is fine.' } });
-    expect(((await client.next('session.updated')).session as { instructions: string }).instructions).toBe('Same voice is fine.');
+    const updated = await client.until('session.updated');
+    // No session.updated answered the refused update: the next one is this update's.
+    expect(updated.map((frame) => frame.type)).toEqual(['session.updated']);
+    const session = (updated.at(-1) as Frame).session as { instructions: string; audio: { output: { voice: string; speed: number } } };
+    expect(session.instructions).toBe('Same voice is fine.');
+    expect(session.audio.output).toMatchObject({ voice: 'coral', speed: 1 });
     client.ws.close();
   });
 
