@@ -86,6 +86,36 @@ const fallbackLatencyMs = 20;
 const pulsePathMs = 2;
 const probeTimeoutMs = 5000;
 
+/** How to get a C/C++ tool chain and the audio headers `speaker` compiles against, per platform. */
+const speakerBuildTools: Readonly<Record<string, string>> = {
+  linux: 'install the ALSA headers (`sudo apt-get install libasound2-dev build-essential`)',
+  darwin: 'install the Xcode command line tools (`xcode-select --install`)',
+  win32: 'install the Visual Studio Build Tools with the "Desktop development with C++" workload',
+};
+
+/**
+ * `speaker` is an optional dependency. When its native build fails (no ALSA headers), npm leaves it
+ * out of node_modules, and only a new `npm install` tries again (`npm rebuild` skips a package that
+ * is not there); installed with `--ignore-scripts`, it is there without its binary.
+ */
+function speakerLoadProblem(error: NodeJS.ErrnoException, platform: string): Problem {
+  const message = error.message ?? String(error);
+  const tools = speakerBuildTools[platform] ?? "install a C/C++ compiler and your system's audio headers";
+  const notInstalled = error.code === 'MODULE_NOT_FOUND' && message.includes("'speaker'");
+  const notBuilt = message.includes('Could not locate the bindings file');
+  if (notInstalled || notBuilt) {
+    const rebuild = notInstalled ? 'run `npm install` again' : 'run `npm rebuild speaker`';
+    return audioProblem(`Voice output needs the \`speaker\` module, which did not build: ${tools} and ${rebuild}.`, 'Then turn voice on again; text chat works without it.');
+  }
+  if (message.includes('NODE_MODULE_VERSION')) {
+    return audioProblem(
+      'Voice output needs the `speaker` module, which was built for another runtime: run `npm rebuild speaker` for browser mode (Node), or `npx electron-rebuild --only speaker` for the desktop app.',
+      'Then turn voice on again; text chat works without it.',
+    );
+  }
+  return audioProblem(`The speaker module could not be loaded: ${message}.`, 'Run `npm rebuild speaker`, then turn voice on again.');
+}
+
 export function createSpeakerSink(options: SpeakerSinkOptions): SpeakerSink {
   return new NativeSpeakerSink(options);
 }
@@ -221,9 +251,7 @@ class NativeSpeakerSink implements SpeakerSink {
     try {
       return await this.#options.loadSpeaker();
     } catch (error) {
-      throw new AudioDeviceError(
-        audioProblem(`The speaker module could not be loaded: ${(error as Error).message}.`, 'Reinstall Parley; its native audio module is missing or was built for another version.'),
-      );
+      throw new AudioDeviceError(speakerLoadProblem(error as NodeJS.ErrnoException, this.#platform));
     }
   }
 
