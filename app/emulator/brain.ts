@@ -26,13 +26,14 @@ export type BrainTurn = { kind: 'text'; text: string } | { kind: 'tool_call'; na
 type Skill = 'clock' | 'calculator' | 'notes' | 'delegate' | 'search';
 
 /** Which skill a tool offers, judged by its name, as a model would from its name and description. */
-function skillOf(tool: BrainTool): Skill | null {
-  const name = tool.name.toLowerCase();
-  if (/delegate|agent|research|supervisor/.test(name)) return 'delegate';
-  if (/search|find|lookup/.test(name)) return 'search';
-  if (/calc|math|arith|evaluate/.test(name)) return 'calculator';
-  if (/note|memo|remember/.test(name)) return 'notes';
-  if (/clock|time|date/.test(name)) return 'clock';
+function skillOf(name: string): Skill | null {
+  const lower = name.toLowerCase();
+  if (/delegate|agent|research|supervisor/.test(lower)) return 'delegate';
+  if (/search|find|lookup/.test(lower)) return 'search';
+  if (/calc|math|arith|evaluate/.test(lower)) return 'calculator';
+  // Saving a note, not listing or reading them: the brain only writes down what the user dictates.
+  if (/note|memo|remember/.test(lower) && !/list|read|get|delete|remove/.test(lower)) return 'notes';
+  if (/clock|time|(?<!up)date/.test(lower)) return 'clock';
   return null;
 }
 
@@ -61,8 +62,12 @@ export function think(conversation: readonly BrainMessage[], tools: readonly Bra
 
   const text = lastUser.text;
   for (const skill of ['delegate', 'search', 'calculator', 'notes', 'clock'] as const) {
-    const tool = tools.find((candidate) => skillOf(candidate) === skill);
-    if (tool !== undefined && asks[skill].test(text)) return { kind: 'tool_call', name: tool.name, arguments: JSON.stringify(argumentsFor(skill, tool, text)) };
+    if (!asks[skill].test(text)) continue;
+    for (const tool of tools) {
+      if (skillOf(tool.name) !== skill) continue;
+      const args = argumentsFor(skill, tool, text);
+      if (args !== null) return { kind: 'tool_call', name: tool.name, arguments: JSON.stringify(args) };
+    }
   }
   if (/^\s*(hello|hi|hey)\b/i.test(text)) {
     return { kind: 'text', text: `Hello! I am Parley's offline emulator, streaming this reply the way the Responses API does. This is ${ordinal}.` };
@@ -70,25 +75,89 @@ export function think(conversation: readonly BrainMessage[], tools: readonly Bra
   return { kind: 'text', text: `You said: "${text}". This is ${ordinal}; I am the offline emulator, so set OPENAI_API_KEY to talk to a real model.` };
 }
 
-/** Fills the tool's first string parameter (or a conventional name) with what the user asked for. */
-function argumentsFor(skill: Skill, tool: BrainTool, text: string): Record<string, unknown> {
-  const properties = (tool.parameters?.properties ?? {}) as Record<string, { type?: unknown }>;
-  const required = Array.isArray(tool.parameters?.required) ? (tool.parameters.required as string[]) : [];
-  const stringParams = Object.keys(properties).filter((key) => properties[key]?.type === 'string');
-  const pick = (fallback: string): string => required.find((key) => stringParams.includes(key)) ?? stringParams[0] ?? fallback;
+interface Schema {
+  /** False when the tool declares no properties: then any conventional name will do. */
+  declared: boolean;
+  properties: Record<string, { type?: unknown }>;
+  required: string[];
+}
+
+function schemaOf(tool: BrainTool): Schema {
+  const properties = tool.parameters?.properties;
+  const required = tool.parameters?.required;
+  return {
+    declared: typeof properties === 'object' && properties !== null,
+    properties: (typeof properties === 'object' && properties !== null ? properties : {}) as Schema['properties'],
+    required: Array.isArray(required) ? required.filter((key): key is string => typeof key === 'string') : [],
+  };
+}
+
+/** The string parameter to fill: the conventional name if the tool has it, else its first required string, else its first string. */
+function stringParameter(schema: Schema, conventional: string): string | null {
+  if (!schema.declared) return conventional;
+  const accepts = (key: string): boolean => {
+    const type = schema.properties[key]?.type;
+    return type === undefined || type === 'string' || (Array.isArray(type) && type.includes('string'));
+  };
+  const strings = Object.keys(schema.properties).filter(accepts);
+  if (strings.includes(conventional)) return conventional;
+  return schema.required.find((key) => strings.includes(key)) ?? strings[0] ?? null;
+}
+
+/**
+ * Arguments the tool's own schema accepts: only parameters it declares, every required one filled.
+ * Null when this tool cannot take what the user asked for (then the brain looks for another).
+ */
+function argumentsFor(skill: Skill, tool: BrainTool, text: string): Record<string, unknown> | null {
+  const schema = schemaOf(tool);
+  const fill = (conventional: string, value: string): Record<string, unknown> | null => {
+    const key = stringParameter(schema, conventional);
+    return key === null ? null : { [key]: value };
+  };
+  let args: Record<string, unknown> | null;
   switch (skill) {
-    case 'clock':
-      return stringParams.length === 0 ? {} : { [pick('timezone')]: 'local' };
+    case 'clock': {
+      // The clock tool defaults to the user's zone, so a zone goes in only when one is named or required.
+      const key = stringParameter(schema, 'timezone');
+      const zone = namedTimeZone(text) ?? (key !== null && schema.required.includes(key) ? localTimeZone() : null);
+      args = key === null || zone === null ? {} : { [key]: zone };
+      break;
+    }
     case 'calculator': {
       const expression = /[-+*/×÷^().\d\s]{3,}/.exec(text)?.[0]?.trim() ?? text;
-      return { [pick('expression')]: expression.replace(/×/g, '*').replace(/÷/g, '/') };
+      args = fill('expression', expression.replace(/×/g, '*').replace(/÷/g, '/'));
+      break;
     }
     case 'notes':
-      return { [pick('text')]: text.replace(/^.*?\b(note|remember|jot)( that| down)?:?\s*/i, '') };
+      args = fill('text', text.replace(/^.*?\b(note|remember|jot)( that| down)?:?\s*/i, ''));
+      break;
     case 'delegate':
-      return { [pick('task')]: text };
+      args = fill('task', text);
+      break;
     case 'search':
-      return { [pick('query')]: searchTerm(text) };
+      args = fill('query', searchTerm(text));
+      break;
+  }
+  return args !== null && schema.required.every((key) => key in args) ? args : null;
+}
+
+/** An IANA zone the user named ("what time is it in Asia/Tokyo?"), if the runtime knows it. */
+function namedTimeZone(text: string): string | null {
+  const candidate = /\b(UTC|GMT|[A-Z][A-Za-z]+\/[A-Z][A-Za-z_-]+(?:\/[A-Z][A-Za-z_-]+)?)\b/.exec(text)?.[1];
+  return candidate !== undefined && isTimeZone(candidate) ? candidate : null;
+}
+
+function localTimeZone(): string {
+  const zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+  return isTimeZone(zone) ? zone : 'UTC';
+}
+
+function isTimeZone(zone: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: zone });
+    return true;
+  } catch {
+    return false;
   }
 }
 
@@ -102,36 +171,180 @@ function searchTerm(text: string): string {
   return after ?? text;
 }
 
+/** One sentence per tool output, in the order the calls were made, as a model would report them. */
 function answerFromTools(conversation: readonly BrainMessage[]): string {
-  const outputs: string[] = [];
+  const sentences: string[] = [];
   for (let index = conversation.length - 1; index >= 0; index -= 1) {
     const message = conversation[index];
     if (message?.role !== 'tool_output') break;
-    // A tool may say what to tell the user (a delegated task that has started, say).
-    const said = messageOf(message.output);
-    if (said !== null) {
-      outputs.unshift(said);
-      continue;
-    }
-    const call = conversation.find((candidate) => candidate.role === 'tool_call' && candidate.callId === message.callId);
-    const name = call?.role === 'tool_call' ? call.name : 'the tool';
-    outputs.unshift(`${name} returned ${summarise(message.output)}`);
+    const call = conversation.find((candidate): candidate is Extract<BrainMessage, { role: 'tool_call' }> => candidate.role === 'tool_call' && candidate.callId === message.callId);
+    sentences.unshift(sentenceFor(call?.name ?? 'the tool', call === undefined ? {} : parseArguments(call.arguments), readOutput(message.output)));
   }
-  return outputs.length === 1 && messageOf((conversation.at(-1) as { output?: string }).output ?? '') !== null ? (outputs[0] as string) : `Done: ${outputs.join('; ')}.`;
+  return sentences.join(' ');
 }
 
-function messageOf(output: string): string | null {
+/** A tool output is JSON (an object or array) or plain text (a calculator's "84"). */
+type Output = { kind: 'json'; value: unknown } | { kind: 'text'; text: string } | { kind: 'unreadable' };
+
+function readOutput(output: string): Output {
+  const trimmed = output.trim();
   try {
-    const value = JSON.parse(output) as { message?: unknown };
-    return typeof value?.message === 'string' ? value.message : null;
+    const value = JSON.parse(trimmed) as unknown;
+    if (typeof value === 'object' && value !== null) return { kind: 'json', value };
+    return { kind: 'text', text: typeof value === 'string' ? value : trimmed };
   } catch {
-    return null;
+    // JSON cut short (by compaction, say) is no text to read out.
+    return /^[[{]/.test(trimmed) ? { kind: 'unreadable' } : { kind: 'text', text: trimmed };
   }
+}
+
+function parseArguments(text: string): Record<string, unknown> {
+  try {
+    const value = JSON.parse(text) as unknown;
+    return isRecord(value) ? value : {};
+  } catch {
+    return {};
+  }
+}
+
+function sentenceFor(name: string, args: Record<string, unknown>, output: Output): string {
+  const skill = skillOf(name);
+  if (output.kind === 'unreadable') return `${labelOf(skill, name)} answered, but I could not read its output.`;
+  const record = output.kind === 'json' && isRecord(output.value) ? output.value : null;
+  const failure = record === null ? null : errorOf(record);
+  if (failure !== null) return `${labelOf(skill, name)} couldn't do that: ${asSentence(failure.replace(new RegExp(`^${escapeRegExp(name)} failed: `), ''))}`;
+  // A tool may say what to tell the user (a delegated task that has started, say).
+  if (typeof record?.message === 'string') return asSentence(record.message);
+  const answer = skill === null ? null : skillAnswers[skill](output, firstString(args));
+  return answer ?? `${name} says: ${asSentence(summarise(output.kind === 'json' ? inWords(output.value) : output.text))}`;
+}
+
+const skillAnswers: Record<Skill, (output: Exclude<Output, { kind: 'unreadable' }>, argument: string | null) => string | null> = {
+  clock: (output) => {
+    if (output.kind === 'text') return /^\d{1,2}:\d{2}/.test(output.text) ? `It's ${output.text}.` : null;
+    if (!isRecord(output.value) || typeof output.value.time !== 'string') return null;
+    const { time, timezone, date, weekday } = output.value;
+    const clock = /^(\d{1,2}:\d{2})/.exec(time)?.[1] ?? time;
+    const zone = typeof timezone === 'string' ? ` in ${timezone}` : '';
+    const day = [typeof weekday === 'string' ? weekday : '', typeof date === 'string' ? longDate(date) : ''].filter((part) => part !== '').join(' ');
+    return `It's ${clock}${zone}${day === '' ? '' : ` (${day})`}.`;
+  },
+  calculator: (output, expression) => {
+    if (output.kind !== 'text') return null;
+    return expression === null ? `The answer is ${output.text}.` : `${prettyExpression(expression)} = ${output.text}.`;
+  },
+  notes: (output, text) => {
+    if (output.kind !== 'json' || !isRecord(output.value)) return null;
+    const title = typeof output.value.title === 'string' ? output.value.title : text;
+    return output.value.saved === true || title !== null ? `I saved your note “${shorten(title ?? '', 80)}”.` : null;
+  },
+  search: (output, term) => {
+    const value = output.kind === 'json' ? output.value : null;
+    const record = isRecord(value) ? value : null;
+    const items = Array.isArray(value) ? value : [record?.notes, record?.matches, record?.results].find(Array.isArray);
+    const matching = term === null ? '' : ` matching “${term}”`;
+    if (items === undefined) return output.kind === 'text' ? `Here is what I found${term === null ? '' : ` for “${term}”`}: ${asSentence(summarise(output.text))}` : null;
+    const total = typeof record?.total === 'number' ? record.total : items.length;
+    if (total === 0) return `I found nothing${matching}.`;
+    const noun = Array.isArray(record?.notes) ? 'note' : 'result';
+    const shown = items.slice(0, 5).map((item) => shorten(itemInWords(item), 120).replace(/[.;]+$/, ''));
+    const more = total > shown.length ? `; and ${total - shown.length} more` : '';
+    return `I found ${total} ${noun}${total === 1 ? '' : 's'}${matching}: ${shown.join('; ')}${more}.`;
+  },
+  delegate: () => null,
+};
+
+function labelOf(skill: Skill | null, name: string): string {
+  switch (skill) {
+    case 'clock':
+      return 'The clock';
+    case 'calculator':
+      return 'The calculator';
+    case 'notes':
+      return 'The notes tool';
+    case 'search':
+      return 'The search';
+    case 'delegate':
+      return 'The agent';
+    case null:
+      return `The tool ${name}`;
+  }
+}
+
+/** `{ "error": "…" }`, as tool errors and denials reach the model, or an API-style `{ error: { message } }`. */
+function errorOf(record: Record<string, unknown>): string | null {
+  const error = record.error;
+  if (typeof error === 'string') return error;
+  return isRecord(error) && typeof error.message === 'string' ? error.message : null;
+}
+
+/** One search hit: a file line (`path line 3: text`), a dated note, or whatever fields it has. */
+function itemInWords(item: unknown): string {
+  if (!isRecord(item)) return inWords(item);
+  if (typeof item.path === 'string') {
+    const line = typeof item.line === 'number' ? ` line ${item.line}` : '';
+    return `${item.path}${line}${typeof item.text === 'string' ? `: ${item.text}` : ''}`;
+  }
+  const text = typeof item.text === 'string' ? item.text : typeof item.title === 'string' ? item.title : null;
+  if (text === null) return inWords(item);
+  const date = typeof item.createdAt === 'string' ? ` (${longDate(item.createdAt.slice(0, 10))})` : '';
+  return `${text.replace(/\s+/g, ' ').trim()}${date}`;
+}
+
+/** Any JSON value as words: fields as "name value", list items separated by semicolons. */
+function inWords(value: unknown): string {
+  if (value === null || value === undefined) return 'nothing';
+  if (typeof value === 'string') return value;
+  if (typeof value !== 'object') return String(value);
+  if (Array.isArray(value)) return value.length === 0 ? 'nothing' : value.map(inWords).join('; ');
+  return Object.entries(value)
+    .map(([key, field]) => `${key.replace(/_/g, ' ')} ${inWords(field)}`)
+    .join(', ');
+}
+
+const months = ['January', 'February', 'March', 'April', 'May', 'June', 'July', 'August', 'September', 'October', 'November', 'December'];
+
+/** `2026-12-01` as `1 December 2026`; anything else as it is. */
+function longDate(date: string): string {
+  const match = /^(\d{4})-(\d{2})-(\d{2})$/.exec(date);
+  const month = match === null ? undefined : months[Number(match[2]) - 1];
+  return match === null || month === undefined ? date : `${Number(match[3])} ${month} ${match[1]}`;
+}
+
+/** `12 * 7` as `12 × 7`, the way it is written for a reader. */
+function prettyExpression(expression: string): string {
+  return expression
+    .replace(/\s*\*\s*/g, ' × ')
+    .replace(/(?<=[\d)])\s*\/\s*(?=[\d(])/g, ' ÷ ')
+    .replace(/\s+/g, ' ')
+    .trim();
+}
+
+function firstString(args: Record<string, unknown>): string | null {
+  const value = Object.values(args).find((field): field is string => typeof field === 'string' && field.trim() !== '');
+  return value ?? null;
+}
+
+function asSentence(text: string): string {
+  const trimmed = text.trim();
+  return /[.!?…]$/.test(trimmed) ? trimmed : `${trimmed}.`;
+}
+
+function shorten(text: string, limit: number): string {
+  const flat = text.replace(/\s+/g, ' ').trim();
+  return flat.length > limit ? `${flat.slice(0, limit - 1)}…` : flat;
 }
 
 function summarise(output: string): string {
-  const flat = output.replace(/\s+/g, ' ').trim();
-  return flat.length > 160 ? `${flat.slice(0, 157)}…` : flat;
+  return shorten(output, 160);
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
 /** Splits text the way models stream it: a word with its leading space per delta. */
