@@ -130,7 +130,7 @@ describe('voice through the real audio loop', () => {
     await loop.session.connect();
     loop.session.sendText('what is 6 * 7?');
     const reply = await loop.next('transcript.assistant.done', (event) => event.text.includes('42'));
-    expect(reply.text).toContain('calculator returned 42');
+    expect(reply.text).toBe('6 × 7 = 42.');
   });
 
   it('recovers from session expiry and keeps talking', async () => {

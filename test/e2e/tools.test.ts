@@ -50,7 +50,7 @@ describe('tools in the UI', () => {
     await page.screenshot({ path: join(resultsDir, 'permission-light.png') });
     await dialog.getByRole('button', { name: 'Allow once' }).click();
     const transcript = page.getByRole('region', { name: 'Transcript' });
-    await transcript.getByRole('listitem').getByText(/search_notes returned/).waitFor();
+    await transcript.getByRole('listitem').getByText(/I found \d+ notes? matching “TODO”/).waitFor();
     await expect.poll(() => transcript.textContent()).toContain('renew the passport');
     const panel = page.getByRole('region', { name: 'Tool activity' });
     const call = panel.locator('li[data-status="succeeded"]', { hasText: 'search_notes' });

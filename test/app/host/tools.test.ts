@@ -81,12 +81,13 @@ describe('tools through the copilot', () => {
 
   it('returns invalid arguments, a throwing tool and a timeout to the model as clear errors', async () => {
     const { app, finished } = start((registry) => {
-      registry.register(searchNotes({ risk: 'safe', parameters: { type: 'object', properties: { query: { type: 'number' } }, required: ['query'] } }));
+      // A constraint the emulator's brain does not read, so it sends arguments the schema refuses.
+      registry.register(searchNotes({ risk: 'safe', parameters: { type: 'object', properties: { query: { type: 'string', pattern: '^[0-9]+$' } }, required: ['query'] } }));
     });
     await app.start();
     let done = finished();
     await app.call(commandChannels.sendMessage, { text: 'find the TODO notes' });
-    expect((await done).turn.text).toMatch(/Invalid arguments for search_notes: \/query must be number/);
+    expect((await done).turn.text).toMatch(/Invalid arguments for search_notes: \/query must match pattern/);
     await app.close();
 
     const throwing = start((registry) => registry.register(searchNotes({ risk: 'safe', execute: async () => { throw new Error('the notes folder is missing'); } })));

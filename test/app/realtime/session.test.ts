@@ -162,8 +162,8 @@ describe('tools and response discipline', () => {
     const r = await rig({ tools: [calculator] }, { runTool: async (call) => (runs.push(call.callId), '5') });
     await r.session.connect();
     r.session.sendText('what is 2 + 3?');
-    const answer = await r.until('transcript.assistant.done', (event) => event.text.includes('calculator returned 5'));
-    expect(answer.text).toContain('calculator returned 5');
+    const answer = await r.until('transcript.assistant.done', (event) => event.text.includes('= 5'));
+    expect(answer.text).toBe('2 + 3 = 5.');
     expect(runs).toHaveLength(1);
     expect(r.of('tool').map((event) => event.status)).toEqual(['started', 'done']);
     expect(r.of('response').filter((event) => event.phase === 'created')).toHaveLength(2);

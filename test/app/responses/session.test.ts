@@ -52,7 +52,8 @@ describe('incremental turns', () => {
     await session.runTurn([userMessage('three')]);
     expect(requests.map((request) => [request.previous_response_id ?? null, (request.input as unknown[]).length])).toEqual([
       [null, 1],
-      [null, 3],
+      // The resend: 'one', the reply's reasoning item (with its encrypted content) and message, 'two'.
+      [null, 4],
       [expect.stringMatching(/^resp_/), 1],
     ]);
     session.close();
@@ -92,7 +93,7 @@ describe('the tool loop', () => {
     const { session, of } = testSession(baseUrl, { tools: [calculatorTool], warmup: 'off' }, { runTool: runner });
     for (let step = 1; step <= 50; step += 1) {
       const turn = await session.runTurn([userMessage(`what is ${step} + 1?`)]);
-      expect(turn.text).toContain(`calculator returned ${step + 1}`);
+      expect(turn.text).toBe(`${step} + 1 = ${step + 1}.`);
       expect(turn.metrics).toMatchObject({ requests: 2, toolCalls: 1 });
     }
     expect(runs).toHaveLength(50);
@@ -130,7 +131,7 @@ describe('rehydration', () => {
     inject({ kind: 'evict_cache' });
     const turn = await session.runTurn([userMessage('two')]);
     expect(turn.text).toContain('message 2 of our conversation');
-    expect(of('rehydration')).toEqual([{ type: 'rehydration', lane: '', reason: 'previous_response_not_found', items: 3 }]);
+    expect(of('rehydration')).toEqual([{ type: 'rehydration', lane: '', reason: 'previous_response_not_found', items: 4 }]);
     expect(requests.map((request) => request.previous_response_id === undefined)).toEqual([true, false, true]);
     session.close();
   });
@@ -159,7 +160,7 @@ describe('rehydration', () => {
     expect(turn.text).toContain('message 2 of our conversation');
     expect(of('rehydration').map((event) => event.reason)).toEqual(['websocket_connection_limit_reached']);
     expect(of('socket').filter((event) => event.state.status === 'open').map((event) => event.socketId)).toEqual([1, 2]);
-    expect((requests.at(-1)?.input as unknown[]).length).toBe(3);
+    expect((requests.at(-1)?.input as unknown[]).length).toBe(4);
     session.close();
   });
 });
@@ -187,7 +188,7 @@ describe('rollover', () => {
     expect(turns.every((request) => request.previous_response_id)).toBe(true);
     expect(turns.every((request) => (request.input as unknown[]).length === 1)).toBe(true);
     const warmups = requests.filter((request) => request.generate === false);
-    expect(warmups.map((request) => (request.input as unknown[]).length)).toEqual([6, 12]);
+    expect(warmups.map((request) => (request.input as unknown[]).length)).toEqual([9, 18]);
     await expect.poll(() => of('socket').filter((event) => event.socketId === 1 && event.state.status === 'closed').length).toBe(1);
     session.close();
   });
@@ -243,7 +244,7 @@ describe('errors and reconnects', () => {
     let restarts = 0;
     const turn = await session.runTurn([userMessage('what is 2 + 3?')], { onRestart: () => (restarts += 1) });
     expect(turn.status).toBe('completed');
-    expect(turn.text).toContain('calculator returned 5');
+    expect(turn.text).toBe('2 + 3 = 5.');
     expect(runs).toHaveLength(1);
     expect(restarts).toBe(1);
     expect(of('reconnect')).toEqual([{ type: 'reconnect', attempt: 1, delayMs: expect.any(Number), code: 1011 }]);
@@ -319,11 +320,11 @@ describe('HTTP mode', () => {
     const { runner } = countingCalculator();
     const { session } = testSession(baseUrl, { tools: [calculatorTool] }, { transport: 'http', runTool: runner });
     const first = await session.runTurn([userMessage('what is 2 * 21?')]);
-    expect(first.text).toContain('calculator returned 42');
+    expect(first.text).toBe('2 × 21 = 42.');
     const second = await session.runTurn([userMessage('thanks')]);
     expect(second.text).toContain('message 2 of our conversation');
     expect(requests.every((request) => request.previous_response_id === undefined && request.stream === true)).toBe(true);
-    expect(requests.map((request) => (request.input as unknown[]).length)).toEqual([1, 3, 5]);
+    expect(requests.map((request) => (request.input as unknown[]).length)).toEqual([1, 4, 7]);
   });
 });
 
