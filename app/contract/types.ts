@@ -32,6 +32,8 @@ export type ProblemCode =
   | 'malformed_frame'
   | 'server_error'
   | 'busy'
+  /** The chosen model is retired or not enabled for the key; the message names one to try. */
+  | 'model_unavailable'
   | 'internal';
 
 export type CommandResult<T> = { ok: true; value: T } | { ok: false; problem: Problem };
@@ -81,6 +83,29 @@ export interface SettingsView {
   settings: Record<string, unknown>;
   key: KeyStatus;
   problems: string[];
+  /** The models to offer (app/settings/models.ts), per kind, current first. */
+  models?: ModelInfo[];
+}
+
+export type ModelKind = 'realtime' | 'transcription' | 'speech' | 'agent';
+/** `legacy`: still served but superseded or with a shutdown announced; `retired`: no longer served. */
+export type ModelStatus = 'current' | 'legacy' | 'retired';
+
+/** One row of the model table, as the settings panel shows it. */
+export interface ModelInfo {
+  id: string;
+  kind: ModelKind;
+  label: string;
+  status: ModelStatus;
+  /** Announced shutdown date, YYYY-MM-DD. */
+  shutdown: string | null;
+  /** The model to suggest instead when this one is legacy or retired. */
+  successor: string | null;
+  isDefault: boolean;
+  /** The reasoning efforts it takes; empty when it takes no `reasoning`. */
+  reasoningEfforts: string[];
+  parallelToolCalls: boolean;
+  note: string | null;
 }
 
 export interface DeviceList {

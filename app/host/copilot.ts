@@ -31,6 +31,7 @@ import type { ToolRegistry } from '../agent/registry';
 import { VoiceController, type PipelineConfig, type VoiceDeps } from './voice';
 import { planConnection } from './config';
 import { applyPatch, defaultSettings, settingsPatchSchema, type Settings } from '../settings/schema';
+import { agentReasoningEffort, modelCatalog, realtimeModelOptions } from '../settings/models';
 import type { KeyStore, SettingsStore } from '../settings/store';
 import type { AudioDevices } from '../audio/ports';
 import type { SessionSettings } from '../responses/settings';
@@ -92,6 +93,7 @@ export function agentSettingsOf(settings: Settings): SessionSettings {
     store: settings.store,
     compaction: settings.compaction,
     rolloverAfterMs: settings.rolloverMinutes * 60_000,
+    reasoningEffort: agentReasoningEffort(settings.agentModel, settings.agentReasoningEffort),
   };
 }
 
@@ -106,6 +108,7 @@ export function voiceSettingsOf(settings: Settings): Partial<VoiceSettings> {
     eagerness: settings.eagerness,
     echo: settings.echo,
     encoding: settings.audioFormat,
+    ...realtimeModelOptions(settings.realtimeModel, settings.realtimeReasoningEffort, settings.realtimeParallelToolCalls),
   };
 }
 
@@ -473,7 +476,7 @@ export function createCopilot(deps: CopilotDeps): Copilot {
   }
 
   function settingsView(): SettingsView {
-    return { settings: { ...settings }, key: keyStore.status(), problems: settingsProblems };
+    return { settings: { ...settings }, key: keyStore.status(), problems: settingsProblems, models: modelCatalog(new Date(now())) };
   }
 
   async function updateSettings(patch: Record<string, unknown>): Promise<CommandResult<SettingsView>> {

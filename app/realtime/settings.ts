@@ -2,6 +2,8 @@
 import type { AudioEncoding } from '../audio/encoding';
 import type { RealtimeFunctionTool, RealtimeSessionCreateRequest } from '../protocol/realtime';
 
+type RealtimeReasoningEffort = NonNullable<NonNullable<RealtimeSessionCreateRequest['reasoning']>['effort']>;
+
 export type TurnMode = 'push_to_talk' | 'server_vad' | 'semantic_vad';
 
 export interface VoiceSettings {
@@ -23,6 +25,13 @@ export interface VoiceSettings {
   echo: 'speakers' | 'headphones';
   /** Mic frame size sent per `input_audio_buffer.append`, 20–100 ms. */
   frameMs: number;
+  /**
+   * `reasoning.effort` and `parallel_tool_calls`, which only reasoning Realtime models take
+   * (openai realtime.ts RealtimeSessionCreateRequest, `parallel_tool_calls` and `reasoning`); null
+   * leaves them out. The host resolves them from the model table (app/settings/models.ts).
+   */
+  reasoningEffort: RealtimeReasoningEffort | null;
+  parallelToolCalls: boolean | null;
 }
 
 export const defaultVoiceSettings: VoiceSettings = {
@@ -37,6 +46,8 @@ export const defaultVoiceSettings: VoiceSettings = {
   tools: [],
   echo: 'speakers',
   frameMs: 40,
+  reasoningEffort: null,
+  parallelToolCalls: null,
 };
 
 function format(encoding: AudioEncoding): { type: 'audio/pcm'; rate: 24000 } | { type: 'audio/pcmu' } | { type: 'audio/pcma' } {
@@ -77,5 +88,7 @@ export function sessionConfig(settings: VoiceSettings): RealtimeSessionCreateReq
       output: { format: format(settings.encoding), voice: settings.voice },
     },
     tools: settings.tools,
+    ...(settings.reasoningEffort === null ? {} : { reasoning: { effort: settings.reasoningEffort } }),
+    ...(settings.parallelToolCalls === null ? {} : { parallel_tool_calls: settings.parallelToolCalls }),
   };
 }

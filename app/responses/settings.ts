@@ -1,5 +1,6 @@
 /** What a Responses session sends with every request, and when two requests may share a chain. */
 import type { FunctionTool } from 'openai/resources/responses/responses';
+import type { ReasoningEffort } from 'openai/resources/shared';
 
 export type CompactionMode = 'off' | 'server' | 'endpoint';
 
@@ -21,6 +22,17 @@ export interface SessionSettings {
   rolloverAfterMs: number;
   /** Tool-loop steps per user turn before the session stops and says so. */
   maxToolSteps: number;
+  /**
+   * `reasoning.effort` for every `response.create`, or null to send none (the model's own
+   * default, and the only choice for models that do not reason). The host resolves it from the
+   * model table (app/settings/models.ts), so a non-null value is one the model takes.
+   */
+  reasoningEffort?: Exclude<ReasoningEffort, null> | null;
+}
+
+/** The `reasoning` part of a `response.create`: spread it into the request. */
+export function reasoningParams(settings: SessionSettings): { reasoning?: { effort: Exclude<ReasoningEffort, null> } } {
+  return settings.reasoningEffort === undefined || settings.reasoningEffort === null ? {} : { reasoning: { effort: settings.reasoningEffort } };
 }
 
 export const defaultSessionSettings: Omit<SessionSettings, 'model' | 'instructions'> = {
@@ -30,6 +42,7 @@ export const defaultSessionSettings: Omit<SessionSettings, 'model' | 'instructio
   compaction: { mode: 'server', thresholdTokens: 100_000 },
   rolloverAfterMs: 55 * 60 * 1000,
   maxToolSteps: 64,
+  reasoningEffort: null,
 };
 
 /**

@@ -4,10 +4,31 @@
  * the whole file and never the app.
  */
 import { z } from 'zod';
+import { defaultModels, defaultRealtimeReasoningEffort } from './models';
 
 export const settingsVersion = 1;
 
 const voices = ['alloy', 'ash', 'ballad', 'coral', 'echo', 'sage', 'shimmer', 'verse', 'marin', 'cedar'] as const;
+
+/**
+ * Any model name is accepted, table or not (a fine-tune, a model newer than this build); the
+ * panel warns about unknown and legacy ones (`modelWarning`). Only what cannot be a model name
+ * is refused.
+ */
+const modelName = (what: string) =>
+  z
+    .string()
+    .trim()
+    .min(1, `Choose ${what} model or type its name.`)
+    .max(100, `${capital(what)} model name is at most 100 characters.`)
+    .regex(/^([A-Za-z0-9][\w.:-]*)?$/, `${capital(what)} model name has only letters, digits and . _ : - (no spaces).`);
+
+function capital(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}
+
+const realtimeEffort = z.enum(['auto', 'minimal', 'low', 'medium', 'high', 'xhigh'], { error: 'Choose auto, minimal, low, medium, high or xhigh.' });
+const agentEffort = z.enum(['auto', 'none', 'minimal', 'low', 'medium', 'high', 'xhigh'], { error: 'Choose auto, none, minimal, low, medium, high or xhigh.' });
 
 export const mcpServerSchema = z.discriminatedUnion('transport', [
   z.strictObject({ name: z.string().regex(/^[a-z0-9_-]{1,32}$/i, 'Use 1–32 letters, digits, - or _.'), transport: z.literal('stdio'), command: z.string().min(1), args: z.array(z.string()).default([]), enabled: z.boolean().default(true) }),
@@ -16,15 +37,21 @@ export const mcpServerSchema = z.discriminatedUnion('transport', [
 
 export const settingsSchema = z.strictObject({
   version: z.literal(settingsVersion),
-  realtimeModel: z.string().min(1).max(100),
-  agentModel: z.string().min(1).max(100),
+  realtimeModel: modelName('a voice'),
+  /** Sent as `reasoning.effort` in `session.update` when the voice model reasons; `auto` sends none. */
+  realtimeReasoningEffort: realtimeEffort,
+  /** Sent as `parallel_tool_calls` when the voice model takes it. */
+  realtimeParallelToolCalls: z.boolean(),
+  agentModel: modelName('an agent'),
+  /** Sent as `reasoning.effort` with agent requests when the model takes that effort; `auto` sends none. */
+  agentReasoningEffort: agentEffort,
   voice: z.enum(voices),
   /** `pipeline`: transcription → the Responses agent → speech, instead of the speech-to-speech model. */
   turnMode: z.enum(['push_to_talk', 'server_vad', 'semantic_vad', 'pipeline']),
   /** How a pipeline turn ends: releasing push-to-talk, or server VAD. */
   pipelineListen: z.enum(['push_to_talk', 'server_vad']),
-  transcriptionModel: z.string().min(1).max(100),
-  speechModel: z.string().min(1).max(100),
+  transcriptionModel: modelName('a transcription'),
+  speechModel: modelName('a speech'),
   vad: z.strictObject({
     threshold: z.number().min(0).max(1),
     prefixPaddingMs: z.number().int().min(0).max(2000),
@@ -56,13 +83,19 @@ export type McpServerSettings = z.output<typeof mcpServerSchema>;
 
 export const defaultSettings: Settings = {
   version: settingsVersion,
-  realtimeModel: 'gpt-realtime',
-  agentModel: 'gpt-5-mini',
+  // The defaults and why: app/settings/models.ts `defaultModels`.
+  realtimeModel: defaultModels.realtime,
+  realtimeReasoningEffort: defaultRealtimeReasoningEffort,
+  // The voice session answers several calls of one response with one `response.create`, so
+  // letting the model call the clock and the agent together only saves a round trip.
+  realtimeParallelToolCalls: true,
+  agentModel: defaultModels.agent,
+  agentReasoningEffort: 'auto',
   voice: 'marin',
   turnMode: 'push_to_talk',
   pipelineListen: 'push_to_talk',
-  transcriptionModel: 'gpt-4o-mini-transcribe',
-  speechModel: 'gpt-4o-mini-tts',
+  transcriptionModel: defaultModels.transcription,
+  speechModel: defaultModels.speech,
   vad: { threshold: 0.5, prefixPaddingMs: 300, silenceDurationMs: 500 },
   eagerness: 'auto',
   echo: 'speakers',

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { modelWarning } from '../../../app/settings/models';
 import { defaultSettings, loadSettings, settingsPatchSchema } from '../../../app/settings/schema';
 
 describe('settings', () => {
@@ -32,5 +33,37 @@ describe('settings', () => {
     expect(bad.success).toBe(false);
     expect(bad.error?.issues.map((issue) => issue.path.join('.'))).toEqual(['baseUrl', 'rolloverMinutes']);
     expect(settingsPatchSchema.safeParse({ version: 2 }).success).toBe(false);
+  });
+});
+
+describe('model settings', () => {
+  it('accepts models from the table and names the table does not know', () => {
+    expect(settingsPatchSchema.safeParse({ realtimeModel: 'gpt-realtime-2', agentModel: 'gpt-5.5', transcriptionModel: 'gpt-live-transcribe', speechModel: 'tts-1' }).success).toBe(true);
+    const custom = settingsPatchSchema.safeParse({ agentModel: 'ft:gpt-5.4-mini:acme::abc123' });
+    expect(custom.success).toBe(true);
+    expect(modelWarning('agent', custom.data?.agentModel ?? '', new Date('2026-12-01'))).toBe('ft:gpt-5.4-mini:acme::abc123 is not an agent model Parley knows; it will be sent as typed. Check the spelling.');
+  });
+
+  it('refuses what cannot be a model name, saying why', () => {
+    const bad = settingsPatchSchema.safeParse({ realtimeModel: '', agentModel: 'gpt 5', speechModel: 'x'.repeat(101) });
+    expect(bad.error?.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`)).toEqual([
+      'realtimeModel: Choose a voice model or type its name.',
+      'agentModel: An agent model name has only letters, digits and . _ : - (no spaces).',
+      'speechModel: A speech model name is at most 100 characters.',
+    ]);
+  });
+
+  it('takes reasoning efforts and parallel tool calls, and refuses others', () => {
+    expect(settingsPatchSchema.safeParse({ realtimeReasoningEffort: 'xhigh', realtimeParallelToolCalls: false, agentReasoningEffort: 'none' }).success).toBe(true);
+    const bad = settingsPatchSchema.safeParse({ realtimeReasoningEffort: 'max', realtimeParallelToolCalls: 'yes' });
+    expect(bad.error?.issues.map((issue) => issue.path.join('.'))).toEqual(['realtimeReasoningEffort', 'realtimeParallelToolCalls']);
+    expect(bad.error?.issues[0]?.message).toBe('Choose auto, minimal, low, medium, high or xhigh.');
+  });
+
+  it('fills the new fields in for a settings file saved before they existed', () => {
+    const { realtimeReasoningEffort: _effort, realtimeParallelToolCalls: _parallel, agentReasoningEffort: _agent, ...old } = defaultSettings;
+    const loaded = loadSettings({ ...old, realtimeModel: 'gpt-realtime' });
+    expect(loaded.problems).toEqual([]);
+    expect(loaded.settings).toMatchObject({ realtimeModel: 'gpt-realtime', realtimeReasoningEffort: 'low', realtimeParallelToolCalls: true, agentReasoningEffort: 'auto' });
   });
 });
