@@ -1,32 +1,47 @@
-/** `npm run browser -- --port <n>`: Parley in a browser tab, for machines without the desktop shell. */
+/**
+ * `npm run browser -- [--port <n>] [--verbose]`: Parley in a browser tab, for machines without the
+ * desktop shell. Its first line of output is the page's URL; logs are shown with `--verbose`.
+ */
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createCopilot } from '../app/host/copilot';
-import { startBrowserMode } from './browserServer';
+import { readyLines, startBrowserMode, startupLog } from './browserServer';
 import { consoleLogger } from './log';
 import { nodeCopilotDeps } from './nodeDeps';
 
-const log = consoleLogger('browser');
-const { values } = parseArgs({ options: { port: { type: 'string', default: '0' } } });
+const { values } = parseArgs({ options: { port: { type: 'string', default: '0' }, verbose: { type: 'boolean', default: false } } });
 const port = Number(values.port);
 if (!Number.isInteger(port) || port < 0 || port > 65535) {
   console.error(`--port must be a whole number from 0 to 65535, not "${values.port}".`);
   process.exit(2);
 }
 
-const copilot = createCopilot(nodeCopilotDeps(process.env, log));
+const startup = startupLog(consoleLogger('browser'), values.verbose);
+const log = startup.log;
+const deps = nodeCopilotDeps(process.env, log);
+let emulatorBaseUrl: string | null = null;
+const copilot = createCopilot({
+  ...deps,
+  startEmulator: async () => {
+    const emulator = await deps.startEmulator();
+    emulatorBaseUrl = emulator.baseUrl;
+    return emulator;
+  },
+});
 try {
   await copilot.start();
   const rendererDir = join(fileURLToPath(new URL('.', import.meta.url)), '../renderer');
   const browser = await startBrowserMode({ copilot, rendererDir, log, port });
-  console.log(`Parley is running in browser mode: open ${browser.url}`);
+  for (const line of readyLines(browser.url, emulatorBaseUrl)) console.log(line);
+  startup.ready();
   const stop = (): void => {
     void Promise.all([browser.close(), copilot.close()]).then(() => process.exit(0));
   };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
 } catch (error) {
+  startup.ready();
   console.error(`Parley could not start browser mode on port ${port}: ${(error as Error).message}`);
   await copilot.close();
   process.exit(1);

@@ -30,6 +30,47 @@ export interface BrowserMode {
 }
 
 export const bridgePath = '/bridge';
+
+/**
+ * Browser mode's own lines, which come first so a person (or a script) finds the address at once:
+ * the page's URL, then the embedded emulator's when there is no key.
+ */
+export function readyLines(pageUrl: string, emulatorBaseUrl: string | null): string[] {
+  const lines = [`Parley is running in browser mode: open ${pageUrl}`];
+  if (emulatorBaseUrl !== null) lines.push(`Embedded emulator (offline, no OPENAI_API_KEY): ${emulatorBaseUrl}`);
+  return lines;
+}
+
+export interface StartupLog {
+  log: Logger;
+  /** Call once the ready lines are printed: held warnings and errors follow them. */
+  ready(): void;
+}
+
+/**
+ * Logs for browser mode. `--verbose` passes everything through as it happens; otherwise info lines
+ * are dropped, and warnings and errors wait until the ready lines are out (then go straight through).
+ */
+export function startupLog(inner: Logger, verbose: boolean): StartupLog {
+  if (verbose) return { log: inner, ready: () => undefined };
+  let held: (() => void)[] | null = [];
+  const later = (write: () => void): void => {
+    if (held === null) write();
+    else held.push(write);
+  };
+  return {
+    log: {
+      info: () => undefined,
+      warn: (message, fields) => later(() => inner.warn(message, fields)),
+      error: (message, fields) => later(() => inner.error(message, fields)),
+    },
+    ready() {
+      const writes = held ?? [];
+      held = null;
+      for (const write of writes) write();
+    },
+  };
+}
 const maxBridgeFrameBytes = 1024 * 1024;
 
 const contentTypes: Record<string, string> = {

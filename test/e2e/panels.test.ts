@@ -7,7 +7,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium, repoRoot, runBrowserMode, type RunningBrowserMode } from '../support/browserMode';
+import { emulatorRootIn, launchChromium, repoRoot, runBrowserMode, type RunningBrowserMode } from '../support/browserMode';
 
 const resultsDir = join(repoRoot, 'test-results/e2e');
 
@@ -42,11 +42,11 @@ async function say(page: Page, text: string): Promise<void> {
   await expect.poll(() => transcript.locator('li[data-role="assistant"][data-status="completed"]').count(), { timeout: 15_000 }).toBeGreaterThan(before);
 }
 
-/** The embedded emulator's control endpoint, from browser mode's start-up log line. */
+/** The embedded emulator's control endpoint, from the line browser mode prints for it. */
 function emulatorRoot(): string {
-  const match = /running on the embedded emulator \{"baseUrl":"(http:\/\/127\.0\.0\.1:\d+)\/v1"\}/.exec(server.output());
-  if (match?.[1] === undefined) throw new Error(`browser mode did not say where its emulator is:\n${server.output()}`);
-  return match[1];
+  const root = emulatorRootIn(server.output());
+  if (root === null) throw new Error(`browser mode did not say where its emulator is:\n${server.output()}`);
+  return root;
 }
 
 describe('the side panels', () => {

@@ -15,11 +15,11 @@ export interface RunningBrowserMode {
   stop(): Promise<void>;
 }
 
-export async function runBrowserMode(env: Record<string, string | undefined> = {}): Promise<RunningBrowserMode> {
+export async function runBrowserMode(env: Record<string, string | undefined> = {}, args: string[] = []): Promise<RunningBrowserMode> {
   const entry = join(repoRoot, 'out/main/browser.js');
   if (!existsSync(entry)) throw new Error(`${entry} is missing: run \`npm run build\` first (npm test does).`);
   const started = performance.now();
-  const child = spawn(process.execPath, [entry, '--port', '0'], {
+  const child = spawn(process.execPath, [entry, '--port', '0', ...args], {
     cwd: repoRoot,
     env: { ...process.env, OPENAI_API_KEY: '', OPENAI_BASE_URL: '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -48,6 +48,11 @@ export async function runBrowserMode(env: Record<string, string | undefined> = {
         child.kill('SIGTERM');
       }),
   };
+}
+
+/** The embedded emulator's root (e.g. for `/_emulator/faults`), from the line browser mode prints for it. */
+export function emulatorRootIn(output: string): string | null {
+  return /^Embedded emulator \(offline, no OPENAI_API_KEY\): (http:\/\/127\.0\.0\.1:\d+)\/v1$/m.exec(output)?.[1] ?? null;
 }
 
 export function chromiumPath(): string {
