@@ -12,6 +12,7 @@ import { newId } from '../ids';
 import type { LatencyModel } from '../latency';
 import { contextTokens } from './items';
 import { promptTokens, streamResponse, type EventSink, type Steering } from './engine';
+import { refuseContext } from './reasoning';
 
 export interface StoredResponse {
   id: string;
@@ -203,6 +204,11 @@ export class ResponsesConnection {
     }
     const input = normaliseInput(create.input);
     const context = [...cached, ...input];
+    const inputRefusal = refuseContext(cached, input, create.store ?? true, this.#options.stored);
+    if (inputRefusal !== null) {
+      this.#sendError(inputRefusal.status, inputRefusal.error, streamId);
+      return;
+    }
     const steering: Steering = { pending: null };
     const sink = this.#sink(streamId, (event) => {
       if (event.type === 'response.created') {

@@ -8,6 +8,10 @@ import type { QueuedFault } from '../faults';
 import { newId } from '../ids';
 import { pause, perOutputTokenMs, timeToFirstEventMs, type LatencyModel } from '../latency';
 import { brainTools, contextTokens, encodeCompaction, toBrainMessages } from './items';
+import { isReasoningModel, reasoningItem } from './reasoning';
+
+/** What the emulator bills for a reasoning item's hidden thinking. */
+const reasoningTokens = 16;
 
 /** `output_text` is the SDK's client-side convenience, never on the wire. */
 export type WireResponse = Omit<Response, 'output_text'> & { store: boolean; completed_at: number | null };
@@ -95,45 +99,55 @@ export async function streamResponse(request: EngineRequest, sink: EventSink): P
   let stop: 'fail' | 'drop' | 'steer' | null = null;
   let outputTokens = 0;
 
+  if (isReasoningModel(create.model ?? '')) {
+    // Reasoning models think first: one reasoning item before the answer or the call.
+    const item = reasoningItem(create.include);
+    sink.emit({ type: 'response.output_item.added', output_index: 0, item });
+    sink.emit({ type: 'response.output_item.done', output_index: 0, item });
+    output.push(item as unknown as ResponseOutputItem);
+    outputTokens += reasoningTokens;
+  }
+  const index = output.length;
+
   if (turn.kind === 'tool_call') {
     const itemId = newId('fc');
     const callId = newId('call');
     const item = { id: itemId, type: 'function_call', status: 'in_progress', arguments: '', call_id: callId, name: turn.name };
-    sink.emit({ type: 'response.output_item.added', output_index: 0, item });
+    sink.emit({ type: 'response.output_item.added', output_index: index, item });
     for (const piece of chunks(turn.arguments)) {
       stop = await beforeDelta();
       if (stop !== null || !sink.open) break;
-      sink.emit({ type: 'response.function_call_arguments.delta', item_id: itemId, output_index: 0, delta: piece, obfuscation: obfuscation(piece) });
+      sink.emit({ type: 'response.function_call_arguments.delta', item_id: itemId, output_index: index, delta: piece, obfuscation: obfuscation(piece) });
       await afterDelta();
     }
     if (stop === null && sink.open) {
-      sink.emit({ type: 'response.function_call_arguments.done', item_id: itemId, output_index: 0, arguments: turn.arguments });
+      sink.emit({ type: 'response.function_call_arguments.done', item_id: itemId, output_index: index, arguments: turn.arguments });
       const done = { ...item, status: 'completed', arguments: turn.arguments } as ResponseOutputItem;
-      sink.emit({ type: 'response.output_item.done', output_index: 0, item: done });
+      sink.emit({ type: 'response.output_item.done', output_index: index, item: done });
       output.push(done);
-      outputTokens = estimateTokens(turn.arguments);
+      outputTokens += estimateTokens(turn.arguments);
     }
   } else {
     const itemId = newId('msg');
-    sink.emit({ type: 'response.output_item.added', output_index: 0, item: { id: itemId, type: 'message', status: 'in_progress', content: [], role: 'assistant' } });
+    sink.emit({ type: 'response.output_item.added', output_index: index, item: { id: itemId, type: 'message', status: 'in_progress', content: [], role: 'assistant' } });
     const emptyPart = { type: 'output_text', annotations: [], logprobs: [], text: '' };
-    sink.emit({ type: 'response.content_part.added', content_index: 0, item_id: itemId, output_index: 0, part: emptyPart });
+    sink.emit({ type: 'response.content_part.added', content_index: 0, item_id: itemId, output_index: index, part: emptyPart });
     let text = '';
     for (const delta of deltas(turn.text)) {
       stop = await beforeDelta();
       if (stop !== null || !sink.open) break;
-      sink.emit({ type: 'response.output_text.delta', content_index: 0, delta, item_id: itemId, logprobs: [], obfuscation: obfuscation(delta), output_index: 0 });
+      sink.emit({ type: 'response.output_text.delta', content_index: 0, delta, item_id: itemId, logprobs: [], obfuscation: obfuscation(delta), output_index: index });
       text += delta;
       await afterDelta();
     }
     if ((stop === null || stop === 'steer') && sink.open) {
       const part = { ...emptyPart, text };
-      sink.emit({ type: 'response.output_text.done', content_index: 0, item_id: itemId, logprobs: [], output_index: 0, text });
-      sink.emit({ type: 'response.content_part.done', content_index: 0, item_id: itemId, output_index: 0, part });
+      sink.emit({ type: 'response.output_text.done', content_index: 0, item_id: itemId, logprobs: [], output_index: index, text });
+      sink.emit({ type: 'response.content_part.done', content_index: 0, item_id: itemId, output_index: index, part });
       const message = { id: itemId, type: 'message', status: stop === 'steer' ? 'incomplete' : 'completed', content: [part], role: 'assistant' } as ResponseOutputItem;
-      sink.emit({ type: 'response.output_item.done', output_index: 0, item: message });
+      sink.emit({ type: 'response.output_item.done', output_index: index, item: message });
       output.push(message);
-      outputTokens = estimateTokens(text);
+      outputTokens += estimateTokens(text);
     }
   }
 
@@ -160,8 +174,11 @@ export async function streamResponse(request: EngineRequest, sink: EventSink): P
     output.push(item as unknown as ResponseOutputItem);
   }
 
-  const usageFigures = usage(inputTokens, request.cachedTokens, outputTokens);
-  const remembered = [...context, ...(output as ResponseInputItem[])];
+  const usageFigures = usage(inputTokens, request.cachedTokens, outputTokens, isReasoningModel(create.model ?? '') ? reasoningTokens : 0);
+  // A compaction item stands for everything before it, so the cache keeps only it: a chained
+  // continuation must not see the compacted history twice.
+  const compaction = output.find((item) => (item as { type: string }).type === 'compaction');
+  const remembered = compaction === undefined ? [...context, ...(output as ResponseInputItem[])] : [compaction as unknown as ResponseInputItem];
   if (stop === 'steer') {
     const incomplete = { ...response, status: 'incomplete' as const, incomplete_details: { reason: 'steered' }, output, usage: usageFigures } as unknown as WireResponse;
     sink.emit({ type: 'response.incomplete', response: incomplete });
@@ -215,7 +232,7 @@ export function baseResponse(create: EngineRequest['create'], previousId: string
     previous_response_id: previousId,
     prompt_cache_key: create.prompt_cache_key ?? null,
     prompt_cache_retention: create.prompt_cache_retention ?? null,
-    reasoning: { effort: create.reasoning?.effort ?? 'medium', summary: create.reasoning?.summary ?? null },
+    reasoning: isReasoningModel(create.model ?? '') ? { effort: create.reasoning?.effort ?? 'medium', summary: create.reasoning?.summary ?? null } : { effort: null, summary: null },
     safety_identifier: create.safety_identifier ?? null,
     service_tier: create.service_tier ?? 'default',
     store: create.store ?? true,
@@ -232,12 +249,12 @@ export function baseResponse(create: EngineRequest['create'], previousId: string
   } as unknown as WireResponse;
 }
 
-export function usage(inputTokens: number, cachedTokens: number, outputTokens: number): NonNullable<Response['usage']> {
+export function usage(inputTokens: number, cachedTokens: number, outputTokens: number, reasoningTokens = 0): NonNullable<Response['usage']> {
   return {
     input_tokens: inputTokens,
     input_tokens_details: { cached_tokens: Math.min(cachedTokens, inputTokens), cache_write_tokens: 0 },
     output_tokens: outputTokens,
-    output_tokens_details: { reasoning_tokens: 0 },
+    output_tokens_details: { reasoning_tokens: reasoningTokens },
     total_tokens: inputTokens + outputTokens,
   };
 }

@@ -11,6 +11,7 @@ import { newId } from '../ids';
 import { pause, type LatencyModel } from '../latency';
 import { normaliseInput, rateLimitHeaders, validate, type StoredResponse } from './connection';
 import { streamResponse, usage, type EventSink } from './engine';
+import { refuseContext } from './reasoning';
 import { contextTokens, encodeCompaction, toBrainMessages } from './items';
 
 export interface HttpContext {
@@ -48,6 +49,8 @@ export async function handleCreate(request: IncomingMessage, response: ServerRes
     cached = stored.context;
   }
   const full = [...cached, ...normaliseInput(create.input)];
+  const inputRefusal = refuseContext(cached, normaliseInput(create.input), create.store ?? true, context.stored);
+  if (inputRefusal !== null) return sendError(response, inputRefusal.status, inputRefusal.error);
   // Over HTTP the server still caches stored responses' prefixes only by prompt caching, which the
   // emulator does not model: every request pays for its whole input.
   const engine = { create, context: full, previousId, cachedTokens: 0, overHttp: true, latency: context.latency, fault };
@@ -117,12 +120,15 @@ export async function handleCompact(request: IncomingMessage, response: ServerRe
     return sendError(response, 400, { type: 'invalid_request_error', code: 'invalid_type', message: "Invalid type for 'input': expected a string or an array of input items.", param: 'input' });
   }
   items.push(...normaliseInput(params.input as ResponseCreateEvent['input']));
+  // The endpoint takes no `store`: a reasoning item without its encrypted content must be one the server stored.
+  const inputRefusal = refuseContext([], items, true, context.stored);
+  if (inputRefusal !== null) return sendError(response, inputRefusal.status, inputRefusal.error);
   await pause(context.latency.httpSetupMs + context.latency.rttMs + contextTokens(items) * context.latency.uncachedInputTokenMs);
 
   // User messages come back in full item form, whichever shorthand the request used.
   const userMessages = toBrainMessages(items)
     .filter((message) => message.role === 'user' && 'text' in message)
-    .map((message) => ({ type: 'message', role: 'user', content: [{ type: 'input_text', text: (message as { text: string }).text }] }));
+    .map((message) => ({ id: newId('msg'), type: 'message', status: 'completed', role: 'user', content: [{ type: 'input_text', text: (message as { text: string }).text }] }));
   // The user messages travel in clear beside the compaction item, so it stands for the rest only.
   const rest = toBrainMessages(items).filter((message) => message.role !== 'user');
   const compaction = { id: newId('cmp'), type: 'compaction', encrypted_content: encodeCompaction(rest) };

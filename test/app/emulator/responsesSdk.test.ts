@@ -76,7 +76,7 @@ describe('ResponsesWS (openai SDK) against the emulator', () => {
     const first = await turn(socket, { type: 'response.create', model: 'gpt-5.4-mini', store: false, tools, input: 'what is 12 * 7?' });
     const completed = first.at(-1);
     if (completed?.type !== 'response.completed') throw new Error('no completion');
-    const call = completed.response.output[0];
+    const call = completed.response.output.find((item) => item.type === 'function_call');
     if (call?.type !== 'function_call') throw new Error(`expected a function call, got ${call?.type}`);
     expect(call.name).toBe('calculator');
     expect(JSON.parse(call.arguments)).toEqual({ expression: '12 * 7' });

@@ -257,10 +257,11 @@ describe('15: warmup, stream, background and compaction', () => {
     client.send(say('a long conversation worth compacting', { context_management: [{ type: 'compaction', compact_threshold: 1 }] }));
     const frames = await client.collect(isTerminal);
     const output = responseOf(frames.at(-1)).output;
-    expect(output.map((item) => item.type)).toEqual(['message', 'compaction']);
-    expect(output[1]).toMatchObject({ id: expect.stringMatching(/^cmp_/), encrypted_content: expect.any(String) });
+    // A reasoning model thinks first; the compaction item comes last, after the message.
+    expect(output.map((item) => item.type)).toEqual(['reasoning', 'message', 'compaction']);
+    expect(output[2]).toMatchObject({ id: expect.stringMatching(/^cmp_/), encrypted_content: expect.any(String) });
     const added = frames.filter((frame) => frame.type === 'response.output_item.added');
-    expect(added.map((frame) => frame.output_index)).toEqual([0, 1]);
+    expect(added.map((frame) => frame.output_index)).toEqual([0, 1, 2]);
   });
 
   it('compacts over POST /v1/responses/compact, and accepts the compaction back as input', async () => {
@@ -305,5 +306,81 @@ describe('response.steer', () => {
     expect((await client.collect((frame) => frame.type === 'response.steer.failed'))[0]).toMatchObject({ error: { code: 'response_already_completed' } });
     client.send(steer('resp_nope'));
     expect((await client.collect((frame) => frame.type === 'response.steer.failed'))[0]).toMatchObject({ error: { code: 'response_not_found' } });
+  });
+});
+
+describe('16, 17, 19: what the real service refuses in a resend, and compaction', () => {
+  const user = (text: string) => ({ type: 'message', role: 'user', content: [{ type: 'input_text', text }] });
+  const firstTurn = async (client: RawClient, extra: Record<string, unknown> = {}) => {
+    client.send(say('hello', extra));
+    return responseOf((await client.collect(isTerminal)).at(-1));
+  };
+
+  it('refuses a reasoning item sent back by id alone under store:false, as the service does', async () => {
+    const client = await fresh();
+    const first = await firstTurn(client);
+    const reasoning = first.output.find((item) => item.type === 'reasoning');
+    expect(reasoning).not.toHaveProperty('encrypted_content');
+    client.send(say('again', { input: [user('hello'), ...first.output, user('again')] }));
+    expect((await client.collect(isTerminal))[0]).toEqual({
+      type: 'error',
+      status: 404,
+      error: {
+        type: 'invalid_request_error',
+        code: null,
+        message: `Item with id '${String(reasoning?.id)}' not found. Items are not persisted when \`store\` is set to false. Try again with \`store\` set to true, or remove this item from your input.`,
+        param: 'input',
+      },
+    });
+  });
+
+  it('accepts it back with the encrypted content it issued, and refuses content it did not', async () => {
+    const client = await fresh();
+    const include = ['reasoning.encrypted_content'];
+    const first = await firstTurn(client, { include });
+    client.send(say('again', { include, input: [user('hello'), ...first.output, user('again')] }));
+    const frames = await client.collect(isTerminal);
+    expect(outputText(frames)).toContain('message 2 of our conversation');
+    const forged = first.output.map((item) => (item.type === 'reasoning' ? { ...item, encrypted_content: 'gAAAA-not-ours' } : item));
+    client.send(say('again', { include, input: [user('hello'), ...forged, user('again')] }));
+    expect((await client.collect(isTerminal))[0]).toMatchObject({ type: 'error', status: 400, error: { code: 'invalid_encrypted_content', param: 'input' } });
+  });
+
+  it('refuses a function call whose output never came, chained or resent', async () => {
+    const client = await fresh();
+    const tools = [{ type: 'function', name: 'calculator', parameters: { type: 'object', properties: { expression: { type: 'string' } } } }];
+    const first = await firstTurn(client, { tools, input: [user('what is 12 * 7?')] });
+    const call = first.output.find((item) => item.type === 'function_call');
+    expect(call).toBeDefined();
+    client.send(say('never mind', { tools, previous_response_id: first.id }));
+    expect((await client.collect(isTerminal))[0]).toMatchObject({
+      type: 'error',
+      status: 400,
+      error: { type: 'invalid_request_error', message: `No tool output found for function call ${String(call?.call_id)}.`, param: 'input' },
+    });
+  });
+
+  it('continues a compacted chain from the compacted window, not the history plus the compaction', async () => {
+    const client = await fresh();
+    const compacting = { context_management: [{ type: 'compaction', compact_threshold: 1 }] };
+    const first = await firstTurn(client, compacting);
+    expect(first.output.map((item) => item.type)).toContain('compaction');
+    client.send(say('two', { previous_response_id: first.id }));
+    // Counted twice, the first message would make this "message 3".
+    expect(outputText(await client.collect(isTerminal))).toContain('message 2 of our conversation');
+  });
+
+  it('returns /responses/compact items with ids and status', async () => {
+    await fresh();
+    const response = await fetch(`${emulator.baseUrl}/responses/compact`, {
+      method: 'POST',
+      headers: { Authorization: 'Bearer sk-test', 'Content-Type': 'application/json' },
+      body: JSON.stringify({ model: 'gpt-5.4-mini', input: [user('first')] }),
+    });
+    const { output } = (await response.json()) as { output: Array<Record<string, unknown>> };
+    expect(output).toEqual([
+      { id: expect.stringMatching(/^msg_/), type: 'message', status: 'completed', role: 'user', content: [{ type: 'input_text', text: 'first' }] },
+      { id: expect.stringMatching(/^cmp_/), type: 'compaction', encrypted_content: expect.any(String) },
+    ]);
   });
 });

@@ -1,7 +1,8 @@
 /**
  * The emulator's events against real recorded OpenAI streams (test/fixtures/recorded):
- * same event order, same keys, same nesting, same terminal events. Reasoning items, which the
- * emulator's brain does not produce, are left out of the comparison.
+ * same event order, same keys, same nesting, same terminal events. Reasoning summaries, which
+ * the emulator does not write, are left out of the event order; reasoning items themselves are
+ * compared on their own.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { noLatency } from '../../../app/emulator/latency';
@@ -92,13 +93,22 @@ describe('event shapes match the recorded real streams', () => {
     const realShapes = shapesByType(realCall);
     for (const [type, ourShape] of shapesByType(ours)) expect({ type, ...ourShape }).toEqual({ type, ...realShapes.get(type) });
 
-    const call = (ours.at(-1)?.response as { id: string; output: Array<{ call_id: string }> }).output[0];
+    const call = (ours.at(-1)?.response as { id: string; output: Array<{ type: string; call_id: string }> }).output.find((item) => item.type === 'function_call');
     const answer = await emulate({
       tools: [calculator],
       previous_response_id: (ours.at(-1)?.response as { id: string }).id,
       input: [{ type: 'function_call_output', call_id: call?.call_id, output: '19' }],
     });
     expect(sequence(answer)).toEqual(sequence(realResponses.at(-1) as Event[]));
+  });
+
+  it('a reasoning item, with its encrypted content only when included', async () => {
+    const realItem = (recorded('openai-reasoning-encrypted-content.1.chunks.txt')[0] as Event[]).find((event) => event.type === 'response.output_item.done')?.item;
+    const reasoningOf = (events: Event[]) => events.find((event) => event.type === 'response.output_item.done' && (event.item as { type: string }).type === 'reasoning')?.item;
+    const included = reasoningOf(await emulate({ input: 'hello', include: ['reasoning.encrypted_content'] }));
+    expect(Object.keys(included as object).sort()).toEqual(Object.keys(realItem as object).sort());
+    expect(included).toMatchObject({ id: expect.stringMatching(/^rs_/), encrypted_content: expect.any(String) });
+    expect(reasoningOf(await emulate({ input: 'hello' }))).not.toHaveProperty('encrypted_content');
   });
 
   it('a server-side compaction', async () => {
