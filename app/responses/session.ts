@@ -23,6 +23,7 @@ import { backoffDelayMs, defaultBackoff, isRecoverableClose, retryAfterMs } from
 import { Socket, SocketError, type SocketState, type WebSocketFactory } from '../transport/socket';
 import { costUsd } from './cost';
 import { estimateTokens, Ledger } from './ledger';
+import { isReasoningModel, reasoningInclude } from './reasoning';
 import { chainKey, warmupWorthTokens, type SessionSettings } from './settings';
 import { ToolCalls, type ToolRunner } from './tools';
 
@@ -244,6 +245,12 @@ export class ResponsesSession {
       }
       if (handlers.signal?.aborted) return cancelled(text, summary.requests === 0 ? null : finish(summary, startedAt, this.#options.now()));
       const result = await this.#respond(lane, pending, handlers, summary);
+      if (result.kind === 'failed' && step > 0) {
+        // The tools ran, so their outputs are part of the conversation: without them every later
+        // resend carries calls with no output, which the service refuses (Roo-Code#12248).
+        lane.ledger.append(pending);
+        lane.head = null;
+      }
       if (result.kind === 'failed') return { status: 'failed', text: result.text, problem: result.problem, metrics: summary.requests === 0 ? null : finish(summary, startedAt, this.#options.now()) };
       text = result.text;
       const calls = result.output.filter((item): item is Extract<ResponseOutputItem, { type: 'function_call' }> => item.type === 'function_call');
@@ -287,7 +294,7 @@ export class ResponsesSession {
     let reconnected = false;
     for (;;) {
       try {
-        await this.#prepare(lane);
+        await this.#prepare(lane, pending);
       } catch (error) {
         return { kind: 'failed', problem: problemOf(error), text: '' };
       }
@@ -298,7 +305,7 @@ export class ResponsesSession {
       }
       if (result.kind === 'response') {
         lane.ledger.append(pending);
-        lane.ledger.append(result.output as ResponseInputItem[]);
+        lane.ledger.append(result.output as ResponseInputItem[], { stored: this.#settings.store });
         this.#noteCompaction(result.output);
         lane.head =
           this.transport === 'websocket' && this.#current !== null
@@ -314,13 +321,13 @@ export class ResponsesSession {
       if (chained) lane.head = null;
       if (code === 'previous_response_not_found' && chained && !rehydrated) {
         rehydrated = true;
-        this.#emit({ type: 'rehydration', lane: lane.name, reason: 'previous_response_not_found', items: lane.ledger.window().length + pending.length });
+        this.#emit({ type: 'rehydration', lane: lane.name, reason: 'previous_response_not_found', items: this.#resendWindow(lane).length + pending.length });
         continue;
       }
       if (code === 'websocket_connection_limit_reached' && !rehydrated) {
         rehydrated = true;
         this.#retire();
-        this.#emit({ type: 'rehydration', lane: lane.name, reason: 'websocket_connection_limit_reached', items: lane.ledger.window().length + pending.length });
+        this.#emit({ type: 'rehydration', lane: lane.name, reason: 'websocket_connection_limit_reached', items: this.#resendWindow(lane).length + pending.length });
         continue;
       }
       const waitMs = result.wireError?.status === 429 ? (retryAfterMs(result.wireError.headers, Date.now()) ?? 1000) : null;
@@ -340,15 +347,15 @@ export class ResponsesSession {
         } catch (error) {
           return { kind: 'failed', problem: problemOf(error), text: request?.text ?? '' };
         }
-        this.#emit({ type: 'rehydration', lane: lane.name, reason: 'reconnect', items: lane.ledger.window().length + pending.length });
+        this.#emit({ type: 'rehydration', lane: lane.name, reason: 'reconnect', items: this.#resendWindow(lane).length + pending.length });
         continue;
       }
       return { kind: 'failed', problem: result.problem, text: request?.text ?? '' };
     }
   }
 
-  /** Between turns: roll over an old socket, compact a long ledger. */
-  async #prepare(lane: Lane): Promise<void> {
+  /** Before a request: roll over an old socket; between turns, compact a long ledger. */
+  async #prepare(lane: Lane, pending: readonly ResponseInputItem[]): Promise<void> {
     if (this.transport === 'websocket') {
       const current = await this.#ensureSocket();
       const ageMs = this.#options.now() - current.openedAt;
@@ -356,7 +363,10 @@ export class ResponsesSession {
     }
     const { mode, thresholdTokens } = this.#settings.compaction;
     const before = lane.ledger.windowTokens();
-    if (mode === 'endpoint' && before > thresholdTokens) await this.#compactWithEndpoint(lane, before);
+    // Not inside a tool loop: there the window ends in calls whose outputs are still pending, and
+    // compacting a call without its output is refused like any other request carrying one.
+    const midToolLoop = pending.some((item) => item.type === 'function_call_output');
+    if (mode === 'endpoint' && before > thresholdTokens && !midToolLoop) await this.#compactWithEndpoint(lane, before);
   }
 
   async #compactWithEndpoint(lane: Lane, tokensBefore: number): Promise<void> {
@@ -364,7 +374,7 @@ export class ResponsesSession {
     const response = await this.#options.fetch(url, {
       method: 'POST',
       headers: { Authorization: `Bearer ${this.#options.apiKey}`, 'Content-Type': 'application/json' },
-      body: JSON.stringify({ model: this.#settings.model, instructions: this.#settings.instructions, input: lane.ledger.window() }),
+      body: JSON.stringify({ model: this.#settings.model, instructions: this.#settings.instructions, input: this.#resendWindow(lane) }),
     });
     if (!response.ok) throw new SocketError(await httpProblem(response));
     const compacted = (await response.json()) as { output: ResponseInputItem[] };
@@ -372,6 +382,11 @@ export class ResponsesSession {
     lane.ledger.replaceWindow(compacted.output);
     lane.head = null;
     this.#emit({ type: 'compaction', mode: 'endpoint', tokensBefore, tokensAfter: lane.ledger.windowTokens() });
+  }
+
+  /** The lane's window as a full resend may carry it to the current model and storage. */
+  #resendWindow(lane: Lane): ResponseInputItem[] {
+    return lane.ledger.resendWindow({ store: this.#settings.store, reasoning: isReasoningModel(this.#settings.model) });
   }
 
   #noteCompaction(output: readonly ResponseOutputItem[]): void {
@@ -393,13 +408,16 @@ export class ResponsesSession {
     const head = lane.head;
     const chained =
       this.transport === 'websocket' && head !== null && current !== null && head.socket === current.socket && head.key === key && head.ledgerLength === lane.ledger.length;
-    const input = chained ? pending : [...lane.ledger.window(), ...pending];
+    const fullInput = (): ResponseInputItem[] => [...this.#resendWindow(lane), ...pending];
+    const input = chained ? pending : fullInput();
     const { mode, thresholdTokens } = this.#settings.compaction;
+    const include = reasoningInclude(this.#settings.model, this.#settings.store);
     const create: ResponseCreateEvent = {
       type: 'response.create',
       model: this.#settings.model,
       instructions: this.#settings.instructions,
       store: this.#settings.store,
+      ...(include === null ? {} : { include }),
       input,
       ...(this.#settings.tools.length > 0 ? { tools: this.#settings.tools } : {}),
       ...(chained && head !== null ? { previous_response_id: head.responseId } : {}),
@@ -450,7 +468,7 @@ export class ResponsesSession {
       chained,
       inputItems: input.length,
       bytesUp: active.bytesUp,
-      fullResendBytes: chained ? fullResendSize(create, [...lane.ledger.window(), ...pending]) : active.bytesUp,
+      fullResendBytes: chained ? fullResendSize(create, fullInput()) : active.bytesUp,
       bytesDown: active.bytesDown,
       timeToFirstByteMs: active.firstByteAt === null ? null : active.firstByteAt - active.sentAt,
       timeToFirstTextMs: active.firstTextAt === null ? null : active.firstTextAt - active.sentAt,
@@ -545,7 +563,7 @@ export class ResponsesSession {
     const { result } = await this.#request(lane, [], undefined, false);
     if (result.kind !== 'response') return;
     lane.head = { responseId: result.responseId, socket: target.socket, ledgerLength: lane.ledger.length, key: chainKey(this.#settings) };
-    this.#emit({ type: 'warmup', socketId: target.id, durationMs: this.#options.now() - startedAt, items: lane.ledger.window().length, responseId: result.responseId });
+    this.#emit({ type: 'warmup', socketId: target.id, durationMs: this.#options.now() - startedAt, items: this.#resendWindow(lane).length, responseId: result.responseId });
   }
 
   /** Opens and warms a new socket, moves the chain to it, and closes the old one once it is idle. */

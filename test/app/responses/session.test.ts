@@ -52,7 +52,8 @@ describe('incremental turns', () => {
     await session.runTurn([userMessage('three')]);
     expect(requests.map((request) => [request.previous_response_id ?? null, (request.input as unknown[]).length])).toEqual([
       [null, 1],
-      [null, 3],
+      // The resend: 'one', the reply's reasoning item (with its encrypted content) and message, 'two'.
+      [null, 4],
       [expect.stringMatching(/^resp_/), 1],
     ]);
     session.close();
@@ -130,7 +131,7 @@ describe('rehydration', () => {
     inject({ kind: 'evict_cache' });
     const turn = await session.runTurn([userMessage('two')]);
     expect(turn.text).toContain('message 2 of our conversation');
-    expect(of('rehydration')).toEqual([{ type: 'rehydration', lane: '', reason: 'previous_response_not_found', items: 3 }]);
+    expect(of('rehydration')).toEqual([{ type: 'rehydration', lane: '', reason: 'previous_response_not_found', items: 4 }]);
     expect(requests.map((request) => request.previous_response_id === undefined)).toEqual([true, false, true]);
     session.close();
   });
@@ -159,7 +160,7 @@ describe('rehydration', () => {
     expect(turn.text).toContain('message 2 of our conversation');
     expect(of('rehydration').map((event) => event.reason)).toEqual(['websocket_connection_limit_reached']);
     expect(of('socket').filter((event) => event.state.status === 'open').map((event) => event.socketId)).toEqual([1, 2]);
-    expect((requests.at(-1)?.input as unknown[]).length).toBe(3);
+    expect((requests.at(-1)?.input as unknown[]).length).toBe(4);
     session.close();
   });
 });
@@ -187,7 +188,7 @@ describe('rollover', () => {
     expect(turns.every((request) => request.previous_response_id)).toBe(true);
     expect(turns.every((request) => (request.input as unknown[]).length === 1)).toBe(true);
     const warmups = requests.filter((request) => request.generate === false);
-    expect(warmups.map((request) => (request.input as unknown[]).length)).toEqual([6, 12]);
+    expect(warmups.map((request) => (request.input as unknown[]).length)).toEqual([9, 18]);
     await expect.poll(() => of('socket').filter((event) => event.socketId === 1 && event.state.status === 'closed').length).toBe(1);
     session.close();
   });
@@ -323,7 +324,7 @@ describe('HTTP mode', () => {
     const second = await session.runTurn([userMessage('thanks')]);
     expect(second.text).toContain('message 2 of our conversation');
     expect(requests.every((request) => request.previous_response_id === undefined && request.stream === true)).toBe(true);
-    expect(requests.map((request) => (request.input as unknown[]).length)).toEqual([1, 3, 5]);
+    expect(requests.map((request) => (request.input as unknown[]).length)).toEqual([1, 4, 7]);
   });
 });
 
