@@ -28,6 +28,23 @@ describe('Ledger', () => {
   });
 });
 
+describe('Ledger.resendWindow', () => {
+  const reasoning = (id: string, encrypted?: string) => ({ type: 'reasoning', id, summary: [], ...(encrypted === undefined ? {} : { encrypted_content: encrypted }) }) as never;
+  const idsOf = (items: unknown[]) => items.map((item) => (item as { id?: string }).id ?? 'message');
+
+  it('sends reasoning back only in a form the server can accept', () => {
+    const ledger = new Ledger();
+    ledger.append([userMessage('one')]);
+    ledger.append([reasoning('rs_unstored'), reasoning('rs_encrypted', 'blob')], { stored: false });
+    ledger.append([reasoning('rs_stored')], { stored: true });
+    expect(idsOf(ledger.resendWindow({ store: false, reasoning: true }))).toEqual(['message', 'rs_encrypted']);
+    expect(idsOf(ledger.resendWindow({ store: true, reasoning: true }))).toEqual(['message', 'rs_encrypted', 'rs_stored']);
+    expect(idsOf(ledger.resendWindow({ store: true, reasoning: false }))).toEqual(['message']);
+    // The ledger itself forgets nothing.
+    expect(ledger.window()).toHaveLength(4);
+  });
+});
+
 describe('ToolCalls', () => {
   const call = (callId: string, args: string) => ({ type: 'function_call' as const, id: `fc_${callId}`, call_id: callId, name: 'echo', arguments: args, status: 'completed' as const });
 
