@@ -2,7 +2,7 @@
  * The settings panel's state: the saved values, a draft being edited, per-field errors from the
  * last save, the API key's status and the audio devices. Only this class talks to the bridge.
  */
-import type { CopilotBridge, DeviceList, KeyStatus, Problem } from '../../../app/contract';
+import type { CopilotBridge, DeviceList, KeyStatus, ModelInfo, ModelKind, Problem } from '../../../app/contract';
 
 export type Draft = Record<string, unknown>;
 
@@ -17,6 +17,7 @@ export class SettingsState {
   #saving = $state(false);
   #savedAt = $state<number | null>(null);
   #loadProblems = $state<string[]>([]);
+  #models = $state<ModelInfo[]>([]);
 
   constructor(bridge: CopilotBridge) {
     this.#bridge = bridge;
@@ -46,6 +47,29 @@ export class SettingsState {
   get loadProblems(): readonly string[] {
     return this.#loadProblems;
   }
+  /** The model table from main, per kind, current first. */
+  get models(): readonly ModelInfo[] {
+    return this.#models;
+  }
+  modelsOf(kind: ModelKind): ModelInfo[] {
+    return this.#models.filter((model) => model.kind === kind);
+  }
+  model(kind: ModelKind, id: unknown): ModelInfo | undefined {
+    return this.#models.find((model) => model.kind === kind && model.id === id);
+  }
+  /**
+   * What to say about a model name as it is typed (app/settings/models.ts `modelWarning` says the
+   * same of saved settings): unknown names are allowed but named, legacy ones get their successor.
+   */
+  modelWarning(kind: ModelKind, id: unknown): string | null {
+    if (typeof id !== 'string' || id.trim() === '' || this.#models.length === 0) return null;
+    const model = this.model(kind, id.trim());
+    if (model === undefined) return `${id.trim()} is not ${kindNames[kind]} model Parley knows; it will be sent as typed. Check the spelling.`;
+    const instead = model.successor === null ? '' : ` Try ${model.successor}.`;
+    if (model.status === 'retired') return `${model.id} is retired.${instead}`;
+    if (model.status === 'legacy') return `${model.id} is legacy${model.shutdown === null ? '' : ` (shuts down ${model.shutdown})`}.${instead}`;
+    return null;
+  }
   get dirty(): boolean {
     return JSON.stringify(this.#draft) !== JSON.stringify(this.#saved);
   }
@@ -60,6 +84,7 @@ export class SettingsState {
     this.#draft = structuredClone(result.value.settings);
     this.#key = result.value.key;
     this.#loadProblems = result.value.problems;
+    this.#models = result.value.models ?? [];
     const devices = await this.#bridge.listDevices();
     this.#devices = devices.ok ? devices.value : null;
   }
@@ -87,6 +112,7 @@ export class SettingsState {
       }
       this.#saved = structuredClone(result.value.settings);
       this.#draft = structuredClone(result.value.settings);
+      if (result.value.models !== undefined) this.#models = result.value.models;
       this.#fieldErrors = {};
       this.#problem = null;
       this.#savedAt = Date.now();
@@ -125,6 +151,8 @@ export class SettingsState {
     else this.#fieldErrors = { ...this.#fieldErrors, apiKey: result.problem.message };
   }
 }
+
+const kindNames: Record<ModelKind, string> = { realtime: 'a voice', transcription: 'a transcription', speech: 'a speech', agent: 'an agent' };
 
 /** "Not saved: voice: Invalid option; vad.threshold: Too big" → { voice: …, vad: … }. */
 export function fieldErrorsOf(message: string): Record<string, string> {
