@@ -9,6 +9,7 @@ import type { MicSource, SpeakerSink } from '../audio/ports';
 import type { InspectorLog } from '../inspector/log';
 import { RealtimeSession, type RealtimeSessionEvent } from '../realtime/session';
 import { defaultVoiceSettings, type VoiceSettings } from '../realtime/settings';
+import { RealtimeRequestError } from '../realtime/waiters';
 import type { WebSocketFactory } from '../transport/socket';
 import type { Logger } from './copilot';
 import type { Transcript } from './transcript';
@@ -109,7 +110,11 @@ export class VoiceController {
     this.#setStatus({ state: 'off', problem: null });
   }
 
-  /** New settings: applied live, or by reopening the session when the model or a device changed. */
+  /**
+   * New settings: applied live, or by reopening the session when the model or a device changed.
+   * What the voice server refuses is a notice, not a failure: the settings are kept, and a refused
+   * voice applies when the next voice conversation opens.
+   */
   async updateSettings(settings: Partial<VoiceSettings>, devices: VoiceDevices, pipeline: PipelineConfig = this.#pipeline): Promise<void> {
     const reopen =
       (settings.model !== undefined && settings.model !== this.#settings.model) ||
@@ -126,10 +131,14 @@ export class VoiceController {
     if (reopen) {
       await this.stop();
       await this.start();
-    } else if (this.#session instanceof PipelineSession) {
-      await this.#session.updateSettings(this.#pipelineSettings());
-    } else {
-      await this.#session.updateSettings(this.#settings);
+      return;
+    }
+    try {
+      if (this.#session instanceof PipelineSession) await this.#session.updateSettings(this.#pipelineSettings());
+      else await this.#session.updateSettings(this.#settings);
+    } catch (error) {
+      if (!(error instanceof RealtimeRequestError)) throw error;
+      this.#onEvent({ type: 'problem', problem: error.problem });
     }
   }
 
@@ -365,6 +374,10 @@ export class VoiceController {
           const { speechEndToTranscriptMs, transcriptToFirstTokenMs, firstTokenToFirstAudioMs, totalMs } = event.timing;
           inspector.record({ type: 'voice.timing', at, mode: 'pipeline', speechEndToTranscriptMs, transcriptToFirstTokenMs, firstTokenToFirstAudioMs, totalMs });
         }
+        emit({ type: 'inspector', summary: inspector.summary });
+        return;
+      case 'frame.rejected':
+        inspector.record({ type: 'frame.rejected', at, reason: event.problem.message });
         emit({ type: 'inspector', summary: inspector.summary });
         return;
       case 'ptt.dropped':

@@ -10,12 +10,12 @@ import { MicStream } from '../audio/micStream';
 import { fromBase64 } from '../audio/pcm';
 import type { PlayoutBuffer } from '../audio/playout';
 import type { MicSource } from '../audio/ports';
-import { parseRealtimeFrame, realtimeSocketUrl, type RealtimeClientEvent, type RealtimeServerEvent } from '../protocol/realtime';
+import { parseRealtimeFrame, realtimeSocketUrl, type ParsedRealtimeFrame, type RealtimeClientEvent, type RealtimeEvent, type RealtimeSessionCreateRequest } from '../protocol/realtime';
 import { isRecoverableClose, reopenWithBackoff } from '../transport/reconnect';
 import { Socket, SocketError, type SocketState, type WebSocketFactory } from '../transport/socket';
 import { ToolCalls, type ToolRunner } from '../responses/tools';
 import { sessionConfig, type VoiceSettings } from './settings';
-import { ServerEventWaiters } from './waiters';
+import { RealtimeRequestError, ServerEventWaiters } from './waiters';
 
 export type VoiceState = 'connecting' | 'idle' | 'listening' | 'thinking' | 'speaking' | 'offline' | 'error';
 
@@ -36,6 +36,8 @@ export type RealtimeSessionEvent =
   | { type: 'tool'; callId: string; name: string; status: 'started' | 'done' | 'failed'; durationMs?: number }
   | { type: 'reconnect'; attempt: number; delayMs: number; code: number | null }
   | { type: 'recovered'; gapMs: number; itemsReplayed: number }
+  /** A server frame of a known type with missing or wrong fields: skipped, for the inspector. */
+  | { type: 'frame.rejected'; problem: Problem }
   | { type: 'problem'; problem: Problem };
 
 /** Tokens of one voice response, split as the Realtime API bills them. */
@@ -82,7 +84,7 @@ export class RealtimeSession {
   #options: RealtimeSessionOptions;
   #settings: VoiceSettings;
   #socket: Socket | null = null;
-  readonly #waiters = new ServerEventWaiters();
+  readonly #waiters = new ServerEventWaiters('parley_voice_update');
   #mic: MicStream;
   #responseActive = false;
   #responseRequested = false;
@@ -143,13 +145,30 @@ export class RealtimeSession {
     if (this.#state === 'connecting') this.#setState(this.#settings.turnMode === 'push_to_talk' ? 'idle' : 'listening');
   }
 
-  /** Applies new settings with a `session.update`; the turn mode may change mid-session. */
+  /**
+   * Applies new settings with a `session.update`; the turn mode may change mid-session. A new
+   * voice goes in an update of its own, since the server refuses it once the model has spoken
+   * (PROTOCOL.md §2): then only the voice waits for the next conversation and this rejects with a
+   * `RealtimeRequestError` saying so. A refused settings update changes nothing and rejects too.
+   */
   async updateSettings(settings: Partial<VoiceSettings>): Promise<void> {
-    this.#settings = { ...this.#settings, ...settings };
+    const previous = this.#settings;
+    this.#settings = { ...previous, ...settings };
     this.#mic.reconfigure(this.#settings.frameMs, this.#settings.encoding);
-    await this.#configure();
+    const applied = this.#update(liveConfig(this.#settings));
+    const voice = this.#settings.voice === previous.voice ? Promise.resolve() : this.#update({ type: 'realtime', audio: { output: { voice: this.#settings.voice } } });
+    const [config, voiceChange] = await Promise.allSettled([applied, voice]);
+    if (config.status === 'rejected' && config.reason instanceof RealtimeRequestError) {
+      // The server kept the previous settings; so does the session (the wanted voice aside).
+      this.#settings = { ...previous, voice: this.#settings.voice };
+      this.#mic.reconfigure(previous.frameMs, previous.encoding);
+      throw config.reason;
+    }
+    // A socket that closed meanwhile is no refusal: the reopened session is configured with these settings.
     if (this.#settings.turnMode === 'push_to_talk' && this.#mic.running && !this.#mic.capturing) await this.#mic.stop();
     if (this.#settings.turnMode !== 'push_to_talk' && !this.#mic.running) await this.#startMic();
+    // A refused voice stays wanted: the next conversation (a new server session) opens with it.
+    if (voiceChange.status === 'rejected' && voiceChange.reason instanceof RealtimeRequestError) throw voiceChange.reason;
   }
 
   /** Push-to-talk pressed (hotkey or button): interrupts playback, then captures. */
@@ -216,7 +235,9 @@ export class RealtimeSession {
   /** Replaces the tools the voice model may call (the registry changed). */
   setTools(tools: VoiceSettings['tools']): void {
     this.#settings = { ...this.#settings, tools };
-    this.#send({ type: 'session.update', session: { type: 'realtime', tools } });
+    this.#update({ type: 'realtime', tools }).catch((error: unknown) => {
+      if (error instanceof RealtimeRequestError) this.#emit({ type: 'problem', problem: error.problem });
+    });
   }
 
   /** Sends typed text as a user turn of the voice conversation. */
@@ -268,16 +289,22 @@ export class RealtimeSession {
       },
     });
     this.#socket = socket;
-    const created = this.#waiters.next(['session.created']);
+    const created = this.#waiters.created();
     await socket.connect();
     await created;
-    await this.#configure();
+    await this.#update(sessionConfig(this.#settings));
   }
 
-  async #configure(): Promise<void> {
-    const updated = this.#waiters.next(['session.updated']);
-    this.#send({ type: 'session.update', session: sessionConfig(this.#settings) });
-    await updated;
+  /**
+   * One `session.update`, tagged so that its own answer settles it (see ServerEventWaiters). With
+   * no open socket there is nothing to wait for: the session opens with the current settings.
+   */
+  #update(session: RealtimeSessionCreateRequest): Promise<void> {
+    const socket = this.#socket;
+    if (socket === null || socket.state.status !== 'open') return Promise.resolve();
+    const { eventId, answered } = this.#waiters.update();
+    socket.send({ type: 'session.update', event_id: eventId, session } satisfies RealtimeClientEvent);
+    return answered;
   }
 
   async #onClosed(state: Extract<SocketState, { status: 'closed' }>): Promise<void> {
@@ -353,15 +380,49 @@ export class RealtimeSession {
 
   #onFrame(text: string): void {
     const parsed = parseRealtimeFrame(text);
-    if (!parsed.ok) {
-      this.#emit({ type: 'problem', problem: { code: 'malformed_frame', message: `The voice server sent a frame Parley could not read: ${parsed.reason}.`, hint: 'It was skipped.' } });
-      return;
+    switch (parsed.kind) {
+      case 'unreadable':
+        this.#emit({ type: 'problem', problem: { code: 'malformed_frame', message: `The voice server sent a frame Parley could not read: ${parsed.reason}.`, hint: 'It was skipped.' } });
+        return;
+      case 'unknown':
+        return;
+      case 'invalid':
+        this.#onInvalid(parsed);
+        return;
+      case 'event':
+        if (this.#waiters.offer(parsed.event)) return;
+        this.#onEvent(parsed.event);
     }
-    this.#waiters.offer(parsed.event);
-    this.#onEvent(parsed.event);
   }
 
-  #onEvent(event: RealtimeServerEvent): void {
+  /**
+   * A known event with missing or wrong fields (PROTOCOL.md §4 client 19): skipped and reported,
+   * and whatever waited on it settles instead of waiting forever.
+   */
+  #onInvalid(frame: Extract<ParsedRealtimeFrame, { kind: 'invalid' }>): void {
+    const problem: Problem = { code: 'malformed_frame', message: `The voice server sent a ${frame.type} event Parley could not use (${frame.reason}).`, hint: 'It was skipped.' };
+    this.#emit({ type: 'frame.rejected', problem });
+    if (this.#waiters.offerInvalid(frame, problem)) return;
+    switch (frame.type) {
+      case 'response.done':
+        if (frame.responseId !== null && this.#outOfBand.has(frame.responseId)) return;
+        // The reply ended, even if how is unreadable: the turn is over.
+        this.#responseActive = this.#responseRequested = false;
+        void this.#afterResponse();
+        return;
+      case 'error':
+        // An unreadable error may have refused the response.create still waiting: free its slot.
+        if (this.#responseRequested && !this.#responseActive) {
+          this.#responseRequested = false;
+          this.#settle();
+        }
+        return;
+      default:
+        return;
+    }
+  }
+
+  #onEvent(event: RealtimeEvent): void {
     switch (event.type) {
       case 'input_audio_buffer.speech_started':
         this.#emit({ type: 'vad', speaking: true });
@@ -383,8 +444,8 @@ export class RealtimeSession {
         this.#emit({ type: 'transcript.user', itemId: event.item_id, text: event.transcript, final: true });
         return;
       case 'conversation.item.added':
-        if (event.item.type === 'message' && event.item.role === 'user') {
-          const text = event.item.content?.map((part) => ('text' in part && typeof part.text === 'string' ? part.text : '')).join('') ?? '';
+        if ('content' in event.item) {
+          const text = event.item.content.map((part) => part.text ?? '').join('');
           if (text !== '' && event.item.id) this.#remember({ role: 'user', itemId: event.item.id, text });
         }
         return;
@@ -429,8 +490,8 @@ export class RealtimeSession {
         return;
       }
       case 'response.output_item.done':
-        if (event.item.type === 'function_call' && event.item.call_id && event.item.name) {
-          this.#pendingCalls.push({ callId: event.item.call_id, name: event.item.name, arguments: event.item.arguments ?? '' });
+        if ('arguments' in event.item && event.item.call_id && event.item.name) {
+          this.#pendingCalls.push({ callId: event.item.call_id, name: event.item.name, arguments: event.item.arguments });
         }
         return;
       case 'response.done': {
@@ -441,7 +502,7 @@ export class RealtimeSession {
         }
         const usage = event.response.usage;
         const tokens: VoiceUsage | undefined =
-          usage === undefined
+          usage == null
             ? undefined
             : {
                 textIn: usage.input_token_details?.text_tokens ?? 0,
@@ -494,7 +555,7 @@ export class RealtimeSession {
     if (!this.#responseActive) this.#settle();
   }
 
-  #onError(event: Extract<RealtimeServerEvent, { type: 'error' }>): void {
+  #onError(event: Extract<RealtimeEvent, { type: 'error' }>): void {
     const { code, message } = event.error;
     switch (code) {
       case 'conversation_already_has_active_response':
@@ -540,8 +601,16 @@ export class RealtimeSession {
   }
 }
 
-function isOutOfBand(response: { conversation_id?: string | null }): boolean {
+function isOutOfBand(response: { conversation_id?: string | null | undefined }): boolean {
   return response.conversation_id === null;
+}
+
+/** The settings for a live `session.update`: everything but the voice, which changes on its own. */
+function liveConfig(settings: VoiceSettings): RealtimeSessionCreateRequest {
+  const config = sessionConfig(settings);
+  const output = { ...config.audio?.output };
+  delete output.voice;
+  return { ...config, audio: { ...config.audio, output } };
 }
 
 /** The words heard before the cut, by the share of audio played (the server deletes the rest). */

@@ -8,12 +8,13 @@
 import { MicStream } from '../audio/micStream';
 import type { PlayoutBuffer } from '../audio/playout';
 import type { MicSource } from '../audio/ports';
-import { parseRealtimeFrame, transcriptionSocketUrl, type RealtimeClientEvent, type RealtimeServerEvent } from '../protocol/realtime';
+import type { Problem } from '../contract';
+import { parseRealtimeFrame, transcriptionSocketUrl, type ParsedRealtimeFrame, type RealtimeClientEvent, type RealtimeEvent } from '../protocol/realtime';
 import { userMessage } from '../protocol/responses';
 import type { ResponseInputItem } from '../protocol/responses';
 import { heardPart, minimumTurnMs, type RealtimeSessionEvent, type VoiceState } from '../realtime/session';
 import type { TurnHandlers, TurnOutcome } from '../responses/session';
-import { ServerEventWaiters } from '../realtime/waiters';
+import { RealtimeRequestError, ServerEventWaiters } from '../realtime/waiters';
 import { isRecoverableClose, reopenWithBackoff } from '../transport/reconnect';
 import { Socket, SocketError, type SocketState, type WebSocketFactory } from '../transport/socket';
 
@@ -114,7 +115,7 @@ export class PipelineSession {
   #options: PipelineSessionOptions;
   #settings: PipelineSettings;
   #socket: Socket | null = null;
-  readonly #waiters = new ServerEventWaiters();
+  readonly #waiters = new ServerEventWaiters('parley_transcription_update');
   #mic: MicStream;
   /** The user is mid-utterance as far as the transcription socket knows (VAD started or committed). */
   #utterancePending = false;
@@ -170,10 +171,20 @@ export class PipelineSession {
     if (this.#state === 'connecting') this.#setState(this.#idleState());
   }
 
+  /** Applies new settings; a refused update changes nothing and rejects with a `RealtimeRequestError`. */
   async updateSettings(settings: Partial<PipelineSettings>): Promise<void> {
-    this.#settings = { ...this.#settings, ...settings };
+    const previous = this.#settings;
+    this.#settings = { ...previous, ...settings };
     this.#mic.reconfigure(this.#settings.frameMs, 'pcm16');
-    await this.#configure();
+    try {
+      await this.#configure();
+    } catch (error) {
+      // A socket that closed meanwhile is no refusal: the reopened session is configured with these settings.
+      if (!(error instanceof RealtimeRequestError)) return;
+      this.#settings = previous;
+      this.#mic.reconfigure(previous.frameMs, 'pcm16');
+      throw error;
+    }
     if (this.#settings.listen === 'push_to_talk' && this.#mic.running && !this.#mic.capturing) await this.#mic.stop();
     if (this.#settings.listen === 'server_vad' && !this.#mic.running) await this.#startMic();
   }
@@ -276,7 +287,7 @@ export class PipelineSession {
       },
     });
     this.#socket = socket;
-    const created = this.#waiters.next(['session.created']);
+    const created = this.#waiters.created();
     await socket.connect();
     await created;
     await this.#configure();
@@ -284,9 +295,13 @@ export class PipelineSession {
 
   async #configure(): Promise<void> {
     const { transcriptionModel, language, listen, vad } = this.#settings;
-    const updated = this.#waiters.next(['session.updated']);
-    this.#send({
+    const socket = this.#socket;
+    // With no open socket there is nothing to wait for: the session opens with the current settings.
+    if (socket === null || socket.state.status !== 'open') return;
+    const { eventId, answered } = this.#waiters.update();
+    socket.send({
       type: 'session.update',
+      event_id: eventId,
       session: {
         type: 'transcription',
         audio: {
@@ -299,7 +314,7 @@ export class PipelineSession {
         },
       },
     } as RealtimeClientEvent);
-    await updated;
+    await answered;
   }
 
   async #onClosed(state: Extract<SocketState, { status: 'closed' }>): Promise<void> {
@@ -353,15 +368,35 @@ export class PipelineSession {
 
   #onFrame(text: string): void {
     const parsed = parseRealtimeFrame(text);
-    if (!parsed.ok) {
-      this.#emit({ type: 'problem', problem: { code: 'malformed_frame', message: `The transcription server sent a frame Parley could not read: ${parsed.reason}.`, hint: 'It was skipped.' } });
-      return;
+    switch (parsed.kind) {
+      case 'unreadable':
+        this.#emit({ type: 'problem', problem: { code: 'malformed_frame', message: `The transcription server sent a frame Parley could not read: ${parsed.reason}.`, hint: 'It was skipped.' } });
+        return;
+      case 'unknown':
+        return;
+      case 'invalid':
+        this.#onInvalid(parsed);
+        return;
+      case 'event':
+        if (this.#waiters.offer(parsed.event)) return;
+        this.#onEvent(parsed.event);
     }
-    this.#waiters.offer(parsed.event);
-    this.#onEvent(parsed.event);
   }
 
-  #onEvent(event: RealtimeServerEvent): void {
+  /** A known event with missing or wrong fields: skipped and reported; what waited on it settles. */
+  #onInvalid(frame: Extract<ParsedRealtimeFrame, { kind: 'invalid' }>): void {
+    const problem: Problem = { code: 'malformed_frame', message: `The transcription server sent a ${frame.type} event Parley could not use (${frame.reason}).`, hint: 'It was skipped.' };
+    this.#emit({ type: 'frame.rejected', problem });
+    if (this.#waiters.offerInvalid(frame, problem)) return;
+    const endsUtterance = frame.type === 'conversation.item.input_audio_transcription.completed' || frame.type === 'conversation.item.input_audio_transcription.failed';
+    if (endsUtterance && this.#utterancePending) {
+      this.#utterancePending = false;
+      this.#emit({ type: 'problem', problem: { code: 'malformed_frame', message: 'What you said could not be read back from the transcription server.', hint: 'Say it again.' } });
+      this.#setState(this.#idleState());
+    }
+  }
+
+  #onEvent(event: RealtimeEvent): void {
     switch (event.type) {
       case 'input_audio_buffer.speech_started':
         this.#utterancePending = true;
