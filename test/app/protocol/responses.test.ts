@@ -26,6 +26,56 @@ describe('parseServerFrame', () => {
   });
 });
 
+describe('parseServerFrame: the events the session acts on', () => {
+  const completed = { type: 'response.completed', sequence_number: 9, response: { id: 'resp_1', status: 'completed', output: [], usage: null } };
+  const refusal = (frame: unknown) => {
+    const parsed = parseServerFrame(JSON.stringify(frame));
+    if (parsed.ok) throw new Error(`accepted ${JSON.stringify(frame)}`);
+    return parsed;
+  };
+
+  it('refuses a response.completed without its response, saying so, as the end of its request', () => {
+    expect(refusal({ type: 'response.completed' })).toMatchObject({
+      reason: 'a "response.completed" event with response: expected object, received undefined',
+      type: 'response.completed',
+      lane: { kind: 'default' },
+      ends: 'always',
+    });
+  });
+
+  it('names the path of each wrong field, down into output items and message parts', () => {
+    const call = { type: 'function_call', id: 'fc_1', name: 'calculator', arguments: '{}', status: 'completed' };
+    expect(refusal({ ...completed, response: { ...completed.response, output: [call] } }).reason).toBe(
+      'a "response.completed" event with response.output[0].call_id: expected string, received undefined',
+    );
+    const message = { type: 'message', id: 'msg_1', role: 'assistant', status: 'completed', content: [{ type: 'output_text', text: 7, annotations: [] }] };
+    expect(refusal({ ...completed, response: { ...completed.response, output: [message] } }).reason).toContain('response.output[0].content[0].text: expected string, received number');
+    expect(refusal({ type: 'response.output_text.delta', delta: null, stream_id: 'lane-a' })).toMatchObject({
+      reason: expect.stringContaining('delta: expected string, received null'),
+      lane: { kind: 'named', streamId: 'lane-a' },
+      ends: 'never',
+    });
+  });
+
+  it('refuses an error with neither shape, and one whose lane cannot be read', () => {
+    expect(refusal({ type: 'error', status: 400 })).toMatchObject({ type: 'error', ends: 'before-created' });
+    expect(refusal({ type: 'error', status: '400', error: { type: 'invalid_request_error', code: null, message: 'bad', param: null } }).reason).toContain('status');
+    expect(refusal({ ...completed, stream_id: 12 })).toMatchObject({ lane: { kind: 'unreadable' }, ends: 'always' });
+    expect(refusal({ type: 'response.failed', response: { id: 'resp_1', error: { code: 5, message: 'x' } } }).reason).toContain('response.error.code');
+  });
+
+  it('passes unknown event types, unknown item kinds and extra fields through untouched', () => {
+    const frames = [
+      { type: 'response.something_new', payload: { deep: [1, 2] } },
+      { ...completed, response: { ...completed.response, output: [{ type: 'compaction', id: 'cmp_1', encrypted_content: 'x' }, { type: 'future_item' }] } },
+      { type: 'response.output_text.delta', delta: 'hi', extra: { kept: true }, logprobs: [] },
+      { type: 'error', sequence_number: 2, error: { type: 'insufficient_quota', code: 'insufficient_quota', message: 'quota', param: null } },
+      { type: 'error', code: 'server_error', message: 'boom', param: null, sequence_number: 4 },
+    ];
+    for (const frame of frames) expect(parseServerFrame(JSON.stringify(frame))).toEqual({ ok: true, event: frame });
+  });
+});
+
 describe('readWireError', () => {
   it('reads the nested in-stream error of the real recording', () => {
     const line = recordedLines('openai-error.1.chunks.txt').find((entry) => entry.includes('"type":"error"')) as string;
