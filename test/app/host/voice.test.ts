@@ -1,5 +1,6 @@
 /** Voice through the composition root: commands in, transcript turns and voice status out. */
 import { afterEach, describe, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
 import { commandChannels, type PushEvent, type Turn } from '../../../app/contract';
 import { createCopilot, type Copilot } from '../../../app/host/copilot';
 import { testDeps } from '../../support/copilot';
@@ -197,5 +198,51 @@ describe('a press released while voice is still connecting', () => {
     await pressed;
     expect(mic.running).toBe(false);
     expect(app.snapshot().voice.state).toBe('idle');
+  });
+});
+
+describe('a voice the server refuses', () => {
+  it('says why in a notice, keeps later settings working, and speaks with it in the next voice conversation', async () => {
+    const mic = new ScriptedMic();
+    // What the voice server says it holds, read off the wire: its session.updated frames.
+    const configured: Array<{ audio: { input: { turn_detection: { type: string } | null }; output: { voice: string } } }> = [];
+    copilot = createCopilot({
+      ...testDeps({}),
+      createWebSocket: (url, options) => {
+        const ws = new WebSocket(url, options);
+        ws.on('message', (data) => {
+          const frame = JSON.parse(data.toString()) as { type: string; session?: (typeof configured)[number] };
+          if (frame.type === 'session.updated' && frame.session !== undefined) configured.push(frame.session);
+        });
+        return ws;
+      },
+      voice: { createMic: () => mic, createSpeaker: () => new RecordingSink(), scheduler: fastScheduler(50) },
+    });
+    const app = copilot;
+    const events: PushEvent[] = [];
+    app.onEvent((event) => events.push(event));
+    await app.start();
+    await app.call(commandChannels.pressToTalk, {});
+    mic.speak(600);
+    await app.call(commandChannels.releaseToTalk, {});
+    await new Promise<void>((resolve) => app.onEvent((event) => finishedVoiceReply(event) && resolve()));
+    await expect.poll(() => app.snapshot().events.some((event) => event.type === 'voice.response' && event.phase === 'done')).toBe(true);
+
+    // Parley has spoken: the new voice is saved, refused for this conversation, and the notice says so.
+    expect(await app.call(commandChannels.updateSettings, { patch: { voice: 'cedar' } })).toMatchObject({ ok: true });
+    const notices = () => events.flatMap((event) => (event.type === 'notice' ? [event.problem.message] : []));
+    expect(notices()).toEqual(["The voice can't change after Parley has spoken in this conversation; it applies to the next conversation."]);
+    expect(configured.at(-1)?.audio.output.voice).toBe('marin');
+
+    // A later turn-mode change applies, with no second notice about the voice.
+    expect(await app.call(commandChannels.updateSettings, { patch: { turnMode: 'server_vad' } })).toMatchObject({ ok: true });
+    expect(configured.at(-1)?.audio).toMatchObject({ input: { turn_detection: { type: 'server_vad' } }, output: { voice: 'marin' } });
+    expect(notices()).toHaveLength(1);
+
+    // The next voice conversation speaks with the voice that was chosen.
+    await app.call(commandChannels.stopVoice, {});
+    expect(await app.call(commandChannels.startVoice, {})).toEqual({ ok: true, value: null });
+    expect(configured.at(-1)?.audio).toMatchObject({ input: { turn_detection: { type: 'server_vad' } }, output: { voice: 'cedar' } });
+    expect(notices()).toHaveLength(1);
   });
 });
