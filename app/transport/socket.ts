@@ -21,6 +21,25 @@ export interface SocketMeters {
   framesReceived: number;
 }
 
+/** The timer functions the heartbeat uses; injected so tests can drive them. */
+export interface Timers {
+  setTimeout: (callback: () => void, ms: number) => unknown;
+  clearTimeout: (handle: unknown) => void;
+}
+
+/**
+ * Liveness: a ping every `intervalMs`; when nothing at all (pong or frame) arrives within
+ * `timeoutMs` of a ping, the connection is dead and is dropped as an abnormal close (1006).
+ */
+export interface Heartbeat {
+  intervalMs: number;
+  timeoutMs: number;
+}
+
+// Client-side pings, as openai-agents-js does for Responses WebSocket mode (`pingIntervalMs`/`pingTimeoutMs`,
+// "Responses websocket pong timeout", packages/agents-openai/src/responsesWebSocketConnection.ts @6d0c61a).
+export const defaultHeartbeat: Heartbeat = { intervalMs: 15_000, timeoutMs: 10_000 };
+
 export interface SocketOptions {
   url: string;
   headers: Record<string, string>;
@@ -28,12 +47,25 @@ export interface SocketOptions {
   now: () => number;
   /** Frames larger than this close the socket with 1009 instead of being buffered. */
   maxPayloadBytes?: number;
+  /**
+   * Called once per frame. If it throws, the socket contains the error (it never reaches `ws`),
+   * stops delivering frames and drops the connection with an `internal` problem in its closed
+   * state, so whoever waits on this connection learns why and can start again on a fresh one.
+   */
   onMessage: (text: string, bytes: number) => void;
   onStateChange?: (state: SocketState) => void;
+  /** Defaults to `defaultHeartbeat`; `null` turns it off. */
+  heartbeat?: Heartbeat | null;
+  /** Defaults to the global timers, looked up when used. */
+  timers?: Timers;
 }
 
 const normalClose = 1000;
 const defaultMaxPayloadBytes = 16 * 1024 * 1024;
+const globalTimers: Timers = {
+  setTimeout: (callback, ms) => setTimeout(callback, ms),
+  clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
+};
 
 export class Socket {
   #options: SocketOptions;
@@ -60,7 +92,7 @@ export class Socket {
   /** Opens the connection; rejects with a `SocketError` carrying a user-facing problem. */
   connect(): Promise<void> {
     if (this.#state.status !== 'idle') throw new Error(`Socket.connect called in state ${this.#state.status}`);
-    const { url, headers, createWebSocket, now, maxPayloadBytes } = this.#options;
+    const { url, headers, createWebSocket, now, maxPayloadBytes, heartbeat: liveness = defaultHeartbeat, timers = globalTimers } = this.#options;
     this.#setState({ status: 'connecting', startedAt: now() });
 
     return new Promise<void>((resolve, reject) => {
@@ -68,10 +100,18 @@ export class Socket {
       let failure: Problem | null = null;
       const ws = createWebSocket(url, { headers, maxPayload: maxPayloadBytes ?? defaultMaxPayloadBytes, perMessageDeflate: false });
       this.#ws = ws;
+      /** Ends the connection at once, for a reason the closed state will carry. */
+      const drop = (problem: Problem): void => {
+        failure ??= problem;
+        heartbeat.stop();
+        ws.terminate();
+      };
+      const heartbeat = startHeartbeat(ws, liveness, timers, (waitedMs) => drop(serverSilent(url, waitedMs)));
 
       ws.on('open', () => {
         settled = true;
         this.#setState({ status: 'open', openedAt: now() });
+        heartbeat.start();
         resolve();
       });
       ws.on('unexpected-response', (_request, response: IncomingMessage) => {
@@ -82,13 +122,23 @@ export class Socket {
       ws.on('error', (error: NodeJS.ErrnoException) => {
         failure ??= frameProblem(error) ?? connectionProblem(url, error);
       });
+      ws.on('pong', heartbeat.heard);
+      ws.on('ping', heartbeat.heard);
       ws.on('message', (data: RawData) => {
+        heartbeat.heard();
+        // Frames already read when a handler failed belong to a connection we are dropping.
+        if (failure !== null) return;
         const buffer = toBuffer(data);
         this.#meters.bytesReceived += buffer.byteLength;
         this.#meters.framesReceived += 1;
-        this.#options.onMessage(buffer.toString('utf8'), buffer.byteLength);
+        try {
+          this.#options.onMessage(buffer.toString('utf8'), buffer.byteLength);
+        } catch (error) {
+          drop(handlerFailed(error));
+        }
       });
       ws.on('close', (code: number, reasonBuffer: Buffer) => {
+        heartbeat.stop();
         const reason = reasonBuffer.toString('utf8');
         const problem = failure ?? closeProblem(code, reason);
         this.#ws = null;
@@ -134,6 +184,42 @@ export class SocketError extends Error {
     this.name = 'SocketError';
     this.problem = problem;
   }
+}
+
+interface RunningHeartbeat {
+  start(): void;
+  /** Any sign of life from the server: a pong, a ping, a frame. */
+  heard(): void;
+  stop(): void;
+}
+
+function startHeartbeat(ws: WebSocket, heartbeat: Heartbeat | null, timers: Timers, onSilent: (waitedMs: number) => void): RunningHeartbeat {
+  if (heartbeat === null) return { start: () => undefined, heard: () => undefined, stop: () => undefined };
+  let pingTimer: unknown = null;
+  let deadline: unknown = null;
+  let stopped = false;
+  const ping = (): void => {
+    pingTimer = timers.setTimeout(ping, heartbeat.intervalMs);
+    // A failed ping (the socket is already closing) shows up as the close that follows.
+    ws.ping(undefined, undefined, () => undefined);
+    deadline ??= timers.setTimeout(() => onSilent(heartbeat.timeoutMs), heartbeat.timeoutMs);
+  };
+  return {
+    start() {
+      if (!stopped) pingTimer = timers.setTimeout(ping, heartbeat.intervalMs);
+    },
+    heard() {
+      if (deadline === null) return;
+      timers.clearTimeout(deadline);
+      deadline = null;
+    },
+    stop() {
+      stopped = true;
+      if (pingTimer !== null) timers.clearTimeout(pingTimer);
+      if (deadline !== null) timers.clearTimeout(deadline);
+      pingTimer = deadline = null;
+    },
+  };
 }
 
 function toBuffer(data: RawData): Buffer {
@@ -206,6 +292,22 @@ function frameProblem(error: NodeJS.ErrnoException): Problem | null {
     };
   }
   return null;
+}
+
+function serverSilent(url: string, waitedMs: number): Problem {
+  return {
+    code: 'connection_failed',
+    message: `${hostOf(url)} stopped answering (no reply to a ping within ${waitedMs < 1000 ? `${waitedMs} ms` : `${Math.round(waitedMs / 1000)} s`}), so Parley dropped the connection.`,
+    hint: 'It reconnects on its own. If this keeps happening, check your network connection.',
+  };
+}
+
+function handlerFailed(error: unknown): Problem {
+  return {
+    code: 'internal',
+    message: `Parley failed while handling a message from the server (${(error as Error)?.message ?? String(error)}), so it dropped the connection.`,
+    hint: 'Send your message again; if it keeps happening, restart Parley.',
+  };
 }
 
 function closeProblem(code: number, reason: string): Problem | null {
