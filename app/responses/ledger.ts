@@ -1,7 +1,7 @@
 /**
  * The local, authoritative record of a conversation: every input item, output item, tool output
- * and compaction item, in order, with a token estimate each. The server's cache only saves
- * resending it; whenever that cache is gone, the ledger's window is what gets resent.
+ * and compaction item since the latest compaction, in order, with a token estimate each. The
+ * server's cache only saves resending it; whenever that cache is gone, the window is resent.
  */
 import type { ResponseInputItem } from '../protocol/responses';
 
@@ -24,23 +24,36 @@ export function estimateTokens(item: unknown): number {
   return Math.max(1, Math.ceil(JSON.stringify(item).length / 4));
 }
 
-export class Ledger {
-  #entries: LedgerEntry[] = [];
-  /** Index where the resendable window starts: at the latest compaction, or 0. */
-  #windowStart = 0;
+/** A compaction that just folded the window: its size before, and after. */
+export interface LedgerFold {
+  tokensBefore: number;
+  tokensAfter: number;
+}
 
-  /** Every entry ever recorded (the window and what compaction folded away). */
+export class Ledger {
+  /**
+   * The resendable window: from the latest compaction item (or the start) on. What a compaction
+   * stands for is dropped, so memory stays bounded however long the conversation runs.
+   */
+  #window: LedgerEntry[] = [];
+  #windowTokens = 0;
+  /** Items ever recorded: grows with every append, so a chain can tell the ledger moved on. */
+  #recorded = 0;
+  /** Window tokens right after the latest compaction; 0 before any. */
+  #tokensAtFold = 0;
+
+  /** How many items were ever recorded, including those a compaction folded away. */
   get length(): number {
-    return this.#entries.length;
+    return this.#recorded;
   }
 
   get entries(): readonly LedgerEntry[] {
-    return this.#entries;
+    return this.#window;
   }
 
   /** What a full resend sends: the latest compaction item (if any) and everything after it. */
   window(): ResponseInputItem[] {
-    return this.#entries.slice(this.#windowStart).map((entry) => entry.item);
+    return this.#window.map((entry) => entry.item);
   }
 
   /**
@@ -54,31 +67,64 @@ export class Ledger {
    * does. A model that does not reason gets none.
    */
   resendWindow(rules: ResendRules): ResponseInputItem[] {
-    const entries = this.#entries.slice(this.#windowStart);
-    return entries.filter((entry) => isResendable(entry, rules)).map((entry) => entry.item);
+    return this.#window.filter((entry) => isResendable(entry, rules)).map((entry) => entry.item);
   }
 
   windowTokens(): number {
-    return this.#entries.slice(this.#windowStart).reduce((sum, entry) => sum + entry.tokens, 0);
+    return this.#windowTokens;
   }
 
-  append(items: readonly ResponseInputItem[], { stored = false }: { stored?: boolean } = {}): void {
+  /**
+   * Whether the window is worth compacting at this threshold. A compacted window keeps every user
+   * message, so it may stay above the threshold; compacting again is worth it only once the window
+   * has grown by a quarter of the threshold and by half of what the last compaction left, so a
+   * long conversation compacts now and then, not before every request.
+   */
+  shouldCompact(thresholdTokens: number): boolean {
+    const grown = this.#windowTokens - this.#tokensAtFold;
+    return this.#windowTokens > thresholdTokens && grown >= Math.max(thresholdTokens / 4, this.#tokensAtFold / 2);
+  }
+
+  /** Records items in order; a server-side compaction item folds everything before it. */
+  append(items: readonly ResponseInputItem[], { stored = false }: { stored?: boolean } = {}): LedgerFold | null {
+    let foldedFrom: number | null = null;
     for (const item of items) {
-      this.#entries.push({ item, tokens: estimateTokens(item), stored });
+      this.#recorded += 1;
       // A server-side compaction item stands for everything before it (PROTOCOL.md §1).
-      if ((item as { type?: unknown }).type === 'compaction') this.#windowStart = this.#entries.length - 1;
+      if ((item as { type?: unknown }).type === 'compaction') {
+        foldedFrom = Math.max(foldedFrom ?? 0, this.#windowTokens);
+        this.#window = [];
+        this.#windowTokens = 0;
+      }
+      this.#push({ item, tokens: estimateTokens(item), stored });
     }
+    if (foldedFrom === null) return null;
+    this.#tokensAtFold = this.#windowTokens;
+    return { tokensBefore: foldedFrom, tokensAfter: this.#windowTokens };
   }
 
   /** Replaces the window with the output of `/responses/compact`, kept unpruned as the new base. */
-  replaceWindow(compacted: readonly ResponseInputItem[]): void {
-    this.#windowStart = this.#entries.length;
-    for (const item of compacted) this.#entries.push({ item, tokens: estimateTokens(item), stored: false });
+  replaceWindow(compacted: readonly ResponseInputItem[]): LedgerFold {
+    const tokensBefore = this.#windowTokens;
+    this.#window = [];
+    this.#windowTokens = 0;
+    for (const item of compacted) {
+      this.#recorded += 1;
+      this.#push({ item, tokens: estimateTokens(item), stored: false });
+    }
+    this.#tokensAtFold = this.#windowTokens;
+    return { tokensBefore, tokensAfter: this.#windowTokens };
   }
 
   clear(): void {
-    this.#entries = [];
-    this.#windowStart = 0;
+    this.#window = [];
+    this.#windowTokens = 0;
+    this.#tokensAtFold = 0;
+  }
+
+  #push(entry: LedgerEntry): void {
+    this.#window.push(entry);
+    this.#windowTokens += entry.tokens;
   }
 }
 

@@ -24,7 +24,7 @@ import { Socket, SocketError, type SocketState, type WebSocketFactory } from '..
 import { costUsd } from './cost';
 import { estimateTokens, Ledger } from './ledger';
 import { isReasoningModel, reasoningInclude } from './reasoning';
-import { chainKey, warmupWorthTokens, type SessionSettings } from './settings';
+import { chainKey, reasoningParams, warmupWorthTokens, type SessionSettings } from './settings';
 import { ToolCalls, type ToolRunner } from './tools';
 
 export type TransportKind = 'websocket' | 'http';
@@ -305,8 +305,8 @@ export class ResponsesSession {
       }
       if (result.kind === 'response') {
         lane.ledger.append(pending);
-        lane.ledger.append(result.output as ResponseInputItem[], { stored: this.#settings.store });
-        this.#noteCompaction(result.output);
+        const fold = lane.ledger.append(result.output as ResponseInputItem[], { stored: this.#settings.store });
+        if (fold !== null) this.#emit({ type: 'compaction', mode: 'server', ...fold });
         lane.head =
           this.transport === 'websocket' && this.#current !== null
             ? { responseId: result.responseId, socket: this.#current.socket, ledgerLength: lane.ledger.length, key: chainKey(this.#settings) }
@@ -362,14 +362,13 @@ export class ResponsesSession {
       if (ageMs >= this.#settings.rolloverAfterMs) await this.#rollover(current, ageMs);
     }
     const { mode, thresholdTokens } = this.#settings.compaction;
-    const before = lane.ledger.windowTokens();
     // Not inside a tool loop: there the window ends in calls whose outputs are still pending, and
     // compacting a call without its output is refused like any other request carrying one.
     const midToolLoop = pending.some((item) => item.type === 'function_call_output');
-    if (mode === 'endpoint' && before > thresholdTokens && !midToolLoop) await this.#compactWithEndpoint(lane, before);
+    if (mode === 'endpoint' && !midToolLoop && lane.ledger.shouldCompact(thresholdTokens)) await this.#compactWithEndpoint(lane);
   }
 
-  async #compactWithEndpoint(lane: Lane, tokensBefore: number): Promise<void> {
+  async #compactWithEndpoint(lane: Lane): Promise<void> {
     const url = `${this.#options.baseUrl}/responses/compact`;
     const response = await this.#options.fetch(url, {
       method: 'POST',
@@ -379,21 +378,14 @@ export class ResponsesSession {
     if (!response.ok) throw new SocketError(await httpProblem(response));
     const compacted = (await response.json()) as { output: ResponseInputItem[] };
     // Unpruned, as the guide asks: the compacted window is the new chain's base input.
-    lane.ledger.replaceWindow(compacted.output);
+    const fold = lane.ledger.replaceWindow(compacted.output);
     lane.head = null;
-    this.#emit({ type: 'compaction', mode: 'endpoint', tokensBefore, tokensAfter: lane.ledger.windowTokens() });
+    this.#emit({ type: 'compaction', mode: 'endpoint', ...fold });
   }
 
   /** The lane's window as a full resend may carry it to the current model and storage. */
   #resendWindow(lane: Lane): ResponseInputItem[] {
     return lane.ledger.resendWindow({ store: this.#settings.store, reasoning: isReasoningModel(this.#settings.model) });
-  }
-
-  #noteCompaction(output: readonly ResponseOutputItem[]): void {
-    if (!output.some((item) => (item as { type: string }).type === 'compaction')) return;
-    const lane = this.#lane(defaultLane);
-    const tokensBefore = lane.ledger.entries.reduce((sum, entry) => sum + entry.tokens, 0);
-    this.#emit({ type: 'compaction', mode: 'server', tokensBefore, tokensAfter: lane.ledger.windowTokens() });
   }
 
   /** Sends one `response.create` (or HTTP POST) and waits for its terminal event. */
@@ -418,6 +410,7 @@ export class ResponsesSession {
       instructions: this.#settings.instructions,
       store: this.#settings.store,
       ...(include === null ? {} : { include }),
+      ...reasoningParams(this.#settings),
       input,
       ...(this.#settings.tools.length > 0 ? { tools: this.#settings.tools } : {}),
       ...(chained && head !== null ? { previous_response_id: head.responseId } : {}),
@@ -555,7 +548,7 @@ export class ResponsesSession {
   async #warm(target: CurrentSocket): Promise<void> {
     const lane = this.#lane(defaultLane);
     if (this.#settings.warmup === 'off' || lane.active !== null) return;
-    if (this.#settings.warmup === 'auto' && lane.ledger.length === 0) {
+    if (this.#settings.warmup === 'auto' && lane.ledger.entries.length === 0) {
       const prompt = estimateTokens(this.#settings.instructions) + (this.#settings.tools.length > 0 ? estimateTokens(this.#settings.tools) : 0);
       if (prompt < warmupWorthTokens) return;
     }

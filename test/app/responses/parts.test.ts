@@ -28,6 +28,34 @@ describe('Ledger', () => {
   });
 });
 
+describe('Ledger folding', () => {
+  const long = (n: number) => userMessage(`${n} `.padEnd(396, 'x'));
+
+  it('drops what a compaction stands for, and keeps counting what was recorded', () => {
+    const ledger = new Ledger();
+    ledger.append([long(1), long(2)]);
+    const fold = ledger.append([{ type: 'compaction', id: 'cmp_1', encrypted_content: 'blob' } as never]);
+    expect(fold).toEqual({ tokensBefore: expect.any(Number), tokensAfter: ledger.windowTokens() });
+    expect(fold?.tokensBefore).toBeGreaterThan(200);
+    expect(ledger.entries).toHaveLength(1);
+    expect(ledger.length).toBe(3);
+  });
+
+  it('compacts again only once the window has really grown since the last compaction', () => {
+    const ledger = new Ledger();
+    ledger.append([long(1), long(2), long(3), long(4)]);
+    expect(ledger.shouldCompact(300)).toBe(true);
+    // /responses/compact keeps every user message: the window stays above the threshold.
+    ledger.replaceWindow([long(1), long(2), long(3), long(4), { type: 'compaction', id: 'cmp_1', encrypted_content: 'blob' } as never]);
+    expect(ledger.windowTokens()).toBeGreaterThan(300);
+    expect(ledger.shouldCompact(300)).toBe(false);
+    ledger.append([long(5)]);
+    expect(ledger.shouldCompact(300)).toBe(false);
+    ledger.append([long(6), long(7)]);
+    expect(ledger.shouldCompact(300)).toBe(true);
+  });
+});
+
 describe('Ledger.resendWindow', () => {
   const reasoning = (id: string, encrypted?: string) => ({ type: 'reasoning', id, summary: [], ...(encrypted === undefined ? {} : { encrypted_content: encrypted }) }) as never;
   const idsOf = (items: unknown[]) => items.map((item) => (item as { id?: string }).id ?? 'message');
