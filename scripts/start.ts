@@ -45,8 +45,8 @@ export function browserModeLine(choice: Extract<ShellChoice, { shell: 'browser' 
 /** The platform's "open this address" command. */
 export function openCommand(platform: string, url: string): { command: string; args: string[] } {
   if (platform === 'darwin') return { command: 'open', args: [url] };
-  // `start` is a cmd built-in; its first quoted argument is the window title.
-  if (platform === 'win32') return { command: 'cmd', args: ['/c', 'start', '""', url] };
+  // What `start` does, without cmd's quoting rules; it exits 0 once the handler has the address.
+  if (platform === 'win32') return { command: 'rundll32', args: ['url.dll,FileProtocolHandler', url] };
   return { command: 'xdg-open', args: [url] };
 }
 

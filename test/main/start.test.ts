@@ -75,7 +75,7 @@ describe('npm start chooses the shell', () => {
   it('opens the address with the platform opener', () => {
     expect(openCommand('linux', url)).toEqual({ command: 'xdg-open', args: [url] });
     expect(openCommand('darwin', url)).toEqual({ command: 'open', args: [url] });
-    expect(openCommand('win32', url)).toEqual({ command: 'cmd', args: ['/c', 'start', '""', url] });
+    expect(openCommand('win32', url)).toEqual({ command: 'rundll32', args: ['url.dll,FileProtocolHandler', url] });
   });
 });
 
