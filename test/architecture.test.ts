@@ -12,7 +12,7 @@ async function sourceFiles(dir: string): Promise<string[]> {
     .map((entry) => relative(root, join(entry.parentPath, entry.name)).replace(/\\/g, '/'));
 }
 
-describe('layering (DESIGN.md, "Layout and import rules")', () => {
+describe('layering (docs/architecture.md, "Folders and what they may import")', () => {
   it('holds across app/, main/ and renderer/', async () => {
     const files = [...(await sourceFiles('app')), ...(await sourceFiles('main')), ...(await sourceFiles('renderer'))];
     expect(files.length).toBeGreaterThan(20);
@@ -42,6 +42,32 @@ describe('layering (DESIGN.md, "Layout and import rules")', () => {
     expect(violations('app/contract/x.ts', "import { z } from 'zod';")).toEqual([]);
     expect(violations('app/responses/x.ts', 'const ws = new WebSocket(url);')).toHaveLength(1);
     expect(violations('app/host/x.ts', 'const ws = new WebSocket(url);')).toEqual([]);
+  });
+
+  it('fails a file in a folder no rule covers', () => {
+    expect(violations('app/newthing/x.ts', 'export const x = 1;')).toEqual(['app/newthing/x.ts: no layering rule covers this folder; add one to folderRules']);
+    expect(violations('scripts/x.ts', 'export const x = 1;')).toHaveLength(1);
+  });
+
+  it('allows each folder only the folders and packages its row names', () => {
+    // The emulator is the service's stand-in: it may not share the client's session code.
+    expect(violations('app/emulator/x.ts', "import { ResponsesSession } from '../responses/session';")).toHaveLength(1);
+    expect(violations('app/emulator/x.ts', "import type { Problem } from '../contract';")).toEqual([]);
+    // Pure audio code knows no sockets; sessions know no host; the contract knows no wire types.
+    expect(violations('app/audio/x.ts', "import { Socket } from '../transport/socket';")).toHaveLength(1);
+    expect(violations('app/responses/x.ts', "import { createCopilot } from '../host/copilot';")).toHaveLength(1);
+    expect(violations('app/contract/x.ts', "import type { Response } from 'openai/resources/responses/responses';")).toHaveLength(1);
+    expect(violations('app/inspector/x.ts', "import { Ledger } from '../responses/ledger';")).toHaveLength(1);
+    // A type-only edge is not a run-time one.
+    expect(violations('app/agent/x.ts', "import type { McpServerSettings } from '../settings/schema';")).toEqual([]);
+    expect(violations('app/agent/x.ts', "import { settingsSchema } from '../settings/schema';")).toEqual([
+      'app/agent/x.ts: app/agent/ may not import app/settings/ except with `import type` (../settings/schema)',
+    ]);
+    // Packages and Node built-ins are per folder too.
+    expect(violations('app/responses/x.ts', "import { readFile } from 'node:fs/promises';")).not.toEqual([]);
+    expect(violations('renderer/lib/x.ts', "import { z } from 'zod';")).toHaveLength(1);
+    expect(violations('app/audio/native/x.ts', "import Speaker from 'speaker';")).toEqual([]);
+    expect(violations('app/audio/x.ts', "import Speaker from 'speaker';")).toHaveLength(1);
   });
 
   it('reads multi-line and re-export imports', () => {

@@ -23,7 +23,6 @@ export function importsOf(source: string): ImportRef[] {
 }
 
 const nodeBuiltins = new Set(builtinModules.flatMap((name) => [name, `node:${name}`]));
-const nativeOrNode = ['ws', 'speaker', 'node-record-lpcm16', 'electron'];
 
 function packageName(specifier: string): string {
   const parts = specifier.split('/');
@@ -36,33 +35,89 @@ function target(file: string, specifier: string): string | null {
   return normalize(join(dirname(file), specifier)).replace(/\\/g, '/');
 }
 
+export interface FolderRule {
+  /** Files this rule covers: a folder prefix ending in `/`. The longest matching prefix wins. */
+  folder: string;
+  /** Project folders its files may import at run time (its own folder always). */
+  imports: readonly string[];
+  /** Project folders it may only `import type` from. */
+  typeImports?: readonly string[];
+  /** npm packages it may import. */
+  packages: readonly string[];
+  /** Whether Node's built-in modules are allowed. */
+  node: boolean;
+}
+
+const everyAppFolder = ['app/contract/', 'app/protocol/', 'app/transport/', 'app/responses/', 'app/realtime/', 'app/voice/', 'app/audio/', 'app/agent/', 'app/history/', 'app/inspector/', 'app/settings/', 'app/testing/'];
+
+/**
+ * The design's layout table ("Layout and import rules" in docs/architecture.md), one row per
+ * folder. A file that no row covers breaks the build, so a new folder needs a rule first.
+ */
+export const folderRules: readonly FolderRule[] = [
+  { folder: 'app/contract/', imports: [], packages: ['zod'], node: false },
+  { folder: 'app/protocol/', imports: [], typeImports: ['app/contract/'], packages: ['openai', 'zod'], node: false },
+  { folder: 'app/transport/', imports: ['app/protocol/'], typeImports: ['app/contract/'], packages: ['ws'], node: true },
+  { folder: 'app/inspector/', imports: [], typeImports: ['app/contract/'], packages: [], node: false },
+  { folder: 'app/settings/', imports: ['app/contract/'], packages: ['zod', 'openai'], node: false },
+  { folder: 'app/audio/', imports: ['app/contract/'], packages: [], node: true },
+  { folder: 'app/audio/native/', imports: ['app/audio/', 'app/contract/'], packages: ['speaker'], node: true },
+  { folder: 'app/responses/', imports: ['app/transport/', 'app/protocol/', 'app/inspector/', 'resources/'], typeImports: ['app/contract/'], packages: ['openai'], node: false },
+  { folder: 'app/realtime/', imports: ['app/transport/', 'app/protocol/', 'app/audio/', 'app/inspector/', 'app/responses/'], typeImports: ['app/contract/', 'app/agent/'], packages: ['openai', 'zod'], node: false },
+  { folder: 'app/voice/', imports: ['app/transport/', 'app/protocol/', 'app/audio/', 'app/inspector/', 'app/realtime/', 'app/agent/'], typeImports: ['app/contract/', 'app/responses/'], packages: ['openai', 'zod'], node: false },
+  { folder: 'app/agent/', imports: ['app/responses/', 'app/contract/', 'app/protocol/'], typeImports: ['app/settings/'], packages: ['openai', 'ajv', 'mathjs', '@modelcontextprotocol/sdk', 'zod'], node: true },
+  { folder: 'app/history/', imports: ['app/contract/', 'app/protocol/'], packages: ['better-sqlite3'], node: true },
+  { folder: 'app/testing/', imports: ['app/contract/', 'app/protocol/', 'app/transport/', 'app/audio/'], typeImports: everyAppFolder, packages: ['ws'], node: true },
+  // The emulator is the service's stand-in: it shares the wire types and the pure PCM code, never
+  // the client's sessions, so it cannot share their blind spots.
+  { folder: 'app/emulator/', imports: ['app/protocol/', 'app/audio/'], typeImports: ['app/contract/'], packages: ['ws', 'openai', 'selfsigned', 'zod'], node: true },
+  { folder: 'app/host/', imports: everyAppFolder, packages: ['zod', 'ws', 'openai'], node: true },
+  { folder: 'main/', imports: [...everyAppFolder, 'app/host/', 'app/emulator/', 'app/audio/native/', 'resources/'], packages: ['electron', 'ws', 'uiohook-napi', '@modelcontextprotocol/sdk', 'zod'], node: true },
+  { folder: 'renderer/', imports: [], typeImports: ['app/contract/'], packages: ['svelte'], node: false },
+];
+
+export function ruleFor(file: string): FolderRule | null {
+  let best: FolderRule | null = null;
+  for (const rule of folderRules) if (file.startsWith(rule.folder) && (best === null || rule.folder.length > best.folder.length)) best = rule;
+  return best;
+}
+
+/** The folder (as a rule names it) that a repo-relative path lies in. */
+function folderOf(path: string): string {
+  const rule = ruleFor(path);
+  if (rule !== null) return rule.folder;
+  const parts = path.split('/');
+  return `${parts.slice(0, parts[0] === 'app' ? 2 : 1).join('/')}/`;
+}
+
 const ioConstruction = [/\bnew\s+WebSocket(Server)?\s*\(/, /\bcreateServer\s*\(/, /\bfrom\s+['"](node:)?(fs|fs\/promises|child_process|net|dgram)['"]/];
-const ioAllowed = ['app/host/', 'app/emulator/', 'main/'];
+const ioAllowed = ['app/host/', 'app/emulator/', 'app/testing/', 'main/'];
 
 export function violations(file: string, source: string): string[] {
+  const rule = ruleFor(file);
+  if (rule === null) return [`${file}: no layering rule covers this folder; add one to folderRules`];
   const found: string[] = [];
-  const refs = importsOf(source);
-  for (const { specifier, typeOnly } of refs) {
-    const pkg = packageName(specifier);
+  for (const { specifier, typeOnly } of importsOf(source)) {
     const resolved = target(file, specifier);
-    if (file.startsWith('app/')) {
-      if (pkg === 'electron') found.push(`${file}: app/ must not import electron`);
-      if (pkg === 'svelte') found.push(`${file}: app/ must not import svelte`);
-      if (resolved?.startsWith('main/') || resolved?.startsWith('renderer/')) found.push(`${file}: app/ must not import ${resolved}`);
+    if (resolved === null) {
+      const pkg = packageName(specifier);
+      if (nodeBuiltins.has(specifier) || nodeBuiltins.has(pkg)) {
+        if (!rule.node) found.push(`${file}: ${rule.folder} must not import Node built-ins (${specifier})`);
+      } else if (!rule.packages.includes(pkg)) {
+        found.push(`${file}: ${rule.folder} may not import the package ${pkg}`);
+      }
+      continue;
     }
-    if (file.startsWith('app/contract/')) {
-      const inside = resolved?.startsWith('app/contract/') ?? false;
-      if (!inside && pkg !== 'zod') found.push(`${file}: app/contract/ may import only itself and zod, not ${specifier}`);
-    }
-    if (file.startsWith('renderer/')) {
-      if (nodeBuiltins.has(specifier) || nativeOrNode.includes(pkg)) found.push(`${file}: renderer/ must not import ${specifier}`);
-      if (resolved?.startsWith('main/')) found.push(`${file}: renderer/ must not import ${resolved}`);
-      if (resolved?.startsWith('app/') && !typeOnly) found.push(`${file}: renderer/ may only \`import type\` from app/ (${specifier})`);
-    }
+    const folder = folderOf(resolved);
+    if (folder === rule.folder) continue;
+    if (rule.imports.includes(folder)) continue;
+    if (typeOnly && rule.typeImports?.includes(folder)) continue;
+    const how = rule.typeImports?.includes(folder) ? ' except with `import type`' : '';
+    found.push(`${file}: ${rule.folder} may not import ${folder}${how} (${specifier})`);
   }
   if (file.startsWith('app/') && !ioAllowed.some((prefix) => file.startsWith(prefix))) {
     for (const pattern of ioConstruction) {
-      if (pattern.test(source)) found.push(`${file}: only app/host, app/emulator and main/ construct I/O (${pattern.source})`);
+      if (pattern.test(source)) found.push(`${file}: only app/host, app/emulator, app/testing and main/ construct I/O (${pattern.source})`);
     }
   }
   return found;
