@@ -325,6 +325,17 @@ export function validate(create: Partial<ResponseCreateEvent>): ErrorBody | null
   if (create.previous_response_id !== undefined && create.previous_response_id !== null && typeof create.previous_response_id !== 'string') {
     return { type: 'invalid_request_error', code: 'invalid_type', message: "Invalid type for 'previous_response_id': expected a string.", param: 'previous_response_id' };
   }
+  // The spec's ContextManagementParam: `compact_threshold` is an integer of at least 1000.
+  const thresholdIndex = create.context_management?.findIndex((entry) => entry.compact_threshold !== undefined && entry.compact_threshold !== null && !(Number.isInteger(entry.compact_threshold) && entry.compact_threshold >= 1000)) ?? -1;
+  if (thresholdIndex >= 0) {
+    const got = create.context_management?.[thresholdIndex]?.compact_threshold;
+    return {
+      type: 'invalid_request_error',
+      code: 'integer_below_min_value',
+      message: `Invalid 'context_management[${thresholdIndex}].compact_threshold': integer below minimum value. Expected a value >= 1000, but got ${String(got)} instead.`,
+      param: `context_management[${thresholdIndex}].compact_threshold`,
+    };
+  }
   if (create.tools !== undefined && create.tools !== null && !Array.isArray(create.tools)) {
     return { type: 'invalid_request_error', code: 'invalid_type', message: "Invalid type for 'tools': expected an array.", param: 'tools' };
   }

@@ -252,9 +252,15 @@ describe('15: warmup, stream, background and compaction', () => {
     expect((await client.collect(isTerminal))[0]).toMatchObject({ type: 'error', status: 400, error: { param: 'background' } });
   });
 
+  it('refuses a compact_threshold below the spec minimum of 1000', async () => {
+    const client = await fresh();
+    client.send(say('hello', { context_management: [{ type: 'compaction', compact_threshold: 60 }] }));
+    expect((await client.collect(isTerminal))[0]).toMatchObject({ type: 'error', status: 400, error: { code: 'integer_below_min_value', param: 'context_management[0].compact_threshold' } });
+  });
+
   it('compacts with context_management: one compaction item after the message', async () => {
     const client = await fresh();
-    client.send(say('a long conversation worth compacting', { context_management: [{ type: 'compaction', compact_threshold: 1 }] }));
+    client.send(say('a long conversation worth compacting '.repeat(150), { context_management: [{ type: 'compaction', compact_threshold: 1000 }] }));
     const frames = await client.collect(isTerminal);
     const output = responseOf(frames.at(-1)).output;
     // A reasoning model thinks first; the compaction item comes last, after the message.
@@ -362,8 +368,8 @@ describe('16, 17, 19: what the real service refuses in a resend, and compaction'
 
   it('continues a compacted chain from the compacted window, not the history plus the compaction', async () => {
     const client = await fresh();
-    const compacting = { context_management: [{ type: 'compaction', compact_threshold: 1 }] };
-    const first = await firstTurn(client, compacting);
+    const compacting = { context_management: [{ type: 'compaction', compact_threshold: 1000 }] };
+    const first = await firstTurn(client, { ...compacting, input: [user('hello '.repeat(800))] });
     expect(first.output.map((item) => item.type)).toContain('compaction');
     client.send(say('two', { previous_response_id: first.id }));
     // Counted twice, the first message would make this "message 3".

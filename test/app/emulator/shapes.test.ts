@@ -113,7 +113,7 @@ describe('event shapes match the recorded real streams', () => {
 
   it('a server-side compaction', async () => {
     const real = recorded('openai-compaction.1.chunks.txt')[0] as Event[];
-    const ours = await emulate({ input: 'tell me about testing', context_management: [{ type: 'compaction', compact_threshold: 1 }] });
+    const ours = await emulate({ input: `tell me about testing ${'in depth '.repeat(500)}`, context_management: [{ type: 'compaction', compact_threshold: 1000 }] });
     expect(sequence(ours)).toEqual(sequence(real));
     const realShapes = shapesByType(real);
     const added = (events: Event[]) => shape(events.find((event) => event.type === 'response.output_item.added' && (event.item as { type: string }).type === 'compaction'));

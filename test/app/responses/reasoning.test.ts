@@ -46,7 +46,8 @@ async function start(settings: Partial<SessionSettings> = {}, tool?: ToolRunner)
 
 /** A tool turn and a plain turn, so the ledger holds reasoning, a call, its output and messages. */
 async function converse(run: Run, first: number): Promise<void> {
-  const tool = await run.session.runTurn([userMessage('what is 12 * 7?')]);
+  // Long enough that a few turns pass the smallest threshold the service allows (1000 tokens).
+  const tool = await run.session.runTurn([userMessage(`what is 12 * 7? ${'Please show your working. '.repeat(40)}`)]);
   expect(tool, JSON.stringify(tool.status === 'failed' ? tool.problem : null)).toMatchObject({ status: 'completed', text: expect.stringContaining('84') });
   const plain = await run.session.runTurn([userMessage(`plain turn ${first + 1}`)]);
   expect(plain).toMatchObject({ status: 'completed', text: expect.stringContaining(`message ${first + 1} of our conversation`) });
@@ -64,8 +65,8 @@ const disruptions: Disruption[] = [
   { name: 'a request is rate limited and retried', disrupt: fault({ kind: 'rate_limit', retryAfterS: 1 }) },
   { name: 'the instructions change', disrupt: (run) => run.session.updateSettings({ instructions: 'Answer in one line.' }) },
   { name: 'store is turned on', disrupt: (run) => run.session.updateSettings({ store: true }) },
-  { name: 'the ledger is compacted by /responses/compact', settings: { compaction: { mode: 'endpoint', thresholdTokens: 400 } }, disrupt: () => undefined },
-  { name: 'the server compacts the context (context_management)', settings: { compaction: { mode: 'server', thresholdTokens: 400 } }, disrupt: fault({ kind: 'evict_cache' }) },
+  { name: 'the ledger is compacted by /responses/compact', settings: { compaction: { mode: 'endpoint', thresholdTokens: 1000 } }, disrupt: () => undefined },
+  { name: 'the server compacts the context (context_management)', settings: { compaction: { mode: 'server', thresholdTokens: 1000 } }, disrupt: fault({ kind: 'evict_cache' }) },
 ];
 
 describe('a reasoning model with store:false survives every resend', () => {

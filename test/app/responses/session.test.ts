@@ -197,10 +197,10 @@ describe('rollover', () => {
 describe('compaction', () => {
   it('server-side: context_management yields a compaction item and the window restarts there', async () => {
     const { baseUrl, requests, inject } = await emulate();
-    const { session, of } = testSession(baseUrl, { warmup: 'off', compaction: { mode: 'server', thresholdTokens: 60 } });
-    await session.runTurn([userMessage('one')]);
+    const { session, of } = testSession(baseUrl, { warmup: 'off', compaction: { mode: 'server', thresholdTokens: 1000 } });
+    await session.runTurn([userMessage(`one ${'long '.repeat(700)}`)]);
     await session.runTurn([userMessage('two')]);
-    expect(requests[0]?.context_management).toEqual([{ type: 'compaction', compact_threshold: 60 }]);
+    expect(requests[0]?.context_management).toEqual([{ type: 'compaction', compact_threshold: 1000 }]);
     const [compaction] = of('compaction');
     expect(compaction).toMatchObject({ mode: 'server' });
     expect(compaction?.tokensAfter).toBeLessThan(compaction?.tokensBefore ?? 0);
@@ -214,9 +214,9 @@ describe('compaction', () => {
 
   it('endpoint: /responses/compact replaces the window and the next request starts a new chain', async () => {
     const { baseUrl, requests } = await emulate();
-    const { session, of } = testSession(baseUrl, { warmup: 'off', compaction: { mode: 'endpoint', thresholdTokens: 200 } });
+    const { session, of } = testSession(baseUrl, { warmup: 'off', compaction: { mode: 'endpoint', thresholdTokens: 1000 } });
     let last = '';
-    for (let turn = 1; turn <= 5; turn += 1) last = (await session.runTurn([userMessage(`turn ${turn}`)])).text;
+    for (let turn = 1; turn <= 5; turn += 1) last = (await session.runTurn([userMessage(`turn ${turn} ${'long '.repeat(300)}`)])).text;
     // Nothing the user said was lost to compaction.
     expect(last).toContain('message 5 of our conversation');
     const compactions = of('compaction');
