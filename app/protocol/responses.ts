@@ -82,6 +82,7 @@ const requestError = z.object({
 const streamError = z.object({ type: z.literal('error'), stream_id: streamId, ...errorDetails });
 const error = delegating((value) => ('error' in value ? requestError : streamError));
 
+/** The event types the session acts on: each is checked for the fields it reads before use. */
 const checkedEvents = {
   'response.created': created,
   'response.output_text.delta': textDelta,
@@ -90,9 +91,6 @@ const checkedEvents = {
   'response.failed': failed,
   error,
 } as const;
-
-/** The event types the session acts on: each is checked for the fields it reads before use. */
-export const checkedEventTypes = Object.keys(checkedEvents) as ReadonlyArray<keyof typeof checkedEvents>;
 
 // Tied to the SDK at compile time, in both directions: every event the `openai` types allow passes
 // its schema (so no field is demanded that the SDK calls optional, nor typed differently), and every
