@@ -27,6 +27,11 @@ export interface ToolDefinition {
   timeoutMs?: number;
   /** Where the tool came from: `builtin`, or the MCP server's name. */
   source: string;
+  /**
+   * A sentence for the permission prompt naming what this call will touch, e.g. the real path a
+   * write changes when the model gave a link or a relative path; a throw leaves it out.
+   */
+  describeCall?(args: Record<string, unknown>): Promise<string>;
   /** Returns text for the model; throwing reports a tool error to the model. */
   execute(args: Record<string, unknown>, context: ToolContext): Promise<string>;
 }

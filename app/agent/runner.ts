@@ -82,13 +82,14 @@ export class ToolExecutor {
     if (policy === 'deny') return this.#denied(update, activity, 'Tool permissions in settings deny it.');
     if (policy === 'ask') {
       update({ status: 'waiting_permission' });
+      const detail = await definition.describeCall?.(call.arguments as Record<string, unknown>).catch(() => undefined);
       const decision = await this.#options.askUser({
         requestId: this.#options.newId(),
         callId: call.callId,
         name: call.name,
         risk: definition.risk,
         arguments: call.arguments,
-        reason: reasons[definition.risk],
+        reason: detail === undefined ? reasons[definition.risk] : `${reasons[definition.risk]} ${detail}`,
       });
       if (decision === 'deny') return this.#denied(update, activity, 'The user said no.');
       if (decision === 'always') this.#options.allowAlways(call.name);

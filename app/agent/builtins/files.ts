@@ -2,17 +2,25 @@
  * Workspace files: `list_files`, `search_files`, `read_file` (private) and `write_file` (write),
  * confined to the folders the user granted in settings. Every path is resolved to its real path
  * (following `..` and symbolic links) and refused unless it lies inside a granted folder's real
- * path; the walk in `search_files` never follows links. Touches only files inside those folders.
+ * path; the walk in `search_files` never follows links. Because a link can be swapped in between
+ * that check and the open, files are opened without following a final link, and what was opened
+ * (not the name) is checked to be a regular file inside the grant. Writes go to a temporary file
+ * in the same folder that is renamed over the target. Touches only files inside those folders.
  */
-import { basename, dirname, isAbsolute, join, resolve, sep } from 'node:path';
+import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import type { ToolDefinition } from '../registry';
 import { resultLimitChars, stringArg, throwIfAborted, truncate } from './limits';
 
 export interface FileStats {
   isFile(): boolean;
   isDirectory(): boolean;
+  isSymbolicLink(): boolean;
   size: number;
   mtime: Date;
+  mtimeMs: number;
+  mode: number;
+  dev: number;
+  ino: number;
 }
 
 export interface DirectoryEntry {
@@ -22,25 +30,48 @@ export interface DirectoryEntry {
   isSymbolicLink(): boolean;
 }
 
-export interface ReadHandle {
+export interface FileHandle {
+  readonly fd: number;
+  stat(): Promise<FileStats>;
   read(buffer: Uint8Array, offset: number, length: number, position: number): Promise<{ bytesRead: number }>;
+  writeFile(data: string, encoding: 'utf8'): Promise<void>;
+  chmod(mode: number): Promise<void>;
+  sync(): Promise<void>;
   close(): Promise<void>;
+}
+
+/** The open flags used; `O_NOFOLLOW`, `O_NONBLOCK` and `O_DIRECTORY` do not exist on Windows. */
+export interface OpenFlags {
+  O_RDONLY: number;
+  O_WRONLY: number;
+  O_CREAT: number;
+  O_EXCL: number;
+  O_NOFOLLOW?: number;
+  O_NONBLOCK?: number;
+  O_DIRECTORY?: number;
 }
 
 /** The subset of `node:fs/promises` the file tools need; the host passes that module. */
 export interface WorkspaceFileSystem {
+  constants: OpenFlags;
   realpath(path: string): Promise<string>;
   stat(path: string): Promise<FileStats>;
+  lstat(path: string): Promise<FileStats>;
+  readlink(path: string): Promise<string>;
   readdir(path: string, options: { withFileTypes: true }): Promise<DirectoryEntry[]>;
-  open(path: string, flags: 'r'): Promise<ReadHandle>;
-  writeFile(path: string, data: string, encoding: 'utf8'): Promise<void>;
-  mkdir(path: string, options: { recursive: true }): Promise<unknown>;
+  readdir(path: string): Promise<string[]>;
+  open(path: string, flags: number, mode?: number): Promise<FileHandle>;
+  mkdir(path: string): Promise<unknown>;
+  rename(from: string, to: string): Promise<void>;
+  unlink(path: string): Promise<void>;
 }
 
 export interface FilePorts {
   fs: WorkspaceFileSystem;
   /** The granted folders (settings' `workspaceFolders`), read on every call so changes apply at once. */
   folders: () => readonly string[];
+  /** Milliseconds since the epoch, to tell a crashed write's temporary file from a running one. */
+  now?: () => number;
 }
 
 export const fileLimits = {
@@ -56,6 +87,11 @@ export const fileLimits = {
 
 const skippedFolders = new Set(['.git', '.hg', '.svn', 'node_modules', '__pycache__', '.venv']);
 const grantHint = 'Add a folder under Settings → Workspace folders to let Parley use it.';
+
+/** `.<name>.parley-<16 hex>.tmp`: a write in progress, or one a crash left behind. */
+const temporaryName = /^\..*\.parley-[0-9a-f]{16}\.tmp$/;
+/** A temporary file older than this is a crashed write's, not a running one's. */
+const staleTemporaryMs = 5 * 60_000;
 
 interface Root {
   granted: string;
@@ -79,10 +115,12 @@ function isWithin(path: string, root: string): boolean {
 export class Workspace {
   #fs: WorkspaceFileSystem;
   #folders: () => readonly string[];
+  #now: () => number;
 
   constructor(ports: FilePorts) {
     this.#fs = ports.fs;
     this.#folders = ports.folders;
+    this.#now = ports.now ?? Date.now;
   }
 
   /** The granted folders that exist, by real path. */
@@ -174,12 +212,15 @@ export class Workspace {
   async read(requested: string, offset: number, signal: AbortSignal): Promise<string> {
     const target = await this.resolve(requested);
     if (!target.exists) throw new Error(`"${requested}" does not exist.`);
-    const stats = await this.#fs.stat(target.real);
-    if (stats.isDirectory()) throw new Error(`"${requested}" is a folder; use list_files to see what it holds.`);
-    if (!stats.isFile()) throw new Error(`"${requested}" is not a regular file.`);
-    if (offset > 0 && offset >= stats.size) throw new Error(`The offset ${offset} is past the end of "${requested}" (${stats.size} bytes).`);
-    throwIfAborted(signal);
-    const bytes = await this.#readBytes(target.real, offset, fileLimits.readBytes);
+    const { handle, stats } = await this.#openForReading(target.real, target.root, requested);
+    let bytes: Uint8Array;
+    try {
+      if (offset > 0 && offset >= stats.size) throw new Error(`The offset ${offset} is past the end of "${requested}" (${stats.size} bytes).`);
+      throwIfAborted(signal);
+      bytes = await readBytes(handle, offset, fileLimits.readBytes);
+    } finally {
+      await handle.close();
+    }
     if (looksBinary(bytes)) throw new Error(`"${requested}" looks like a binary file; read_file reads text files only.`);
     const end = offset + bytes.length >= stats.size ? bytes.length : completeUtf8Length(bytes);
     const text = new TextDecoder('utf-8').decode(bytes.subarray(0, end));
@@ -195,20 +236,149 @@ export class Workspace {
   async write(requested: string, content: string): Promise<string> {
     if (content.length > fileLimits.writeChars) throw new Error(`The content is too long (${content.length} characters; the limit is ${fileLimits.writeChars}).`);
     const target = await this.resolve(requested);
-    if (target.exists) {
-      const stats = await this.#fs.stat(target.real);
-      if (stats.isDirectory()) throw new Error(`"${requested}" is a folder; give a file path.`);
-    } else {
-      await this.#fs.mkdir(dirname(target.real), { recursive: true });
+    const existing = await this.#prepareWrite(target, requested);
+    const folder = dirname(target.real);
+    await this.#removeStaleTemporaries(folder);
+    const random = Array.from(globalThis.crypto.getRandomValues(new Uint8Array(8)), (byte) => byte.toString(16).padStart(2, '0')).join('');
+    // Short enough that a long file name still leaves room within the 255-byte name limit.
+    const temporary = join(folder, `.${basename(target.real).slice(0, 100)}.parley-${random}.tmp`);
+    const { O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW = 0 } = this.#fs.constants;
+    const handle = await this.#fs.open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, existing?.mode ?? 0o666);
+    try {
+      try {
+        await this.#checkOpened(handle, await handle.stat(), temporary, target.root, requested);
+        // The mode it was created with passed through the umask; the original's is kept exactly.
+        if (existing !== undefined) await handle.chmod(existing.mode);
+        await handle.writeFile(content, 'utf8');
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+      await this.#fs.rename(temporary, target.real);
+    } catch (error) {
+      await this.#fs.unlink(temporary).catch(() => undefined);
+      throw error;
     }
-    await this.#fs.writeFile(target.real, content, 'utf8');
-    return `${target.exists ? 'Replaced' : 'Created'} ${target.real} (${content.length} characters).`;
+    await this.#syncFolder(folder);
+    return `${existing === undefined ? 'Created' : 'Replaced'} ${target.real} (${content.length} characters).`;
+  }
+
+  /** What the permission prompt says a write will change: the real path, not the given name. */
+  async describeWrite(requested: string): Promise<string> {
+    const target = await this.resolve(requested);
+    return `It will ${target.exists ? 'replace' : 'create'} ${target.real}.`;
+  }
+
+  async describeRead(requested: string): Promise<string> {
+    return `It will read ${(await this.resolve(requested)).real}.`;
+  }
+
+  /**
+   * Walks from the granted folder to the target without following a link, creating missing
+   * folders. Any link on the way is one `realpath` could not follow (dangling) or one swapped
+   * in since: writing through it could land anywhere. Returns the mode of a file to replace.
+   */
+  async #prepareWrite(target: Resolved, requested: string): Promise<{ mode: number } | undefined> {
+    const parts = relative(target.root.real, target.real).split(sep).filter((part) => part !== '');
+    if (parts.length === 0) throw new Error(`"${requested}" is a folder; give a file path.`);
+    let path = target.root.real;
+    for (const [index, part] of parts.entries()) {
+      path = join(path, part);
+      const last = index === parts.length - 1;
+      let stats = await this.#fs.lstat(path).catch((error: unknown) => {
+        if (errorCode(error) === 'ENOENT') return undefined;
+        throw error;
+      });
+      if (stats === undefined && last) return undefined;
+      if (stats === undefined) {
+        await this.#fs.mkdir(path).catch((error: unknown) => {
+          if (errorCode(error) !== 'EEXIST') throw error;
+        });
+        stats = await this.#fs.lstat(path);
+      }
+      if (stats.isSymbolicLink()) {
+        const to = await this.#fs.readlink(path).catch(() => 'somewhere else');
+        throw new Error(
+          `"${requested}" goes through the symbolic link ${path}, which leads to ${to}; Parley does not write through a link it cannot check. Write to the link's target inside the granted folders instead.`,
+        );
+      }
+      if (last) {
+        if (stats.isDirectory()) throw new Error(`"${requested}" is a folder; give a file path.`);
+        if (!stats.isFile()) throw new Error(`"${requested}" is not a regular file (it is a pipe, socket or device); Parley writes regular files only.`);
+        return { mode: stats.mode & 0o7777 };
+      }
+      if (!stats.isDirectory()) throw new Error(`"${requested}" cannot be written: ${path} is a file, not a folder.`);
+    }
+    return undefined;
+  }
+
+  /** Deletes what crashed writes left in `folder`; a failure here never stops the write. */
+  async #removeStaleTemporaries(folder: string): Promise<void> {
+    const names = await this.#fs.readdir(folder).catch(() => [] as string[]);
+    for (const name of names.filter((entry) => temporaryName.test(entry))) {
+      const path = join(folder, name);
+      const stats = await this.#fs.lstat(path).catch(() => undefined);
+      if (stats?.isFile() && this.#now() - stats.mtimeMs > staleTemporaryMs) await this.#fs.unlink(path).catch(() => undefined);
+    }
+  }
+
+  /** Makes the rename durable; folders cannot be opened on Windows, where this is skipped. */
+  async #syncFolder(folder: string): Promise<void> {
+    const { O_RDONLY, O_DIRECTORY = 0 } = this.#fs.constants;
+    const handle = await this.#fs.open(folder, O_RDONLY | O_DIRECTORY).catch(() => undefined);
+    if (handle === undefined) return;
+    await handle.sync().catch(() => undefined);
+    await handle.close();
+  }
+
+  /**
+   * Opens `path` without following a final link or waiting on a FIFO, and checks the opened file
+   * is a regular file inside `root`. The caller closes the handle.
+   */
+  async #openForReading(path: string, root: Root, requested: string): Promise<{ handle: FileHandle; stats: FileStats }> {
+    const { O_RDONLY, O_NOFOLLOW = 0, O_NONBLOCK = 0 } = this.#fs.constants;
+    const handle = await this.#fs.open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK).catch((error: unknown) => {
+      // ELOOP on Linux and macOS, EMLINK on FreeBSD: the name became a link since it was resolved.
+      if (errorCode(error) === 'ELOOP' || errorCode(error) === 'EMLINK') {
+        throw new Error(`"${requested}" became a symbolic link while Parley was opening it, so nothing was read.`, { cause: error });
+      }
+      throw error;
+    });
+    try {
+      const stats = await handle.stat();
+      if (stats.isDirectory()) throw new Error(`"${requested}" is a folder; use list_files to see what it holds.`);
+      if (!stats.isFile()) throw new Error(`"${requested}" is not a regular file (it is a pipe, socket or device); Parley reads regular files only.`);
+      await this.#checkOpened(handle, stats, path, root, requested);
+      return { handle, stats };
+    } catch (error) {
+      await handle.close();
+      throw error;
+    }
+  }
+
+  /**
+   * Throws unless the file `handle` has open lies inside `root`. Linux names an open file in
+   * /proc/self/fd; elsewhere the file now at `expected` must be the one opened (device and inode).
+   */
+  async #checkOpened(handle: FileHandle, opened: FileStats, expected: string, root: Root, requested: string): Promise<void> {
+    const named = await this.#fs.readlink(`/proc/self/fd/${handle.fd}`).catch(() => undefined);
+    let where: string | undefined;
+    if (named !== undefined && isAbsolute(named)) where = named;
+    else {
+      const real = await this.#fs.realpath(expected).catch(() => undefined);
+      const now = real === undefined ? undefined : await this.#fs.stat(real).catch(() => undefined);
+      where = now !== undefined && now.dev === opened.dev && now.ino === opened.ino ? real : undefined;
+    }
+    if (where !== undefined && isWithin(where, root.real)) return;
+    throw new Error(
+      `"${requested}" is outside the folders Parley may use (it changed to lead ${where === undefined ? 'elsewhere' : `to ${where}`} while Parley was opening it). Granted folders: ${root.granted}.`,
+    );
   }
 
   async search(query: string, requested: string | undefined, signal: AbortSignal): Promise<string> {
     const needle = query.trim().toLocaleLowerCase();
     if (needle === '') throw new Error('The search query is empty.');
-    const start = requested === undefined || requested.trim() === '' ? (await this.roots()).map((root) => root.real) : [await this.#searchStart(requested)];
+    const start = requested === undefined || requested.trim() === '' ? (await this.roots()).map((root) => ({ folder: root.real, root })) : [await this.#searchStart(requested)];
     const matches: Array<{ path: string; line?: number; text?: string }> = [];
     const notes = new Set<string>();
     const queue = [...start];
@@ -216,7 +386,7 @@ export class Workspace {
     let bytesRead = 0;
     let filesSearched = 0;
     walk: while (queue.length > 0) {
-      const folder = queue.shift()!;
+      const { folder, root } = queue.shift()!;
       let dirents: DirectoryEntry[];
       try {
         dirents = await this.#fs.readdir(folder, { withFileTypes: true });
@@ -235,7 +405,7 @@ export class Workspace {
         if (dirent.isSymbolicLink()) continue;
         if (dirent.name.toLocaleLowerCase().includes(needle)) matches.push({ path });
         if (dirent.isDirectory()) {
-          if (!skippedFolders.has(dirent.name)) queue.push(path);
+          if (!skippedFolders.has(dirent.name)) queue.push({ folder: path, root });
           continue;
         }
         if (!dirent.isFile()) continue;
@@ -243,7 +413,10 @@ export class Workspace {
           notes.add(`Read the first ${fileLimits.searchTotalBytes / 1_000_000} MB of file contents; later files were matched by name only.`);
           continue;
         }
-        const bytes = await this.#readBytes(path, 0, fileLimits.searchFileBytes + 1).catch(() => undefined);
+        // A file swapped for a link, FIFO or device since the listing is skipped like an unreadable one.
+        const bytes = await this.#openForReading(path, root, path)
+          .then(({ handle }) => readBytes(handle, 0, fileLimits.searchFileBytes + 1).finally(() => handle.close()))
+          .catch(() => undefined);
         if (bytes === undefined) continue;
         bytesRead += bytes.length;
         if (bytes.length > fileLimits.searchFileBytes) {
@@ -280,28 +453,23 @@ export class Workspace {
     return text;
   }
 
-  async #searchStart(requested: string): Promise<string> {
+  async #searchStart(requested: string): Promise<{ folder: string; root: Root }> {
     const target = await this.resolve(requested);
     if (!target.exists) throw new Error(`"${requested}" does not exist.`);
     if (!(await this.#fs.stat(target.real)).isDirectory()) throw new Error(`"${requested}" is a file; give a folder to search in.`);
-    return target.real;
+    return { folder: target.real, root: target.root };
   }
+}
 
-  async #readBytes(path: string, position: number, length: number): Promise<Uint8Array> {
-    const handle = await this.#fs.open(path, 'r');
-    try {
-      const buffer = new Uint8Array(length);
-      let filled = 0;
-      while (filled < length) {
-        const { bytesRead } = await handle.read(buffer, filled, length - filled, position + filled);
-        if (bytesRead === 0) break;
-        filled += bytesRead;
-      }
-      return buffer.subarray(0, filled);
-    } finally {
-      await handle.close();
-    }
+async function readBytes(handle: FileHandle, position: number, length: number): Promise<Uint8Array> {
+  const buffer = new Uint8Array(length);
+  let filled = 0;
+  while (filled < length) {
+    const { bytesRead } = await handle.read(buffer, filled, length - filled, position + filled);
+    if (bytesRead === 0) break;
+    filled += bytesRead;
   }
+  return buffer.subarray(0, filled);
 }
 
 /** A NUL byte in the first 8 KB: how git and grep tell binary from text. */
@@ -372,6 +540,9 @@ export function createFileTools(ports: FilePorts): ToolDefinition[] {
       },
       risk: 'private',
       source: 'builtin',
+      async describeCall(args) {
+        return workspace.describeRead(stringArg(args, 'path') ?? '');
+      },
       async execute(args, { signal }) {
         return workspace.read(stringArg(args, 'path') ?? '', typeof args.offset === 'number' ? args.offset : 0, signal);
       },
@@ -390,6 +561,9 @@ export function createFileTools(ports: FilePorts): ToolDefinition[] {
       },
       risk: 'write',
       source: 'builtin',
+      async describeCall(args) {
+        return workspace.describeWrite(stringArg(args, 'path') ?? '');
+      },
       async execute(args) {
         return workspace.write(stringArg(args, 'path') ?? '', stringArg(args, 'content') ?? '');
       },
