@@ -625,27 +625,44 @@ export class ResponsesSession {
 
   #onFrame(text: string, bytes: number, from: Socket | null): void {
     const parsed = parseServerFrame(text);
-    if (!parsed.ok) {
-      this.#emit({
-        type: 'frame.rejected',
-        problem: { code: 'malformed_frame', message: `The server sent a frame Parley could not read: ${parsed.reason}.`, hint: 'It was skipped. If replies look incomplete, send your message again.' },
-      });
-      return;
-    }
-    const streamId = (parsed.event as { stream_id?: unknown }).stream_id;
+    const streamId = parsed.ok ? (parsed.event as { stream_id?: unknown }).stream_id : parsed.lane.kind === 'named' ? parsed.lane.streamId : undefined;
     const targets: ActiveRequest[] = [];
     if (typeof streamId === 'string') {
       const active = this.#lanes.get(streamId)?.active;
       if (active) targets.push(active);
+    } else if (!parsed.ok && parsed.lane.kind === 'unreadable') {
+      // A rejected frame whose lane cannot be read may belong to any request in flight.
+      for (const lane of this.#lanes.values()) if (lane.active) targets.push(lane.active);
     } else {
       const main = this.#lanes.get(defaultLane)?.active;
       if (main) targets.push(main);
       // An error with no lane is connection-scoped (PROTOCOL.md §4 client 8): every waiting request gets it.
-      else if (parsed.event.type === 'error') for (const lane of this.#lanes.values()) if (lane.active && !lane.active.created) targets.push(lane.active);
+      else if ((parsed.ok ? parsed.event.type : parsed.type) === 'error') for (const lane of this.#lanes.values()) if (lane.active && !lane.active.created) targets.push(lane.active);
     }
-    for (const active of targets) {
-      // A late frame from a socket the request did not go out on belongs to nobody.
-      if (active.socket !== from) continue;
+    // A late frame from a socket the request did not go out on belongs to nobody.
+    const mine = targets.filter((active) => active.socket === from);
+    if (!parsed.ok) {
+      // Skipping a broken terminal event would leave its request waiting for ever: end it instead.
+      const ended = mine.filter((active) => parsed.ends === 'always' || (parsed.ends === 'before-created' && !active.created));
+      for (const active of ended) {
+        active.bytesDown += bytes;
+        active.firstByteAt ??= this.#options.now();
+        active.settle({
+          kind: 'failed',
+          problem: { code: 'malformed_frame', message: `The server ended the reply with a frame Parley could not read: ${parsed.reason}.`, hint: 'Send your message again; if it keeps happening, the server or a proxy in between is sending replies Parley does not understand.' },
+          wireError: null,
+          disconnected: null,
+        });
+      }
+      if (ended.length === 0) {
+        this.#emit({
+          type: 'frame.rejected',
+          problem: { code: 'malformed_frame', message: `The server sent a frame Parley could not read: ${parsed.reason}.`, hint: 'It was skipped. If replies look incomplete, send your message again.' },
+        });
+      }
+      return;
+    }
+    for (const active of mine) {
       active.bytesDown += bytes;
       active.firstByteAt ??= this.#options.now();
       this.#onEvent(active, parsed.event);
@@ -654,8 +671,30 @@ export class ResponsesSession {
 
   #onText(data: string, active: ActiveRequest): void {
     const parsed = parseServerFrame(data);
-    if (parsed.ok) this.#onEvent(active, parsed.event);
-    else this.#emit({ type: 'frame.rejected', problem: { code: 'malformed_frame', message: `The server sent an event Parley could not read: ${parsed.reason}.`, hint: 'It was skipped.' } });
+    if (!parsed.ok) {
+      if (parsed.ends === 'always' || (parsed.ends === 'before-created' && !active.created)) {
+        active.settle({
+          kind: 'failed',
+          problem: { code: 'malformed_frame', message: `The server ended the reply with an event Parley could not read: ${parsed.reason}.`, hint: 'Send your message again; if it keeps happening, the server or a proxy in between is sending replies Parley does not understand.' },
+          wireError: null,
+          disconnected: null,
+        });
+      } else {
+        this.#emit({ type: 'frame.rejected', problem: { code: 'malformed_frame', message: `The server sent an event Parley could not read: ${parsed.reason}.`, hint: 'It was skipped.' } });
+      }
+      return;
+    }
+    try {
+      this.#onEvent(active, parsed.event);
+    } catch (error) {
+      // Over HTTP nothing else would catch it: the stream reader would reject unseen and the turn wait for ever.
+      active.settle({
+        kind: 'failed',
+        problem: { code: 'internal', message: `Parley failed while handling the server's "${parsed.event.type}" event (${(error as Error)?.message ?? String(error)}).`, hint: 'Send your message again; if it keeps happening, restart Parley.' },
+        wireError: null,
+        disconnected: null,
+      });
+    }
   }
 
   #onEvent(active: ActiveRequest, event: ResponsesServerEvent): void {
