@@ -4,6 +4,7 @@
  * deltas → the matching `*.done` events, innermost first → exactly one `response.done`, also when
  * cancelled, interrupted or failed (items then end `incomplete`).
  */
+import type { ModelRefusal } from '../models';
 import type { RealtimeAudioFormats, RealtimeResponse, RealtimeResponseStatus } from 'openai/resources/realtime/realtime';
 import { bytesPerMs, fromPcm24k } from '../../audio/encoding';
 import { msToSamples, realtimePcmRate, toBase64 } from '../../audio/pcm';
@@ -72,6 +73,8 @@ export interface ResponsePlan {
   fault: QueuedFault | undefined;
   latency: LatencyModel;
   speech: Promise<SpeechSynth>;
+  /** Set when the session's model is not one the service serves: every response then fails. */
+  unserved: ModelRefusal | null;
 }
 
 export interface ResponseHost {
@@ -120,6 +123,12 @@ export async function streamResponse(run: ResponseRun, plan: ResponsePlan, host:
   if (fault?.kind === 'malformed_frame') host.raw('{"type":"response.created", this is not JSON');
   if (fault?.kind === 'oversized_frame') host.raw(JSON.stringify({ type: 'response.output_audio.delta', delta: 'A'.repeat(fault.bytes) }));
   host.emit({ type: 'response.created', response: { ...response } });
+  if (plan.unserved !== null) {
+    // The service accepts the session and fails each response (openai-realtime-console#561).
+    const usage = { total_tokens: 0, input_tokens: 0, output_tokens: 0, input_token_details: { text_tokens: 0, audio_tokens: 0, image_tokens: 0, cached_tokens: 0 }, output_token_details: { text_tokens: 0, audio_tokens: 0 } };
+    host.emit({ type: 'response.done', response: { ...response, status: 'failed', status_details: { type: 'failed', error: plan.unserved }, usage } });
+    return { status: 'failed', outputTokens: 0, audioMs: 0 };
+  }
 
   const inputTokens = plan.usage.textTokens + plan.usage.audioTokens;
   await run.wait(timeToFirstEventMs(plan.latency, Math.max(0, inputTokens - plan.usage.cachedTokens), false));

@@ -5,6 +5,7 @@
  * response at a time in it (out-of-band ones beside it), cancel and barge-in, truncation, input
  * transcription placeholders, faults, and the 60-minute limit on the injected clock.
  */
+import { modelRefusal } from '../models';
 import type { RawData, WebSocket } from 'ws';
 import { toPcm24k } from '../../audio/encoding';
 import { fromBase64, realtimePcmRate, samplesToMs, msToSamples } from '../../audio/pcm';
@@ -430,6 +431,7 @@ export class RealtimeSession {
       fault,
       latency: this.#options.latency,
       speech: this.#speechSynth,
+      unserved: modelRefusal(config.model),
     };
     const isOpen = (): boolean => this.#open;
     const host: ResponseHost = {

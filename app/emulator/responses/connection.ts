@@ -12,6 +12,7 @@ import { newId } from '../ids';
 import type { LatencyModel } from '../latency';
 import { contextTokens } from './items';
 import { promptTokens, streamResponse, type EventSink, type Steering } from './engine';
+import { modelRefusal } from '../models';
 import { refuseContext } from './reasoning';
 
 export interface StoredResponse {
@@ -313,6 +314,8 @@ export function validate(create: Partial<ResponseCreateEvent>): ErrorBody | null
   if (typeof create.model !== 'string' || create.model.length === 0) {
     return { type: 'invalid_request_error', code: 'missing_required_parameter', message: "Missing required parameter: 'model'.", param: 'model' };
   }
+  const unserved = modelRefusal(create.model);
+  if (unserved !== null) return { ...unserved, param: 'model' };
   if (create.background === true) {
     return { type: 'invalid_request_error', code: 'unsupported_parameter', message: "'background' is not supported over WebSocket.", param: 'background' };
   }

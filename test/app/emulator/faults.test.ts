@@ -67,7 +67,7 @@ describe('faults', () => {
       error: { code: 'rate_limit_exceeded', headers: { 'retry-after': '3', 'x-ratelimit-remaining-requests': '0' } },
     });
     emulator.inject({ kind: 'rate_limit', retryAfterS: 2 });
-    const response = await fetch(`${emulator.baseUrl}/responses`, { method: 'POST', headers: { Authorization: 'Bearer k' }, body: JSON.stringify({ model: 'm', input: 'hi' }) });
+    const response = await fetch(`${emulator.baseUrl}/responses`, { method: 'POST', headers: { Authorization: 'Bearer k' }, body: JSON.stringify({ model: 'gpt-5.4-mini', input: 'hi' }) });
     expect(response.status).toBe(429);
     expect(response.headers.get('retry-after')).toBe('2');
   });

@@ -485,6 +485,18 @@ describe('emulator /v1/realtime: input audio and turns', () => {
 });
 
 describe('emulator /v1/realtime: responses', () => {
+  it('fails every response of a session on a retired model, as the service does', async () => {
+    const { client } = await open('/realtime?model=gpt-4o-realtime-preview-2024-10-01');
+    client.send(userText('hello there'));
+    client.send({ type: 'response.create' });
+    const frames = await client.until(isDone);
+    expect(frames.map((frame) => frame.type).filter((type) => type.startsWith('response.'))).toEqual(['response.created', 'response.done']);
+    expect(responseOf(frames.at(-1) as Frame)).toMatchObject({
+      status: 'failed',
+      status_details: { type: 'failed', error: { type: 'invalid_request_error', code: 'model_not_found', message: 'The model `gpt-4o-realtime-preview-2024-10-01` does not exist or you do not have access to it.' } },
+    });
+  });
+
   it('§4.5 an audio response nests correctly and ends with exactly one response.done, usage and rate limits', async () => {
     const { client } = await open();
     client.send(userText('hello there'));

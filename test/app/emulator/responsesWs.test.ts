@@ -252,6 +252,16 @@ describe('15: warmup, stream, background and compaction', () => {
     expect((await client.collect(isTerminal))[0]).toMatchObject({ type: 'error', status: 400, error: { param: 'background' } });
   });
 
+  it('refuses a model it does not serve, naming it', async () => {
+    const client = await fresh();
+    client.send(say('hello', { model: 'gpt-4-32k' }));
+    expect((await client.collect(isTerminal))[0]).toEqual({
+      type: 'error',
+      status: 400,
+      error: { type: 'invalid_request_error', code: 'model_not_found', message: 'The model `gpt-4-32k` does not exist or you do not have access to it.', param: 'model' },
+    });
+  });
+
   it('refuses a compact_threshold below the spec minimum of 1000', async () => {
     const client = await fresh();
     client.send(say('hello', { context_management: [{ type: 'compaction', compact_threshold: 60 }] }));

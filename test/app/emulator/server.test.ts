@@ -39,6 +39,9 @@ describe('emulator /v1/responses WebSocket', () => {
     expect(types).toEqual([
       'response.created',
       'response.in_progress',
+      // A reasoning model's reasoning item comes first (no summary was asked for).
+      'response.output_item.added',
+      'response.output_item.done',
       'response.output_item.added',
       'response.content_part.added',
       ...Array<string>(deltas).fill('response.output_text.delta'),
@@ -57,7 +60,7 @@ describe('emulator /v1/responses WebSocket', () => {
     expect(text).toMatch(/^Hello!/);
     const completed = frames.at(-1) as unknown as { response: { id: string; status: string; output: unknown[]; store: boolean } };
     expect(completed.response).toMatchObject({ status: 'completed', store: false });
-    expect(completed.response.output).toHaveLength(1);
+    expect(completed.response.output).toHaveLength(2);
     client.close();
   });
 
