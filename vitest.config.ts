@@ -13,7 +13,7 @@ export default defineConfig({
         test: {
           name: 'app',
           environment: 'node',
-          include: ['test/app/**/*.test.ts', 'test/conformance/**/*.test.ts', 'test/architecture.test.ts'],
+          include: ['test/app/**/*.test.ts', 'test/conformance/**/*.test.ts', 'test/reliability/**/*.test.ts', 'test/architecture.test.ts'],
         },
       },
       {

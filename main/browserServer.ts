@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { extname, join, normalize, sep } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { bridgeCallFrame } from '../app/contract';
+import { bridgeCallFrame, maxMessageLength } from '../app/contract';
 import type { Copilot, Logger } from '../app/host/copilot';
 import { contentSecurityPolicy } from './csp';
 
@@ -71,7 +71,13 @@ export function startupLog(inner: Logger, verbose: boolean): StartupLog {
     },
   };
 }
-const maxBridgeFrameBytes = 1024 * 1024;
+
+/**
+ * Far above the largest valid call (a message of `maxMessageLength` characters, at most 6 bytes
+ * each once JSON-escaped), so an over-long message is refused by the contract with a reason the
+ * page can show, not by the socket with a close; only a frame beyond this is closed with 1009.
+ */
+export const maxBridgeFrameBytes = Math.max(8 * 1024 * 1024, maxMessageLength * 6 * 4);
 
 const contentTypes: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -102,27 +108,41 @@ export async function startBrowserMode(options: BrowserModeOptions): Promise<Bro
     void serveStatic(rendererDir, request, response).catch((error: unknown) => {
       log.error('browser mode could not serve a file', { url: request.url, error: (error as Error).message });
       if (!response.headersSent) response.writeHead(500, securityHeaders).end('Internal error');
+      else response.destroy();
     });
   });
 
+  // Nothing a client sends may throw out of a handler: that would end the process and the conversation.
   server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
-    const url = new URL(request.url ?? '/', origin);
-    if (url.pathname !== bridgePath) return refuse(socket, 404, 'No WebSocket here.');
-    if (request.headers.origin !== origin) {
-      log.warn('browser mode refused a bridge connection from another origin', { origin: request.headers.origin ?? null });
-      return refuse(socket, 403, 'Wrong origin.');
+    // Node drops its own error listener from an upgraded socket; a reset here must not be fatal.
+    socket.on('error', () => socket.destroy());
+    try {
+      const url = requestTarget(request.url, origin);
+      if (url === null) return refuse(socket, 400, 'That request target cannot be read.');
+      if (url.pathname !== bridgePath) return refuse(socket, 404, 'No WebSocket here.');
+      if (request.headers.origin !== origin) {
+        log.warn('browser mode refused a bridge connection from another origin', { origin: request.headers.origin ?? null });
+        return refuse(socket, 403, 'Wrong origin.');
+      }
+      if (!sameSecret(url.searchParams.get('token') ?? '', token)) {
+        log.warn('browser mode refused a bridge connection without the launch token');
+        return refuse(socket, 401, 'Missing or wrong token.');
+      }
+      wss.handleUpgrade(request, socket, head, (ws) => attach(ws, copilot, log));
+    } catch (error) {
+      log.error('browser mode failed on a bridge connection', { error: (error as Error).message });
+      if (socket.writable) refuse(socket, 400, 'Bad request.');
+      else socket.destroy();
     }
-    if (!sameSecret(url.searchParams.get('token') ?? '', token)) {
-      log.warn('browser mode refused a bridge connection without the launch token');
-      return refuse(socket, 401, 'Missing or wrong token.');
-    }
-    wss.handleUpgrade(request, socket, head, (ws) => attach(ws, copilot, log));
   });
+  server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => answerClientError(error, socket));
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
   });
+  // Once listening, a server error (out of file descriptors, say) is logged, not thrown.
+  server.on('error', (error) => log.error('browser mode server error', { error: error.message }));
   const { port } = server.address() as AddressInfo;
   origin = `http://127.0.0.1:${port}`;
 
@@ -144,6 +164,11 @@ function attach(ws: WebSocket, copilot: Copilot, log: Logger): void {
   };
   const stop = copilot.onEvent((event) => send({ type: 'event', event }));
   ws.on('close', stop);
+  // A protocol violation (oversized, invalid UTF-8, bad opcode, unmasked) makes `ws` close this
+  // socket with the right code (1009, 1007, 1002) and emit 'error'; unheard, that would end the process.
+  ws.on('error', (error: Error & { code?: string }) => {
+    log.warn('browser mode closed a bridge connection after a protocol error', { code: error.code ?? null, error: error.message });
+  });
   ws.on('message', (data) => {
     let frame: unknown;
     try {
@@ -162,7 +187,13 @@ function attach(ws: WebSocket, copilot: Copilot, log: Logger): void {
       return;
     }
     const { id, channel, payload } = parsed.data;
-    void copilot.call(channel, payload).then((result) => send({ type: 'result', id, result }));
+    void copilot.call(channel, payload).then(
+      (result) => send({ type: 'result', id, result }),
+      (error: unknown) => {
+        log.error('browser mode: a bridge call failed', { channel, error: (error as Error).message });
+        send({ type: 'result', id, result: { ok: false, problem: { code: 'internal', message: 'Parley failed while handling that.', hint: 'Try again; restart Parley if it keeps happening.' } } });
+      },
+    );
   });
 }
 
@@ -171,7 +202,12 @@ async function serveStatic(root: string, request: IncomingMessage, response: Ser
     response.writeHead(405, { ...securityHeaders, Allow: 'GET, HEAD' }).end();
     return;
   }
-  const pathname = decodeURIComponent(new URL(request.url ?? '/', 'http://localhost').pathname);
+  const target = requestTarget(request.url, 'http://localhost');
+  const pathname = target === null ? null : decodeOrNull(target.pathname);
+  if (pathname === null) {
+    response.writeHead(400, { ...securityHeaders, 'Content-Type': 'text/plain; charset=utf-8' }).end('Bad request');
+    return;
+  }
   const relative = pathname === '/' ? 'index.html' : normalize(pathname).replace(/^[/\\]+/, '');
   const file = join(root, relative);
   if (!file.startsWith(root.endsWith(sep) ? root : root + sep)) {
@@ -194,6 +230,33 @@ function sameSecret(given: string, expected: string): boolean {
   const a = Buffer.from(given);
   const b = Buffer.from(expected);
   return a.length === b.length && timingSafeEqual(a, b);
+}
+
+/** The request's target as a URL, or null when it cannot be parsed (`//[`, `http://[::1`). */
+function requestTarget(raw: string | undefined, base: string): URL | null {
+  try {
+    return new URL(raw ?? '/', base);
+  } catch {
+    return null;
+  }
+}
+
+function decodeOrNull(pathname: string): string | null {
+  try {
+    return decodeURIComponent(pathname);
+  } catch {
+    return null;
+  }
+}
+
+/** A request Node could not parse: answer it if the socket still can be, then let it go. */
+function answerClientError(error: NodeJS.ErrnoException, socket: Duplex): void {
+  if (error.code !== 'ECONNRESET' && socket.writable) {
+    const status = error.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : '400 Bad Request';
+    socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`, () => socket.destroy());
+    return;
+  }
+  socket.destroy();
 }
 
 function refuse(socket: Duplex, status: number, message: string): void {

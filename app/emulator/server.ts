@@ -88,13 +88,15 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
 
   const httpContext = { latency, faults, stored, maxBodyBytes: maxMessageBytes, onRequest: (event: ResponseCreateEvent) => requests.push(event) };
   const onRequest = (request: IncomingMessage, response: ServerResponse): void => {
-    void route(request, response).catch((error: unknown) => {
+    const target = requestTarget(request.url);
+    if (target === null) return sendError(response, 400, unreadableTarget);
+    void route(request, response, target).catch((error: unknown) => {
       if (!response.headersSent) sendError(response, 500, { type: 'server_error', code: 'server_error', message: `The emulator failed: ${(error as Error).message}`, param: null });
       else response.destroy();
     });
   };
-  async function route(request: IncomingMessage, response: ServerResponse): Promise<void> {
-    const path = new URL(request.url ?? '/', 'http://emulator').pathname;
+  async function route(request: IncomingMessage, response: ServerResponse, target: URL): Promise<void> {
+    const path = target.pathname;
     if (path === controlPath && request.method === 'POST') return control(request, response, inject);
     if (path === '/_emulator/health') {
       response.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify({ ok: true, latency, simulated: true }));
@@ -109,8 +111,9 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   }
 
   const server: Server = tls === null ? createHttpServer(onRequest) : createHttpsServer({ key: tls.key, cert: tls.cert }, onRequest);
-  server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
-    const url = new URL(request.url ?? '/', 'http://emulator');
+  const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer): void => {
+    const url = requestTarget(request.url);
+    if (url === null) return rejectUpgrade(socket, 400, unreadableTarget);
     const isResponses = url.pathname === `${apiRoot}/responses`;
     const isRealtime = url.pathname === `${apiRoot}/realtime`;
     if (!isResponses && !isRealtime) {
@@ -155,12 +158,29 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
         }),
       );
     });
+  };
+  // Nothing a client sends may throw out of a handler: that would end the process.
+  server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
+    // Node drops its own error listener from an upgraded socket; a reset must not be fatal.
+    socket.on('error', () => socket.destroy());
+    try {
+      onUpgrade(request, socket, head);
+    } catch {
+      socket.destroy();
+    }
+  });
+  server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => {
+    if (error.code !== 'ECONNRESET' && socket.writable) {
+      const status = error.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : '400 Bad Request';
+      socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`, () => socket.destroy());
+    } else socket.destroy();
   });
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? 0, host, () => resolve());
   });
+  server.on('error', () => undefined); // once listening, e.g. out of file descriptors: keep serving the rest
   const { port } = server.address() as AddressInfo;
   const urlHost = isIP(host) === 6 ? `[${host}]` : host;
 
@@ -187,6 +207,17 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
 }
 
 type ErrorBody = { type: string; code: string | null; message: string; param: string | null };
+
+const unreadableTarget: ErrorBody = { type: 'invalid_request_error', code: 'invalid_url', message: 'The request target cannot be parsed as a URL.', param: null };
+
+/** The request's target as a URL, or null when it cannot be parsed (`//[`, `http://[::1`). */
+function requestTarget(raw: string | undefined): URL | null {
+  try {
+    return new URL(raw ?? '/', 'http://emulator');
+  } catch {
+    return null;
+  }
+}
 
 function authenticate(request: IncomingMessage, revoked: ReadonlySet<string>): ErrorBody | null {
   const match = /^Bearer\s+(\S+)\s*$/i.exec(request.headers.authorization ?? '');
