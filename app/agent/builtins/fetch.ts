@@ -3,7 +3,12 @@
  * Refuses other schemes and, unless `allowLoopback` is set (tests), addresses on this computer
  * or the local network, on the first request and on every redirect. Limits: 10 s, 1 MB read,
  * 5 redirects, ~20 KB of text returned. Touches the network only.
+ *
+ * A name is looked up once, and the request connects to the address that was checked: looking it
+ * up again to connect would let a name answer a public address for the check and 127.0.0.1 for
+ * the connection (DNS rebinding). `createPinnedFetch` is a transport that honours that.
  */
+import type { ClientRequest, IncomingMessage, RequestOptions } from 'node:http';
 import type { ToolDefinition } from '../registry';
 import { resultLimitChars, stringArg, truncate } from './limits';
 
@@ -13,10 +18,20 @@ export interface FetchResponseLike {
   body: ReadableStream<Uint8Array> | null;
 }
 
-/** The global `fetch`, or anything with its shape for these options. */
+/** An address `lookup` returned for the URL's host, already checked. */
+export interface CheckedAddress {
+  address: string;
+  family: 4 | 6;
+}
+
+/**
+ * Sends one GET. When `connectTo` is set, the transport must connect there instead of looking
+ * the host name up again (`createPinnedFetch` does); the global `fetch` ignores it, which is only
+ * safe without `lookup`, in tests.
+ */
 export type FetchPort = (
   url: string,
-  init: { method: 'GET'; headers: Record<string, string>; redirect: 'manual'; signal: AbortSignal },
+  init: { method: 'GET'; headers: Record<string, string>; redirect: 'manual'; signal: AbortSignal; connectTo?: CheckedAddress },
 ) => Promise<FetchResponseLike>;
 
 export interface FetchPorts {
@@ -76,12 +91,13 @@ export async function fetchPage(rawUrl: string, signal: AbortSignal, ports: Fetc
   };
   try {
     for (let redirects = 0; ; redirects++) {
-      await checkDestination(url, ports);
+      const connectTo = await checkDestination(url, ports);
       const response = await ports.fetch(url.href, {
         method: 'GET',
         headers: { 'user-agent': userAgent, accept: 'text/html,application/xhtml+xml,text/plain;q=0.9,*/*;q=0.5' },
         redirect: 'manual',
         signal: combined,
+        ...(connectTo === undefined ? {} : { connectTo }),
       });
       const location = response.headers.get('location');
       if ([301, 302, 303, 307, 308].includes(response.status) && location !== null) {
@@ -128,8 +144,9 @@ function parseUrl(raw: string): URL {
   return url;
 }
 
-async function checkDestination(url: URL, ports: FetchPorts): Promise<void> {
-  if (ports.allowLoopback === true) return;
+/** Refuses local destinations; returns the checked address to connect to when a name was looked up. */
+async function checkDestination(url: URL, ports: FetchPorts): Promise<CheckedAddress | undefined> {
+  if (ports.allowLoopback === true) return undefined;
   const host = url.hostname.replace(/^\[|\]$/g, '').toLowerCase();
   const refuse = (address: string) =>
     new Error(`fetch_page does not fetch addresses on this computer or the local network (${url.hostname}${address === host ? '' : ` is ${address}`}).`);
@@ -140,7 +157,72 @@ async function checkDestination(url: URL, ports: FetchPorts): Promise<void> {
     });
     const inside = addresses.find(isPrivateAddress);
     if (inside !== undefined) throw refuse(inside);
+    const [first] = addresses;
+    if (first === undefined) throw new Error(`fetch_page: could not find ${host} (it has no addresses).`);
+    return { address: first, family: first.includes(':') ? 6 : 4 };
   }
+  return undefined;
+}
+
+/** `http.request` or `https.request`, as the host passes them. */
+export interface RequestPort {
+  request(url: URL, options: RequestOptions, callback: (response: IncomingMessage) => void): ClientRequest;
+}
+
+/**
+ * A `FetchPort` on Node's http and https that connects to `connectTo` when given: the socket's
+ * lookup answers only that address, while the Host header, TLS server name and certificate
+ * check still use the name. A fresh connection per request, so no pooled socket skips the pin.
+ */
+export function createPinnedFetch(transports: { http: RequestPort; https: RequestPort }): FetchPort {
+  return (url, init) =>
+    new Promise((resolve, reject) => {
+      const target = new URL(url);
+      const transport = target.protocol === 'https:' ? transports.https : transports.http;
+      // Undecoded bodies only: this transport does not decompress.
+      const options: RequestOptions = { method: init.method, headers: { 'accept-encoding': 'identity', ...init.headers }, signal: init.signal, agent: false };
+      if (init.connectTo !== undefined) options.lookup = pinnedLookup(init.connectTo);
+      const request = transport.request(target, options, (response) => resolve(responseOf(response)));
+      request.on('error', reject);
+      request.end();
+    });
+}
+
+function pinnedLookup({ address, family }: CheckedAddress): NonNullable<RequestOptions['lookup']> {
+  return (_hostname, options, callback) => {
+    // Happy eyeballs (`autoSelectFamily`) asks for every address at once.
+    if (options.all === true) callback(null, [{ address, family }]);
+    else callback(null, address, family);
+  };
+}
+
+function responseOf(message: IncomingMessage): FetchResponseLike {
+  return {
+    status: message.statusCode ?? 0,
+    headers: {
+      get(name) {
+        const value = message.headers[name.toLowerCase()];
+        return value === undefined ? null : Array.isArray(value) ? value.join(', ') : value;
+      },
+    },
+    body: new ReadableStream<Uint8Array>({
+      start(controller) {
+        message.on('data', (chunk: Buffer) => {
+          controller.enqueue(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+          // Read no further ahead than the reader asks for.
+          if ((controller.desiredSize ?? 0) <= 0) message.pause();
+        });
+        message.on('end', () => controller.close());
+        message.on('error', (error) => controller.error(error));
+      },
+      pull() {
+        message.resume();
+      },
+      cancel() {
+        message.destroy();
+      },
+    }),
+  };
 }
 
 function isIpLiteral(host: string): boolean {
