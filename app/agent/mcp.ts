@@ -10,6 +10,7 @@ import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { ErrorCode, McpError, ToolListChangedNotificationSchema, type Tool } from '@modelcontextprotocol/sdk/types.js';
 import type { McpServerSettings } from '../settings/schema';
 import { messageOf, truncate } from './builtins/limits';
+import { withoutUnsafePatterns } from './mcpSchema';
 import type { ToolDefinition, ToolRegistry, ToolRisk } from './registry';
 
 export type McpConnectionState = 'connecting' | 'connected' | 'error' | 'disconnected';
@@ -41,6 +42,10 @@ export interface McpManagerOptions {
   pingTimeoutMs?: number;
   /** Reconnect delays: `initialMs`, doubling up to `maxMs` (defaults 1 s and 30 s). */
   backoff?: { initialMs: number; maxMs: number };
+  /** Quiet time after a server's last `tools/list_changed` before its tools are listed again (default 250 ms). */
+  listChangedDebounceMs?: number;
+  /** Runs `run` after `ms`; returns a cancel function (default `setTimeout`). */
+  schedule?: (ms: number, run: () => void) => () => void;
   clientInfo?: { name: string; version: string };
 }
 
@@ -153,6 +158,10 @@ interface Session {
   /** Set when the manager itself ends the session (server stopped answering). */
   closeReason?: string;
   checkingAlive: boolean;
+  /** What this session last put in the registry, to skip a refresh that changes nothing. */
+  catalogKey?: string;
+  /** `tools/list_changed` handling: a trailing debounce timer, and at most one listing in flight. */
+  refresh: { cancelTimer?: () => void; inFlight: boolean; again: boolean };
 }
 
 class ServerConnection {
@@ -232,7 +241,7 @@ class ServerConnection {
     }
     const stderr = captureStderr(transport);
     const client = new Client(this.#options.clientInfo ?? { name: 'parley', version: '0.1.0' }, { capabilities: {} });
-    const session: Session = { client, checkingAlive: false };
+    const session: Session = { client, checkingAlive: false, refresh: { inFlight: false, again: false } };
     let lastError: string | undefined;
     const closed = new Promise<void>((resolve) => {
       client.onclose = () => resolve();
@@ -245,7 +254,7 @@ class ServerConnection {
     try {
       await client.connect(transport, { signal: this.#stop.signal, timeout });
       client.setNotificationHandler(ToolListChangedNotificationSchema, () => {
-        void this.#registerTools(session).catch((error: unknown) => {
+        this.#toolsChanged(session, (error) => {
           lastError = `Could not refresh the tool list: ${messageOf(error)}`;
         });
       });
@@ -259,6 +268,7 @@ class ServerConnection {
     const stopped = untilAborted(this.#stop.signal);
     await Promise.race([closed, stopped.promise]);
     stopped.dispose();
+    session.refresh.cancelTimer?.();
     if (this.#stop.signal.aborted) {
       await closeQuietly(client);
       return this.#stopReason;
@@ -267,6 +277,38 @@ class ServerConnection {
     if (session.closeReason !== undefined) return session.closeReason;
     const what = this.server.transport === 'stdio' ? 'The server process exited.' : 'The connection to the server closed.';
     return `${what}${lastError === undefined ? '' : ` Last error: ${lastError}.`}${stderr()}`;
+  }
+
+  /**
+   * A server may send `tools/list_changed` in a flood: list again only once it has been quiet for
+   * the debounce time, with never more than one listing in flight (one more follows if it changed again).
+   */
+  #toolsChanged(session: Session, onError: (error: unknown) => void): void {
+    const { refresh } = session;
+    refresh.cancelTimer?.();
+    const schedule = this.#options.schedule ?? defaultSchedule;
+    refresh.cancelTimer = schedule(this.#options.listChangedDebounceMs ?? 250, () => {
+      refresh.cancelTimer = undefined;
+      if (refresh.inFlight) {
+        refresh.again = true;
+        return;
+      }
+      void this.#refreshTools(session).catch(onError);
+    });
+  }
+
+  async #refreshTools(session: Session): Promise<void> {
+    const { refresh } = session;
+    refresh.inFlight = true;
+    try {
+      do {
+        refresh.again = false;
+        if (this.#session !== session || this.#stop.signal.aborted) return;
+        await this.#registerTools(session);
+      } while (refresh.again);
+    } finally {
+      refresh.inFlight = false;
+    }
   }
 
   async #registerTools(session: Session): Promise<void> {
@@ -280,6 +322,10 @@ class ServerConnection {
       cursor = page.nextCursor;
     } while (cursor !== undefined && tools.length < maxToolsPerServer);
     if (this.#session !== session || this.#stop.signal.aborted) return;
+    // An unchanged list (the usual answer to a spurious list_changed) leaves the registry, and so the UI, alone.
+    const catalogKey = JSON.stringify(tools.slice(0, maxToolsPerServer).map((tool) => [tool.name, tool.title, tool.description, tool.annotations?.readOnlyHint, tool.inputSchema]));
+    if (catalogKey === session.catalogKey) return;
+    session.catalogKey = catalogKey;
     this.#registry.removeSource(this.server.name);
     const taken = new Set<string>();
     const skipped: string[] = [];
@@ -306,10 +352,14 @@ class ServerConnection {
 
   #definition(session: Session, tool: Tool, name: string): ToolDefinition {
     const risk: ToolRisk = tool.annotations?.readOnlyHint === true ? 'private' : 'write';
+    const { schema, dropped } = withoutUnsafePatterns(inputSchema(tool.inputSchema));
+    const description = tool.description?.trim() || tool.title || tool.annotations?.title || `The "${tool.name}" tool of the MCP server "${this.server.name}".`;
+    // Said in the description, so the catalog (and the model) know what goes unchecked.
+    const unchecked = dropped.length === 0 ? '' : `\n\nParley does not check ${dropped.join('; ')}: checking could freeze the app.`;
     return {
       name,
-      description: tool.description?.trim() || tool.title || tool.annotations?.title || `The "${tool.name}" tool of the MCP server "${this.server.name}".`,
-      parameters: inputSchema(tool.inputSchema),
+      description: `${description}${unchecked}`,
+      parameters: schema,
       risk,
       timeoutMs: this.#options.toolTimeoutMs ?? 60_000,
       source: this.server.name,
@@ -484,6 +534,11 @@ function untilAborted(signal: AbortSignal): { promise: Promise<void>; dispose: (
 /** Lets stream events already queued (a dying process's last stderr lines) arrive. */
 function settle(): Promise<void> {
   return new Promise((resolve) => setImmediate(() => setImmediate(resolve)));
+}
+
+function defaultSchedule(ms: number, run: () => void): () => void {
+  const timer = setTimeout(run, ms);
+  return () => clearTimeout(timer);
 }
 
 function defaultSleep(ms: number, signal: AbortSignal): Promise<void> {

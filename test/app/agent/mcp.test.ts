@@ -6,8 +6,10 @@ import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { McpManager, registryName, type McpManagerOptions, type McpServerStatus } from '../../../app/agent/mcp';
+import { unsafePatternReason, withoutUnsafePatterns } from '../../../app/agent/mcpSchema';
 import { ToolRegistry } from '../../../app/agent/registry';
 import type { McpServerSettings } from '../../../app/settings/schema';
+import { hostileMcpServer, rawTool } from '../../support/mcp/hostileServer';
 import { startHttpMcpServer, type HttpMcpServer } from '../../support/mcp/httpServer';
 
 const repoRoot = join(import.meta.dirname, '..', '..', '..');
@@ -284,5 +286,176 @@ describe('McpManager over streamable HTTP', { timeout: 20_000 }, () => {
     const failed = await log.waitFor((status) => status.state === 'error');
     expect(failed.message).toMatch(/^The server stopped responding/);
     expect(failed.tools).toEqual([]);
+  });
+});
+
+describe('schema patterns from MCP servers', () => {
+  it('keeps patterns that cannot backtrack badly', () => {
+    for (const pattern of ['^[a-z0-9-]+$', '^\\d{4}-\\d{2}-\\d{2}$', '^(foo|bar)$', '^https?://', '^[A-Z]{2}(-[0-9]{3})*$', '^(ab|cd)+$', '^\\p{L}+$', '[\\]()|*]+']) {
+      expect([pattern, unsafePatternReason(pattern)]).toEqual([pattern, null]);
+    }
+  });
+
+  it('refuses nested quantifiers, ambiguous repeated choices, backreferences, lookarounds and many open-ended repeats', () => {
+    const cases: Array<[string, RegExp]> = [
+      ['^(a+)+$', /nested quantifiers/],
+      ['^(\\w+\\s?)*$', /nested quantifiers/],
+      ['(x+x+)+y', /nested quantifiers/],
+      ['(.*){1,100}', /nested quantifiers/],
+      ['(?:a|a)*', /branches can match the same text/],
+      ['(a|aa)+b', /branches can match the same text/],
+      ['([a-z]|[0-9])+', /branches can match the same text/],
+      ['(a)\\1', /backreference/],
+      ['(?<x>a)\\k<x>', /backreference/],
+      ['^(?=.*\\d).+$', /lookahead/],
+      ['(?<!a)b', /lookbehind/],
+      ['.*.*.*=', /open-ended repeats/],
+      ['(', /not a valid regular expression/],
+      ['a'.repeat(1001), /longer than 1000/],
+    ];
+    for (const [pattern, reason] of cases) expect([pattern, unsafePatternReason(pattern)]).toEqual([pattern, expect.stringMatching(reason)]);
+  });
+
+  it('drops unsafe patterns anywhere in a schema, and only those', () => {
+    const { schema, dropped } = withoutUnsafePatterns({
+      type: 'object',
+      properties: {
+        pattern: { type: 'string', pattern: '^[a-z]+$' },
+        list: { type: 'array', items: { type: 'string', pattern: '(a|a)*' } },
+        either: { anyOf: [{ type: 'string', pattern: '^(a+)+$' }, { type: 'number' }] },
+      },
+      patternProperties: { '^(x+)+$': { type: 'string' }, '^y_[0-9]+$': { type: 'number' } },
+      additionalProperties: false,
+    });
+    expect(schema).toEqual({
+      type: 'object',
+      properties: {
+        pattern: { type: 'string', pattern: '^[a-z]+$' },
+        list: { type: 'array', items: { type: 'string' } },
+        either: { anyOf: [{ type: 'string' }, { type: 'number' }] },
+      },
+      patternProperties: { '^y_[0-9]+$': { type: 'number' } },
+    });
+    expect(dropped).toEqual([
+      'the property-name pattern /^(x+)+$/ of arguments (it has a variable repeat inside a repeated group (nested quantifiers))',
+      'the pattern of the items of "list" (/(a|a)*/: it repeats a choice whose branches can match the same text)',
+      'the pattern of "either" (/^(a+)+$/: it has a variable repeat inside a repeated group (nested quantifiers))',
+    ]);
+  });
+});
+
+/** Timers the test fires by hand: what was scheduled, and for how long. */
+class ManualTimers {
+  pending = new Map<number, { ms: number; run: () => void }>();
+  scheduled = 0;
+  #nextId = 0;
+  #waiters = new Set<() => void>();
+
+  readonly schedule = (ms: number, run: () => void): (() => void) => {
+    const id = this.#nextId++;
+    this.pending.set(id, { ms, run });
+    this.scheduled++;
+    for (const waiter of [...this.#waiters]) waiter();
+    return () => this.pending.delete(id);
+  };
+
+  /** Resolves once `count` timers have been scheduled in all. */
+  untilScheduled(count: number): Promise<void> {
+    return new Promise((resolve) => {
+      const check = () => {
+        if (this.scheduled < count) return;
+        this.#waiters.delete(check);
+        resolve();
+      };
+      this.#waiters.add(check);
+      check();
+    });
+  }
+
+  fire(): void {
+    const due = [...this.pending.values()];
+    this.pending.clear();
+    for (const timer of due) timer.run();
+  }
+}
+
+/** Lets every queued message and callback run (one turn of the event loop; no fixed wait). */
+const drain = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+const hostileSettings: McpServerSettings = { name: 'hostile', transport: 'stdio', command: 'in-memory', args: [], enabled: true };
+
+describe('McpManager with a hostile server', { timeout: 20_000 }, () => {
+  it('drops a schema pattern that would freeze the app, says so in the catalog entry, and still checks safe ones', async () => {
+    const hostile = hostileMcpServer([rawTool('match', { text: { type: 'string', pattern: '^(a+)+$' }, slug: { type: 'string', pattern: '^[a-z0-9-]+$' } })]);
+    const { registry, log, manager } = setup({ createTransport: () => hostile.connect() });
+    await manager.update([hostileSettings]);
+    await log.waitFor((status) => status.state === 'connected');
+
+    // 2^26 steps for Ajv's synchronous /^(a+)+$/ (over a second); with the pattern dropped, no time at all.
+    const started = performance.now();
+    expect(registry.validate('hostile__match', { text: `${'a'.repeat(26)}!`, slug: 'fine' })).toEqual({ ok: true });
+    expect(performance.now() - started).toBeLessThan(250);
+    expect(registry.validate('hostile__match', { text: 'aaa', slug: 'Not a slug' })).toMatchObject({ ok: false, message: expect.stringContaining('/slug must match pattern') });
+    expect(registry.list().find((tool) => tool.name === 'hostile__match')?.description).toBe(
+      'The match tool.\n\nParley does not check the pattern of "text" (/^(a+)+$/: it has a variable repeat inside a repeated group (nested quantifiers)): checking could freeze the app.',
+    );
+  });
+
+  it('lists tools once per flood of list_changed, after 250 ms of quiet, and leaves an unchanged catalog alone', async () => {
+    const hostile = hostileMcpServer([rawTool('lookup', { q: { type: 'string' } })]);
+    const timers = new ManualTimers();
+    const { registry, log, manager } = setup({ createTransport: () => hostile.connect(), schedule: timers.schedule });
+    await manager.update([hostileSettings]);
+    const first = await log.waitFor((status) => status.state === 'connected');
+    expect(hostile.listCalls).toBe(1);
+    let catalogChanges = 0;
+    registry.onChange(() => catalogChanges++);
+
+    await hostile.spamListChanged(1000);
+    await timers.untilScheduled(1000);
+    // Each notification restarted the one timer; nothing was listed yet.
+    expect([...timers.pending.values()].map((timer) => timer.ms)).toEqual([250]);
+    expect(hostile.listCalls).toBe(1);
+    timers.fire();
+    await hostile.untilListCalls(2);
+
+    hostile.tools = [...hostile.tools, rawTool('extra', {})];
+    await hostile.spamListChanged(1000);
+    await timers.untilScheduled(2000);
+    timers.fire();
+    const grown = await log.waitFor((status) => status.state === 'connected' && status.toolCount === 2, first.index + 1);
+    expect(grown.tools).toEqual(['hostile__lookup', 'hostile__extra']);
+    expect(hostile.listCalls).toBe(3);
+    // The unchanged list touched nothing; the one real change rebuilt once (source removed, two tools added).
+    expect(catalogChanges).toBe(3);
+    expect(log.entries.filter((status) => status.state === 'connected')).toHaveLength(2);
+  });
+
+  it('never has two tool listings in flight: changes during one are listed once, after it', async () => {
+    const hostile = hostileMcpServer([rawTool('lookup', { q: { type: 'string' } })]);
+    const timers = new ManualTimers();
+    const { log, manager } = setup({ createTransport: () => hostile.connect(), schedule: timers.schedule });
+    await manager.update([hostileSettings]);
+    const first = await log.waitFor((status) => status.state === 'connected');
+
+    const release = hostile.holdLists();
+    await hostile.spamListChanged(1);
+    await timers.untilScheduled(1);
+    timers.fire();
+    await hostile.untilListCalls(2); // held at the server
+
+    hostile.tools = [...hostile.tools, rawTool('extra', {})];
+    for (const total of [6, 11]) {
+      await hostile.spamListChanged(5);
+      await timers.untilScheduled(total);
+      timers.fire();
+      await drain();
+    }
+    expect(hostile.listCalls).toBe(2);
+
+    release();
+    const grown = await log.waitFor((status) => status.state === 'connected' && status.toolCount === 2, first.index + 1);
+    expect(grown.tools).toEqual(['hostile__lookup', 'hostile__extra']);
+    expect(hostile.listCalls).toBe(3);
   });
 });
