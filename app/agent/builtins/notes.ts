@@ -32,6 +32,8 @@ export interface Note {
 }
 
 const maxNoteLength = 100_000;
+/** A title is a list entry the user scans, not a second note. */
+const maxTitleLength = 200;
 const defaultListLimit = 20;
 const previewChars = 1_000;
 
@@ -50,11 +52,15 @@ export class NoteStore {
     const body = text.trim();
     if (body === '') throw new Error('The note is empty; give it some text.');
     if (body.length > maxNoteLength) throw new Error(`The note is too long (${body.length} characters; the limit is ${maxNoteLength}).`);
+    const heading = title?.trim() ?? '';
+    if (heading.length > maxTitleLength) {
+      throw new Error(`The title is too long (${heading.length} characters; the limit is ${maxTitleLength}). Give a short title and put the rest in the text.`);
+    }
     const createdAt = this.#now();
     const note: Note = {
       // Sortable by time, unique across saves in the same millisecond.
       id: `${createdAt.toISOString().replace(/[-:.]/g, '')}-${globalThis.crypto.randomUUID().slice(0, 8)}`,
-      title: title?.trim() || firstLine(body),
+      title: heading || firstLine(body),
       text: body,
       createdAt: createdAt.toISOString(),
     };
@@ -104,7 +110,7 @@ export function createNoteTools(ports: NotesPorts): ToolDefinition[] {
       description: "Save a note to the user's notes, kept on this computer. Give the text and, optionally, a short title.",
       parameters: {
         type: 'object',
-        properties: { text: { type: 'string', description: 'The note itself.' }, title: { type: 'string', description: 'A short title; defaults to the first line.' } },
+        properties: { text: { type: 'string', description: 'The note itself.' }, title: { type: 'string', description: `A short title, at most ${maxTitleLength} characters; defaults to the first line.` } },
         required: ['text'],
         additionalProperties: false,
       },
