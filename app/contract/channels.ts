@@ -1,8 +1,12 @@
 /**
- * The IPC channel table. Kept free of imports so the sandboxed preload can bundle it alone.
- * Every channel is prefixed `copilot:`; commands are request/response, `copilot:event` is the
- * one push channel from main to the renderer.
+ * The command names and their IPC channels, with no run-time imports: the sandboxed preload
+ * bundles it alone and the renderer may import it (the only run-time import it has from app/).
+ * The command table (commands.ts) must name exactly these commands; the compiler checks it.
+ * Every channel is prefixed `copilot:`; commands are request/response, `copilot:event` is the one
+ * push channel from main to the renderer.
  */
+import type { CommandFunctions, CommandResult } from './types';
+
 export const commandChannels = {
   sendMessage: 'copilot:send-message',
   getSnapshot: 'copilot:get-snapshot',
@@ -26,12 +30,28 @@ export const commandChannels = {
 export type CommandName = keyof typeof commandChannels;
 export type CommandChannel = (typeof commandChannels)[CommandName];
 
+export const commandNames = Object.keys(commandChannels) as CommandName[];
+
 export const pushChannel = 'copilot:event';
 
-const channelToCommand = new Map<string, CommandName>(
-  (Object.keys(commandChannels) as CommandName[]).map((name) => [commandChannels[name], name]),
-);
+const channelToCommand = new Map<string, CommandName>(commandNames.map((name) => [commandChannels[name], name]));
 
 export function commandForChannel(channel: string): CommandName | undefined {
   return channelToCommand.get(channel);
+}
+
+/** Sends one command's channel and, when the caller gave one, its request. */
+export type Invoke = (channel: CommandChannel, ...request: [] | [unknown]) => Promise<CommandResult<unknown>>;
+
+/**
+ * One function per command over `invoke`: the preload passes `ipcRenderer.invoke`, browser mode's
+ * socket bridge its own call. A function called without a request sends none.
+ */
+export function commandFunctions(invoke: Invoke): CommandFunctions {
+  const functions: Record<string, (...request: unknown[]) => Promise<CommandResult<unknown>>> = {};
+  for (const name of commandNames) {
+    const channel = commandChannels[name];
+    functions[name] = (...request) => (request.length === 0 ? invoke(channel) : invoke(channel, request[0]));
+  }
+  return functions as CommandFunctions;
 }

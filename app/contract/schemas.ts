@@ -27,25 +27,9 @@ export const setApiKeyRequest = z.strictObject({
     .regex(/^\S+$/, 'An API key has no spaces in it.'),
 });
 
-export const commandRequestSchemas = {
-  sendMessage: sendMessageRequest,
-  getSnapshot: emptyRequest,
-  newConversation: emptyRequest,
-  startVoice: emptyRequest,
-  stopVoice: emptyRequest,
-  pressToTalk: emptyRequest,
-  releaseToTalk: emptyRequest,
-  stopSpeaking: emptyRequest,
-  setMuted: setMutedRequest,
-  previewVoice: z.strictObject({ voice: z.string().regex(/^[a-z0-9_-]{1,40}$/, 'Pick a voice from the list.') }),
-  getSettings: emptyRequest,
-  updateSettings: updateSettingsRequest,
-  setApiKey: setApiKeyRequest,
-  clearApiKey: emptyRequest,
-  listDevices: emptyRequest,
-  answerPermission: z.strictObject({ requestId: z.string().min(1).max(100), decision: z.enum(['once', 'always', 'deny']) }),
-  cancelAgent: emptyRequest,
-} as const;
+export const previewVoiceRequest = z.strictObject({ voice: z.string().regex(/^[a-z0-9_-]{1,40}$/, 'Pick a voice from the list.') });
+
+export const answerPermissionRequest = z.strictObject({ requestId: z.string().min(1).max(100), decision: z.enum(['once', 'always', 'deny']) });
 
 /** Browser-mode frames from the renderer: one command call, correlated by `id`. */
 export const bridgeCallFrame = z.strictObject({

@@ -1,8 +1,13 @@
 import type { z } from 'zod';
 import type { CommandName } from './channels';
-import type { commandRequestSchemas } from './schemas';
+import type { Commands, Returns } from './commands';
 
-export type CommandRequest<N extends CommandName> = z.input<(typeof commandRequestSchemas)[N]>;
+/** What a caller sends with command `N` (before the schema's defaults and trimming). */
+export type CommandRequest<N extends CommandName> = z.input<Commands[N]['request']>;
+/** What the handler of command `N` receives: the request as the schema let it through. */
+export type CheckedRequest<N extends CommandName> = z.output<Commands[N]['request']>;
+export type CommandResponse<N extends CommandName> = Commands[N]['response'] extends Returns<infer T> ? T : never;
+export type CommandResponses = { [N in CommandName]: CommandResponse<N> };
 
 /** What the user sees of the connection: which service, and whether it is usable. */
 export type ConnectionMode = 'online' | 'offline-emulator';
@@ -268,48 +273,23 @@ export interface SendMessageResult {
   assistantTurnId: string;
 }
 
+/** One function per command; a command whose request may be left out takes no argument. */
+export type CommandFunctions = {
+  [N in CommandName]: undefined extends CommandRequest<N>
+    ? () => Promise<CommandResult<CommandResponse<N>>>
+    : (request: CommandRequest<N>) => Promise<CommandResult<CommandResponse<N>>>;
+};
+
 /**
  * What the preload exposes as `window.copilot`, and what browser mode implements over its
  * loopback socket. Results come back as values, never thrown, so a refused command reaches the
  * UI with its reason intact across the IPC boundary.
  */
-export interface CopilotBridge {
-  sendMessage(request: CommandRequest<'sendMessage'>): Promise<CommandResult<SendMessageResult>>;
-  getSnapshot(): Promise<CommandResult<CopilotSnapshot>>;
-  newConversation(): Promise<CommandResult<null>>;
-  startVoice(): Promise<CommandResult<null>>;
-  stopVoice(): Promise<CommandResult<null>>;
-  pressToTalk(): Promise<CommandResult<null>>;
-  releaseToTalk(): Promise<CommandResult<null>>;
-  stopSpeaking(): Promise<CommandResult<null>>;
-  setMuted(request: CommandRequest<'setMuted'>): Promise<CommandResult<null>>;
-  previewVoice(request: CommandRequest<'previewVoice'>): Promise<CommandResult<null>>;
-  getSettings(): Promise<CommandResult<SettingsView>>;
-  updateSettings(request: CommandRequest<'updateSettings'>): Promise<CommandResult<SettingsView>>;
-  setApiKey(request: CommandRequest<'setApiKey'>): Promise<CommandResult<KeyStatus>>;
-  clearApiKey(): Promise<CommandResult<KeyStatus>>;
-  listDevices(): Promise<CommandResult<DeviceList>>;
-  answerPermission(request: CommandRequest<'answerPermission'>): Promise<CommandResult<null>>;
-  cancelAgent(): Promise<CommandResult<null>>;
+export interface CopilotBridge extends CommandFunctions {
   onEvent(listener: (event: PushEvent) => void): () => void;
 }
 
-export interface CommandResponses {
-  sendMessage: SendMessageResult;
-  getSnapshot: CopilotSnapshot;
-  newConversation: null;
-  startVoice: null;
-  stopVoice: null;
-  pressToTalk: null;
-  releaseToTalk: null;
-  stopSpeaking: null;
-  setMuted: null;
-  previewVoice: null;
-  getSettings: SettingsView;
-  updateSettings: SettingsView;
-  setApiKey: KeyStatus;
-  clearApiKey: KeyStatus;
-  listDevices: DeviceList;
-  answerPermission: null;
-  cancelAgent: null;
-}
+/** The composition root's side: one handler per command, given the checked request. */
+export type CommandHandlers = {
+  [N in CommandName]: (request: CheckedRequest<N>) => CommandResult<CommandResponse<N>> | Promise<CommandResult<CommandResponse<N>>>;
+};

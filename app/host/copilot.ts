@@ -2,11 +2,10 @@
  * The composition root: the one place that wires the sessions, the emulator and the contract
  * together. Both shells (Electron and browser mode) call `createCopilot` with their own I/O.
  */
-import type { z } from 'zod';
 import {
   commandForChannel,
-  commandRequestSchemas,
-  type CommandName,
+  commands,
+  type CommandHandlers,
   type CommandResponses,
   type CommandResult,
   type ConnectionMode,
@@ -521,8 +520,7 @@ export function createCopilot(deps: CopilotDeps): Copilot {
     }
   }
 
-  type Handler<N extends CommandName> = (request: z.output<(typeof commandRequestSchemas)[N]>) => CommandResult<CommandResponses[N]> | Promise<CommandResult<CommandResponses[N]>>;
-  const handlers: { [N in CommandName]: Handler<N> } = {
+  const handlers: CommandHandlers = {
     sendMessage: (request) => sendMessage(request.text),
     getSnapshot: () => ({ ok: true, value: snapshot() }),
     newConversation: () => newConversation(),
@@ -554,7 +552,7 @@ export function createCopilot(deps: CopilotDeps): Copilot {
         problem: { code: 'unknown_command', message: `Parley has no command "${channel.slice(0, 64)}".`, hint: 'The window and the app are out of step: restart Parley.' },
       };
     }
-    const parsed = commandRequestSchemas[name].safeParse(payload);
+    const parsed = commands[name].request.safeParse(payload);
     if (!parsed.success) {
       const details = parsed.error.issues.map((issue) => issue.message).join(' ');
       log.warn('refused a malformed command', { channel, details });

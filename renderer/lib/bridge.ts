@@ -3,6 +3,10 @@
  * loopback WebSocket (with the launch token from the page URL) in a plain browser.
  */
 import type { CommandChannel, CommandResult, CopilotBridge, Problem, PushEvent } from '../../app/contract';
+// The command names at run time come from the contract's import-free channel table, the one
+// app/ module the layering rules let the renderer import (not from the server on connect): the
+// bridge's functions exist before the socket opens, and both sides are built from the same list.
+import { commandFunctions } from '../../app/contract/channels';
 
 declare global {
   interface Window {
@@ -54,34 +58,18 @@ export function socketBridge(location: Pick<Location, 'protocol' | 'host' | 'sea
     for (const listener of listeners) listener({ type: 'connection', connection });
   });
 
-  async function call<T>(channel: CommandChannel, payload?: unknown): Promise<CommandResult<T>> {
+  async function call(channel: CommandChannel, ...request: [] | [unknown]): Promise<CommandResult<unknown>> {
     await Promise.race([opened, new Promise((resolve) => socket.addEventListener('close', resolve, { once: true }))]);
     if (closed) return { ok: false, problem: lostContact };
     const id = nextId++;
     return new Promise((resolve) => {
-      pending.set(id, resolve as (result: CommandResult<unknown>) => void);
-      socket.send(JSON.stringify({ id, channel, payload }));
+      pending.set(id, resolve);
+      socket.send(JSON.stringify({ id, channel, payload: request[0] }));
     });
   }
 
   return {
-    sendMessage: (request) => call('copilot:send-message', request),
-    getSnapshot: () => call('copilot:get-snapshot'),
-    newConversation: () => call('copilot:new-conversation'),
-    startVoice: () => call('copilot:start-voice'),
-    stopVoice: () => call('copilot:stop-voice'),
-    pressToTalk: () => call('copilot:press-to-talk'),
-    releaseToTalk: () => call('copilot:release-to-talk'),
-    stopSpeaking: () => call('copilot:stop-speaking'),
-    setMuted: (request) => call('copilot:set-muted', request),
-    previewVoice: (request) => call('copilot:preview-voice', request),
-    getSettings: () => call('copilot:get-settings'),
-    updateSettings: (request) => call('copilot:update-settings', request),
-    setApiKey: (request) => call('copilot:set-api-key', request),
-    clearApiKey: () => call('copilot:clear-api-key'),
-    listDevices: () => call('copilot:list-devices'),
-    answerPermission: (request) => call('copilot:answer-permission', request),
-    cancelAgent: () => call('copilot:cancel-agent'),
+    ...commandFunctions(call),
     onEvent(listener) {
       listeners.add(listener);
       return () => {

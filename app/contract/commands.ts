@@ -1,0 +1,55 @@
+/**
+ * The command table: each command's request schema and response type, in one place. The channel
+ * names (channels.ts, kept import-free for the preload and the renderer), `CopilotBridge`, the
+ * host's handler table and both bridges are derived from it; the compiler holds the table and the
+ * channel names to the same set of commands.
+ */
+import type { z } from 'zod';
+import type { CommandName } from './channels';
+import {
+  answerPermissionRequest,
+  emptyRequest,
+  previewVoiceRequest,
+  sendMessageRequest,
+  setApiKeyRequest,
+  setMutedRequest,
+  updateSettingsRequest,
+} from './schemas';
+import type { CopilotSnapshot, DeviceList, KeyStatus, SendMessageResult, SettingsView } from './types';
+
+declare const responseType: unique symbol;
+
+/** A command's response type, carried by the table as a type only: there is no value behind it. */
+export interface Returns<T> {
+  readonly [responseType]?: T;
+}
+
+const returns = <T>(): Returns<T> => ({});
+
+export interface CommandSpec {
+  /** Checked by the composition root before the command runs; may accept `undefined` for no request. */
+  request: z.ZodType;
+  response: Returns<unknown>;
+}
+
+export const commands = {
+  sendMessage: { request: sendMessageRequest, response: returns<SendMessageResult>() },
+  getSnapshot: { request: emptyRequest, response: returns<CopilotSnapshot>() },
+  newConversation: { request: emptyRequest, response: returns<null>() },
+  startVoice: { request: emptyRequest, response: returns<null>() },
+  stopVoice: { request: emptyRequest, response: returns<null>() },
+  pressToTalk: { request: emptyRequest, response: returns<null>() },
+  releaseToTalk: { request: emptyRequest, response: returns<null>() },
+  stopSpeaking: { request: emptyRequest, response: returns<null>() },
+  setMuted: { request: setMutedRequest, response: returns<null>() },
+  previewVoice: { request: previewVoiceRequest, response: returns<null>() },
+  getSettings: { request: emptyRequest, response: returns<SettingsView>() },
+  updateSettings: { request: updateSettingsRequest, response: returns<SettingsView>() },
+  setApiKey: { request: setApiKeyRequest, response: returns<KeyStatus>() },
+  clearApiKey: { request: emptyRequest, response: returns<KeyStatus>() },
+  listDevices: { request: emptyRequest, response: returns<DeviceList>() },
+  answerPermission: { request: answerPermissionRequest, response: returns<null>() },
+  cancelAgent: { request: emptyRequest, response: returns<null>() },
+} satisfies { [N in CommandName]: CommandSpec };
+
+export type Commands = typeof commands;
