@@ -1,8 +1,8 @@
 /**
  * Notes: `save_note` (write), `list_notes` and `search_notes` (private). One JSON file per note
  * in the notes folder under the app's data folder, written atomically (temporary file, then
- * rename), so a crash never leaves half a note and concurrent saves never overwrite each other.
- * Touches only that folder.
+ * rename), so a crash never leaves half a note and concurrent saves never overwrite each other;
+ * the next save clears temporary files a crash left. Touches only that folder.
  */
 import { join } from 'node:path';
 import type { ToolDefinition } from '../registry';
@@ -15,6 +15,8 @@ export interface NotesFileSystem {
   mkdir(path: string, options: { recursive: true }): Promise<unknown>;
   readdir(path: string): Promise<string[]>;
   rename(from: string, to: string): Promise<void>;
+  stat(path: string): Promise<{ mtimeMs: number }>;
+  unlink(path: string): Promise<void>;
 }
 
 export interface NotesPorts {
@@ -36,6 +38,10 @@ const maxNoteLength = 100_000;
 const maxTitleLength = 200;
 const defaultListLimit = 20;
 const previewChars = 1_000;
+/** `<id>.json.<8 hex>.tmp`: a save in progress, or one a crash left behind. */
+const temporaryName = /^[\w-]+\.json\.[0-9a-f]{8}\.tmp$/;
+/** Older than this, a temporary file is a crashed save's, not a running one's. */
+const staleTemporaryMs = 5 * 60_000;
 
 export class NoteStore {
   #fs: NotesFileSystem;
@@ -65,11 +71,22 @@ export class NoteStore {
       createdAt: createdAt.toISOString(),
     };
     await this.#fs.mkdir(this.#folder, { recursive: true });
+    await this.#removeStaleTemporaries(createdAt.getTime());
     const path = join(this.#folder, `${note.id}.json`);
     const temporary = `${path}.${globalThis.crypto.randomUUID().slice(0, 8)}.tmp`;
     await this.#fs.writeFile(temporary, JSON.stringify(note, null, 2), 'utf8');
     await this.#fs.rename(temporary, path);
     return note;
+  }
+
+  /** A failure here never stops the save. */
+  async #removeStaleTemporaries(now: number): Promise<void> {
+    const names = await this.#fs.readdir(this.#folder).catch(() => [] as string[]);
+    for (const name of names.filter((entry) => temporaryName.test(entry))) {
+      const path = join(this.#folder, name);
+      const stats = await this.#fs.stat(path).catch(() => undefined);
+      if (stats !== undefined && now - stats.mtimeMs > staleTemporaryMs) await this.#fs.unlink(path).catch(() => undefined);
+    }
   }
 
   /** Every readable note, newest first; files that do not parse are skipped. */

@@ -39,3 +39,32 @@ describe('note titles', () => {
     expect(JSON.parse(await save({ text: 'the note', title: `  ${title}  ` }))).toMatchObject({ saved: true, title });
   });
 });
+
+describe('note files', () => {
+  let base: string;
+  let folder: string;
+
+  beforeEach(async () => {
+    base = await fs.mkdtemp(join(tmpdir(), 'parley-notes-files-'));
+    folder = join(base, 'notes');
+    await fs.mkdir(folder);
+  });
+
+  afterEach(async () => {
+    await fs.rm(base, { recursive: true, force: true });
+  });
+
+  it('clears temporary files a crashed save left behind, once they are a few minutes old', async () => {
+    const now = new Date();
+    const stale = '20250101T090000000Z-0a1b2c3d.json.1a2b3c4d.tmp';
+    const fresh = '20250101T090100000Z-0a1b2c3d.json.5e6f7a8b.tmp';
+    const foreign = 'mine.tmp';
+    for (const name of [stale, fresh, foreign]) await fs.writeFile(join(folder, name), '{"half":');
+    const hourAgo = new Date(now.getTime() - 3_600_000);
+    await fs.utimes(join(folder, stale), hourAgo, hourAgo);
+    await fs.utimes(join(folder, foreign), hourAgo, hourAgo);
+    const tool = createNoteTools({ fs, folder, now: () => now }).find((definition) => definition.name === 'save_note')!;
+    const { id } = JSON.parse(await tool.execute({ text: 'the note' }, { signal: noSignal }));
+    expect((await fs.readdir(folder)).sort()).toEqual([`${id}.json`, fresh, foreign].sort());
+  });
+});
