@@ -30,7 +30,7 @@ import type { ToolRegistry } from '../agent/registry';
 import { VoiceController, type PipelineConfig, type VoiceDeps } from './voice';
 import { planConnection } from './config';
 import { applyPatch, defaultSettings, settingsPatchSchema, type Settings } from '../settings/schema';
-import { agentReasoningEffort, modelCatalog, realtimeModelOptions } from '../settings/models';
+import { agentReasoningEffort, modelCatalog, modelProblem, realtimeModelOptions } from '../settings/models';
 import type { KeyStore, SettingsStore } from '../settings/store';
 import type { AudioDevices } from '../audio/ports';
 import type { SessionSettings } from '../responses/settings';
@@ -320,6 +320,7 @@ export function createCopilot(deps: CopilotDeps): Copilot {
       sleep: deps.sleep,
       random: deps.random,
       onEvent: onSessionEvent,
+      describeError: (error) => modelProblem(error.code, error.message, error.model, 'agent'),
     });
     voice =
       deps.voice === undefined

@@ -10,6 +10,7 @@ import type { InspectorLog } from '../inspector/log';
 import { RealtimeSession, type RealtimeSessionEvent } from '../realtime/session';
 import { defaultVoiceSettings, type VoiceSettings } from '../realtime/settings';
 import { RealtimeRequestError } from '../realtime/waiters';
+import { modelProblem } from '../settings/models';
 import type { WebSocketFactory } from '../transport/socket';
 import type { Logger } from './copilot';
 import type { Transcript } from './transcript';
@@ -247,7 +248,12 @@ export class VoiceController {
       if (agent === undefined || fetch === undefined) throw new Error('Pipeline mode needs the agent and fetch.');
       return new PipelineSession({ ...common, settings: this.#pipelineSettings(), agent, fetch });
     }
-    return new RealtimeSession({ ...common, settings: this.#settings, ...(this.#options.runTool === undefined ? {} : { runTool: this.#options.runTool }) });
+    return new RealtimeSession({
+      ...common,
+      settings: this.#settings,
+      describeError: (error) => modelProblem(error.code, error.message, error.model, 'realtime'),
+      ...(this.#options.runTool === undefined ? {} : { runTool: this.#options.runTool }),
+    });
   }
 
   /**

@@ -53,7 +53,9 @@ const response = z.object({
   conversation_id: z.string().nullish(),
   status: z.enum(['completed', 'cancelled', 'failed', 'incomplete', 'in_progress']).optional(),
   usage: usage.nullish(),
-}) satisfies z.ZodType<ServerNullable<Pick<RealtimeResponse, 'id' | 'conversation_id' | 'status' | 'usage'>, 'conversation_id' | 'usage'>>;
+  // Why a response failed, e.g. model_not_found for a model the key cannot use (openai-realtime-console#561).
+  status_details: z.object({ error: z.object({ code: z.string().optional(), message: z.string().optional() }).optional() }).nullish(),
+}) satisfies z.ZodType<ServerNullable<Pick<RealtimeResponse, 'id' | 'conversation_id' | 'status' | 'usage' | 'status_details'>, 'conversation_id' | 'usage' | 'status_details'>>;
 
 const userMessage = z.object({
   type: z.literal('message'),

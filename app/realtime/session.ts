@@ -61,6 +61,8 @@ export interface RealtimeSessionOptions {
   random?: () => number;
   runTool?: ToolRunner;
   onEvent?: (event: RealtimeSessionEvent) => void;
+  /** Says a server error in the user's terms where the host knows better (e.g. a model they cannot use). */
+  describeError?: (error: { code: string | null; message: string; model: string }) => Problem | null;
 }
 
 
@@ -512,6 +514,12 @@ export class RealtimeSession {
                 audioOut: usage.output_token_details?.audio_tokens ?? 0,
               };
         this.#emit({ type: 'response', phase: 'done', responseId: event.response.id ?? '', status: event.response.status ?? 'completed', ...(tokens === undefined ? {} : { usage: tokens }) });
+        const failure = event.response.status === 'failed' ? event.response.status_details?.error : undefined;
+        if (failure !== undefined) {
+          // A failed reply says why only here (e.g. model_not_found, openai-realtime-console#561): tell the user.
+          const message = failure.message ?? 'The reply failed.';
+          this.#emit({ type: 'problem', problem: this.#describe(failure.code ?? null, message) ?? { code: 'server_error', message: `The voice server could not answer: ${message}`, hint: 'Try again.' } });
+        }
         if (outOfBand) return;
         void this.#afterResponse();
         return;
@@ -555,6 +563,10 @@ export class RealtimeSession {
     if (!this.#responseActive) this.#settle();
   }
 
+  #describe(code: string | null, message: string): Problem | null {
+    return this.#options.describeError?.({ code, message, model: this.#settings.model }) ?? null;
+  }
+
   #onError(event: Extract<RealtimeEvent, { type: 'error' }>): void {
     const { code, message } = event.error;
     switch (code) {
@@ -571,7 +583,10 @@ export class RealtimeSession {
         return;
       default:
         if (this.#responseRequested && !this.#responseActive) this.#responseRequested = false;
-        this.#emit({ type: 'problem', problem: { code: code === 'invalid_api_key' ? 'unauthorized' : 'server_error', message: `The voice server reported: ${message}`, hint: code === 'invalid_api_key' ? 'Check OPENAI_API_KEY.' : 'Try again.' } });
+        this.#emit({
+          type: 'problem',
+          problem: this.#describe(code ?? null, message) ?? { code: code === 'invalid_api_key' ? 'unauthorized' : 'server_error', message: `The voice server reported: ${message}`, hint: code === 'invalid_api_key' ? 'Check OPENAI_API_KEY.' : 'Try again.' },
+        });
     }
   }
 

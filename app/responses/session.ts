@@ -42,6 +42,8 @@ export interface ResponsesSessionOptions {
   random?: () => number;
   runTool?: ToolRunner;
   onEvent?: (event: ResponsesSessionEvent) => void;
+  /** Says a server error in the user's terms where the host knows better (e.g. a model they cannot use). */
+  describeError?: (error: { code: string | null; message: string; model: string }) => Problem | null;
 }
 
 export interface RequestMetrics {
@@ -375,12 +377,16 @@ export class ResponsesSession {
       headers: { Authorization: `Bearer ${this.#options.apiKey}`, 'Content-Type': 'application/json' },
       body: JSON.stringify({ model: this.#settings.model, instructions: this.#settings.instructions, input: this.#resendWindow(lane) }),
     });
-    if (!response.ok) throw new SocketError(await httpProblem(response));
+    if (!response.ok) throw new SocketError(this.#serverProblem(await httpError(response)));
     const compacted = (await response.json()) as { output: ResponseInputItem[] };
     // Unpruned, as the guide asks: the compacted window is the new chain's base input.
     const fold = lane.ledger.replaceWindow(compacted.output);
     lane.head = null;
     this.#emit({ type: 'compaction', mode: 'endpoint', ...fold });
+  }
+
+  #serverProblem(error: { code: string | null; message: string; status: number | null }): Problem {
+    return this.#options.describeError?.({ code: error.code, message: error.message, model: this.#settings.model }) ?? serverProblem(error);
   }
 
   /** The lane's window as a full resend may carry it to the current model and storage. */
@@ -488,7 +494,7 @@ export class ResponsesSession {
       return;
     }
     if (!response.ok || response.body === null) {
-      const problem = await httpProblem(response);
+      const problem = this.#serverProblem(await httpError(response));
       const headers = Object.fromEntries(response.headers.entries());
       active.settle({ kind: 'failed', problem, wireError: { code: null, type: null, message: problem.message, param: null, status: response.status, streamId: null, headers }, disconnected: null });
       return;
@@ -723,7 +729,7 @@ export class ResponsesSession {
         const error = event.response.error;
         active.settle({
           kind: 'failed',
-          problem: active.problem ?? serverProblem({ code: error?.code ?? null, message: error?.message ?? 'The response failed.', status: null }),
+          problem: active.problem ?? this.#serverProblem({ code: error?.code ?? null, message: error?.message ?? 'The response failed.', status: null }),
           wireError: active.wireError ?? { code: error?.code ?? null, type: null, message: error?.message ?? '', param: null, status: null, streamId: null },
           disconnected: null,
         });
@@ -732,9 +738,9 @@ export class ResponsesSession {
       case 'error': {
         const wireError = readWireError(event as unknown as { type: 'error' } & Record<string, unknown>);
         // A request error replaces `response.created`; an in-stream one precedes `response.failed`.
-        if (!active.created) active.settle({ kind: 'failed', problem: serverProblem(wireError), wireError, disconnected: null });
+        if (!active.created) active.settle({ kind: 'failed', problem: this.#serverProblem(wireError), wireError, disconnected: null });
         else {
-          active.problem = serverProblem(wireError);
+          active.problem = this.#serverProblem(wireError);
           active.wireError = wireError;
         }
         return;
@@ -825,15 +831,17 @@ function serverProblem(error: { code: string | null; message: string; status: nu
   return { code: 'server_error', message: `The server could not answer: ${error.message}`, hint };
 }
 
-async function httpProblem(response: Response): Promise<Problem> {
+async function httpError(response: Response): Promise<{ code: string | null; message: string; status: number }> {
   let message = `HTTP ${response.status}`;
+  let code: string | null = null;
   try {
-    const body = (await response.json()) as { error?: { message?: string } };
+    const body = (await response.json()) as { error?: { message?: string; code?: string | null } };
     if (body.error?.message) message = body.error.message;
+    if (typeof body.error?.code === 'string') code = body.error.code;
   } catch {
     // keep the status line
   }
-  return serverProblem({ code: response.status === 401 ? 'invalid_api_key' : null, message, status: response.status });
+  return { code: response.status === 401 ? 'invalid_api_key' : code, message, status: response.status };
 }
 
 function notConnected(): Problem {

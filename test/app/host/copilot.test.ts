@@ -132,3 +132,18 @@ describe('configure', () => {
     }
   });
 });
+
+describe('a model the key cannot use', () => {
+  it('names the model and the one to try instead, rather than the raw error', async () => {
+    copilot = createCopilot(testDeps({}));
+    await copilot.start();
+    // A retired model, as a settings file from last year would still name it.
+    await copilot.configure({ settings: { ...defaultSettings, agentModel: 'gpt-4-32k' } });
+    const done = nextEvent(copilot.onEvent, finished);
+    await copilot.call(commandChannels.sendMessage, { text: 'hello' });
+    const { turn } = await done;
+    expect(turn.status).toBe('failed');
+    expect(turn.problem).toMatchObject({ code: 'model_unavailable', message: expect.stringMatching(/^The model gpt-4-32k is not available to your key.*Try gpt-/) });
+    expect(turn.problem?.hint).toContain('Settings');
+  });
+});
