@@ -3,9 +3,11 @@
  * network, and the MCP servers from settings as child processes or HTTP endpoints.
  */
 import { lookup } from 'node:dns/promises';
+import * as http from 'node:http';
+import * as https from 'node:https';
 import * as fs from 'node:fs/promises';
 import { join } from 'node:path';
-import { createCalculatorTools, createClipboardTools, createFetchTools, createFileTools, createNoteTools, createTimeTools, type ClipboardPort } from '../app/agent/builtins';
+import { createCalculatorTools, createClipboardTools, createFetchTools, createFileTools, createNoteTools, createPinnedFetch, createTimeTools, type ClipboardPort } from '../app/agent/builtins';
 import { McpManager } from '../app/agent/mcp';
 import type { ToolRegistry } from '../app/agent/registry';
 import type { Logger, ToolInstallContext } from '../app/host/copilot';
@@ -26,7 +28,9 @@ export function installTools(ports: ToolPorts): (registry: ToolRegistry, context
       ...createNoteTools({ fs, folder: join(ports.dataDir, 'notes') }),
       ...(ports.clipboard === undefined ? [] : createClipboardTools({ clipboard: ports.clipboard })),
       ...createFileTools({ fs, folders: () => context.settings().workspaceFolders }),
-      ...createFetchTools({ fetch: (input, init) => fetch(input, init), lookup: async (host) => (await lookup(host, { all: true })).map((entry) => entry.address) }),
+      // The pinned transport connects to the address the SSRF check approved, so a name that
+      // resolves again to a private address between the check and the connection gets nowhere.
+      ...createFetchTools({ fetch: createPinnedFetch({ http, https }), lookup: async (host) => (await lookup(host, { all: true })).map((entry) => entry.address) }),
     ];
     for (const tool of tools) registry.register(tool);
 

@@ -12,7 +12,7 @@ import { createTimeTools, type TimePorts } from './time';
 
 export { createCalculatorTools, calculate } from './calculator';
 export { createClipboardTools, type ClipboardPort } from './clipboard';
-export { createFetchTools, fetchPage, htmlToText, isPrivateAddress, type FetchPort, type FetchPorts } from './fetch';
+export { createFetchTools, createPinnedFetch, fetchPage, htmlToText, isPrivateAddress, type FetchPort, type FetchPorts } from './fetch';
 export { createFileTools, type FilePorts, type WorkspaceFileSystem } from './files';
 export { createNoteTools, type NotesFileSystem, type NotesPorts } from './notes';
 export { createTimeTools, describeTime, type TimePorts } from './time';
