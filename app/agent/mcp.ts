@@ -326,23 +326,26 @@ class ServerConnection {
     const catalogKey = JSON.stringify(tools.slice(0, maxToolsPerServer).map((tool) => [tool.name, tool.title, tool.description, tool.annotations?.readOnlyHint, tool.inputSchema]));
     if (catalogKey === session.catalogKey) return;
     session.catalogKey = catalogKey;
-    this.#registry.removeSource(this.server.name);
     const taken = new Set<string>();
     const skipped: string[] = [];
-    for (const tool of tools.slice(0, maxToolsPerServer)) {
-      const name = registryName(this.server.name, tool.name, taken);
-      const existing = this.#registry.get(name);
-      if (existing !== undefined && existing.source !== this.server.name) {
-        skipped.push(`${tool.name} (its name clashes with ${name} from ${existing.source})`);
-        continue;
+    // One catalog for the new list, however many tools it holds.
+    this.#registry.batch(() => {
+      this.#registry.removeSource(this.server.name);
+      for (const tool of tools.slice(0, maxToolsPerServer)) {
+        const name = registryName(this.server.name, tool.name, taken);
+        const existing = this.#registry.get(name);
+        if (existing !== undefined && existing.source !== this.server.name) {
+          skipped.push(`${tool.name} (its name clashes with ${name} from ${existing.source})`);
+          continue;
+        }
+        try {
+          this.#registry.register(this.#definition(session, tool, name));
+          taken.add(name);
+        } catch (error) {
+          skipped.push(`${tool.name} (${messageOf(error)})`);
+        }
       }
-      try {
-        this.#registry.register(this.#definition(session, tool, name));
-        taken.add(name);
-      } catch (error) {
-        skipped.push(`${tool.name} (${messageOf(error)})`);
-      }
-    }
+    });
     const count = taken.size;
     this.#state = { status: 'connected', client, toolCount: count };
     this.#connectedAt ??= (this.#options.now ?? Date.now)();

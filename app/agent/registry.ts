@@ -44,6 +44,8 @@ export class ToolRegistry {
   #tools = new Map<string, { definition: ToolDefinition; validate: ValidateFunction }>();
   #ajv = new Ajv({ allErrors: true, strict: false, coerceTypes: false });
   #listeners = new Set<() => void>();
+  #batching = 0;
+  #pending = false;
 
   /** Adds or replaces a tool; a tool name is `[A-Za-z0-9_-]{1,64}` as both APIs require. */
   register(definition: ToolDefinition): void {
@@ -100,7 +102,28 @@ export class ToolRegistry {
     return () => this.#listeners.delete(listener);
   }
 
+  /**
+   * Runs several changes as one: listeners hear once, at the end, if anything changed (an MCP
+   * server's new tool list would otherwise push a catalog to the UI per tool).
+   */
+  batch(changes: () => void): void {
+    this.#batching += 1;
+    try {
+      changes();
+    } finally {
+      this.#batching -= 1;
+      if (this.#batching === 0 && this.#pending) {
+        this.#pending = false;
+        this.#changed();
+      }
+    }
+  }
+
   #changed(): void {
+    if (this.#batching > 0) {
+      this.#pending = true;
+      return;
+    }
     for (const listener of this.#listeners) listener();
   }
 }

@@ -426,8 +426,8 @@ describe('McpManager with a hostile server', { timeout: 20_000 }, () => {
     const grown = await log.waitFor((status) => status.state === 'connected' && status.toolCount === 2, first.index + 1);
     expect(grown.tools).toEqual(['hostile__lookup', 'hostile__extra']);
     expect(hostile.listCalls).toBe(3);
-    // The unchanged list touched nothing; the one real change rebuilt once (source removed, two tools added).
-    expect(catalogChanges).toBe(3);
+    // The unchanged list touched nothing; the one real change is one new catalog, however many tools it holds.
+    expect(catalogChanges).toBe(1);
     expect(log.entries.filter((status) => status.state === 'connected')).toHaveLength(2);
   });
 
