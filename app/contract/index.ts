@@ -1,4 +1,5 @@
 export * from './channels';
 export * from './commands';
 export * from './schemas';
+export * from './settings';
 export type * from './types';

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { SettingsPatch } from './settings';
 
 /** Longest message a user may send in one turn; longer text is refused with a clear error. */
 export const maxMessageLength = 32_000;
@@ -15,8 +16,16 @@ export const emptyRequest = z.strictObject({}).optional();
 
 export const setMutedRequest = z.strictObject({ muted: z.boolean() });
 
-/** Checked here for shape only; the settings schema (app/settings) checks the values. */
-export const updateSettingsRequest = z.strictObject({ patch: z.record(z.string(), z.unknown()) });
+/**
+ * Typed as a `SettingsPatch` for callers, but checked here for shape only: the settings service
+ * checks the values with `settingsPatchSchema`, so each refusal names its field ("Not saved:
+ * vad.threshold: …") and the panel shows it next to that field.
+ */
+export const updateSettingsRequest = z.strictObject({
+  patch: z
+    .custom<SettingsPatch>((value) => typeof value === 'object' && value !== null && !Array.isArray(value), 'Settings come as an object of the fields to change.')
+    .pipe(z.record(z.string(), z.unknown())),
+});
 
 export const setApiKeyRequest = z.strictObject({
   key: z

@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import type { CommandName } from './channels';
 import type { Commands, Returns } from './commands';
+import type { Settings } from './settings';
 
 /** What a caller sends with command `N` (before the schema's defaults and trimming). */
 export type CommandRequest<N extends CommandName> = z.input<Commands[N]['request']>;
@@ -83,9 +84,9 @@ export interface KeyStatus {
   note: string | null;
 }
 
-/** The settings panel's view: the values (shape owned by app/settings), the key's status, load problems. */
+/** The settings panel's view: the values, the key's status, load problems. */
 export interface SettingsView {
-  settings: Record<string, unknown>;
+  settings: Settings;
   key: KeyStatus;
   problems: string[];
   /** The models to offer (app/settings/models.ts), per kind, current first. */

@@ -1,7 +1,7 @@
 import { render, screen, fireEvent, waitFor, within } from '@testing-library/svelte';
 import { describe, expect, it } from 'vitest';
 import type { CommandResult, CopilotBridge, CopilotSnapshot, PushEvent, SendMessageResult, SettingsView } from '../../app/contract';
-import { defaultSettings } from '../../app/settings/schema';
+import { applyPatch, defaultSettings, settingsPatchSchema } from '../../app/settings/schema';
 import { emptySummary } from '../../app/inspector/log';
 import App from '../../renderer/components/App.svelte';
 import { Conversation } from '../../renderer/lib/state/Conversation.svelte';
@@ -49,7 +49,7 @@ function scriptedBridge(snapshot: Partial<CopilotSnapshot> = {}) {
     previewVoice: async ({ voice }) => (calls.push(`preview ${voice}`), { ok: true, value: null }),
     setMuted: async ({ muted }) => (calls.push(muted ? 'mute' : 'unmute'), { ok: true, value: null }),
     getSettings: async () => ({ ok: true, value: settingsView }),
-    updateSettings: async ({ patch }) => (calls.push(`update ${JSON.stringify(patch)}`), { ok: true, value: { ...settingsView, settings: { ...settingsView.settings, ...patch } } }),
+    updateSettings: async ({ patch }) => (calls.push(`update ${JSON.stringify(patch)}`), { ok: true, value: { ...settingsView, settings: applyPatch(settingsView.settings, settingsPatchSchema.parse(patch)) } }),
     setApiKey: async () => (calls.push('set-key'), { ok: true, value: { ...settingsView.key, set: true, lastFour: 'WXYZ' } }),
     clearApiKey: async () => (calls.push('clear-key'), { ok: true, value: settingsView.key }),
     answerPermission: async ({ requestId, decision }) => (calls.push(`permission ${requestId} ${decision}`), { ok: true, value: null }),

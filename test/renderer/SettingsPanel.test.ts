@@ -1,16 +1,16 @@
 import { fireEvent, render, screen, waitFor, within } from '@testing-library/svelte';
 import { describe, expect, it } from 'vitest';
-import type { CopilotBridge, SettingsView } from '../../app/contract';
+import type { CopilotBridge, Settings, SettingsPatch, SettingsView } from '../../app/contract';
 import { modelCatalog } from '../../app/settings/models';
-import { defaultSettings } from '../../app/settings/schema';
+import { applyPatch, defaultSettings, settingsPatchSchema } from '../../app/settings/schema';
 import SettingsPanel from '../../renderer/components/SettingsPanel.svelte';
 import { SettingsState } from '../../renderer/lib/state/Settings.svelte';
 
 const unused = async () => ({ ok: true as const, value: null });
 
 /** A bridge serving the given settings and the real model table; it records each update. */
-function settingsBridge(settings: Record<string, unknown> = {}) {
-  const updates: Array<Record<string, unknown>> = [];
+function settingsBridge(settings: Partial<Settings> = {}) {
+  const updates: SettingsPatch[] = [];
   const view: SettingsView = {
     settings: { ...defaultSettings, ...settings },
     key: { set: false, lastFour: null, storage: 'keychain', note: null },
@@ -31,7 +31,7 @@ function settingsBridge(settings: Record<string, unknown> = {}) {
     getSettings: async () => ({ ok: true, value: view }),
     updateSettings: async ({ patch }) => {
       updates.push(patch);
-      return { ok: true, value: { ...view, settings: { ...view.settings, ...patch } } };
+      return { ok: true, value: { ...view, settings: applyPatch(view.settings, settingsPatchSchema.parse(patch)) } };
     },
     setApiKey: async () => ({ ok: true, value: view.key }),
     clearApiKey: async () => ({ ok: true, value: view.key }),
@@ -43,7 +43,7 @@ function settingsBridge(settings: Record<string, unknown> = {}) {
   return { bridge, updates };
 }
 
-async function renderPanel(settings: Record<string, unknown> = {}) {
+async function renderPanel(settings: Partial<Settings> = {}) {
   const { bridge, updates } = settingsBridge(settings);
   render(SettingsPanel, { props: { settings: new SettingsState(bridge), toolNames: [] } });
   const voiceModel = await screen.findByRole('combobox', { name: 'Voice model' });

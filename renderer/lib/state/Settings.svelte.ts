@@ -2,9 +2,12 @@
  * The settings panel's state: the saved values, a draft being edited, per-field errors from the
  * last save, the API key's status and the audio devices. Only this class talks to the bridge.
  */
-import type { CopilotBridge, DeviceList, KeyStatus, ModelInfo, ModelKind, Problem } from '../../../app/contract';
+import type { CopilotBridge, DeviceList, KeyStatus, ModelInfo, ModelKind, Problem, Settings, SettingsPatch } from '../../../app/contract';
 
-export type Draft = Record<string, unknown>;
+/** The values being edited; empty until the settings load. */
+export type Draft = Partial<Settings>;
+/** A field the panel may change (not the version or the window's place). */
+export type SettingsField = keyof SettingsPatch;
 
 export class SettingsState {
   #bridge: CopilotBridge;
@@ -89,17 +92,16 @@ export class SettingsState {
     this.#devices = devices.ok ? devices.value : null;
   }
 
-  set(field: string, value: unknown): void {
+  set<K extends SettingsField>(field: K, value: Settings[K]): void {
     this.#draft[field] = value;
     delete this.#fieldErrors[field];
   }
 
   /** Saves what changed; field errors come back next to their fields and nothing is changed. */
   async save(): Promise<boolean> {
-    const patch: Draft = {};
-    for (const [field, value] of Object.entries(this.#draft)) {
-      if (field === 'version' || field === 'window') continue;
-      if (JSON.stringify(value) !== JSON.stringify(this.#saved[field])) patch[field] = $state.snapshot(value);
+    const patch: SettingsPatch = {};
+    for (const field of Object.keys(this.#draft) as Array<keyof Draft>) {
+      if (field !== 'version' && field !== 'window') this.#addIfChanged(patch, field);
     }
     if (Object.keys(patch).length === 0) return true;
     this.#saving = true;
@@ -120,6 +122,11 @@ export class SettingsState {
     } finally {
       this.#saving = false;
     }
+  }
+
+  #addIfChanged<K extends SettingsField>(patch: SettingsPatch, field: K): void {
+    const value = this.#draft[field];
+    if (value !== undefined && JSON.stringify(value) !== JSON.stringify(this.#saved[field])) patch[field] = $state.snapshot(value) as SettingsPatch[K];
   }
 
   revert(): void {

@@ -17,6 +17,13 @@ export async function wrongPayloads(): Promise<void> {
   await bridge.setMuted({ muted: 'yes' });
   // @ts-expect-error a permission answer is once, always or deny
   await bridge.answerPermission({ requestId: 'r1', decision: 'maybe' });
+  await bridge.updateSettings({ patch: { rolloverMinutes: 30, voice: 'cedar' } });
+  // @ts-expect-error settings cross the contract typed: the rollover is a number of minutes
+  await bridge.updateSettings({ patch: { rolloverMinutes: 'soon' } });
+  // @ts-expect-error a patch holds settings only
+  await bridge.updateSettings({ patch: { notASetting: true } });
+  // @ts-expect-error the voice is one of the listed voices
+  await bridge.updateSettings({ patch: { voice: 'robot' } });
   // @ts-expect-error commands without a request take no argument
   await bridge.getSnapshot({});
   // @ts-expect-error there is no such command

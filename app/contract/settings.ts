@@ -1,0 +1,86 @@
+/**
+ * The settings' shape and the message for each value that does not fit, shared by both sides of
+ * the contract: the renderer sends a typed `SettingsPatch`, the settings service checks it with
+ * `settingsPatchSchema`. Defaults, migration and loading stay in app/settings.
+ */
+import { z } from 'zod';
+
+export const settingsVersion = 1;
+
+const voices = ['alloy', 'ash', 'ballad', 'coral', 'echo', 'sage', 'shimmer', 'verse', 'marin', 'cedar'] as const;
+
+/**
+ * Any model name is accepted, table or not (a fine-tune, a model newer than this build); the
+ * panel warns about unknown and legacy ones (`modelWarning`). Only what cannot be a model name
+ * is refused.
+ */
+const modelName = (what: string) =>
+  z
+    .string()
+    .trim()
+    .min(1, `Choose ${what} model or type its name.`)
+    .max(100, `${capital(what)} model name is at most 100 characters.`)
+    .regex(/^([A-Za-z0-9][\w.:-]*)?$/, `${capital(what)} model name has only letters, digits and . _ : - (no spaces).`);
+
+function capital(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}
+
+const realtimeEffort = z.enum(['auto', 'minimal', 'low', 'medium', 'high', 'xhigh'], { error: 'Choose auto, minimal, low, medium, high or xhigh.' });
+const agentEffort = z.enum(['auto', 'none', 'minimal', 'low', 'medium', 'high', 'xhigh'], { error: 'Choose auto, none, minimal, low, medium, high or xhigh.' });
+
+export const mcpServerSchema = z.discriminatedUnion('transport', [
+  z.strictObject({ name: z.string().regex(/^[a-z0-9_-]{1,32}$/i, 'Use 1–32 letters, digits, - or _.'), transport: z.literal('stdio'), command: z.string().min(1), args: z.array(z.string()).default([]), enabled: z.boolean().default(true) }),
+  z.strictObject({ name: z.string().regex(/^[a-z0-9_-]{1,32}$/i, 'Use 1–32 letters, digits, - or _.'), transport: z.literal('http'), url: z.url(), enabled: z.boolean().default(true) }),
+]);
+
+export const settingsSchema = z.strictObject({
+  version: z.literal(settingsVersion),
+  realtimeModel: modelName('a voice'),
+  /** Sent as `reasoning.effort` in `session.update` when the voice model reasons; `auto` sends none. */
+  realtimeReasoningEffort: realtimeEffort,
+  /** Sent as `parallel_tool_calls` when the voice model takes it. */
+  realtimeParallelToolCalls: z.boolean(),
+  agentModel: modelName('an agent'),
+  /** Sent as `reasoning.effort` with agent requests when the model takes that effort; `auto` sends none. */
+  agentReasoningEffort: agentEffort,
+  voice: z.enum(voices),
+  /** `pipeline`: transcription → the Responses agent → speech, instead of the speech-to-speech model. */
+  turnMode: z.enum(['push_to_talk', 'server_vad', 'semantic_vad', 'pipeline']),
+  /** How a pipeline turn ends: releasing push-to-talk, or server VAD. */
+  pipelineListen: z.enum(['push_to_talk', 'server_vad']),
+  transcriptionModel: modelName('a transcription'),
+  speechModel: modelName('a speech'),
+  vad: z.strictObject({
+    threshold: z.number().min(0).max(1),
+    prefixPaddingMs: z.number().int().min(0).max(2000),
+    silenceDurationMs: z.number().int().min(100).max(5000),
+  }),
+  eagerness: z.enum(['low', 'medium', 'high', 'auto']),
+  echo: z.enum(['speakers', 'headphones']),
+  audioFormat: z.enum(['pcm16', 'pcmu', 'pcma']),
+  inputDevice: z.string().max(200).nullable(),
+  outputDevice: z.string().max(200).nullable(),
+  hotkey: z.string().min(1).max(64),
+  earcons: z.boolean(),
+  instructions: z.string().max(20_000),
+  /** Overrides OPENAI_BASE_URL when set. */
+  baseUrl: z.url({ protocol: /^(https?|wss?)$/ }).nullable(),
+  store: z.boolean(),
+  compaction: z.strictObject({ mode: z.enum(['off', 'server', 'endpoint']), thresholdTokens: z.number().int().min(1000).max(2_000_000) }),
+  rolloverMinutes: z.number().min(1).max(59),
+  toolPermissions: z.record(z.string().max(100), z.enum(['ask', 'allow', 'deny'])),
+  /** Folders the file tools may list, search and read (absolute paths). */
+  workspaceFolders: z.array(z.string().min(1).max(1000)).max(20),
+  mcpServers: z.array(mcpServerSchema).max(32),
+  startMinimised: z.boolean(),
+  window: z.strictObject({ x: z.number().int(), y: z.number().int(), width: z.number().int().min(400), height: z.number().int().min(300) }).nullable(),
+});
+
+export type Settings = z.output<typeof settingsSchema>;
+export type McpServerSettings = z.output<typeof mcpServerSchema>;
+
+/** A change the settings panel may send: any subset of the user-editable fields. */
+export const settingsPatchSchema = settingsSchema.omit({ version: true, window: true }).partial();
+export type SettingsPatch = z.input<typeof settingsPatchSchema>;
+
