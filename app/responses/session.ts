@@ -44,6 +44,13 @@ export interface ResponsesSessionOptions {
   onEvent?: (event: ResponsesSessionEvent) => void;
   /** Says a server error in the user's terms where the host knows better (e.g. a model they cannot use). */
   describeError?: (error: { code: string | null; message: string; model: string }) => Problem | null;
+  /**
+   * How long a request may go without a single event before it counts as stalled (the socket may
+   * still answer pings). Default 90 s: a reasoning model's first event can take tens of seconds.
+   */
+  stallTimeoutMs?: number;
+  /** Schedules a callback; returns its cancel. Default: the global setTimeout. */
+  setTimer?: (ms: number, callback: () => void) => () => void;
 }
 
 export interface RequestMetrics {
@@ -71,6 +78,7 @@ export type ResponsesSessionEvent =
   | { type: 'rehydration'; lane: string; reason: 'previous_response_not_found' | 'websocket_connection_limit_reached' | 'reconnect'; items: number }
   | { type: 'rollover'; fromSocketId: number; toSocketId: number; ageMs: number; gapMs: number }
   | { type: 'rate_limited'; lane: string; retryAfterMs: number }
+  | { type: 'stalled'; lane: string; silentMs: number; retrying: boolean }
   | { type: 'request'; metrics: RequestMetrics }
   | { type: 'tool'; lane: string; callId: string; name: string; status: 'started' | 'done' | 'failed'; durationMs?: number }
   | { type: 'frame.rejected'; problem: Problem };
@@ -106,6 +114,7 @@ export type TurnOutcome =
 
 const defaultLane = '';
 const maxRateLimitRetries = 3;
+export const defaultStallTimeoutMs = 90_000;
 
 interface Lane {
   name: string;
@@ -130,12 +139,14 @@ interface ActiveRequest {
   problem: Problem | null;
   wireError: WireError | null;
   onTextDelta: ((delta: string) => void) | undefined;
+  /** Restarts the stall deadline: called on every event the request receives. */
+  touch: () => void;
   settle: (result: RequestResult) => void;
 }
 
 type RequestResult =
   | { kind: 'response'; status: 'completed' | 'incomplete'; responseId: string; output: ResponseOutputItem[]; usage: RequestMetrics['usage'] }
-  | { kind: 'failed'; problem: Problem; wireError: WireError | null; disconnected: { code: number } | null };
+  | { kind: 'failed'; problem: Problem; wireError: WireError | null; disconnected: { code: number } | null; ended?: 'stalled' | 'cancelled' };
 
 interface CurrentSocket {
   id: number;
@@ -247,9 +258,10 @@ export class ResponsesSession {
       }
       if (handlers.signal?.aborted) return cancelled(text, summary.requests === 0 ? null : finish(summary, startedAt, this.#options.now()));
       const result = await this.#respond(lane, pending, handlers, summary);
-      if (result.kind === 'failed' && step > 0) {
+      if (result.kind === 'failed' && (step > 0 || !result.refused)) {
         // The tools ran, so their outputs are part of the conversation: without them every later
-        // resend carries calls with no output, which the service refuses (Roo-Code#12248).
+        // resend carries calls with no output, which the service refuses (Roo-Code#12248). And
+        // what the user said stays said, unless the server refused that very input.
         lane.ledger.append(pending);
         lane.head = null;
       }
@@ -290,17 +302,18 @@ export class ResponsesSession {
     pending: ResponseInputItem[],
     handlers: TurnHandlers,
     summary: TurnSummary,
-  ): Promise<{ kind: 'response'; status: 'completed' | 'incomplete'; responseId: string; output: ResponseOutputItem[]; text: string } | { kind: 'failed'; problem: Problem; text: string }> {
+  ): Promise<{ kind: 'response'; status: 'completed' | 'incomplete'; responseId: string; output: ResponseOutputItem[]; text: string } | { kind: 'failed'; problem: Problem; text: string; refused?: boolean }> {
     let rehydrated = false;
     let rateLimited = 0;
     let reconnected = false;
+    let stallRetried = false;
     for (;;) {
       try {
         await this.#prepare(lane, pending);
       } catch (error) {
         return { kind: 'failed', problem: problemOf(error), text: '' };
       }
-      const { result, request, metrics } = await this.#request(lane, pending, handlers.onTextDelta);
+      const { result, request, metrics } = await this.#request(lane, pending, handlers.onTextDelta, true, handlers.signal);
       if (metrics !== null) {
         accumulate(summary, metrics);
         this.#emit({ type: 'request', metrics });
@@ -317,6 +330,16 @@ export class ResponsesSession {
         return { ...result, text: outputText(result.output) ?? request?.text ?? '' };
       }
 
+      if (result.ended === 'cancelled') return { kind: 'failed', problem: result.problem, text: request?.text ?? '' };
+      if (result.ended === 'stalled') {
+        // Nothing of a response that never finished has run (tools run only after completion), so
+        // one resend on a fresh socket is safe; a second stall is reported.
+        this.#emit({ type: 'stalled', lane: lane.name, silentMs: this.#stallTimeoutMs, retrying: !stallRetried });
+        if (stallRetried) return { kind: 'failed', problem: result.problem, text: request?.text ?? '' };
+        stallRetried = true;
+        handlers.onRestart?.();
+        continue;
+      }
       const code = result.wireError?.code ?? null;
       const chained = metrics?.chained ?? false;
       // A failed continuation evicts its parent on the server (PROTOCOL.md §1): never chain to it again.
@@ -352,7 +375,7 @@ export class ResponsesSession {
         this.#emit({ type: 'rehydration', lane: lane.name, reason: 'reconnect', items: this.#resendWindow(lane).length + pending.length });
         continue;
       }
-      return { kind: 'failed', problem: result.problem, text: request?.text ?? '' };
+      return { kind: 'failed', problem: result.problem, text: request?.text ?? '', refused: refusesInput(result.wireError) };
     }
   }
 
@@ -400,6 +423,7 @@ export class ResponsesSession {
     pending: ResponseInputItem[],
     onTextDelta: ((delta: string) => void) | undefined,
     generate = true,
+    signal?: AbortSignal,
   ): Promise<{ result: RequestResult; request: ActiveRequest | null; metrics: RequestMetrics | null }> {
     const key = chainKey(this.#settings);
     const current = this.#current;
@@ -426,6 +450,14 @@ export class ResponsesSession {
     };
 
     const request = await new Promise<{ request: ActiveRequest; result: RequestResult }>((resolve) => {
+      let cancelDeadline = (): void => undefined;
+      const stopListening = (): void => signal?.removeEventListener('abort', onAbort);
+      const onAbort = (): void => {
+        // The service has no cancel for a Responses request: leave its socket, which still
+        // streams the reply on this lane, and let the next request start on a fresh one.
+        this.#abandon(active.socket);
+        active.settle({ kind: 'failed', problem: cancelledProblem, wireError: null, disconnected: null, ended: 'cancelled' });
+      };
       const active: ActiveRequest = {
         lane,
         socket: this.transport === 'websocket' ? (current?.socket ?? null) : null,
@@ -439,13 +471,30 @@ export class ResponsesSession {
         problem: null,
         wireError: null,
         onTextDelta,
+        touch: () => {
+          cancelDeadline();
+          cancelDeadline = this.#setTimer(this.#stallTimeoutMs, () => {
+            if (lane.active !== active) return;
+            this.#abandon(active.socket);
+            active.settle({ kind: 'failed', problem: stalledProblem(this.#stallTimeoutMs), wireError: null, disconnected: null, ended: 'stalled' });
+          });
+        },
         settle: (result) => {
-          if (lane.active === active) lane.active = null;
+          if (lane.active !== active) return;
+          lane.active = null;
+          cancelDeadline();
+          stopListening();
           this.#closeRetiredIfIdle();
           resolve({ request: active, result });
         },
       };
       lane.active = active;
+      active.touch();
+      if (signal?.aborted) {
+        onAbort();
+        return;
+      }
+      signal?.addEventListener('abort', onAbort, { once: true });
       if (this.transport === 'http') {
         void this.#postOverHttp(active, create);
         return;
@@ -504,6 +553,7 @@ export class ResponsesSession {
     for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
       active.bytesDown += chunk.byteLength;
       active.firstByteAt ??= this.#options.now();
+      active.touch();
       for (const data of parser.push(decoder.decode(chunk, { stream: true }))) this.#onText(data, active);
       if (active.lane.active !== active) return;
     }
@@ -580,6 +630,23 @@ export class ResponsesSession {
     const old = this.#current;
     this.#current = null;
     if (old !== null) this.#closeWhenIdle(old.socket);
+  }
+
+  /** Stops sending on a socket whose lane is stuck with a reply we gave up on; closed once idle. */
+  #abandon(socket: Socket | null): void {
+    if (socket === null) return;
+    if (this.#current?.socket === socket) this.#current = null;
+    this.#closeWhenIdle(socket);
+  }
+
+  get #stallTimeoutMs(): number {
+    return this.#options.stallTimeoutMs ?? defaultStallTimeoutMs;
+  }
+
+  #setTimer(ms: number, callback: () => void): () => void {
+    if (this.#options.setTimer !== undefined) return this.#options.setTimer(ms, callback);
+    const timer = setTimeout(callback, ms);
+    return () => clearTimeout(timer);
   }
 
   #closeWhenIdle(socket: Socket): void {
@@ -671,6 +738,7 @@ export class ResponsesSession {
     for (const active of mine) {
       active.bytesDown += bytes;
       active.firstByteAt ??= this.#options.now();
+      active.touch();
       this.#onEvent(active, parsed.event);
     }
   }
@@ -764,8 +832,24 @@ function fullResendSize(create: ResponseCreateEvent, window: ResponseInputItem[]
   return Buffer.byteLength(JSON.stringify({ ...rest, input: window }));
 }
 
+const cancelledProblem: Problem = { code: 'busy', message: 'Cancelled: the agent stopped before finishing.', hint: 'Ask again when you are ready.' };
+
 function cancelled(text: string, metrics: TurnSummary | null): TurnOutcome {
-  return { status: 'failed', text, problem: { code: 'busy', message: 'Cancelled: the agent stopped before finishing.', hint: 'Ask again when you are ready.' }, metrics };
+  return { status: 'failed', text, problem: cancelledProblem, metrics };
+}
+
+/** The server turned the request down for what it carried (so resending it would fail again). */
+function refusesInput(error: WireError | null): boolean {
+  if (error === null || error.status === null) return false;
+  return error.status >= 400 && error.status < 500 && error.status !== 408 && error.status !== 429;
+}
+
+function stalledProblem(silentMs: number): Problem {
+  return {
+    code: 'connection_failed',
+    message: `The server stopped answering: nothing arrived for ${Math.round(silentMs / 1000)} s, and a second try stalled too.`,
+    hint: 'Send your message again in a moment; if it keeps happening, check your network or status.openai.com.',
+  };
 }
 
 function outputText(output: readonly ResponseOutputItem[]): string | null {

@@ -147,3 +147,22 @@ describe('a model the key cannot use', () => {
     expect(turn.problem?.hint).toContain('Settings');
   });
 });
+
+describe('Cancel while the server has gone quiet', () => {
+  it('frees the agent at once: the turn ends, New conversation works, the next message is answered', async () => {
+    server = await startEmulator({ latency: noLatency });
+    const emulator = server;
+    copilot = createCopilot({ ...testDeps({}), startEmulator: async () => emulator });
+    await copilot.start();
+    emulator.inject({ kind: 'stall' });
+    const cancelled = nextEvent(copilot.onEvent, finished);
+    await copilot.call(commandChannels.sendMessage, { text: 'hello' });
+    await expect.poll(() => emulator.requests.length).toBe(1);
+    expect(await copilot.call(commandChannels.cancelAgent, undefined)).toEqual({ ok: true, value: null });
+    expect((await cancelled).turn).toMatchObject({ status: 'failed', problem: { message: expect.stringContaining('Cancelled') } });
+    expect(await copilot.call(commandChannels.newConversation, undefined)).toEqual({ ok: true, value: null });
+    const answered = nextEvent(copilot.onEvent, finished);
+    await copilot.call(commandChannels.sendMessage, { text: 'are you there?' });
+    expect((await answered).turn).toMatchObject({ status: 'completed', text: expect.stringContaining('This is your first message') });
+  });
+});
