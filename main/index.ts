@@ -183,7 +183,7 @@ async function main(): Promise<void> {
   const openMainWindow = (show: boolean): BrowserWindow => {
     const window = createWindow({ bounds: restoredBounds(settingsFile.current().window, screen.getAllDisplays()), show });
     trackWindowBounds(window, {
-      save: (bounds) => settingsFile.save({ ...settingsFile.current(), window: bounds }),
+      save: (bounds) => settingsFile.update((current) => ({ ...current, window: bounds })),
       onError: (error) => log.warn('the window position could not be saved', { error: error.message }),
     });
     forwardEvents(copilot, window.webContents);

@@ -28,6 +28,11 @@ export interface SettingsFile extends SettingsStore {
   readonly path: string;
   /** The settings last loaded or saved (defaults before the first load). */
   current(): Settings;
+  /**
+   * Changes the settings on disk through the one serialised writer: `change` sees what the
+   * writes before it left, so a settings save and a window-bounds save racing each other both land.
+   */
+  update(change: (current: Settings) => Settings): Promise<void>;
   /** Called after every successful save, e.g. to rebind the hotkey. */
   onSaved(listener: (settings: Settings) => void): () => void;
 }
@@ -82,7 +87,8 @@ export function createSettingsFile(options: SettingsFileOptions): SettingsFile {
 
     let raw: unknown;
     try {
-      raw = JSON.parse(bytes.toString('utf8'));
+      // Editors on Windows save UTF-8 with a byte-order mark; it is not part of the JSON.
+      raw = JSON.parse(bytes.toString('utf8').replace(/^\uFEFF/, ''));
     } catch {
       raw = undefined;
     }
@@ -114,19 +120,26 @@ export function createSettingsFile(options: SettingsFileOptions): SettingsFile {
     return loaded;
   }
 
-  function save(settings: Settings): Promise<void> {
-    const write = writes.then(() => writeAtomically(settings));
-    writes = write.catch(() => undefined);
-    return write.then(() => {
-      current = settings;
-      for (const listener of listeners) listener(settings);
+  function update(change: (current: Settings) => Settings): Promise<void> {
+    const write = writes.then(async () => {
+      const next = change(current);
+      await writeAtomically(next);
+      current = next;
+      for (const listener of listeners) listener(next);
     });
+    writes = write.catch(() => undefined);
+    return write;
+  }
+
+  function save(settings: Settings): Promise<void> {
+    return update(() => settings);
   }
 
   return {
     path,
     load,
     save,
+    update,
     current: () => current,
     onSaved(listener) {
       listeners.add(listener);
@@ -143,6 +156,6 @@ export function createSettingsFile(options: SettingsFileOptions): SettingsFile {
 export function copilotSettingsStore(file: SettingsFile, loaded: LoadedSettings): SettingsStore {
   return {
     load: () => Promise.resolve(loaded),
-    save: (settings) => file.save({ ...settings, window: file.current().window }),
+    save: (settings) => file.update((current) => ({ ...settings, window: current.window })),
   };
 }

@@ -110,6 +110,12 @@ describe('the settings file', () => {
     expect(readdirSync(dir)).toEqual(['settings.json']);
   });
 
+  it('reads a file saved with a UTF-8 byte-order mark, as Windows editors write it', async () => {
+    const saved = { ...defaultSettings, voice: 'cedar' };
+    writeFileSync(settingsPath(), `\uFEFF${JSON.stringify(saved)}`);
+    expect(await open().load()).toEqual({ settings: saved, problems: [], migratedFrom: null });
+  });
+
   it('writes saves in order and tells listeners', async () => {
     const file = open();
     const seen: string[] = [];
@@ -121,6 +127,18 @@ describe('the settings file', () => {
 });
 
 describe('the store the composition root gets', () => {
+  it('loses neither a settings save nor a window-bounds save that race each other', async () => {
+    const file = open();
+    const store = copilotSettingsStore(file, await file.load());
+    const window = { x: 5, y: 6, width: 700, height: 500 };
+    // Both start before either has reached the disk.
+    await Promise.all([store.save({ ...defaultSettings, voice: 'coral' }), file.update((current) => ({ ...current, window }))]);
+    expect(onDisk()).toMatchObject({ voice: 'coral', window });
+    await Promise.all([file.update((current) => ({ ...current, window: { ...window, x: 50 } })), store.save({ ...defaultSettings, voice: 'sage' })]);
+    expect(onDisk()).toMatchObject({ voice: 'sage', window: { ...window, x: 50 } });
+  });
+
+
   it('hands over what main loaded and keeps the window bounds main saved', async () => {
     const file = open();
     const loaded = await file.load();
