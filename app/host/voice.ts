@@ -12,7 +12,7 @@ import { defaultVoiceSettings, type VoiceSettings } from '../realtime/settings';
 import { RealtimeRequestError } from '../realtime/waiters';
 import { modelProblem } from '../settings/models';
 import type { WebSocketFactory } from '../transport/socket';
-import type { Logger } from './copilot';
+import type { Logger } from './ports';
 import type { Transcript } from './transcript';
 import type { ToolRunner } from '../responses/tools';
 import { voiceCostUsd } from '../responses/cost';

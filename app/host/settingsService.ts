@@ -1,0 +1,121 @@
+/**
+ * The settings and the API key as the host holds them: loaded once, changed by the settings
+ * panel's commands (checked against the schema, saved, then applied through `apply`), and
+ * watched by the tools that depend on them.
+ */
+import type { CommandResult, KeyStatus, PushEvent, SettingsView } from '../contract';
+import { applyPatch, defaultSettings, settingsPatchSchema, type Settings } from '../settings/schema';
+import { modelCatalog } from '../settings/models';
+import type { KeyStore, SettingsStore } from '../settings/store';
+
+/** Where no secure storage exists (tests, browser mode): keys come from the environment only. */
+const unavailableKeyStore: KeyStore = {
+  status: () => ({ set: false, lastFour: null, storage: 'unavailable', note: 'This window cannot store an API key; it uses OPENAI_API_KEY from the environment.' }),
+  read: () => null,
+  write: async () => unavailableKeyStore.status(),
+  clear: async () => unavailableKeyStore.status(),
+};
+
+export interface SettingsServiceOptions {
+  store?: SettingsStore;
+  keyStore?: KeyStore;
+  now: () => number;
+  emit: (event: PushEvent) => void;
+  /** Applies new settings (and key) to the sessions; `settings` is already the new value. */
+  apply: (next: { settings: Settings; apiKey?: string | null }) => Promise<void>;
+}
+
+export class SettingsService {
+  #options: SettingsServiceOptions;
+  #settings: Settings = defaultSettings;
+  #problems: string[] = [];
+  #storedKey: string | null = null;
+  #loaded = false;
+  #keyStore: KeyStore;
+  #listeners = new Set<(next: Settings) => void>();
+
+  constructor(options: SettingsServiceOptions) {
+    this.#options = options;
+    this.#keyStore = options.keyStore ?? unavailableKeyStore;
+  }
+
+  get settings(): Settings {
+    return this.#settings;
+  }
+
+  get storedKey(): string | null {
+    return this.#storedKey;
+  }
+
+  /** Reads the saved settings and key the first time; later calls keep what is held. Returns the load problems. */
+  async load(): Promise<string[]> {
+    if (this.#loaded) return [];
+    this.#loaded = true;
+    if (this.#options.store !== undefined) {
+      const result = await this.#options.store.load();
+      this.#settings = result.settings;
+      this.#problems = result.problems;
+    }
+    this.#storedKey = this.#keyStore.read();
+    return this.#problems;
+  }
+
+  /** Takes new settings (and key) as current and tells the listeners. */
+  replace(next: { settings: Settings; apiKey?: string | null }): { previous: Settings; previousKey: string | null } {
+    const previous = this.#settings;
+    const previousKey = this.#storedKey;
+    this.#settings = next.settings;
+    for (const listener of this.#listeners) listener(this.#settings);
+    if (next.apiKey !== undefined) this.#storedKey = next.apiKey;
+    return { previous, previousKey };
+  }
+
+  onChange(listener: (next: Settings) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  view(): SettingsView {
+    return { settings: { ...this.#settings }, key: this.#keyStore.status(), problems: this.#problems, models: modelCatalog(new Date(this.#options.now())) };
+  }
+
+  async update(patch: Record<string, unknown>): Promise<CommandResult<SettingsView>> {
+    const parsed = settingsPatchSchema.safeParse(patch);
+    if (!parsed.success) {
+      const message = parsed.error.issues.map((issue) => `${issue.path.join('.') || 'settings'}: ${issue.message}`).join('; ');
+      return { ok: false, problem: { code: 'invalid_payload', message: `Not saved: ${message}`, hint: 'Correct the value and save again; nothing was changed.' } };
+    }
+    const next = applyPatch(this.#settings, parsed.data);
+    try {
+      await this.#options.store?.save(next);
+    } catch (error) {
+      return { ok: false, problem: { code: 'internal', message: `Settings could not be saved: ${(error as Error).message}`, hint: 'Check that the settings folder is writable; nothing was changed.' } };
+    }
+    this.#problems = [];
+    await this.#options.apply({ settings: next });
+    const view = this.view();
+    this.#options.emit({ type: 'settings', view });
+    return { ok: true, value: view };
+  }
+
+  setKey(key: string): Promise<CommandResult<KeyStatus>> {
+    return this.#changeKey(() => this.#keyStore.write(key), key);
+  }
+
+  clearKey(): Promise<CommandResult<KeyStatus>> {
+    return this.#changeKey(() => this.#keyStore.clear(), null);
+  }
+
+  async #changeKey(action: () => Promise<KeyStatus>, key: string | null): Promise<CommandResult<KeyStatus>> {
+    let status: KeyStatus;
+    try {
+      status = await action();
+    } catch (error) {
+      return { ok: false, problem: { code: 'internal', message: `The key could not be stored: ${(error as Error).message}`, hint: 'Set OPENAI_API_KEY in the environment instead.' } };
+    }
+    if (status.storage === 'unavailable') return { ok: false, problem: { code: 'internal', message: status.note ?? 'Keys cannot be stored here.', hint: 'Set OPENAI_API_KEY in the environment instead.' } };
+    await this.#options.apply({ settings: this.#settings, apiKey: key });
+    this.#options.emit({ type: 'settings', view: this.view() });
+    return { ok: true, value: status };
+  }
+}
