@@ -8,6 +8,8 @@ import type { ResponseInputItem } from '../protocol/responses';
 export interface LedgerEntry {
   item: ResponseInputItem;
   tokens: number;
+  /** The item's size as JSON, in UTF-8 bytes: what it adds to a full resend. */
+  bytes: number;
   /** Came from a response created with `store: true`, so the server can find it by id. */
   stored: boolean;
 }
@@ -70,6 +72,18 @@ export class Ledger {
     return this.#window.filter((entry) => isResendable(entry, rules)).map((entry) => entry.item);
   }
 
+  /** The UTF-8 size of `resendWindow(rules)` as a JSON array, without serialising it again. */
+  resendBytes(rules: ResendRules): number {
+    let bytes = 0;
+    let count = 0;
+    for (const entry of this.#window) {
+      if (!isResendable(entry, rules)) continue;
+      bytes += entry.bytes;
+      count += 1;
+    }
+    return 2 + bytes + Math.max(0, count - 1);
+  }
+
   windowTokens(): number {
     return this.#windowTokens;
   }
@@ -96,7 +110,7 @@ export class Ledger {
         this.#window = [];
         this.#windowTokens = 0;
       }
-      this.#push({ item, tokens: estimateTokens(item), stored });
+      this.#push(entryOf(item, stored));
     }
     if (foldedFrom === null) return null;
     this.#tokensAtFold = this.#windowTokens;
@@ -110,7 +124,7 @@ export class Ledger {
     this.#windowTokens = 0;
     for (const item of compacted) {
       this.#recorded += 1;
-      this.#push({ item, tokens: estimateTokens(item), stored: false });
+      this.#push(entryOf(item, false));
     }
     this.#tokensAtFold = this.#windowTokens;
     return { tokensBefore, tokensAfter: this.#windowTokens };
@@ -126,6 +140,11 @@ export class Ledger {
     this.#window.push(entry);
     this.#windowTokens += entry.tokens;
   }
+}
+
+function entryOf(item: ResponseInputItem, stored: boolean): LedgerEntry {
+  const json = JSON.stringify(item);
+  return { item, tokens: Math.max(1, Math.ceil(json.length / 4)), bytes: Buffer.byteLength(json), stored };
 }
 
 function isResendable(entry: LedgerEntry, rules: ResendRules): boolean {

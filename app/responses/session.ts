@@ -414,7 +414,11 @@ export class ResponsesSession {
 
   /** The lane's window as a full resend may carry it to the current model and storage. */
   #resendWindow(lane: Lane): ResponseInputItem[] {
-    return lane.ledger.resendWindow({ store: this.#settings.store, reasoning: isReasoningModel(this.#settings.model) });
+    return lane.ledger.resendWindow(this.#resendRules());
+  }
+
+  #resendRules(): { store: boolean; reasoning: boolean } {
+    return { store: this.#settings.store, reasoning: isReasoningModel(this.#settings.model) };
   }
 
   /** Sends one `response.create` (or HTTP POST) and waits for its terminal event. */
@@ -516,7 +520,7 @@ export class ResponsesSession {
       chained,
       inputItems: input.length,
       bytesUp: active.bytesUp,
-      fullResendBytes: chained ? fullResendSize(create, fullInput()) : active.bytesUp,
+      fullResendBytes: chained ? fullResendSize(create, lane.ledger.resendBytes(this.#resendRules()), pending) : active.bytesUp,
       bytesDown: active.bytesDown,
       timeToFirstByteMs: active.firstByteAt === null ? null : active.firstByteAt - active.sentAt,
       timeToFirstTextMs: active.firstTextAt === null ? null : active.firstTextAt - active.sentAt,
@@ -827,9 +831,12 @@ export function responsesSocketUrl(baseUrl: string): string {
 }
 
 /** The size of the same request sent unchained, with the whole window. */
-function fullResendSize(create: ResponseCreateEvent, window: ResponseInputItem[]): number {
-  const { previous_response_id: _previous, ...rest } = create;
-  return Buffer.byteLength(JSON.stringify({ ...rest, input: window }));
+function fullResendSize(create: ResponseCreateEvent, windowBytes: number, pending: readonly ResponseInputItem[]): number {
+  // The window's size is kept by the ledger, so this costs the new items, not the conversation.
+  const { previous_response_id: _previous, input: _input, ...rest } = create;
+  const envelope = Buffer.byteLength(JSON.stringify({ ...rest, input: [] }));
+  const pendingBytes = pending.reduce((sum, item) => sum + Buffer.byteLength(JSON.stringify(item)) + 1, 0);
+  return envelope - 2 + windowBytes + pendingBytes - (windowBytes === 2 && pending.length > 0 ? 1 : 0);
 }
 
 const cancelledProblem: Problem = { code: 'busy', message: 'Cancelled: the agent stopped before finishing.', hint: 'Ask again when you are ready.' };

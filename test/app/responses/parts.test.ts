@@ -56,6 +56,18 @@ describe('Ledger folding', () => {
   });
 });
 
+describe('Ledger.resendBytes', () => {
+  it('is the size of the window a full resend would carry, multi-byte text included', () => {
+    const ledger = new Ledger();
+    const rules = { store: false, reasoning: true };
+    expect(ledger.resendBytes(rules)).toBe(Buffer.byteLength(JSON.stringify(ledger.resendWindow(rules))));
+    ledger.append([userMessage('grüße, 東京 🚀'), { type: 'reasoning', id: 'rs_1', summary: [] } as never, userMessage('two')]);
+    for (const each of [rules, { store: true, reasoning: false }]) {
+      expect(ledger.resendBytes(each)).toBe(Buffer.byteLength(JSON.stringify(ledger.resendWindow(each))));
+    }
+  });
+});
+
 describe('Ledger.resendWindow', () => {
   const reasoning = (id: string, encrypted?: string) => ({ type: 'reasoning', id, summary: [], ...(encrypted === undefined ? {} : { encrypted_content: encrypted }) }) as never;
   const idsOf = (items: unknown[]) => items.map((item) => (item as { id?: string }).id ?? 'message');

@@ -136,6 +136,20 @@ describe('rehydration', () => {
     session.close();
   });
 
+  it('reported the full-resend size of the chained attempt exactly: it is what the resend then sent', async () => {
+    const { baseUrl, inject } = await emulate();
+    const { session, of } = testSession(baseUrl, { warmup: 'off', tools: [calculatorTool] });
+    await session.runTurn([userMessage('what is 12 * 7?')]);
+    await session.runTurn([userMessage('und jetzt: grüße aus 東京')]);
+    inject({ kind: 'evict_cache' });
+    await session.runTurn([userMessage('three')]);
+    const [chainedAttempt, resend] = of('request').slice(-2).map((event) => event.metrics);
+    expect(chainedAttempt).toMatchObject({ chained: true, responseId: null });
+    expect(resend).toMatchObject({ chained: false });
+    expect(chainedAttempt?.fullResendBytes).toBe(resend?.bytesUp);
+    session.close();
+  });
+
   it('never loops: a second miss is reported, not retried', async () => {
     const server = await scriptedServer([], { alwaysMiss: true });
     const { session } = testSession(server.baseUrl, { warmup: 'always' });
