@@ -62,6 +62,13 @@ describe('PCM16 bytes', () => {
     expect(fromBase64('YWJj\n')).toBeNull();
   });
 
+  it('refuses base64 that Node would decode leniently, whatever its length', () => {
+    // Each is a multiple of four long, so only the decoded length or the alphabet can give it away.
+    for (const text of ['YW-j', 'YW_j', 'YW\nj', 'YWJ ', 'YQ=a', 'YQ==YWJj', 'YW!j', 'YWé=', '====', 'Y===']) expect(fromBase64(text), JSON.stringify(text)).toBeNull();
+    expect([...(fromBase64('YQ==') ?? [])]).toEqual([97]);
+    expect([...(fromBase64('YWI=') ?? [])]).toEqual([97, 98]);
+  });
+
   it('concatenates chunks', () => {
     expect([...concatPcm16([Int16Array.from([1, 2]), Int16Array.from([3])])]).toEqual([1, 2, 3]);
   });
