@@ -184,8 +184,13 @@ export interface InspectorSummary {
   lastTurn: TurnMetrics | null;
   warmups: number;
   compactions: number;
+  /** Agent socket reconnects. */
   reconnects: number;
+  /** Voice and transcription socket reconnects. */
+  voiceReconnects: number;
   rehydrations: number;
+  /** Voice sessions reopened after a drop. */
+  recoveries: number;
   rollovers: number;
   /** Running cost in USD of the agent's (text) responses; null while no priced model answered. */
   costUsd: number | null;
@@ -203,14 +208,28 @@ export interface InspectorSummary {
  * One thing that happened to a session, as the inspector's log and timeline show it. It never
  * holds message text, audio, tool arguments or keys.
  */
-export type InspectorEvent =
+export type InspectorEvent = InspectorEventBody & {
+  /** Which connection it is about, so an agent reconnect and a voice one read differently. */
+  socket: InspectorSocket;
+};
+
+/**
+ * The agent's Responses socket, the speech-to-speech Realtime socket, or pipeline mode's
+ * transcription socket. Tool events name their caller's; voice and audio events the voice session's.
+ */
+export type InspectorSocket = 'agent' | 'voice' | 'transcription';
+
+type InspectorEventBody =
   | { type: 'socket.connecting'; at: number; endpoint: string }
   | { type: 'socket.open'; at: number; endpoint: string; socketId: number }
   | { type: 'socket.closed'; at: number; code: number; reason: string }
   | { type: 'warmup'; at: number; durationMs: number; items: number }
   | { type: 'compaction'; at: number; mode: 'server' | 'endpoint'; tokensBefore: number; tokensAfter: number }
   | { type: 'reconnect'; at: number; attempt: number; delayMs: number; code: number | null }
+  /** The agent resent its ledger's window (lost cache, connection limit, reconnect). */
   | { type: 'rehydration'; at: number; reason: string; items: number }
+  /** A voice session reopened and replayed its configuration and conversation items. */
+  | { type: 'recovery'; at: number; items: number }
   | { type: 'rollover'; at: number; ageMs: number; gapMs: number }
   | { type: 'rate_limited'; at: number; retryAfterMs: number }
   | { type: 'tool'; at: number; name: string; status: 'started' | 'done' | 'failed'; durationMs?: number }

@@ -95,7 +95,7 @@ export class AgentService {
           : { ...assistantTurn, text: result.text, status: result.status },
       );
       const metrics = result.metrics === null ? null : { turnId: assistantTurn.id, ...result.metrics };
-      inspector.record({ type: 'turn.finished', at: now(), status: result.status, metrics });
+      inspector.record({ socket: 'agent', type: 'turn.finished', at: now(), status: result.status, metrics });
       if (result.status === 'failed') log.warn('turn failed', { code: result.problem.code, message: result.problem.message });
       this.#options.publishInspector();
       return result.status === 'failed' ? { ok: false, problem: result.problem } : { ok: true, text: result.text };

@@ -240,7 +240,7 @@ export function createCopilot(deps: CopilotDeps): Copilot {
                   ? Promise.resolve({ status: 'failed', text: '', problem: { code: 'connection_failed', message: 'The agent is not connected.', hint: 'Check the connection indicator.' }, metrics: null })
                   : session.runTurn(input, handlers).then((result) => {
                       // A spoken pipeline turn is an agent turn: its metrics join the inspector's.
-                      inspector.record({ type: 'turn.finished', at: now(), status: result.status, metrics: result.metrics === null ? null : { turnId: newId(), ...result.metrics } });
+                      inspector.record({ socket: 'agent', type: 'turn.finished', at: now(), status: result.status, metrics: result.metrics === null ? null : { turnId: newId(), ...result.metrics } });
                       publishInspector();
                       return result;
                     }),

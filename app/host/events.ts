@@ -53,14 +53,14 @@ export function agentEventTranslator(options: AgentEventsOptions): (event: Respo
       case 'socket': {
         const { state } = event;
         if (state.status === 'connecting') {
-          inspector.record({ type: 'socket.connecting', at, endpoint });
+          inspector.record({ socket: 'agent', type: 'socket.connecting', at, endpoint });
           if (options.connection().status !== 'open') setConnection({ status: 'connecting', mode, endpoint });
         } else if (state.status === 'open') {
-          inspector.record({ type: 'socket.open', at, endpoint, socketId: event.socketId });
+          inspector.record({ socket: 'agent', type: 'socket.open', at, endpoint, socketId: event.socketId });
           log.info('agent socket open', { endpoint, socket: event.socketId });
           setConnection({ status: 'open', mode, endpoint });
         } else if (state.status === 'closed') {
-          inspector.record({ type: 'socket.closed', at, code: state.code, reason: state.reason });
+          inspector.record({ socket: 'agent', type: 'socket.closed', at, code: state.code, reason: state.reason });
           log.info('agent socket closed', { socket: event.socketId, code: state.code, reason: state.reason });
           // A socket retired by rollover closes while its successor is open: nothing to report.
           if (session?.socketInfo?.id !== undefined && session.socketInfo.id !== event.socketId) return;
@@ -74,30 +74,30 @@ export function agentEventTranslator(options: AgentEventsOptions): (event: Respo
         return;
       }
       case 'frame.rejected':
-        inspector.record({ type: 'frame.rejected', at, reason: event.problem.message });
+        inspector.record({ socket: 'agent', type: 'frame.rejected', at, reason: event.problem.message });
         notice(event.problem);
         return;
       case 'warmup':
-        inspector.record({ type: 'warmup', at, durationMs: event.durationMs, items: event.items });
+        inspector.record({ socket: 'agent', type: 'warmup', at, durationMs: event.durationMs, items: event.items });
         break;
       case 'compaction':
-        inspector.record({ type: 'compaction', at, mode: event.mode, tokensBefore: event.tokensBefore, tokensAfter: event.tokensAfter });
+        inspector.record({ socket: 'agent', type: 'compaction', at, mode: event.mode, tokensBefore: event.tokensBefore, tokensAfter: event.tokensAfter });
         break;
       case 'reconnect':
-        inspector.record({ type: 'reconnect', at, attempt: event.attempt, delayMs: event.delayMs, code: event.code });
+        inspector.record({ socket: 'agent', type: 'reconnect', at, attempt: event.attempt, delayMs: event.delayMs, code: event.code });
         emit({
           type: 'notice',
           problem: { code: 'connection_failed', message: `Connection lost (code ${event.code ?? 'none'}); retrying in ${Math.max(1, Math.round(event.delayMs / 1000))} s (attempt ${event.attempt}).`, hint: 'Your message is kept and will be sent when the connection is back.' },
         });
         break;
       case 'rehydration':
-        inspector.record({ type: 'rehydration', at, reason: event.reason, items: event.items });
+        inspector.record({ socket: 'agent', type: 'rehydration', at, reason: event.reason, items: event.items });
         break;
       case 'rollover':
-        inspector.record({ type: 'rollover', at, ageMs: event.ageMs, gapMs: event.gapMs });
+        inspector.record({ socket: 'agent', type: 'rollover', at, ageMs: event.ageMs, gapMs: event.gapMs });
         break;
       case 'rate_limited':
-        inspector.record({ type: 'rate_limited', at, retryAfterMs: event.retryAfterMs });
+        inspector.record({ socket: 'agent', type: 'rate_limited', at, retryAfterMs: event.retryAfterMs });
         break;
       case 'tool':
         // Tool activity is recorded by the tool host, with its arguments and result.

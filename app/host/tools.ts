@@ -86,7 +86,7 @@ export class ToolHost {
       if (this.#activities.length > maxActivities) this.#activities.splice(0, this.#activities.length - maxActivities);
     }
     if (activity.status !== 'requested' && activity.status !== 'running' && activity.status !== 'waiting_permission') {
-      this.#options.inspector.record({ type: 'tool', at: this.#options.now(), name: activity.name, status: activity.status === 'succeeded' ? 'done' : 'failed', ...(activity.durationMs === null ? {} : { durationMs: activity.durationMs }) });
+      this.#options.inspector.record({ socket: activity.caller, type: 'tool', at: this.#options.now(), name: activity.name, status: activity.status === 'succeeded' ? 'done' : 'failed', ...(activity.durationMs === null ? {} : { durationMs: activity.durationMs }) });
     }
     this.#options.emit({ type: 'tool', activity });
   }

@@ -3,7 +3,7 @@
  * PipelineSession in pipeline mode) with its mic, speaker and PlayoutBuffer, and turns its events
  * into transcript turns, voice status and inspector entries.
  */
-import type { Problem, PushEvent, VoiceStatus } from '../contract';
+import type { InspectorSocket, Problem, PushEvent, VoiceStatus } from '../contract';
 import { PlayoutBuffer, type Scheduler } from '../audio/playout';
 import type { MicSource, SpeakerSink } from '../audio/ports';
 import type { InspectorLog } from '../inspector/log';
@@ -211,7 +211,7 @@ export class VoiceController {
         onEvent: (event) => {
           if (event.type === 'playout.drained') session?.playbackDrained();
           if (event.type === 'playout.started' || event.type === 'playout.drained') {
-            this.#options.inspector.record({ type: 'voice.playout', at: this.#options.now(), phase: event.type === 'playout.started' ? 'started' : 'drained', depthMs: Math.round(playout.depthMs) });
+            this.#options.inspector.record({ socket: this.#socket, type: 'voice.playout', at: this.#options.now(), phase: event.type === 'playout.started' ? 'started' : 'drained', depthMs: Math.round(playout.depthMs) });
           }
         },
       });
@@ -273,6 +273,7 @@ export class VoiceController {
       this.#realtimeTurn = null;
       const span = (from: number | null, to: number | null): number | null => (from === null || to === null ? null : Math.round(to - from));
       this.#options.inspector.record({
+        socket: this.#socket,
         type: 'voice.timing',
         at,
         mode: 'realtime',
@@ -282,6 +283,11 @@ export class VoiceController {
         totalMs: span(turn.speechEndAt, at),
       });
     }
+  }
+
+  /** The socket voice events are about: pipeline mode listens on a transcription session. */
+  get #socket(): InspectorSocket {
+    return this.#pipeline.mode === 'pipeline' ? 'transcription' : 'voice';
   }
 
   #modeStatus(): Pick<VoiceStatus, 'turnMode' | 'pipelineListen'> {
@@ -301,17 +307,17 @@ export class VoiceController {
     if (this.#pipeline.mode === 'realtime') this.#timeRealtime(event, at);
     switch (event.type) {
       case 'state':
-        inspector.record({ type: 'voice.state', at, state: event.state });
+        inspector.record({ socket: this.#socket, type: 'voice.state', at, state: event.state });
         this.#setStatus({ state: event.state, ...(event.state === 'error' ? {} : { problem: null }) });
         return;
       case 'vad':
-        inspector.record({ type: 'voice.vad', at, speaking: event.speaking });
+        inspector.record({ socket: this.#socket, type: 'voice.vad', at, speaking: event.speaking });
         return;
       case 'commit':
-        if (event.audioMs > 0 || event.itemId !== null) inspector.record({ type: 'voice.commit', at, audioMs: Math.round(event.audioMs) });
+        if (event.audioMs > 0 || event.itemId !== null) inspector.record({ socket: this.#socket, type: 'voice.commit', at, audioMs: Math.round(event.audioMs) });
         return;
       case 'response': {
-        inspector.record({ type: 'voice.response', at, phase: event.phase, status: event.status ?? null });
+        inspector.record({ socket: this.#socket, type: 'voice.response', at, phase: event.phase, status: event.status ?? null });
         const cost = event.usage === undefined ? null : voiceCostUsd(this.#settings.model, event.usage);
         if (cost !== null) {
           inspector.addVoiceCost(cost);
@@ -322,7 +328,7 @@ export class VoiceController {
       case 'mic.level':
         if (at - this.#lastLoggedLevelAt >= 1000) {
           this.#lastLoggedLevelAt = at;
-          inspector.record({ type: 'voice.level', at, dbfs: Number.isFinite(event.dbfs) ? Math.round(event.dbfs) : -120 });
+          inspector.record({ socket: this.#socket, type: 'voice.level', at, dbfs: Number.isFinite(event.dbfs) ? Math.round(event.dbfs) : -120 });
         }
         if (at - this.#lastLevelAt >= levelIntervalMs) {
           this.#lastLevelAt = at;
@@ -361,29 +367,29 @@ export class VoiceController {
         return;
       }
       case 'barge_in': {
-        inspector.record({ type: 'barge_in', at, reason: event.reason, playedMs: event.playedMs, generatedMs: event.generatedMs, audioEndMs: event.audioEndMs });
+        inspector.record({ socket: this.#socket, type: 'barge_in', at, reason: event.reason, playedMs: event.playedMs, generatedMs: event.generatedMs, audioEndMs: event.audioEndMs });
         const turn = transcript.get(event.itemId);
         if (turn !== undefined) transcript.finish({ ...turn, status: 'incomplete', heardText: event.heardText });
         emit({ type: 'inspector', summary: inspector.summary });
         return;
       }
       case 'reconnect':
-        inspector.record({ type: 'reconnect', at, attempt: event.attempt, delayMs: event.delayMs, code: event.code });
+        inspector.record({ socket: this.#socket, type: 'reconnect', at, attempt: event.attempt, delayMs: event.delayMs, code: event.code });
         emit({ type: 'inspector', summary: inspector.summary });
         return;
       case 'recovered':
-        inspector.record({ type: 'rehydration', at, reason: 'voice session recovered', items: event.itemsReplayed });
+        inspector.record({ socket: this.#socket, type: 'recovery', at, items: event.itemsReplayed });
         emit({ type: 'inspector', summary: inspector.summary });
         return;
       case 'timing':
         {
           const { speechEndToTranscriptMs, transcriptToFirstTokenMs, firstTokenToFirstAudioMs, totalMs } = event.timing;
-          inspector.record({ type: 'voice.timing', at, mode: 'pipeline', speechEndToTranscriptMs, transcriptToFirstTokenMs, firstTokenToFirstAudioMs, totalMs });
+          inspector.record({ socket: this.#socket, type: 'voice.timing', at, mode: 'pipeline', speechEndToTranscriptMs, transcriptToFirstTokenMs, firstTokenToFirstAudioMs, totalMs });
         }
         emit({ type: 'inspector', summary: inspector.summary });
         return;
       case 'frame.rejected':
-        inspector.record({ type: 'frame.rejected', at, reason: event.problem.message });
+        inspector.record({ socket: this.#socket, type: 'frame.rejected', at, reason: event.problem.message });
         emit({ type: 'inspector', summary: inspector.summary });
         return;
       case 'ptt.dropped':

@@ -9,7 +9,7 @@ export type { InspectorEvent } from '../contract';
 /** The latency chart shows this many turns. */
 export const recentTurnCount = 30;
 
-const counters = { warmup: 'warmups', compaction: 'compactions', reconnect: 'reconnects', rehydration: 'rehydrations', rollover: 'rollovers' } as const;
+const counters = { warmup: 'warmups', compaction: 'compactions', rehydration: 'rehydrations', rollover: 'rollovers', recovery: 'recoveries' } as const;
 
 /** The summary before anything has happened. */
 export function emptySummary(): InspectorSummary {
@@ -22,7 +22,9 @@ export function emptySummary(): InspectorSummary {
     warmups: 0,
     compactions: 0,
     reconnects: 0,
+    voiceReconnects: 0,
     rehydrations: 0,
+    recoveries: 0,
     rollovers: 0,
     costUsd: null,
     voiceCostUsd: null,
@@ -61,10 +63,8 @@ export class InspectorLog {
     this.#events.push(event);
     this.#onRecord(event);
     if (this.#events.length > this.#capacity) this.#events.splice(0, this.#events.length - this.#capacity);
-    if (event.type in counters) {
-      const counter = counters[event.type as keyof typeof counters];
-      this.#summary = { ...this.#summary, [counter]: this.#summary[counter] + 1 };
-    }
+    const counter = event.type === 'reconnect' ? (event.socket === 'agent' ? 'reconnects' : 'voiceReconnects') : event.type in counters ? counters[event.type as keyof typeof counters] : null;
+    if (counter !== null) this.#summary = { ...this.#summary, [counter]: this.#summary[counter] + 1 };
     if (event.type === 'turn.finished' && event.metrics !== null) {
       const { metrics } = event;
       this.#summary = {
