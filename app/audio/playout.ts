@@ -25,6 +25,13 @@ export interface PlayoutOptions {
   chunkMs?: number;
   /** How far ahead of the listener writes may run. */
   leadMs?: number;
+  /**
+   * How long a played chunk is kept chunk by chunk (for `audibleLevelDbfs`'s look-back); older ones
+   * are folded into their item's heard total, so per-frame work does not grow with the session.
+   */
+  historyMs?: number;
+  /** How many finished items keep their played figures (a truncation needs only the latest). */
+  rememberedItems?: number;
   onEvent?: (event: PlayoutEvent) => void;
 }
 
@@ -41,7 +48,10 @@ interface Item {
   /** Samples received and not yet written. */
   pending: Int16Array[];
   pendingOffset: number;
+  /** Chunks written and not yet folded into `foldedMs`, oldest first. */
   scheduled: Scheduled[];
+  /** Heard milliseconds of chunks that ended longer than the history ago. */
+  foldedMs: number;
 }
 
 export interface StopResult {
@@ -57,6 +67,8 @@ export class PlayoutBuffer {
   readonly #leadMs: number;
   readonly #rate: number;
   readonly #onEvent: (event: PlayoutEvent) => void;
+  readonly #historyMs: number;
+  readonly #rememberedItems: number;
   #items = new Map<string, Item>();
   /** Items in arrival order; the head is the one playing. */
   #order: string[] = [];
@@ -73,6 +85,8 @@ export class PlayoutBuffer {
     // Three chunks ahead: two underran on a saturated test machine.
     this.#leadMs = options.leadMs ?? 3 * (options.chunkMs ?? 40);
     this.#onEvent = options.onEvent ?? (() => undefined);
+    this.#historyMs = options.historyMs ?? 2000;
+    this.#rememberedItems = options.rememberedItems ?? 4;
   }
 
   /** Audio for `itemId` (PCM16 mono at the sink's rate), played after anything queued before it. */
@@ -80,8 +94,9 @@ export class PlayoutBuffer {
     if (pcm.length === 0) return;
     let item = this.#items.get(itemId);
     if (item === undefined) {
-      item = { generatedSamples: 0, pending: [], pendingOffset: 0, scheduled: [] };
+      item = { generatedSamples: 0, pending: [], pendingOffset: 0, scheduled: [], foldedMs: 0 };
       this.#items.set(itemId, item);
+      this.#forgetOldItems();
     }
     // An item that drained during an underrun plays on when more of it arrives.
     if (!this.#order.includes(itemId)) this.#order.push(itemId);
@@ -94,7 +109,7 @@ export class PlayoutBuffer {
   playedMs(itemId: string, at = this.#scheduler.now()): number {
     const item = this.#items.get(itemId);
     if (item === undefined) return 0;
-    let played = 0;
+    let played = item.foldedMs;
     for (const chunk of item.scheduled) played += Math.min(Math.max(at - chunk.startsAt, 0), chunk.durationMs);
     return played;
   }
@@ -117,10 +132,12 @@ export class PlayoutBuffer {
    * safety compares the mic against.
    */
   audibleLevelDbfs(at = this.#scheduler.now(), lookbackMs = 500): number | null {
+    this.#foldHistory();
     let loudest: number | null = null;
     for (const item of this.#items.values()) {
       for (const chunk of item.scheduled) {
-        if (chunk.startsAt > at + 50 || chunk.startsAt + chunk.durationMs < at - lookbackMs) continue;
+        if (chunk.startsAt > at + 50) break;
+        if (chunk.startsAt + chunk.durationMs < at - lookbackMs) continue;
         loudest = loudest === null ? chunk.levelDbfs : Math.max(loudest, chunk.levelDbfs);
       }
     }
@@ -170,8 +187,43 @@ export class PlayoutBuffer {
     this.#items.delete(itemId);
   }
 
+  /** Items and chunks held for played figures and look-back: bounded however long the session. */
+  get retained(): { items: number; chunks: number } {
+    let chunks = 0;
+    for (const item of this.#items.values()) chunks += item.scheduled.length;
+    return { items: this.#items.size, chunks };
+  }
+
+  /** Folds chunks heard longer than the history ago into their item's total; each chunk once. */
+  #foldHistory(): void {
+    const before = this.#scheduler.now() - this.#historyMs;
+    for (const item of this.#items.values()) {
+      let folded = 0;
+      while (folded < item.scheduled.length) {
+        const chunk = item.scheduled[folded] as Scheduled;
+        if (chunk.startsAt + chunk.durationMs > before) break;
+        item.foldedMs += chunk.durationMs;
+        folded += 1;
+      }
+      if (folded > 0) item.scheduled.splice(0, folded);
+    }
+  }
+
+  /** Keeps the played figures of the latest finished items only, oldest forgotten first. */
+  #forgetOldItems(): void {
+    let finished = 0;
+    const ids = [...this.#items.keys()];
+    for (let index = ids.length - 1; index >= 0; index -= 1) {
+      const itemId = ids[index] as string;
+      if (this.#order.includes(itemId)) continue;
+      finished += 1;
+      if (finished > this.#rememberedItems) this.#items.delete(itemId);
+    }
+  }
+
   #pump(): void {
     if (this.#cancelPump !== null) return;
+    this.#foldHistory();
     const now = this.#scheduler.now();
     while (this.#audibleUntil - now < this.#leadMs + this.#sink.latencyMs) {
       const next = this.#takeChunk();
@@ -179,7 +231,7 @@ export class PlayoutBuffer {
       const startsAt = Math.max(now + this.#sink.latencyMs, this.#audibleUntil);
       const durationMs = (next.samples.length * 1000) / this.#rate;
       const item = this.#items.get(next.itemId) as Item;
-      if (item.scheduled.length === 0) this.#onEvent({ type: 'playout.started', itemId: next.itemId });
+      if (item.scheduled.length === 0 && item.foldedMs === 0) this.#onEvent({ type: 'playout.started', itemId: next.itemId });
       item.scheduled.push({ itemId: next.itemId, startsAt, durationMs, levelDbfs: levelDbfs(next.samples) });
       this.#audibleUntil = startsAt + durationMs;
       this.#sink.write(next.samples);
