@@ -33,6 +33,7 @@ export class SettingsService {
   #loaded = false;
   #keyStore: KeyStore;
   #listeners = new Set<(next: Settings) => void>();
+  #updates: Promise<unknown> = Promise.resolve();
 
   constructor(options: SettingsServiceOptions) {
     this.#options = options;
@@ -79,7 +80,17 @@ export class SettingsService {
     return { settings: { ...this.#settings }, key: this.#keyStore.status(), problems: this.#problems, models: modelCatalog(new Date(this.#options.now())) };
   }
 
-  async update(patch: Record<string, unknown>): Promise<CommandResult<SettingsView>> {
+  /**
+   * Applies a patch after every update before it has landed, so two quick changes from the panel
+   * each start from the other's result and neither is lost.
+   */
+  update(patch: Record<string, unknown>): Promise<CommandResult<SettingsView>> {
+    const result = this.#updates.then(() => this.#update(patch));
+    this.#updates = result.catch(() => undefined);
+    return result;
+  }
+
+  async #update(patch: Record<string, unknown>): Promise<CommandResult<SettingsView>> {
     const parsed = settingsPatchSchema.safeParse(patch);
     if (!parsed.success) {
       const message = parsed.error.issues.map((issue) => `${issue.path.join('.') || 'settings'}: ${issue.message}`).join('; ');

@@ -57,6 +57,16 @@ describe('settings commands', () => {
     expect(await copilot.call(commandChannels.updateSettings, { patch: 'voice=cedar' })).toMatchObject({ ok: false, problem: { code: 'invalid_payload' } });
   });
 
+  it('keeps both of two changes saved in quick succession', async () => {
+    const { store, saved } = memoryStore();
+    copilot = createCopilot({ ...testDeps({}), settingsStore: store });
+    await copilot.start();
+    // The second starts before the first has been saved and applied.
+    await Promise.all([copilot.call(commandChannels.updateSettings, { patch: { voice: 'cedar' } }), copilot.call(commandChannels.updateSettings, { patch: { rolloverMinutes: 30 } })]);
+    expect(saved.at(-1)).toMatchObject({ voice: 'cedar', rolloverMinutes: 30 });
+    expect(await copilot.call(commandChannels.getSettings, undefined)).toMatchObject({ ok: true, value: { settings: { voice: 'cedar', rolloverMinutes: 30 } } });
+  });
+
   it('stores a key, goes online with it, and never hands it back to the window', async () => {
     server = await startEmulator({ latency: noLatency });
     const keys = memoryKeys();
