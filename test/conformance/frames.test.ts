@@ -15,7 +15,7 @@ import type { RealtimeClientEvent } from '../../app/protocol/realtime';
 import type { ResponseCreateEvent } from '../../app/protocol/responses';
 import { recordedDir } from '../support/fixtures';
 import { deviationKey, deviations } from './deviations';
-import type { RecordedFrame } from './recorder';
+import type { RecordedFrame } from '../../app/testing';
 import { recordRun } from './run';
 import { loadEventSchemas, type EventSchemas, type Union } from './spec';
 

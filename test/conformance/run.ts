@@ -12,8 +12,7 @@ import { createCopilot } from '../../app/host/copilot';
 import { userMessage } from '../../app/protocol/responses';
 import { testDeps } from '../support/copilot';
 import { calculatorTool, countingCalculator, testSession } from '../support/sessions';
-import { fastScheduler, RecordingSink, ScriptedMic } from '../support/voice';
-import { frameRecorder, type FrameRecorder } from './recorder';
+import { fastScheduler, frameRecorder, RecordingSink, ScriptedMic, type FrameRecorder } from '../../app/testing';
 
 export interface RunSummary {
   /** What each step ended as, so the test can tell a run that went wrong from one that conformed. */

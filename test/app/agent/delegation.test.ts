@@ -17,7 +17,7 @@ import { RealtimeSession, type RealtimeSessionEvent } from '../../../app/realtim
 import { defaultVoiceSettings } from '../../../app/realtime/settings';
 import { ResponsesSession } from '../../../app/responses/session';
 import { defaultSessionSettings } from '../../../app/responses/settings';
-import { fastScheduler, RecordingSink, ScriptedMic } from '../../support/voice';
+import { fastScheduler, RecordingSink, ScriptedMic } from '../../../app/testing';
 
 let emulator: Emulator | null = null;
 const closers: Array<() => unknown> = [];

@@ -1,54 +1,24 @@
 import { describe, expect, it } from 'vitest';
-import { PlayoutBuffer, type PlayoutEvent, type Scheduler } from '../../../app/audio/playout';
-import type { SpeakerSink } from '../../../app/audio/ports';
+import { PlayoutBuffer, type PlayoutEvent } from '../../../app/audio/playout';
+import { ManualClock, RecordingSink } from '../../../app/testing';
 
 /** Virtual time and a sink that records writes: the played-position clock is pure arithmetic. */
 function rig(latencyMs = 30) {
-  let now = 0;
-  const timers: Array<{ at: number; fire: () => void }> = [];
-  const scheduler: Scheduler = {
-    now: () => now,
-    after(ms, fire) {
-      const timer = { at: now + ms, fire };
-      timers.push(timer);
-      return () => timers.splice(timers.indexOf(timer), 1);
-    },
-  };
-  const written: number[] = [];
-  let flushes = 0;
-  const sink: SpeakerSink = {
-    sampleRate: 24_000,
-    latencyMs,
-    open: async () => undefined,
-    write: (pcm) => void written.push(pcm.length),
-    flush: () => void (flushes += 1),
-    close: async () => undefined,
-  };
+  const clock = new ManualClock();
+  const sink = new RecordingSink({ latencyMs });
   const events: PlayoutEvent[] = [];
-  const playout = new PlayoutBuffer({ sink, scheduler, chunkMs: 40, onEvent: (event) => events.push(event) });
-  const advance = (ms: number) => {
-    const until = now + ms;
-    for (;;) {
-      timers.sort((a, b) => a.at - b.at);
-      const next = timers[0];
-      if (next === undefined || next.at > until) break;
-      timers.shift();
-      now = next.at;
-      next.fire();
-    }
-    now = until;
-  };
-  return { playout, advance, written, events, flushes: () => flushes };
+  const playout = new PlayoutBuffer({ sink, scheduler: clock, chunkMs: 40, onEvent: (event) => events.push(event) });
+  return { playout, advance: (ms: number) => clock.advanceSync(ms), sink, events, flushes: () => sink.flushes };
 }
 
 const ms = (count: number) => new Int16Array(count * 24);
 
 describe('PlayoutBuffer', () => {
   it('writes at most the lead ahead, in chunk-sized pieces', () => {
-    const { playout, written } = rig();
+    const { playout, sink } = rig();
     playout.enqueue('a', ms(1000));
     // A 120 ms lead past what is sounding: three 40 ms chunks go out at once, the rest as time passes.
-    expect(written).toEqual([960, 960, 960]);
+    expect(sink.writeSizes).toEqual([960, 960, 960]);
     expect(playout.generatedMs('a')).toBe(1000);
   });
 

@@ -4,7 +4,7 @@ import { WebSocket } from 'ws';
 import { commandChannels, type PushEvent, type Turn } from '../../../app/contract';
 import { createCopilot, type Copilot } from '../../../app/host/copilot';
 import { testDeps } from '../../support/copilot';
-import { fastScheduler, RecordingSink, ScriptedMic } from '../../support/voice';
+import { fastScheduler, RecordingSink, ScriptedMic } from '../../../app/testing';
 
 let copilot: Copilot | null = null;
 afterEach(async () => {

@@ -11,7 +11,7 @@ import { PlayoutBuffer } from '../../../app/audio/playout';
 import { RealtimeSession, type RealtimeSessionEvent } from '../../../app/realtime/session';
 import { defaultVoiceSettings } from '../../../app/realtime/settings';
 import { RealtimeRequestError } from '../../../app/realtime/waiters';
-import { fastScheduler, RecordingSink, ScriptedMic } from '../../support/voice';
+import { fastScheduler, RecordingSink, ScriptedMic } from '../../../app/testing';
 
 type Json = Record<string, unknown>;
 

@@ -13,7 +13,7 @@ import { startEmulator, type Emulator } from '../../../app/emulator/server';
 import { RealtimeSession, type RealtimeSessionEvent } from '../../../app/realtime/session';
 import { defaultVoiceSettings, type VoiceSettings } from '../../../app/realtime/settings';
 import type { WebSocketFactory } from '../../../app/transport/socket';
-import { fastScheduler, RecordingSink, ScriptedMic } from '../../support/voice';
+import { fastScheduler, RecordingSink, ScriptedMic } from '../../../app/testing';
 
 type Frame = Record<string, unknown> & { type: string };
 

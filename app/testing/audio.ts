@@ -1,0 +1,107 @@
+/**
+ * Stand-ins for the audio devices behind the `MicSource`/`SpeakerSink` ports, for tests that run
+ * on any machine (the real-device loop lives in test/audio): the mic plays what the test scripts,
+ * the sink records what would have reached the speaker.
+ */
+import type { Problem } from '../contract';
+import type { MicSource, SpeakerSink } from '../audio/ports';
+
+/** 24 kHz mono PCM16: samples per millisecond. */
+const perMs = 24;
+
+export class ScriptedMic implements MicSource {
+  readonly sampleRate = 24_000;
+  running = false;
+  #onChunk: ((pcm: Int16Array) => void) | null = null;
+  #onError: ((problem: Problem) => void) | null = null;
+  #failWith: Problem | null = null;
+
+  /** The next `start` throws this problem, as a missing or busy device does. */
+  failNextStart(problem: Problem): void {
+    this.#failWith = problem;
+  }
+
+  async start(onChunk: (pcm: Int16Array) => void, onError?: (problem: Problem) => void): Promise<void> {
+    if (this.#failWith !== null) {
+      const problem = this.#failWith;
+      this.#failWith = null;
+      throw Object.assign(new Error(problem.message), { problem });
+    }
+    this.#onChunk = onChunk;
+    this.#onError = onError ?? null;
+    this.running = true;
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    this.#onChunk = this.#onError = null;
+  }
+
+  /** A loud 220 Hz tone the emulator's VAD hears as speech. */
+  speak(ms: number): void {
+    this.#emit(tone(ms, 220, 9000));
+  }
+
+  silence(ms: number): void {
+    this.#emit(new Int16Array(Math.round(ms * perMs)));
+  }
+
+  /** The device fails while running (unplugged, taken by another program). */
+  fail(problem: Problem): void {
+    this.#onError?.(problem);
+  }
+
+  #emit(pcm: Int16Array): void {
+    // Devices deliver small chunks; 20 ms pieces exercise the framer.
+    for (let offset = 0; offset < pcm.length; offset += 20 * perMs) this.#onChunk?.(pcm.subarray(offset, offset + 20 * perMs));
+  }
+}
+
+export function tone(ms: number, hz: number, amplitude: number): Int16Array {
+  const samples = new Int16Array(Math.round(ms * perMs));
+  for (let index = 0; index < samples.length; index += 1) samples[index] = Math.round(amplitude * Math.sin((2 * Math.PI * hz * index) / 24_000));
+  return samples;
+}
+
+/** `ms` of silence at 24 kHz: audio whose content does not matter, only its length. */
+export function silence(ms: number): Int16Array {
+  return new Int16Array(Math.round(ms * perMs));
+}
+
+/** A speaker that keeps every write; `latencyMs` stands for the device and OS buffers. */
+export class RecordingSink implements SpeakerSink {
+  readonly sampleRate = 24_000;
+  readonly latencyMs: number;
+  written: Int16Array[] = [];
+  flushes = 0;
+  opened = false;
+
+  constructor(options: { latencyMs?: number } = {}) {
+    this.latencyMs = options.latencyMs ?? 0;
+  }
+
+  async open(): Promise<void> {
+    this.opened = true;
+  }
+
+  write(pcm: Int16Array): void {
+    this.written.push(pcm);
+  }
+
+  flush(): void {
+    this.flushes += 1;
+  }
+
+  async close(): Promise<void> {
+    this.opened = false;
+  }
+
+  /** Samples per write, in order. */
+  get writeSizes(): number[] {
+    return this.written.map((part) => part.length);
+  }
+
+  get writtenMs(): number {
+    return this.written.reduce((sum, part) => sum + part.length, 0) / perMs;
+  }
+}
