@@ -2,16 +2,15 @@
  * RealtimeSession against the emulator's /v1/realtime over real loopback sockets. The mic and
  * speaker are stand-ins here (the real-device loop is in test/audio); playout time runs fast.
  */
-import { WebSocket } from 'ws';
 import { afterEach, describe, expect, it } from 'vitest';
-import { PlayoutBuffer } from '../../../app/audio/playout';
+import { PlayoutBuffer, type Scheduler } from '../../../app/audio/playout';
 import { ManualClock } from '../../../app/emulator/clock';
 import { noLatency } from '../../../app/emulator/latency';
 import { startEmulator, type Emulator, type EmulatorOptions } from '../../../app/emulator/server';
 import { RealtimeSession, type RealtimeSessionEvent } from '../../../app/realtime/session';
 import { defaultVoiceSettings, type VoiceSettings } from '../../../app/realtime/settings';
 import type { ToolRunner } from '../../../app/responses/tools';
-import { fastScheduler, RecordingSink, ScriptedMic } from '../../support/voice';
+import { fastScheduler, frameRecorder, ManualClock as ClientClock, RecordingSink, ScriptedMic, type FrameRecorder } from '../../../app/testing';
 
 let emulator: Emulator | null = null;
 let session: RealtimeSession | null = null;
@@ -26,6 +25,8 @@ interface Rig {
   mic: ScriptedMic;
   sink: RecordingSink;
   playout: PlayoutBuffer;
+  /** Every frame both ways on the session's sockets. */
+  wire: FrameRecorder;
   events: RealtimeSessionEvent[];
   of<T extends RealtimeSessionEvent['type']>(type: T): Array<Extract<RealtimeSessionEvent, { type: T }>>;
   until<T extends RealtimeSessionEvent['type']>(type: T, match?: (event: Extract<RealtimeSessionEvent, { type: T }>) => boolean): Promise<Extract<RealtimeSessionEvent, { type: T }>>;
@@ -33,16 +34,17 @@ interface Rig {
   next<T extends RealtimeSessionEvent['type']>(type: T, match?: (event: Extract<RealtimeSessionEvent, { type: T }>) => boolean): Promise<Extract<RealtimeSessionEvent, { type: T }>>;
 }
 
-async function rig(settings: Partial<VoiceSettings> = {}, options: { emulator?: EmulatorOptions; runTool?: ToolRunner; speed?: number } = {}): Promise<Rig> {
+async function rig(settings: Partial<VoiceSettings> = {}, options: { emulator?: EmulatorOptions; runTool?: ToolRunner; speed?: number; scheduler?: Scheduler } = {}): Promise<Rig> {
   emulator = await startEmulator({ latency: noLatency, ...options.emulator });
   const mic = new ScriptedMic();
   const sink = new RecordingSink();
+  const wire = frameRecorder();
   const events: RealtimeSessionEvent[] = [];
   const waiters: Array<{ type: string; match: (event: never) => boolean; resolve: (event: never) => void }> = [];
   let created: RealtimeSession | null = null;
   const playout = new PlayoutBuffer({
     sink,
-    scheduler: fastScheduler(options.speed ?? 20),
+    scheduler: options.scheduler ?? fastScheduler(options.speed ?? 20),
     onEvent: (event) => {
       if (event.type === 'playout.drained') created?.playbackDrained();
     },
@@ -51,7 +53,7 @@ async function rig(settings: Partial<VoiceSettings> = {}, options: { emulator?: 
     baseUrl: emulator.baseUrl,
     apiKey: 'sk-test',
     settings: { ...defaultVoiceSettings, ...settings },
-    createWebSocket: (url, wsOptions) => new WebSocket(url, wsOptions),
+    createWebSocket: wire.createWebSocket,
     mic,
     playout,
     now: () => performance.now(),
@@ -74,6 +76,7 @@ async function rig(settings: Partial<VoiceSettings> = {}, options: { emulator?: 
     mic,
     sink,
     playout,
+    wire,
     events,
     of: (type) => events.filter((event) => event.type === type) as never,
     until: (type, match = () => true) => {
@@ -192,28 +195,71 @@ describe('barge-in', () => {
     r.mic.speak(400);
     const cut = await r.until('barge_in');
     expect(cut.reason).toBe('speech');
-    expect(cut.audioEndMs).toBeGreaterThanOrEqual(1);
-    expect(cut.audioEndMs).toBeLessThanOrEqual(cut.generatedMs);
-    expect(cut.audioEndMs).toBe(Math.max(1, Math.floor(Math.min(cut.playedMs, cut.generatedMs))));
     expect(r.sink.flushes).toBe(1);
+    // The item is cut where playback stopped, in whole milliseconds the server accepts.
+    const [truncate] = r.wire.sent('conversation.item.truncate');
+    expect(truncate).toMatchObject({ item_id: cut.itemId, content_index: 0, audio_end_ms: cut.audioEndMs });
+    expect(Number.isInteger(cut.audioEndMs)).toBe(true);
+    expect(cut.audioEndMs).toBeGreaterThan(0);
+    expect(cut.audioEndMs).toBeLessThanOrEqual(cut.playedMs);
+    expect(cut.playedMs - cut.audioEndMs).toBeLessThan(1);
+    expect(cut.audioEndMs).toBeLessThan(cut.generatedMs);
+    // With server VAD the server cancels on speech: the client does not cancel as well.
+    expect(r.wire.sent('response.cancel')).toEqual([]);
     r.mic.silence(400);
     await r.until('transcript.assistant.done', (event) => event.text.includes('seconds of speech'));
-    // The server accepted the truncation (an error would have surfaced as a problem).
+    expect(r.wire.received('conversation.item.truncated')).toEqual([expect.objectContaining({ item_id: cut.itemId, audio_end_ms: cut.audioEndMs })]);
     expect(r.of('problem')).toEqual([]);
     expect(r.session.history.find((entry) => entry.itemId === cut.itemId)?.text).toBe(cut.heardText);
   });
 
-  it('on the hotkey: cancels the response and truncates', async () => {
-    const r = await rig({ turnMode: 'push_to_talk' }, { speed: 2 });
+  it('on the hotkey: cancels the response still streaming and truncates', async () => {
+    // Paced output, so the reply is still being generated when the key goes down.
+    const r = await rig({ turnMode: 'push_to_talk' }, { speed: 2, emulator: { latency: { ...noLatency, outputTokensPerSecond: 40 } } });
     await r.session.connect();
     r.session.sendText('tell me something long');
     await r.until('state', (event) => event.state === 'speaking');
     await r.session.press();
     const cut = await r.until('barge_in');
     expect(cut.reason).toBe('hotkey');
-    expect(cut.audioEndMs).toBeLessThanOrEqual(cut.generatedMs);
+    expect(r.wire.sent('response.cancel')).toHaveLength(1);
+    const done = await r.until('response', (event) => event.phase === 'done');
+    expect(done.status).toBe('cancelled');
+    expect(r.wire.sent('conversation.item.truncate')).toEqual([expect.objectContaining({ item_id: cut.itemId, audio_end_ms: cut.audioEndMs })]);
+    expect(r.playout.playing).toBe(false);
     await r.session.release();
     expect(r.of('problem')).toEqual([]);
+  });
+
+  it('truncates at 1 ms, never 0, when the cut comes before anything was heard', async () => {
+    // Playout time stands still: the reply is queued but not one sample has reached the listener.
+    const clock = new ClientClock();
+    const r = await rig({ turnMode: 'push_to_talk' }, { scheduler: clock, emulator: { latency: { ...noLatency, outputTokensPerSecond: 40 } } });
+    await r.session.connect();
+    r.session.sendText('tell me something long');
+    await r.until('state', (event) => event.state === 'speaking');
+    await r.session.press();
+    const cut = await r.until('barge_in');
+    expect(cut.playedMs).toBe(0);
+    expect(cut.audioEndMs).toBe(1);
+    expect(r.wire.sent('conversation.item.truncate')).toEqual([expect.objectContaining({ item_id: cut.itemId, audio_end_ms: 1 })]);
+    expect(cut.heardText).toBe('');
+    await r.session.release();
+  });
+
+  it('truncates at exactly what was heard by the playout clock', async () => {
+    const clock = new ClientClock();
+    const r = await rig({ turnMode: 'push_to_talk' }, { scheduler: clock, emulator: { latency: { ...noLatency, outputTokensPerSecond: 40 } } });
+    await r.session.connect();
+    r.session.sendText('tell me something long');
+    await r.until('state', (event) => event.state === 'speaking');
+    clock.advanceSync(90.5);
+    await r.session.press();
+    const cut = await r.until('barge_in');
+    expect(cut.playedMs).toBe(90.5);
+    // Whole milliseconds, rounded down: never past what was heard.
+    expect(r.wire.sent('conversation.item.truncate')[0]?.audio_end_ms).toBe(90);
+    await r.session.release();
   });
 });
 
