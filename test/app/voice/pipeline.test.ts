@@ -5,14 +5,14 @@
  */
 import { WebSocket } from 'ws';
 import { afterEach, describe, expect, it } from 'vitest';
-import { PlayoutBuffer } from '../../../app/audio/playout';
+import { PlayoutBuffer, type Scheduler } from '../../../app/audio/playout';
 import { noLatency, type LatencyModel } from '../../../app/emulator/latency';
 import { startEmulator, type Emulator } from '../../../app/emulator/server';
 import { userMessage } from '../../../app/protocol/responses';
 import type { ResponsesSession } from '../../../app/responses/session';
 import { defaultPipelineSettings, PipelineSession, splitSentences, type PipelineAgent, type PipelineSessionEvent, type PipelineSettings } from '../../../app/voice/pipeline';
 import { calculatorTool, countingCalculator, testSession } from '../../support/sessions';
-import { fastScheduler, RecordingSink, ScriptedMic } from '../../support/voice';
+import { fastScheduler, ManualClock, RecordingSink, ScriptedMic } from '../../../app/testing';
 
 let emulator: Emulator | null = null;
 let pipeline: PipelineSession | null = null;
@@ -40,6 +40,8 @@ interface Rig {
 interface RigOptions {
   latency?: Partial<LatencyModel>;
   speed?: number;
+  /** The playout's clock, when the test drives it instead of real time. */
+  scheduler?: Scheduler;
   /** Wraps the real agent, e.g. to put words where the emulator can only hear "speech". */
   agent?: (agent: ResponsesSession) => PipelineAgent;
   runTool?: ReturnType<typeof countingCalculator>['runner'];
@@ -58,7 +60,7 @@ async function rig(settings: Partial<PipelineSettings> = {}, options: RigOptions
   let created: PipelineSession | null = null;
   const playout = new PlayoutBuffer({
     sink,
-    scheduler: fastScheduler(options.speed ?? 20),
+    scheduler: options.scheduler ?? fastScheduler(options.speed ?? 20),
     onEvent: (event) => {
       if (event.type === 'playout.drained') created?.playbackDrained();
     },
@@ -182,24 +184,23 @@ describe('pipeline voice mode', () => {
   });
 
   it('barge-in: pressing during the reply stops playback, cancels pending speech, and keeps what was heard', async () => {
-    // Real-time playout and a long reply, so the press lands mid-speech.
-    const r = await rig({}, { speed: 1, agent: meaning('Please write a long answer about the history of the telephone, with many sentences.') });
+    // The playout clock is the test's: exactly 400 ms of the reply are heard before the press.
+    const clock = new ManualClock();
+    const r = await rig({}, { scheduler: clock, agent: meaning('Please write a long answer about the history of the telephone, with many sentences.') });
     await r.session.connect();
     await r.session.press();
     r.mic.speak(600);
     await r.session.release();
     await r.until('state', (event) => event.state === 'speaking');
-    await new Promise((resolve) => setTimeout(resolve, 400));
+    await clock.advance(400);
     await r.session.press();
     const bargeIn = await r.until('barge_in');
     expect(bargeIn.reason).toBe('hotkey');
-    expect(bargeIn.playedMs).toBeGreaterThan(0);
-    expect(bargeIn.playedMs).toBeLessThan(bargeIn.generatedMs + 1);
+    expect(bargeIn.playedMs).toBe(400);
+    expect(bargeIn.audioEndMs).toBe(400);
     expect(r.playout.playing).toBe(false);
-    const writtenAtStop = r.sink.writtenMs;
-    await new Promise((resolve) => setTimeout(resolve, 300));
-    // Nothing more reached the speaker after the cut.
-    expect(r.sink.writtenMs).toBe(writtenAtStop);
+    expect(r.sink.flushes).toBe(1);
+    const generatedAtStop = r.playout.generatedMs(bargeIn.itemId);
     // What was heard is the start of what was said, and no more.
     const said = r.events.filter((event): event is Of<'transcript.assistant'> => event.type === 'transcript.assistant').map((event) => event.delta).join('');
     expect(bargeIn.heardText.length).toBeGreaterThan(0);
@@ -208,7 +209,16 @@ describe('pipeline voice mode', () => {
     // The next turn tells the agent what the user really heard.
     r.mic.speak(600);
     await r.session.release();
-    await r.until('transcript.assistant.done', (event) => event.itemId !== bargeIn.itemId);
+    let answered = false;
+    void r.until('transcript.assistant.done', (event) => event.itemId !== bargeIn.itemId).then(() => (answered = true));
+    // Playout runs on while the next turn is answered (sockets get their turn between steps);
+    // nothing of the cut reply is spoken again.
+    while (!answered) {
+      await clock.advance(50);
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    expect(r.playout.generatedMs(bargeIn.itemId)).toBe(generatedAtStop);
+    expect(r.playout.playedMs(bargeIn.itemId)).toBe(400);
     const last = JSON.stringify(emulator?.requests.at(-1)?.input);
     expect(last).toContain('they heard only');
   });
