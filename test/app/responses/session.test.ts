@@ -8,6 +8,7 @@ import { ManualClock } from '../../../app/emulator/clock';
 import { noLatency } from '../../../app/emulator/latency';
 import { startEmulator, type Emulator, type EmulatorOptions } from '../../../app/emulator/server';
 import { userMessage } from '../../../app/protocol/responses';
+import { scriptedServer } from '../../support/scriptedResponses';
 import { calculatorTool, countingCalculator, testSession } from '../../support/sessions';
 
 let emulator: Emulator | null = null;
@@ -320,7 +321,9 @@ describe('lanes', () => {
     expect(right.text).toContain('"right lane"');
     expect(requests.map((request) => request.stream_id).sort()).toEqual(['left', 'right']);
     // Overlapped: together they took far less than one after the other would have.
-    if (left.status === 'completed' && right.status === 'completed') expect(bothMs).toBeLessThan(left.metrics.totalMs + right.metrics.totalMs);
+    expect(left.status).toBe('completed');
+    expect(right.status).toBe('completed');
+    expect(bothMs).toBeLessThan((left.metrics?.totalMs ?? 0) + (right.metrics?.totalMs ?? 0));
     const next = await session.runTurn([userMessage('more')], {}, 'left');
     expect(next.text).toContain('message 2 of our conversation');
     expect(requests.at(-1)).toMatchObject({ stream_id: 'left', previous_response_id: expect.stringMatching(/^resp_/) });
@@ -371,34 +374,6 @@ describe('the real recorded tool loop', () => {
 // Small protocol peers for cases the emulator cannot stage -------------------------------------
 
 import { WebSocketServer } from 'ws';
-
-async function scriptedServer(outputs: unknown[][], behaviour: { alwaysMiss?: boolean } = {}) {
-  const wss = new WebSocketServer({ port: 0, host: '127.0.0.1' });
-  const received: Array<Record<string, unknown>> = [];
-  let next = 0;
-  wss.on('connection', (ws) =>
-    ws.on('message', (data) => {
-      const request = JSON.parse(data.toString()) as Record<string, unknown>;
-      received.push(request);
-      const send = (event: object) => ws.send(JSON.stringify(event));
-      if (request.previous_response_id && behaviour.alwaysMiss) {
-        send({ type: 'error', status: 400, error: { type: 'invalid_request_error', code: 'previous_response_not_found', message: 'gone', param: 'previous_response_id' } });
-        return;
-      }
-      if (behaviour.alwaysMiss && request.generate !== false) {
-        send({ type: 'error', status: 500, error: { type: 'server_error', code: 'server_error', message: 'still failing', param: null } });
-        return;
-      }
-      const output = request.generate === false ? [] : (outputs[next++] ?? []);
-      const response = { id: `resp_${received.length}`, object: 'response', status: 'completed', output, usage: null };
-      send({ type: 'response.created', sequence_number: 0, response: { ...response, status: 'in_progress', output: [] } });
-      send({ type: 'response.completed', sequence_number: 1, response });
-    }),
-  );
-  await new Promise((resolve) => wss.once('listening', resolve));
-  const { port } = wss.address() as { port: number };
-  return { baseUrl: `http://127.0.0.1:${port}/v1`, received, close: () => wss.close() };
-}
 
 /** Replays recorded responses, one per request, byte for byte. */
 async function replayServer(responses: string[][]) {
