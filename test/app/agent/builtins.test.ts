@@ -249,6 +249,18 @@ describe('workspace files', () => {
     await expect(toolFrom(tools, 'read_file')({ path: 'sub' })).rejects.toThrow(/is a folder/);
   });
 
+  it('refuses a sibling folder whose name starts with the grant\'s (work-secrets beside work)', async () => {
+    const sibling = `${work}-secrets`;
+    await fs.mkdir(sibling);
+    await fs.writeFile(join(sibling, 'keys.txt'), 'the keys\n');
+    for (const path of [join(sibling, 'keys.txt'), '../work-secrets/keys.txt']) {
+      await expect(toolFrom(tools, 'read_file')({ path })).rejects.toThrow(`is outside the folders Parley may use. Granted folders: ${work}.`);
+    }
+    await expect(toolFrom(tools, 'list_files')({ path: sibling })).rejects.toThrow(/outside the folders/);
+    await expect(toolFrom(tools, 'write_file')({ path: join(sibling, 'new.txt'), content: 'x' })).rejects.toThrow(/outside the folders/);
+    await expect(fs.readdir(sibling)).resolves.toEqual(['keys.txt']);
+  });
+
   it('refuses paths outside the granted folders, by .. or absolute path, naming the granted folders', async () => {
     for (const path of ['../outside/secret.txt', join(outside, 'secret.txt'), '/etc/hostname', `${work}/../outside/secret.txt`]) {
       await expect(toolFrom(tools, 'read_file')({ path })).rejects.toThrow(`is outside the folders Parley may use. Granted folders: ${work}.`);
