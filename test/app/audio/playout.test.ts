@@ -70,3 +70,136 @@ describe('PlayoutBuffer', () => {
     expect(playout.stop()).toBeNull();
   });
 });
+
+const level = (amplitude: number, count: number) => new Int16Array(count * 24).fill(amplitude);
+
+describe('PlayoutBuffer: what is queued, sounding and heard', () => {
+  it('counts queued and sounding audio as depth, and is playing only while there is some', () => {
+    const { playout, advance } = rig(30);
+    expect(playout.playing).toBe(false);
+    expect(playout.currentItemId).toBeNull();
+    playout.enqueue('a', ms(1000));
+    // 30 ms of latency plus the whole second, written or waiting.
+    expect(playout.depthMs).toBe(1030);
+    expect(playout.playing).toBe(true);
+    expect(playout.currentItemId).toBe('a');
+    advance(500);
+    expect(playout.depthMs).toBe(530);
+    advance(530);
+    expect(playout.depthMs).toBe(0);
+    expect(playout.playing).toBe(false);
+    expect(playout.currentItemId).toBeNull();
+  });
+
+  it('keeps the lead topped up every half chunk', () => {
+    const { playout, advance, sink } = rig(0);
+    playout.enqueue('a', ms(1000));
+    expect(sink.writeSizes).toHaveLength(3);
+    advance(20);
+    expect(sink.writeSizes).toHaveLength(4);
+  });
+
+  it('defaults to 40 ms chunks three ahead', () => {
+    const clock = new ManualClock();
+    const sink = new RecordingSink();
+    const playout = new PlayoutBuffer({ sink, scheduler: clock });
+    playout.enqueue('a', ms(1000));
+    expect(sink.writeSizes).toEqual([960, 960, 960]);
+  });
+
+  it('joins small pieces into whole chunks, samples in order', () => {
+    const { playout, advance, sink } = rig(0);
+    const pcm = Int16Array.from({ length: 24 * 160 }, (_, index) => index % 1000);
+    // 130 ms fills the lead and leaves 10 ms waiting; three 10 ms pieces queue behind it.
+    playout.enqueue('a', pcm.subarray(0, 24 * 130));
+    for (let offset = 24 * 130; offset < pcm.length; offset += 240) playout.enqueue('a', pcm.subarray(offset, offset + 240));
+    advance(1000);
+    expect(sink.writeSizes).toEqual([960, 960, 960, 960]);
+    expect(Int16Array.from(sink.written.flatMap((part) => [...part]))).toEqual(pcm);
+  });
+
+  it('ignores empty audio: nothing starts', () => {
+    const { playout, events } = rig(0);
+    playout.enqueue('a', new Int16Array(0));
+    expect(events).toEqual([]);
+    expect(playout.currentItemId).toBeNull();
+    expect(playout.generatedMs('a')).toBe(0);
+  });
+
+  it('reports an item started once and drained once, however many pieces it came in', () => {
+    const { playout, advance, events } = rig(0);
+    playout.enqueue('a', ms(100));
+    playout.enqueue('a', ms(100));
+    advance(1000);
+    expect(events.map((event) => `${event.type}:${event.itemId}`)).toEqual(['playout.started:a', 'playout.drained:a']);
+  });
+
+  it('knows nothing of an item it never got', () => {
+    const { playout } = rig(0);
+    expect(playout.playedMs('nope')).toBe(0);
+    expect(playout.generatedMs('nope')).toBe(0);
+  });
+
+  it('a stop reports the item being heard, not one already finished', () => {
+    const { playout, advance, events } = rig(0);
+    playout.enqueue('a', ms(100));
+    playout.enqueue('b', ms(100));
+    advance(150);
+    expect(playout.stop()).toEqual({ itemId: 'b', playedMs: 50, generatedMs: 100 });
+    expect(events.filter((event) => event.type === 'playout.stopped')).toEqual([{ type: 'playout.stopped', itemId: 'b', playedMs: 50, generatedMs: 100 }]);
+  });
+
+  it('a stop with nothing playing reports nothing and sends no event', () => {
+    const { playout, advance, events } = rig(0);
+    expect(playout.stop()).toBeNull();
+    playout.enqueue('a', ms(100));
+    advance(500);
+    expect(playout.stop()).toBeNull();
+    expect(events.some((event) => event.type === 'playout.stopped')).toBe(false);
+  });
+
+  it('reports the loudest level heard in the look-back, and none once it has passed', () => {
+    const { playout, advance } = rig(0);
+    playout.enqueue('a', level(8000, 200));
+    playout.enqueue('b', level(16000, 200));
+    advance(100);
+    const quiet = playout.audibleLevelDbfs() as number;
+    expect(quiet).toBeCloseTo(20 * Math.log10(8000 / 32768), 0);
+    advance(200);
+    // The louder item is sounding now; the quieter one is still inside the look-back.
+    expect(playout.audibleLevelDbfs()).toBeGreaterThan(quiet + 5);
+    expect(playout.audibleLevelDbfs(playout.depthMs + 1000, 500)).toBeNull();
+    // Audio written ahead but not yet sounding is not "heard" more than 50 ms early.
+    expect(playout.audibleLevelDbfs(-100, 0)).toBeNull();
+  });
+
+  it('keeps its bookkeeping bounded: old chunks fold into the heard total, only the last finished items are kept', () => {
+    const { playout, advance } = rig(0);
+    playout.enqueue('long', ms(10_000));
+    advance(10_000);
+    expect(playout.playedMs('long')).toBe(10_000);
+    // About 2 s of history in 40 ms chunks (plus what was written ahead), not 10 s (250).
+    expect(playout.retained.chunks).toBeLessThan(60);
+    for (const id of ['b', 'c', 'd', 'e', 'f']) {
+      playout.enqueue(id, ms(40));
+      advance(100);
+    }
+    // The item being enqueued counts among the four remembered (see docs/mutation.md).
+    expect(playout.playedMs('long')).toBe(0);
+    expect(playout.playedMs('b')).toBe(0);
+    expect(playout.playedMs('c')).toBe(40);
+    expect(playout.playedMs('f')).toBe(40);
+    expect(playout.retained.items).toBe(4);
+  });
+
+  it('forgets a finished item on request, but never the one playing', () => {
+    const { playout, advance } = rig(0);
+    playout.enqueue('a', ms(100));
+    advance(200);
+    playout.enqueue('b', ms(1000));
+    playout.forget('a');
+    playout.forget('b');
+    expect(playout.generatedMs('a')).toBe(0);
+    expect(playout.generatedMs('b')).toBe(1000);
+  });
+});
