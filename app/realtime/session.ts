@@ -100,6 +100,8 @@ export class RealtimeSession {
   #outOfBand = new Set<string>();
   #closed = false;
   #recovering = false;
+  /** Typed turns sent so far, for their item ids. */
+  #typed = 0;
 
   constructor(options: RealtimeSessionOptions) {
     this.#options = options;
@@ -244,7 +246,11 @@ export class RealtimeSession {
 
   /** Sends typed text as a user turn of the voice conversation. */
   sendText(text: string): void {
-    this.#send({ type: 'conversation.item.create', item: { type: 'message', role: 'user', content: [{ type: 'input_text', text }] } });
+    // Remembered before the server confirms it, under an id of ours: text sent as the socket
+    // closes is replayed by the recovery instead of lost, and the server's echo updates the entry.
+    const itemId = `parley_text_${(this.#typed += 1)}`;
+    this.#remember({ role: 'user', itemId, text });
+    this.#send({ type: 'conversation.item.create', item: { id: itemId, type: 'message', role: 'user', content: [{ type: 'input_text', text }] } });
     this.#requestResponse();
   }
 
@@ -335,13 +341,15 @@ export class RealtimeSession {
         onAttempt: (attempt, delayMs) => this.#emit({ type: 'reconnect', attempt, delayMs, code }),
         stopped: () => this.#closed,
       });
+      // Replayed under their own ids: the server's echo then updates the entry instead of adding
+      // a copy, so a second recovery does not send every message twice.
       for (const entry of this.#history) {
         this.#send({
           type: 'conversation.item.create',
           item:
             entry.role === 'user'
-              ? { type: 'message', role: 'user', content: [{ type: 'input_text', text: entry.text }] }
-              : { type: 'message', role: 'assistant', content: [{ type: 'output_text', text: entry.text }] },
+              ? { id: entry.itemId, type: 'message', role: 'user', content: [{ type: 'input_text', text: entry.text }] }
+              : { id: entry.itemId, type: 'message', role: 'assistant', content: [{ type: 'output_text', text: entry.text }] },
         });
       }
       this.#emit({ type: 'recovered', gapMs: this.#options.now() - startedAt, itemsReplayed: this.#history.length });
@@ -582,7 +590,11 @@ export class RealtimeSession {
         // The close (1001) that follows triggers recovery.
         return;
       default:
-        if (this.#responseRequested && !this.#responseActive) this.#responseRequested = false;
+        // A refused response.create (a rate limit, say) frees its slot and the voice with it.
+        if (this.#responseRequested && !this.#responseActive) {
+          this.#responseRequested = false;
+          this.#settle();
+        }
         this.#emit({
           type: 'problem',
           problem: this.#describe(code ?? null, message) ?? { code: code === 'invalid_api_key' ? 'unauthorized' : 'server_error', message: `The voice server reported: ${message}`, hint: code === 'invalid_api_key' ? 'Check OPENAI_API_KEY.' : 'Try again.' },
