@@ -5,6 +5,7 @@
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { warmBuiltins } from '../app/agent/builtins';
 import { createCopilot } from '../app/host/copilot';
 import { readyLines, startBrowserMode, startupLog } from './browserServer';
 import { consoleLogger } from './log';
@@ -35,6 +36,8 @@ try {
   const browser = await startBrowserMode({ copilot, rendererDir, log, port });
   for (const line of readyLines(browser.url, emulatorBaseUrl)) console.log(line);
   startup.ready();
+  // After the URL is out, so warming never delays start-up.
+  void warmBuiltins();
   const stop = (): void => {
     void Promise.all([browser.close(), copilot.close()]).then(() => process.exit(0));
   };

@@ -8,6 +8,7 @@ import * as fs from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { warmBuiltins } from '../app/agent/builtins';
 import type { ConnectionState, VoiceStatus } from '../app/contract';
 import { commandChannels } from '../app/contract';
 import { createCopilot, type Copilot } from '../app/host/copilot';
@@ -230,6 +231,8 @@ async function main(): Promise<void> {
   });
 
   await copilot.start();
+  // Heavy modules load now, in the background, rather than on the first reply that needs them.
+  void warmBuiltins();
 }
 
 void main().catch((error: unknown) => {

@@ -107,6 +107,19 @@ export async function calculate(expression: string): Promise<string> {
   return (await calculator)(expression);
 }
 
+/**
+ * Loads mathjs and runs one expression ahead of need, so the first calculation a user asks for
+ * does not wait most of a second on the load. Call it once start-up is done; a failure is left
+ * for the first real calculation to retry and report.
+ */
+export async function warmCalculator(): Promise<void> {
+  try {
+    await calculate('1 + 1');
+  } catch {
+    calculator = undefined;
+  }
+}
+
 export function createCalculatorTools(): ToolDefinition[] {
   return [
     {

@@ -3,14 +3,14 @@
  * alone decides what they touch.
  */
 import type { ToolDefinition } from '../registry';
-import { createCalculatorTools } from './calculator';
+import { createCalculatorTools, warmCalculator } from './calculator';
 import { createClipboardTools, type ClipboardPort } from './clipboard';
 import { createFetchTools, type FetchPorts } from './fetch';
 import { createFileTools, type FilePorts } from './files';
 import { createNoteTools, type NotesPorts } from './notes';
 import { createTimeTools, type TimePorts } from './time';
 
-export { createCalculatorTools, calculate } from './calculator';
+export { createCalculatorTools, calculate, warmCalculator } from './calculator';
 export { createClipboardTools, type ClipboardPort } from './clipboard';
 export { createFetchTools, createPinnedFetch, fetchPage, htmlToText, isPrivateAddress, type FetchPort, type FetchPorts } from './fetch';
 export { createFileTools, type FilePorts, type WorkspaceFileSystem } from './files';
@@ -35,4 +35,12 @@ export function createBuiltinTools(ports: BuiltinPorts): ToolDefinition[] {
     ...createFileTools(ports.files),
     ...createFetchTools(ports.fetch),
   ];
+}
+
+/**
+ * Loads the built-ins' heavy modules (mathjs) in the background: for the shells to call once
+ * start-up is done, so no reply waits on a first-use load.
+ */
+export function warmBuiltins(): Promise<void> {
+  return warmCalculator();
 }
