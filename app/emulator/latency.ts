@@ -12,6 +12,12 @@ export interface LatencyModel {
   outputTokensPerSecond: number;
   /** Extra setup per HTTP request (TCP + TLS handshake); a WebSocket pays it once, at connect. */
   httpSetupMs: number;
+  /**
+   * Over HTTP, input whose prefix an earlier request with the same instructions and tools already
+   * sent counts as cached, as the service's prompt caching does (off by default: every HTTP request
+   * then pays for its whole input, the model's worst case for HTTP).
+   */
+  httpPromptCaching?: boolean;
 }
 
 /** Defaults that make the offline app feel like a fast real service. */

@@ -10,7 +10,7 @@ import type { FaultQueue } from '../faults';
 import { newId } from '../ids';
 import { pause, type LatencyModel } from '../latency';
 import { normaliseInput, rateLimitHeaders, validate, type StoredResponse } from './connection';
-import { streamResponse, usage, type EventSink } from './engine';
+import { promptTokens, streamResponse, usage, type EventSink } from './engine';
 import { refuseContext } from './reasoning';
 import { contextTokens, encodeCompaction, toBrainMessages } from './items';
 
@@ -20,6 +20,41 @@ export interface HttpContext {
   stored: Map<string, StoredResponse>;
   maxBodyBytes: number;
   onRequest?: (event: ResponseCreateEvent) => void;
+}
+
+/**
+ * The prefixes recent HTTP requests sent, per instructions-and-tools: a request's cached input is
+ * its prompt plus the longest run of leading items it shares with one of them. Only the latency
+ * model reads it; what the response says is the same either way.
+ */
+class PromptCache {
+  static readonly remembered = 8;
+  readonly #byPrompt = new Map<string, string[][]>();
+
+  cachedTokens(create: ResponseCreateEvent, items: readonly ResponseInputItem[]): number {
+    const key = JSON.stringify([create.instructions ?? null, create.tools ?? null]);
+    const sent = items.map((item) => JSON.stringify(item));
+    const earlier = this.#byPrompt.get(key);
+    let shared = -1;
+    for (const prefix of earlier ?? []) {
+      let length = 0;
+      while (length < prefix.length && length < sent.length && prefix[length] === sent[length]) length += 1;
+      shared = Math.max(shared, length);
+    }
+    this.#byPrompt.set(key, [...(earlier ?? []).slice(-(PromptCache.remembered - 1)), sent]);
+    return shared < 0 ? 0 : promptTokens(create) + contextTokens(items.slice(0, shared));
+  }
+}
+
+const promptCaches = new WeakMap<HttpContext, PromptCache>();
+
+function promptCacheOf(context: HttpContext): PromptCache {
+  let cache = promptCaches.get(context);
+  if (cache === undefined) {
+    cache = new PromptCache();
+    promptCaches.set(context, cache);
+  }
+  return cache;
 }
 
 type ErrorBody = { type: string; code: string | null; message: string; param: string | null };
@@ -51,9 +86,10 @@ export async function handleCreate(request: IncomingMessage, response: ServerRes
   const full = [...cached, ...normaliseInput(create.input)];
   const inputRefusal = refuseContext(cached, normaliseInput(create.input), create.store ?? true, context.stored);
   if (inputRefusal !== null) return sendError(response, inputRefusal.status, inputRefusal.error);
-  // Over HTTP the server still caches stored responses' prefixes only by prompt caching, which the
-  // emulator does not model: every request pays for its whole input.
-  const engine = { create, context: full, previousId, cachedTokens: 0, overHttp: true, latency: context.latency, fault };
+  // Over HTTP the server caches nothing per connection; prompt caching, when the latency model
+  // has it, saves the prefix an earlier request sent. Without it every request pays in full.
+  const cachedTokens = context.latency.httpPromptCaching === true ? promptCacheOf(context).cachedTokens(create, full) : 0;
+  const engine = { create, context: full, previousId, cachedTokens, overHttp: true, latency: context.latency, fault };
 
   if (create.stream === true) {
     response.writeHead(200, { 'Content-Type': 'text/event-stream; charset=utf-8', 'Cache-Control': 'no-cache', Connection: 'keep-alive' });
