@@ -23,8 +23,7 @@ export class Transcript {
   }
 
   start(turn: Turn): Turn {
-    this.#turns.push(turn);
-    if (this.#turns.length > maxTurns) this.#turns.splice(0, this.#turns.length - maxTurns);
+    this.#push(turn);
     this.#emit({ type: 'turn.started', turn });
     return turn;
   }
@@ -43,7 +42,8 @@ export class Transcript {
   }
 
   finish(turn: Turn): void {
-    if (this.get(turn.id) === undefined) this.#turns.push(turn);
+    // Voice turns often arrive finished without a start: they count against the cap too.
+    if (this.get(turn.id) === undefined) this.#push(turn);
     else this.#replace(turn);
     this.#emit({ type: 'turn.finished', turn });
   }
@@ -51,6 +51,11 @@ export class Transcript {
   clear(): void {
     this.#turns = [];
     this.#emit({ type: 'conversation.reset' });
+  }
+
+  #push(turn: Turn): void {
+    this.#turns.push(turn);
+    if (this.#turns.length > maxTurns) this.#turns.splice(0, this.#turns.length - maxTurns);
   }
 
   #replace(turn: Turn): void {
