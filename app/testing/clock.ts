@@ -52,10 +52,8 @@ export class ManualClock implements Scheduler {
     const until = this.#now + ms;
     for (;;) {
       await settle();
-      const next = this.#timers.filter((timer) => timer.due <= until).sort((a, b) => a.due - b.due || a.order - b.order)[0];
+      const next = this.#takeDue(until);
       if (next === undefined) break;
-      this.#timers.splice(this.#timers.indexOf(next), 1);
-      this.#now = next.due;
       next.fire();
     }
     this.#now = until;
@@ -65,14 +63,17 @@ export class ManualClock implements Scheduler {
   /** Like `advance`, for code under test that only schedules synchronously. */
   advanceSync(ms: number): void {
     const until = this.#now + ms;
-    for (;;) {
-      const next = this.#timers.filter((timer) => timer.due <= until).sort((a, b) => a.due - b.due || a.order - b.order)[0];
-      if (next === undefined) break;
-      this.#timers.splice(this.#timers.indexOf(next), 1);
-      this.#now = next.due;
-      next.fire();
-    }
+    for (let next = this.#takeDue(until); next !== undefined; next = this.#takeDue(until)) next.fire();
     this.#now = until;
+  }
+
+  /** The earliest timer due by `until`, removed, with the clock moved to its time. */
+  #takeDue(until: number): Timer | undefined {
+    const next = this.#timers.filter((timer) => timer.due <= until).sort((a, b) => a.due - b.due || a.order - b.order)[0];
+    if (next === undefined) return undefined;
+    this.#timers.splice(this.#timers.indexOf(next), 1);
+    this.#now = next.due;
+    return next;
   }
 }
 

@@ -12,7 +12,7 @@ import { userMessage } from '../../../app/protocol/responses';
 import type { ResponsesSession } from '../../../app/responses/session';
 import { defaultPipelineSettings, PipelineSession, splitSentences, type PipelineAgent, type PipelineSessionEvent, type PipelineSettings } from '../../../app/voice/pipeline';
 import { calculatorTool, countingCalculator, testSession } from '../../support/sessions';
-import { fastScheduler, ManualClock, RecordingSink, ScriptedMic } from '../../../app/testing';
+import { eventLog, fastScheduler, ManualClock, RecordingSink, ScriptedMic, type EventLog } from '../../../app/testing';
 
 let emulator: Emulator | null = null;
 let pipeline: PipelineSession | null = null;
@@ -26,15 +26,12 @@ afterEach(async () => {
 
 type Of<T extends PipelineSessionEvent['type']> = Extract<PipelineSessionEvent, { type: T }>;
 
-interface Rig {
+interface Rig extends Omit<EventLog<PipelineSessionEvent>, 'push'> {
   session: PipelineSession;
   mic: ScriptedMic;
   sink: RecordingSink;
   playout: PlayoutBuffer;
-  events: PipelineSessionEvent[];
   fetched: string[];
-  of<T extends PipelineSessionEvent['type']>(type: T): Array<Of<T>>;
-  until<T extends PipelineSessionEvent['type']>(type: T, match?: (event: Of<T>) => boolean): Promise<Of<T>>;
 }
 
 interface RigOptions {
@@ -54,9 +51,8 @@ async function rig(settings: Partial<PipelineSettings> = {}, options: RigOptions
   await agent.connect();
   const mic = new ScriptedMic();
   const sink = new RecordingSink();
-  const events: PipelineSessionEvent[] = [];
+  const log = eventLog<PipelineSessionEvent>();
   const fetched: string[] = [];
-  const waiters: Array<{ type: string; match: (event: never) => boolean; resolve: (event: never) => void }> = [];
   let created: PipelineSession | null = null;
   const playout = new PlayoutBuffer({
     sink,
@@ -80,31 +76,10 @@ async function rig(settings: Partial<PipelineSettings> = {}, options: RigOptions
     now: () => performance.now(),
     sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
     random: () => 0.5,
-    onEvent: (event) => {
-      events.push(event);
-      for (const waiter of [...waiters]) {
-        if (waiter.type === event.type && waiter.match(event as never)) {
-          waiters.splice(waiters.indexOf(waiter), 1);
-          waiter.resolve(event as never);
-        }
-      }
-    },
+    onEvent: log.push,
   });
   pipeline = created;
-  return {
-    session: created,
-    mic,
-    sink,
-    playout,
-    events,
-    fetched,
-    of: (type) => events.filter((event) => event.type === type) as never,
-    until: (type, match = () => true) => {
-      const seen = events.find((event) => event.type === type && match(event as never));
-      if (seen !== undefined) return Promise.resolve(seen as never);
-      return new Promise((resolve) => waiters.push({ type, match: match as never, resolve: resolve as never }));
-    },
-  };
+  return { ...log, session: created, mic, sink, playout, fetched };
 }
 
 /** The emulator hears only "[n s of speech]"; these tests say what the user meant in its place. */
