@@ -10,7 +10,7 @@ import type { AgentOutcome } from '../agent/supervisor';
 import type { Logger } from './ports';
 import type { ToolHost } from './tools';
 import type { Transcript } from './transcript';
-import type { VoiceController } from './voice';
+import type { VoiceController } from '../voice/controller';
 
 export interface AgentServiceOptions {
   /** The agent session of the moment; null while starting or reconnecting. */

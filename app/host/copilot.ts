@@ -2,7 +2,7 @@
  * The composition root: the one place that wires the services (settings, agent turns, voice,
  * tools, the transcript and the inspector) to the sessions, the emulator and the contract. Both
  * shells (Electron and browser mode) call `createCopilot` with their own I/O. The behaviour lives
- * in the services: settingsService.ts, agentService.ts, voice.ts, tools.ts, events.ts.
+ * in the services: settingsService.ts, agentService.ts, tools.ts, events.ts, and app/voice/controller.ts.
  */
 import {
   type CommandHandlers,
@@ -23,14 +23,14 @@ import { Transcript } from './transcript';
 import { ToolHost } from './tools';
 import { delegationTool, delegationToolName } from '../agent/supervisor';
 import type { ToolRegistry } from '../agent/registry';
-import { VoiceController, type PipelineConfig, type VoiceDeps } from './voice';
+import { VoiceController, type PipelineConfig, type VoiceDeps } from '../voice/controller';
 import { planConnection } from './config';
 import type { Settings } from '../settings/schema';
 import { agentReasoningEffort, modelProblem, realtimeModelOptions } from '../settings/models';
 import type { KeyStore, SettingsStore } from '../settings/store';
 import type { AudioDevices } from '../audio/ports';
 import type { SessionSettings } from '../responses/settings';
-import type { VoiceSettings } from '../realtime/settings';
+import type { VoiceSettings } from '../voice/settings';
 import type { EmbeddedEmulator, Logger, ToolInstallContext } from './ports';
 import { SettingsService } from './settingsService';
 import { AgentService } from './agentService';
@@ -247,6 +247,7 @@ export function createCopilot(deps: CopilotDeps): Copilot {
             },
             fetch: (url, init) => deps.fetch(url, init),
             runTool: tools.executor.runnerFor('voice'),
+            describeError: (error) => modelProblem(error.code, error.message, error.model, 'realtime'),
             devices: { input: current.inputDevice, output: current.outputDevice },
             createWebSocket: deps.createWebSocket,
             now,

@@ -1,7 +1,7 @@
 /**
  * What the host's services are given rather than build: the shells' logger, the embedded
  * emulator, and the hook that installs tools. Kept apart from the composition root so the
- * services (voice.ts among them) need not import it.
+ * services need not import it.
  */
 import type { Settings } from '../contract';
 

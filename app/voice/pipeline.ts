@@ -12,9 +12,9 @@ import type { Problem } from '../contract';
 import { parseRealtimeFrame, transcriptionSocketUrl, type ParsedRealtimeFrame, type RealtimeClientEvent, type RealtimeEvent } from '../protocol/realtime';
 import { userMessage } from '../protocol/responses';
 import type { ResponseInputItem } from '../protocol/responses';
-import { heardPart, minimumTurnMs, type RealtimeSessionEvent, type VoiceState } from '../realtime/session';
+import { heardPart, minimumTurnMs, type RealtimeSessionEvent, type VoiceState } from './realtimeSession';
 import type { TurnHandlers, TurnOutcome } from '../responses/session';
-import { RealtimeRequestError, ServerEventWaiters } from '../realtime/waiters';
+import { RealtimeRequestError, ServerEventWaiters } from './waiters';
 import { isRecoverableClose, reopenWithBackoff } from '../transport/reconnect';
 import { Socket, SocketError, type SocketState, type WebSocketFactory } from '../transport/socket';
 

@@ -19,7 +19,7 @@ import type { RecordedFrame } from '../../app/testing';
 import { recordRun } from './run';
 import { loadEventSchemas, type EventSchemas, type Union } from './spec';
 
-// The app's send sites are typed with these (app/realtime/session.ts `#send`, app/responses/session.ts
+// The app's send sites are typed with these (app/voice/realtimeSession.ts `#send`, app/responses/session.ts
 // `create`); they must stay the SDK's client event types, so a frame the SDK would not type fails tsc.
 const typedAsSdk: [(event: ResponseCreateEvent) => SdkResponsesClientEvent, (event: RealtimeClientEvent) => SdkRealtimeClientEvent] = [(event) => event, (event) => event];
 

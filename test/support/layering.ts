@@ -50,7 +50,7 @@ export interface FolderRule {
   node: boolean;
 }
 
-const everyAppFolder = ['app/contract/', 'app/protocol/', 'app/transport/', 'app/responses/', 'app/realtime/', 'app/voice/', 'app/audio/', 'app/agent/', 'app/history/', 'app/inspector/', 'app/settings/', 'app/testing/'];
+const everyAppFolder = ['app/contract/', 'app/protocol/', 'app/transport/', 'app/responses/', 'app/voice/', 'app/audio/', 'app/agent/', 'app/history/', 'app/inspector/', 'app/settings/', 'app/testing/'];
 
 /**
  * The design's layout table ("Layout and import rules" in docs/architecture.md), one row per
@@ -65,8 +65,8 @@ export const folderRules: readonly FolderRule[] = [
   { folder: 'app/audio/', imports: ['app/contract/'], packages: [], node: true },
   { folder: 'app/audio/native/', imports: ['app/audio/', 'app/contract/'], packages: ['speaker'], node: true },
   { folder: 'app/responses/', imports: ['app/transport/', 'app/protocol/', 'app/inspector/', 'resources/'], typeImports: ['app/contract/'], packages: ['openai'], node: false },
-  { folder: 'app/realtime/', imports: ['app/transport/', 'app/protocol/', 'app/audio/', 'app/inspector/', 'app/responses/'], typeImports: ['app/contract/', 'app/agent/'], packages: ['openai', 'zod'], node: false },
-  { folder: 'app/voice/', imports: ['app/transport/', 'app/protocol/', 'app/audio/', 'app/inspector/', 'app/realtime/', 'app/agent/'], typeImports: ['app/contract/', 'app/responses/'], packages: ['openai', 'zod'], node: false },
+  // Every voice concern: both sessions, their shared socket layer and rules, and the controller.
+  { folder: 'app/voice/', imports: ['app/transport/', 'app/protocol/', 'app/audio/', 'app/inspector/', 'app/agent/', 'app/responses/'], typeImports: ['app/contract/'], packages: ['openai', 'zod'], node: false },
   { folder: 'app/agent/', imports: ['app/responses/', 'app/contract/', 'app/protocol/'], typeImports: ['app/settings/'], packages: ['openai', 'ajv', 'mathjs', '@modelcontextprotocol/sdk', 'zod'], node: true },
   { folder: 'app/history/', imports: ['app/contract/', 'app/protocol/'], packages: ['better-sqlite3'], node: true },
   { folder: 'app/testing/', imports: ['app/contract/', 'app/protocol/', 'app/transport/', 'app/audio/'], typeImports: everyAppFolder, packages: ['ws'], node: true },

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { agentSettingsOf, voiceSettingsOf } from '../../../app/host/copilot';
-import { sessionConfig, defaultVoiceSettings } from '../../../app/realtime/settings';
+import { sessionConfig, defaultVoiceSettings } from '../../../app/voice/settings';
 import { reasoningParams } from '../../../app/responses/settings';
 import { defaultModels, modelCatalog, modelProblem, modelWarning, realtimeModelOptions } from '../../../app/settings/models';
 import { defaultSettings } from '../../../app/settings/schema';

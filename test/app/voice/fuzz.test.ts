@@ -8,9 +8,9 @@ import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket, WebSocketServer } from 'ws';
 import { PlayoutBuffer } from '../../../app/audio/playout';
-import { RealtimeSession, type RealtimeSessionEvent } from '../../../app/realtime/session';
-import { defaultVoiceSettings } from '../../../app/realtime/settings';
-import { RealtimeRequestError } from '../../../app/realtime/waiters';
+import { RealtimeSession, type RealtimeSessionEvent } from '../../../app/voice/realtimeSession';
+import { defaultVoiceSettings } from '../../../app/voice/settings';
+import { RealtimeRequestError } from '../../../app/voice/waiters';
 import { fastScheduler, RecordingSink, ScriptedMic } from '../../../app/testing';
 
 type Json = Record<string, unknown>;

@@ -7,8 +7,8 @@ import { PlayoutBuffer, type Scheduler } from '../../../app/audio/playout';
 import { ManualClock } from '../../../app/emulator/clock';
 import { noLatency } from '../../../app/emulator/latency';
 import { startEmulator, type Emulator, type EmulatorOptions } from '../../../app/emulator/server';
-import { RealtimeSession, type RealtimeSessionEvent } from '../../../app/realtime/session';
-import { defaultVoiceSettings, type VoiceSettings } from '../../../app/realtime/settings';
+import { RealtimeSession, type RealtimeSessionEvent } from '../../../app/voice/realtimeSession';
+import { defaultVoiceSettings, type VoiceSettings } from '../../../app/voice/settings';
 import type { ToolRunner } from '../../../app/responses/tools';
 import { fastScheduler, frameRecorder, ManualClock as ClientClock, RecordingSink, ScriptedMic, type FrameRecorder } from '../../../app/testing';
 

@@ -3,20 +3,17 @@
  * PipelineSession in pipeline mode) with its mic, speaker and PlayoutBuffer, and turns its events
  * into transcript turns, voice status and inspector entries.
  */
-import type { InspectorSocket, Problem, PushEvent, VoiceStatus } from '../contract';
+import type { InspectorSocket, Problem, PushEvent, Turn, VoiceStatus } from '../contract';
 import { PlayoutBuffer, type Scheduler } from '../audio/playout';
 import type { MicSource, SpeakerSink } from '../audio/ports';
 import type { InspectorLog } from '../inspector/log';
-import { RealtimeSession, type RealtimeSessionEvent } from '../realtime/session';
-import { defaultVoiceSettings, type VoiceSettings } from '../realtime/settings';
-import { RealtimeRequestError } from '../realtime/waiters';
-import { modelProblem } from '../settings/models';
 import type { WebSocketFactory } from '../transport/socket';
-import type { Logger } from './ports';
-import type { Transcript } from './transcript';
 import type { ToolRunner } from '../responses/tools';
 import { voiceCostUsd } from '../responses/cost';
-import { defaultPipelineSettings, PipelineSession, type PipelineAgent, type PipelineSessionEvent, type PipelineSettings } from '../voice/pipeline';
+import { RealtimeSession, type RealtimeSessionEvent, type RealtimeSessionOptions } from './realtimeSession';
+import { defaultVoiceSettings, type VoiceSettings } from './settings';
+import { RealtimeRequestError } from './waiters';
+import { defaultPipelineSettings, PipelineSession, type PipelineAgent, type PipelineSessionEvent, type PipelineSettings } from './pipeline';
 
 /** Speech-to-speech over the Realtime model, or transcription → the Responses agent → speech. */
 export type VoiceMode = 'realtime' | 'pipeline';
@@ -30,6 +27,20 @@ export interface PipelineConfig {
 export interface VoiceDevices {
   input: string | null;
   output: string | null;
+}
+
+/** The shells' logger, as the controller uses it. */
+export interface VoiceLogger {
+  info(message: string, fields?: Record<string, unknown>): void;
+  warn(message: string, fields?: Record<string, unknown>): void;
+}
+
+/** The host's transcript, where voice turns land. */
+export interface VoiceTranscript {
+  get(id: string): Turn | undefined;
+  start(turn: Turn): Turn;
+  delta(id: string, delta: string): void;
+  finish(turn: Turn): void;
 }
 
 export interface VoiceDeps {
@@ -49,8 +60,10 @@ export interface VoiceControllerOptions {
   now: () => number;
   sleep: (ms: number) => Promise<void>;
   random: () => number;
-  log: Logger;
-  transcript: Transcript;
+  log: VoiceLogger;
+  transcript: VoiceTranscript;
+  /** Says a voice server error in the user's terms where the host knows better (e.g. a model they cannot use). */
+  describeError?: RealtimeSessionOptions['describeError'];
   inspector: InspectorLog;
   emit: (event: PushEvent) => void;
   /** Pipeline mode and its settings; realtime when absent. */
@@ -251,7 +264,7 @@ export class VoiceController {
     return new RealtimeSession({
       ...common,
       settings: this.#settings,
-      describeError: (error) => modelProblem(error.code, error.message, error.model, 'realtime'),
+      ...(this.#options.describeError === undefined ? {} : { describeError: this.#options.describeError }),
       ...(this.#options.runTool === undefined ? {} : { runTool: this.#options.runTool }),
     });
   }

@@ -10,8 +10,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { PlayoutBuffer } from '../../../app/audio/playout';
 import { noLatency } from '../../../app/emulator/latency';
 import { startEmulator, type Emulator } from '../../../app/emulator/server';
-import { RealtimeSession, type RealtimeSessionEvent } from '../../../app/realtime/session';
-import { defaultVoiceSettings, type VoiceSettings } from '../../../app/realtime/settings';
+import { RealtimeSession, type RealtimeSessionEvent } from '../../../app/voice/realtimeSession';
+import { defaultVoiceSettings, type VoiceSettings } from '../../../app/voice/settings';
 import type { WebSocketFactory } from '../../../app/transport/socket';
 import { fastScheduler, RecordingSink, ScriptedMic } from '../../../app/testing';
 
