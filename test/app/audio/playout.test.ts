@@ -180,6 +180,7 @@ describe('PlayoutBuffer: what is queued, sounding and heard', () => {
     expect(playout.playedMs('long')).toBe(10_000);
     // About 2 s of history in 40 ms chunks (plus what was written ahead), not 10 s (250).
     expect(playout.retained.chunks).toBeLessThan(60);
+    expect(playout.retained.chunks).toBeGreaterThan(40);
     for (const id of ['b', 'c', 'd', 'e', 'f']) {
       playout.enqueue(id, ms(40));
       advance(100);
@@ -190,6 +191,21 @@ describe('PlayoutBuffer: what is queued, sounding and heard', () => {
     expect(playout.playedMs('c')).toBe(40);
     expect(playout.playedMs('f')).toBe(40);
     expect(playout.retained.items).toBe(4);
+  });
+
+  it('never forgets an item still queued, however many are waiting', () => {
+    const { playout } = rig(0);
+    for (const id of ['a', 'b', 'c', 'd', 'e', 'f', 'g']) playout.enqueue(id, ms(40));
+    expect(playout.generatedMs('a')).toBe(40);
+    expect(playout.retained.items).toBe(7);
+  });
+
+  it('the level heard is the loudest in the look-back, not the latest', () => {
+    const { playout, advance } = rig(0);
+    playout.enqueue('a', level(16000, 200));
+    playout.enqueue('b', level(4000, 200));
+    advance(300);
+    expect(playout.audibleLevelDbfs()).toBeCloseTo(20 * Math.log10(16000 / 32768), 0);
   });
 
   it('forgets a finished item on request, but never the one playing', () => {
