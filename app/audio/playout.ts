@@ -18,6 +18,12 @@ export type PlayoutEvent =
   | { type: 'playout.drained'; itemId: string; playedMs: number }
   | { type: 'playout.stopped'; itemId: string; playedMs: number; generatedMs: number };
 
+/**
+ * The far end as the listener hears it, for the echo canceller: each chunk written and when its
+ * first sample sounds, and each stop (nothing after `at` sounds).
+ */
+export type FarEndEvent = { type: 'played'; pcm: Int16Array; startsAt: number } | { type: 'cut'; at: number };
+
 export interface PlayoutOptions {
   sink: SpeakerSink;
   scheduler: Scheduler;
@@ -76,6 +82,7 @@ export class PlayoutBuffer {
   #audibleUntil = 0;
   #cancelPump: (() => void) | null = null;
   #cancelDrain: (() => void) | null = null;
+  readonly #farEndListeners = new Set<(event: FarEndEvent) => void>();
 
   constructor(options: PlayoutOptions) {
     this.#sink = options.sink;
@@ -87,6 +94,17 @@ export class PlayoutBuffer {
     this.#onEvent = options.onEvent ?? (() => undefined);
     this.#historyMs = options.historyMs ?? 2000;
     this.#rememberedItems = options.rememberedItems ?? 4;
+  }
+
+  /** The playout clock, which `FarEndEvent` times and mic capture times are on. */
+  now(): number {
+    return this.#scheduler.now();
+  }
+
+  /** Subscribes to the far-end tap; returns the unsubscribe function. */
+  onFarEnd(listener: (event: FarEndEvent) => void): () => void {
+    this.#farEndListeners.add(listener);
+    return () => this.#farEndListeners.delete(listener);
   }
 
   /** Audio for `itemId` (PCM16 mono at the sink's rate), played after anything queued before it. */
@@ -165,6 +183,7 @@ export class PlayoutBuffer {
     this.#cancelDrain?.();
     this.#cancelPump = this.#cancelDrain = null;
     this.#sink.flush();
+    for (const listener of this.#farEndListeners) listener({ type: 'cut', at: now });
     const wasPlaying = this.#audibleUntil > now || [...this.#items.values()].some((item) => item.pending.length > 0);
     const result = itemId === null ? null : { itemId, playedMs: this.playedMs(itemId, now), generatedMs: this.generatedMs(itemId) };
     // What was flushed will never be heard: cut the schedule at now.
@@ -235,6 +254,7 @@ export class PlayoutBuffer {
       item.scheduled.push({ itemId: next.itemId, startsAt, durationMs, levelDbfs: levelDbfs(next.samples) });
       this.#audibleUntil = startsAt + durationMs;
       this.#sink.write(next.samples);
+      for (const listener of this.#farEndListeners) listener({ type: 'played', pcm: next.samples, startsAt });
     }
     if (this.#hasPending()) {
       const chunkMs = (this.#chunkSamples * 1000) / this.#rate;

