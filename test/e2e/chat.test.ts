@@ -27,7 +27,7 @@ beforeEach(async () => {
     if (message.type() === 'error') pageErrors.push(message.text());
   });
   await page.goto(server.url);
-  await expect.poll(() => page.getByRole('status', { name: 'Connection' }).textContent()).toContain('Offline (emulator)');
+  await expect.poll(() => page.getByRole('status', { name: 'Connection' }).textContent(), { timeout: 30_000 }).toContain('Offline (emulator)');
 });
 
 afterEach(async () => {
@@ -41,11 +41,15 @@ afterAll(async () => {
 
 /** Sends `text` from the composer and waits for its reply to finish streaming. */
 async function send(text: string): Promise<void> {
+  const transcript = page.getByRole('region', { name: 'Transcript' });
+  const before = await transcript.getByRole('listitem').count();
   const message = page.getByRole('textbox', { name: 'Message' });
   await message.fill(text);
   await message.press('Enter');
   await expect.poll(() => message.inputValue()).toBe('');
-  await expect.poll(() => page.getByRole('region', { name: 'Transcript' }).getAttribute('aria-busy')).toBe('false');
+  // The user's line and the reply's.
+  await expect.poll(() => transcript.getByRole('listitem').count(), { timeout: 30_000 }).toBeGreaterThanOrEqual(before + 2);
+  await expect.poll(() => transcript.getAttribute('aria-busy'), { timeout: 30_000 }).toBe('false');
 }
 
 /** Which message of the conversation the emulator says the last reply answered. */
@@ -76,7 +80,7 @@ describe('Parley in Chromium (browser mode, offline emulator)', () => {
   });
 
   it('keeps the conversation: the second message is chained to the first', async () => {
-    await send('remember the word apricot');
+    await send('apricots are orange');
     const first = await lastOrdinal();
     expect(first).toBeGreaterThanOrEqual(1);
     await send('what did I just say?');
