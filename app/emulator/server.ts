@@ -35,6 +35,8 @@ export interface EmulatorOptions {
   clock?: EmulatorClock;
   /** Largest client frame or HTTP body accepted. */
   maxMessageBytes?: number;
+  /** How many requests and stored responses are kept (default `historyLimit`). */
+  historyLimit?: number;
 }
 
 export interface Emulator {
@@ -44,7 +46,7 @@ export interface Emulator {
   /** The certificate's PEM when serving TLS, for clients to trust; null otherwise. */
   certificate: string | null;
   latency: LatencyModel;
-  /** Every `response.create` received (WebSocket and HTTP), in order. */
+  /** The newest `historyLimit` (option or default) `response.create`s received (WebSocket and HTTP), in order. */
   requests: ResponseCreateEvent[];
   /** Queues a fault for the next response, or applies `evict_cache`/`expire_connection` now. */
   inject(fault: FaultInput, protocol?: Protocol): void;
@@ -54,6 +56,12 @@ export interface Emulator {
 }
 
 export const sixtyMinutes = 60 * 60 * 1000;
+/**
+ * How many requests, and stored (`store: true`) responses, the emulator keeps: plenty for any
+ * test, and bounded for a day-long session in browser mode, where each one can hold a whole
+ * conversation. A stored response older than that answers previous_response_not_found.
+ */
+export const historyLimit = 1000;
 export const controlPath = '/_emulator/faults';
 const apiRoot = '/v1';
 const loopbackHosts = new Set(['127.0.0.1', '::1', 'localhost']);
@@ -67,8 +75,13 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   const latency: LatencyModel = { ...defaultLatency, ...options.latency };
   const maxMessageBytes = options.maxMessageBytes ?? 16 * 1024 * 1024;
   const faults = new FaultQueue();
+  const keep = options.historyLimit ?? historyLimit;
   const requests: ResponseCreateEvent[] = [];
-  const stored = new Map<string, StoredResponse>();
+  const record = (event: ResponseCreateEvent): void => {
+    requests.push(event);
+    if (requests.length > keep) requests.splice(0, requests.length - keep);
+  };
+  const stored = new NewestKept<string, StoredResponse>(keep);
   const revoked = new Set(options.revokedKeys ?? []);
   const live = new Set<ResponsesConnection | RealtimeSession>();
   const wss = new WebSocketServer({ noServer: true, maxPayload: maxMessageBytes });
@@ -86,7 +99,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     return connection;
   };
 
-  const httpContext = { latency, faults, stored, maxBodyBytes: maxMessageBytes, onRequest: (event: ResponseCreateEvent) => requests.push(event) };
+  const httpContext = { latency, faults, stored, maxBodyBytes: maxMessageBytes, onRequest: record };
   const onRequest = (request: IncomingMessage, response: ServerResponse): void => {
     const target = requestTarget(request.url);
     if (target === null) return sendError(response, 400, unreadableTarget);
@@ -134,7 +147,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
             faults,
             stored,
             connectionLimitMs: options.connectionLimitMs ?? sixtyMinutes,
-            onRequest: (event) => requests.push(event),
+            onRequest: record,
             onClose: () => live.delete(connection),
           }),
         );
@@ -259,4 +272,24 @@ function rejectUpgrade(socket: Duplex, status: number, error: ErrorBody): void {
   const body = JSON.stringify({ error });
   const reason = status === 401 ? 'Unauthorized' : status === 404 ? 'Not Found' : 'Bad Request';
   socket.end(`HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+}
+
+/** A map that forgets its oldest entries past `limit`. */
+class NewestKept<K, V> extends Map<K, V> {
+  readonly #limit: number;
+
+  constructor(limit: number) {
+    super();
+    this.#limit = limit;
+  }
+
+  override set(key: K, value: V): this {
+    this.delete(key);
+    super.set(key, value);
+    for (const oldest of this.keys()) {
+      if (this.size <= this.#limit) break;
+      this.delete(oldest);
+    }
+    return this;
+  }
 }

@@ -5,6 +5,8 @@
 import { describe, expect, it } from 'vitest';
 import type { PushEvent, Turn, TurnMetrics } from '../../app/contract';
 import { maxTurns, Transcript } from '../../app/host/transcript';
+import { noLatency } from '../../app/emulator/latency';
+import { startEmulator } from '../../app/emulator/server';
 import { InspectorLog, recentTurnCount } from '../../app/inspector/log';
 
 const turn = (index: number, role: Turn['role'] = 'user'): Turn => ({ id: `turn-${index}`, role, source: 'typed', text: `message ${index}`, status: 'completed', startedAt: index });
@@ -74,5 +76,26 @@ describe('the inspector log', () => {
     const log = new InspectorLog();
     for (let index = 0; index < 10_000; index += 1) log.record({ type: 'tool', at: index, name: 'calculator', status: 'done', socket: 'agent' });
     expect(log.events).toHaveLength(2000);
+  });
+});
+
+describe('the emulator', () => {
+  it('keeps only its newest requests and stored responses, so a day in browser mode stays bounded', async () => {
+    const emulator = await startEmulator({ latency: noLatency, historyLimit: 3 });
+    try {
+      const ids: string[] = [];
+      for (let index = 0; index < 5; index += 1) {
+        const response = await fetch(`${emulator.baseUrl}/responses`, { method: 'POST', headers: { Authorization: 'Bearer k' }, body: JSON.stringify({ model: 'gpt-5.4-mini', input: `hello ${index}`, store: true }) });
+        ids.push(((await response.json()) as { id: string }).id);
+      }
+      expect(emulator.requests.map((request) => request.input)).toEqual(['hello 2', 'hello 3', 'hello 4']);
+      const chain = async (id: string): Promise<number> =>
+        (await fetch(`${emulator.baseUrl}/responses`, { method: 'POST', headers: { Authorization: 'Bearer k' }, body: JSON.stringify({ model: 'gpt-5.4-mini', input: 'again', previous_response_id: id }) })).status;
+      // The oldest stored response was forgotten; a recent one still chains.
+      expect(await chain(ids[0] as string)).toBe(400);
+      expect(await chain(ids[4] as string)).toBe(200);
+    } finally {
+      await emulator.close();
+    }
   });
 });
