@@ -6,6 +6,7 @@ import { coldStart } from './coldStart';
 import { responsesBench } from './responses';
 import { voiceBench } from './voice';
 import { uiBench } from './ui';
+import { soakBench } from './soak';
 
 const print = (line: object): void => console.log(JSON.stringify(line));
 
@@ -19,6 +20,7 @@ const benches: Record<string, (argv: readonly string[]) => Promise<void>> = {
   responses: (argv) => responsesBench(argv, print),
   voice: (argv) => voiceBench(argv, print),
   ui: (argv) => uiBench(argv, print),
+  soak: (argv) => soakBench(argv, print),
 };
 
 const [name, ...argv] = process.argv.slice(2);
