@@ -52,6 +52,8 @@ export interface SoakReport {
   duplicateToolRuns: number;
   hangs: number;
   failedTurns: number;
+  /** Failed turns by the start of their problem's message. */
+  failures: Record<string, number>;
   toolRuns: number;
   compactions: number;
   rollovers: number;
@@ -97,7 +99,8 @@ export async function soak(mode: CompactionMode, turns: number, faultEvery: numb
     now: () => clientNow,
     sleep: async () => undefined,
     random: Math.random,
-    stallTimeoutMs: 100,
+    // Short, so a stall fault costs a second, not 90; long enough that a loaded machine is not a stall.
+    stallTimeoutMs: 1000,
     runTool: async (call) => {
       runs.set(call.callId, (runs.get(call.callId) ?? 0) + 1);
       const match = /(\d+)\s*\+\s*(\d+)/.exec(String((call.arguments as { expression?: unknown }).expression ?? ''));
@@ -119,6 +122,7 @@ export async function soak(mode: CompactionMode, turns: number, faultEvery: numb
   let lostTurns = 0;
   let hangs = 0;
   let failedTurns = 0;
+  const failures: Record<string, number> = {};
   const tokens: number[] = [];
   const cpu: number[] = [];
   const start = sample();
@@ -149,7 +153,11 @@ export async function soak(mode: CompactionMode, turns: number, faultEvery: numb
         hangs += 1;
         break;
       }
-      if (outcome?.status === 'failed') failedTurns += 1;
+      if (outcome?.status === 'failed') {
+        failedTurns += 1;
+        const reason = outcome.problem.message.slice(0, 80);
+        failures[reason] = (failures[reason] ?? 0) + 1;
+      }
       // What the user said must reach the model, failed turn or not: the brain counts the user
       // messages it was given (compaction keeps every one of them).
       if (outcome?.status === 'completed' && !tool && !outcome.text.includes(turn === 1 ? 'your first message' : `message ${turn} of our conversation`)) lostTurns += 1;
@@ -177,6 +185,7 @@ export async function soak(mode: CompactionMode, turns: number, faultEvery: numb
     duplicateToolRuns: [...runs.values()].filter((count) => count > 1).length,
     hangs,
     failedTurns,
+    failures,
     toolRuns: runs.size,
     compactions: counts.compaction,
     rollovers: counts.rollover,
