@@ -59,7 +59,7 @@ describe('the side panels', () => {
     await page.getByRole('button', { name: 'Inspector' }).click();
     const inspector = page.getByRole('region', { name: 'Inspector' });
     await expect.poll(() => inspector.locator('rect[data-type="reconnect"]').count()).toBeGreaterThan(0);
-    await expect.poll(() => inspector.getByLabel('Counters').textContent()).toMatch(/Reconnects\s*1/);
+    await expect.poll(() => inspector.getByLabel('Counters').textContent()).toMatch(/Agent reconnects\s*1/);
     // Reconnecting with a conversation warms the new socket, so the next turn is chained.
     await expect.poll(() => inspector.locator('rect[data-type="warmup"]').count()).toBeGreaterThan(0);
     const transcript = page.getByRole('region', { name: 'Transcript' });
