@@ -10,7 +10,7 @@ import { startEmulator, type Emulator, type EmulatorOptions } from '../../../app
 import { RealtimeSession, type RealtimeSessionEvent } from '../../../app/voice/realtimeSession';
 import { defaultVoiceSettings, type VoiceSettings } from '../../../app/voice/settings';
 import type { ToolRunner } from '../../../app/responses/tools';
-import { fastScheduler, frameRecorder, ManualClock as ClientClock, RecordingSink, ScriptedMic, type FrameRecorder } from '../../../app/testing';
+import { eventLog, fastScheduler, frameRecorder, ManualClock as ClientClock, RecordingSink, ScriptedMic, type EventLog, type FrameRecorder } from '../../../app/testing';
 
 let emulator: Emulator | null = null;
 let session: RealtimeSession | null = null;
@@ -20,18 +20,13 @@ afterEach(async () => {
   session = emulator = null;
 });
 
-interface Rig {
+interface Rig extends Omit<EventLog<RealtimeSessionEvent>, 'push'> {
   session: RealtimeSession;
   mic: ScriptedMic;
   sink: RecordingSink;
   playout: PlayoutBuffer;
   /** Every frame both ways on the session's sockets. */
   wire: FrameRecorder;
-  events: RealtimeSessionEvent[];
-  of<T extends RealtimeSessionEvent['type']>(type: T): Array<Extract<RealtimeSessionEvent, { type: T }>>;
-  until<T extends RealtimeSessionEvent['type']>(type: T, match?: (event: Extract<RealtimeSessionEvent, { type: T }>) => boolean): Promise<Extract<RealtimeSessionEvent, { type: T }>>;
-  /** Like `until`, but only for an event that has not happened yet. */
-  next<T extends RealtimeSessionEvent['type']>(type: T, match?: (event: Extract<RealtimeSessionEvent, { type: T }>) => boolean): Promise<Extract<RealtimeSessionEvent, { type: T }>>;
 }
 
 async function rig(settings: Partial<VoiceSettings> = {}, options: { emulator?: EmulatorOptions; runTool?: ToolRunner; speed?: number; scheduler?: Scheduler } = {}): Promise<Rig> {
@@ -39,8 +34,7 @@ async function rig(settings: Partial<VoiceSettings> = {}, options: { emulator?: 
   const mic = new ScriptedMic();
   const sink = new RecordingSink();
   const wire = frameRecorder();
-  const events: RealtimeSessionEvent[] = [];
-  const waiters: Array<{ type: string; match: (event: never) => boolean; resolve: (event: never) => void }> = [];
+  const log = eventLog<RealtimeSessionEvent>();
   let created: RealtimeSession | null = null;
   const playout = new PlayoutBuffer({
     sink,
@@ -60,32 +54,10 @@ async function rig(settings: Partial<VoiceSettings> = {}, options: { emulator?: 
     sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
     random: () => 0.5,
     ...(options.runTool === undefined ? {} : { runTool: options.runTool }),
-    onEvent: (event) => {
-      events.push(event);
-      for (const waiter of [...waiters]) {
-        if (waiter.type === event.type && waiter.match(event as never)) {
-          waiters.splice(waiters.indexOf(waiter), 1);
-          waiter.resolve(event as never);
-        }
-      }
-    },
+    onEvent: log.push,
   });
   session = created;
-  return {
-    session: created,
-    mic,
-    sink,
-    playout,
-    wire,
-    events,
-    of: (type) => events.filter((event) => event.type === type) as never,
-    until: (type, match = () => true) => {
-      const seen = events.find((event) => event.type === type && match(event as never));
-      if (seen !== undefined) return Promise.resolve(seen as never);
-      return new Promise((resolve) => waiters.push({ type, match: match as never, resolve: resolve as never }));
-    },
-    next: (type, match = () => true) => new Promise((resolve) => waiters.push({ type, match: match as never, resolve: resolve as never })),
-  };
+  return { ...log, session: created, mic, sink, playout, wire };
 }
 
 const doneText = (r: Rig) => r.until('transcript.assistant.done');

@@ -13,7 +13,7 @@ import { startEmulator, type Emulator } from '../../../app/emulator/server';
 import { RealtimeSession, type RealtimeSessionEvent } from '../../../app/voice/realtimeSession';
 import { defaultVoiceSettings, type VoiceSettings } from '../../../app/voice/settings';
 import type { WebSocketFactory } from '../../../app/transport/socket';
-import { fastScheduler, RecordingSink, ScriptedMic } from '../../../app/testing';
+import { eventLog, fastScheduler, RecordingSink, ScriptedMic } from '../../../app/testing';
 
 type Frame = Record<string, unknown> & { type: string };
 
@@ -41,8 +41,7 @@ function tappedSockets(): { createWebSocket: WebSocketFactory; frames: Frame[] }
 function open(settings: Partial<VoiceSettings>, createWebSocket: WebSocketFactory) {
   if (emulator === null) throw new Error('start the emulator first');
   const mic = new ScriptedMic();
-  const events: RealtimeSessionEvent[] = [];
-  const listeners = new Set<(event: RealtimeSessionEvent) => void>();
+  const log = eventLog<RealtimeSessionEvent>();
   let session: RealtimeSession | null = null;
   const playout = new PlayoutBuffer({
     sink: new RecordingSink(),
@@ -61,22 +60,11 @@ function open(settings: Partial<VoiceSettings>, createWebSocket: WebSocketFactor
     now: () => performance.now(),
     sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
     random: () => 0.5,
-    onEvent: (event) => {
-      events.push(event);
-      for (const listener of [...listeners]) listener(event);
-    },
+    onEvent: log.push,
   });
   sessions.push(session);
-  const until = <T extends RealtimeSessionEvent['type']>(type: T, match: (event: Extract<RealtimeSessionEvent, { type: T }>) => boolean = () => true) =>
-    new Promise<Extract<RealtimeSessionEvent, { type: T }>>((resolve) => {
-      const listener = (event: RealtimeSessionEvent): void => {
-        if (event.type !== type || !match(event as Extract<RealtimeSessionEvent, { type: T }>)) return;
-        listeners.delete(listener);
-        resolve(event as Extract<RealtimeSessionEvent, { type: T }>);
-      };
-      listeners.add(listener);
-    });
-  return { session, mic, events, until };
+  // Each wait is for what the step being tested causes, never an earlier event.
+  return { session, mic, events: log.events, until: log.next };
 }
 
 const sessionOf = (frame: Frame | undefined) => frame?.session as { audio: { input: { turn_detection: { type: string } | null }; output: { voice: string } } } | undefined;
