@@ -303,7 +303,10 @@ export class ResponsesSession {
     handlers: TurnHandlers,
     summary: TurnSummary,
   ): Promise<{ kind: 'response'; status: 'completed' | 'incomplete'; responseId: string; output: ResponseOutputItem[]; text: string } | { kind: 'failed'; problem: Problem; text: string; refused?: boolean }> {
+    // Each recovery at most once per response, so nothing loops; but a lost cache and an aged
+    // socket are different causes, and the resend after one may well meet the other.
     let rehydrated = false;
+    let renewed = false;
     let rateLimited = 0;
     let reconnected = false;
     let stallRetried = false;
@@ -349,8 +352,8 @@ export class ResponsesSession {
         this.#emit({ type: 'rehydration', lane: lane.name, reason: 'previous_response_not_found', items: this.#resendWindow(lane).length + pending.length });
         continue;
       }
-      if (code === 'websocket_connection_limit_reached' && !rehydrated) {
-        rehydrated = true;
+      if (code === 'websocket_connection_limit_reached' && !renewed) {
+        renewed = true;
         this.#retire();
         this.#emit({ type: 'rehydration', lane: lane.name, reason: 'websocket_connection_limit_reached', items: this.#resendWindow(lane).length + pending.length });
         continue;
