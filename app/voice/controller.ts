@@ -10,10 +10,11 @@ import type { InspectorLog } from '../inspector/log';
 import type { WebSocketFactory } from '../transport/socket';
 import type { ToolRunner } from '../responses/tools';
 import { voiceCostUsd } from '../responses/cost';
-import { RealtimeSession, type RealtimeSessionEvent, type RealtimeSessionOptions } from './realtimeSession';
+import { RealtimeSession, type RealtimeSessionOptions } from './realtimeSession';
+import type { VoiceSession, VoiceSessionEvent } from './session';
 import { defaultVoiceSettings, type VoiceSettings } from './settings';
 import { RealtimeRequestError } from './waiters';
-import { defaultPipelineSettings, PipelineSession, type PipelineAgent, type PipelineSessionEvent, type PipelineSettings } from './pipeline';
+import { defaultPipelineSettings, PipelineSession, type PipelineAgent, type PipelineSettings } from './pipeline';
 
 /** Speech-to-speech over the Realtime model, or transcription → the Responses agent → speech. */
 export type VoiceMode = 'realtime' | 'pipeline';
@@ -81,7 +82,9 @@ export class VoiceController {
   #options: VoiceControllerOptions;
   #settings: VoiceSettings;
   #devices: VoiceDevices;
-  #session: RealtimeSession | PipelineSession | null = null;
+  #session: VoiceSession | null = null;
+  /** Sends the current settings to the open session, in its own mode's terms. */
+  #applySettings: (() => Promise<void>) | null = null;
   #pipeline: PipelineConfig;
   #speaker: SpeakerSink | null = null;
   #starting: Promise<void> | null = null;
@@ -118,6 +121,7 @@ export class VoiceController {
   async stop(): Promise<void> {
     const session = this.#session;
     this.#session = null;
+    this.#applySettings = null;
     await session?.close();
     await this.#speaker?.close();
     this.#speaker = null;
@@ -148,8 +152,7 @@ export class VoiceController {
       return;
     }
     try {
-      if (this.#session instanceof PipelineSession) await this.#session.updateSettings(this.#pipelineSettings());
-      else await this.#session.updateSettings(this.#settings);
+      await this.#applySettings?.();
     } catch (error) {
       if (!(error instanceof RealtimeRequestError)) throw error;
       this.#onEvent({ type: 'problem', problem: error.problem });
@@ -197,7 +200,7 @@ export class VoiceController {
 
   setTools(tools: VoiceSettings['tools']): void {
     this.#settings = { ...this.#settings, tools };
-    if (this.#session instanceof RealtimeSession) this.#session.setTools(tools);
+    this.#session?.setTools(tools);
   }
 
   stopSpeaking(): void {
@@ -217,7 +220,7 @@ export class VoiceController {
       speaker = deps.createSpeaker(this.#devices.output);
       await speaker.open();
       const mic = deps.createMic(this.#devices.input);
-      let session: RealtimeSession | PipelineSession | null = null;
+      let session: VoiceSession | null = null;
       const playout = new PlayoutBuffer({
         sink: speaker,
         scheduler: deps.scheduler,
@@ -228,10 +231,12 @@ export class VoiceController {
           }
         },
       });
-      session = this.#createSession(mic, playout);
+      const created = this.#createSession(mic, playout);
+      session = created.session;
       await session.connect();
       session.setMuted(this.#status.muted);
       this.#session = session;
+      this.#applySettings = created.applySettings;
       this.#speaker = speaker;
       log.info('voice session open', { turnMode: this.#status.turnMode });
     } catch (error) {
@@ -244,7 +249,7 @@ export class VoiceController {
     }
   }
 
-  #createSession(mic: MicSource, playout: PlayoutBuffer): RealtimeSession | PipelineSession {
+  #createSession(mic: MicSource, playout: PlayoutBuffer): { session: VoiceSession; applySettings: () => Promise<void> } {
     const { agent, fetch } = this.#options;
     const common = {
       baseUrl: this.#options.baseUrl,
@@ -255,18 +260,20 @@ export class VoiceController {
       now: this.#options.now,
       sleep: this.#options.sleep,
       random: this.#options.random,
-      onEvent: (event: RealtimeSessionEvent | PipelineSessionEvent) => this.#onEvent(event),
+      onEvent: (event: VoiceSessionEvent) => this.#onEvent(event),
     };
     if (this.#pipeline.mode === 'pipeline') {
       if (agent === undefined || fetch === undefined) throw new Error('Pipeline mode needs the agent and fetch.');
-      return new PipelineSession({ ...common, settings: this.#pipelineSettings(), agent, fetch });
+      const pipeline = new PipelineSession({ ...common, settings: this.#pipelineSettings(), agent, fetch });
+      return { session: pipeline, applySettings: () => pipeline.updateSettings(this.#pipelineSettings()) };
     }
-    return new RealtimeSession({
+    const realtime = new RealtimeSession({
       ...common,
       settings: this.#settings,
       ...(this.#options.describeError === undefined ? {} : { describeError: this.#options.describeError }),
       ...(this.#options.runTool === undefined ? {} : { runTool: this.#options.runTool }),
     });
+    return { session: realtime, applySettings: () => realtime.updateSettings(this.#settings) };
   }
 
   /**
@@ -274,7 +281,7 @@ export class VoiceController {
    * commit (key released, or the server's VAD), the final user transcript, the first reply text,
    * the first reply audio. The speech-to-speech model may speak before its transcript arrives.
    */
-  #timeRealtime(event: RealtimeSessionEvent | PipelineSessionEvent, at: number): void {
+  #timeRealtime(event: VoiceSessionEvent, at: number): void {
     const turn = this.#realtimeTurn;
     if (event.type === 'commit') {
       this.#realtimeTurn = { speechEndAt: at, transcriptAt: null, firstTokenAt: null };
@@ -314,7 +321,7 @@ export class VoiceController {
     return { ...defaultPipelineSettings, voice, vad, echo, frameMs, ...this.#pipeline.pipeline };
   }
 
-  #onEvent(event: RealtimeSessionEvent | PipelineSessionEvent): void {
+  #onEvent(event: VoiceSessionEvent): void {
     const { transcript, inspector, now, emit } = this.#options;
     const at = now();
     if (this.#pipeline.mode === 'realtime') this.#timeRealtime(event, at);

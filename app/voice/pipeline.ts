@@ -5,18 +5,15 @@
  * sentence by sentence through `POST /v1/audio/speech` (streamed PCM) into the PlayoutBuffer.
  * Barge-in stops playback, aborts the turn and its pending speech, and keeps what was heard.
  */
-import { MicStream } from '../audio/micStream';
-import type { PlayoutBuffer } from '../audio/playout';
-import type { MicSource } from '../audio/ports';
-import type { Problem } from '../contract';
-import { parseRealtimeFrame, transcriptionSocketUrl, type ParsedRealtimeFrame, type RealtimeClientEvent, type RealtimeEvent } from '../protocol/realtime';
+import { transcriptionSocketUrl, type RealtimeEvent } from '../protocol/realtime';
 import { userMessage } from '../protocol/responses';
 import type { ResponseInputItem } from '../protocol/responses';
-import { heardPart, minimumTurnMs, type RealtimeSessionEvent, type VoiceState } from './realtimeSession';
 import type { TurnHandlers, TurnOutcome } from '../responses/session';
-import { RealtimeRequestError, ServerEventWaiters } from './waiters';
-import { isRecoverableClose, reopenWithBackoff } from '../transport/reconnect';
-import { Socket, SocketError, type SocketState, type WebSocketFactory } from '../transport/socket';
+import { heardOfSentences, interruptionNote } from './bargeIn';
+import type { InvalidFrame, SessionBody } from './realtimeConnection';
+import type { BargeInReason, VoiceSession, VoiceSessionEvent, VoiceTiming } from './session';
+import { VoiceSessionBase, type VoiceSessionIo } from './sessionBase';
+import { RealtimeRequestError } from './waiters';
 
 export interface PipelineSettings {
   transcriptionModel: string;
@@ -48,29 +45,15 @@ export interface PipelineAgent {
 }
 
 /** Where the time of one turn went, from the end of the user's speech to the first reply audio. */
-export interface PipelineTiming {
-  itemId: string;
-  speechEndToTranscriptMs: number | null;
-  transcriptToFirstTokenMs: number | null;
-  firstTokenToFirstAudioMs: number | null;
-  totalMs: number | null;
-}
+export type PipelineTiming = VoiceTiming;
 
-export type PipelineSessionEvent = RealtimeSessionEvent | { type: 'timing'; timing: PipelineTiming };
+/** The pipeline session's events: the voice event union. */
+export type PipelineSessionEvent = VoiceSessionEvent;
 
-export interface PipelineSessionOptions {
-  baseUrl: string;
-  apiKey: string;
+export interface PipelineSessionOptions extends VoiceSessionIo {
   settings: PipelineSettings;
   agent: PipelineAgent;
-  createWebSocket: WebSocketFactory;
   fetch: (url: string, init: RequestInit) => Promise<Response>;
-  mic: MicSource;
-  playout: PlayoutBuffer;
-  now: () => number;
-  sleep: (ms: number) => Promise<void>;
-  random?: () => number;
-  onEvent?: (event: PipelineSessionEvent) => void;
 }
 
 /** One reply: its text as it streams, what has been sent to speech, and its clock marks. */
@@ -111,12 +94,9 @@ export function splitSentences(text: string): { sentences: string[]; rest: strin
   return { sentences, rest: text.slice(offset) };
 }
 
-export class PipelineSession {
+export class PipelineSession extends VoiceSessionBase implements VoiceSession {
   #options: PipelineSessionOptions;
   #settings: PipelineSettings;
-  #socket: Socket | null = null;
-  readonly #waiters = new ServerEventWaiters('parley_transcription_update');
-  #mic: MicStream;
   /** The user is mid-utterance as far as the transcription socket knows (VAD started or committed). */
   #utterancePending = false;
   #speechEndAt: number | null = null;
@@ -124,99 +104,45 @@ export class PipelineSession {
   #replies = 0;
   /** What the agent should know before the next turn (what was really heard of a cut reply). */
   #notes: string[] = [];
-  #state: VoiceState = 'offline';
-  #closed = false;
-  #recovering = false;
 
   constructor(options: PipelineSessionOptions) {
+    // The transcription session takes PCM16 at 24 kHz.
+    super(options, { label: 'transcription', updatePrefix: 'parley_transcription_update', recoveryHint: 'Check your connection.', frameMs: options.settings.frameMs, encoding: 'pcm16' });
     this.#options = options;
     this.#settings = options.settings;
-    this.#mic = new MicStream({
-      mic: options.mic,
-      playout: options.playout,
-      frameMs: options.settings.frameMs,
-      // The transcription session takes PCM16 at 24 kHz.
-      encoding: 'pcm16',
-      echoGate: () => this.#settings.echo === 'speakers' && this.#settings.listen !== 'push_to_talk',
-      send: (audio) => this.#send({ type: 'input_audio_buffer.append', audio }),
-      onLevel: (dbfs) => this.#emit({ type: 'mic.level', dbfs }),
-      onProblem: (problem) => {
-        this.#emit({ type: 'problem', problem });
-        this.#setState('error');
-      },
-    });
-  }
-
-  get state(): VoiceState {
-    return this.#state;
   }
 
   get settings(): PipelineSettings {
     return this.#settings;
   }
 
-  get muted(): boolean {
-    return this.#mic.muted;
-  }
-
-  async connect(): Promise<void> {
-    this.#setState('connecting');
-    try {
-      await this.#open();
-    } catch (error) {
-      this.#setState('error');
-      throw error;
-    }
-    if (this.#settings.listen === 'server_vad') await this.#startMic();
-    if (this.#state === 'connecting') this.#setState(this.#idleState());
-  }
-
   /** Applies new settings; a refused update changes nothing and rejects with a `RealtimeRequestError`. */
   async updateSettings(settings: Partial<PipelineSettings>): Promise<void> {
     const previous = this.#settings;
     this.#settings = { ...previous, ...settings };
-    this.#mic.reconfigure(this.#settings.frameMs, 'pcm16');
+    this.mic.reconfigure(this.#settings.frameMs, 'pcm16');
     try {
-      await this.#configure();
+      await this.connection.update(this.sessionConfig());
     } catch (error) {
       // A socket that closed meanwhile is no refusal: the reopened session is configured with these settings.
       if (!(error instanceof RealtimeRequestError)) return;
       this.#settings = previous;
-      this.#mic.reconfigure(previous.frameMs, 'pcm16');
+      this.mic.reconfigure(previous.frameMs, 'pcm16');
       throw error;
     }
-    if (this.#settings.listen === 'push_to_talk' && this.#mic.running && !this.#mic.capturing) await this.#mic.stop();
-    if (this.#settings.listen === 'server_vad' && !this.#mic.running) await this.#startMic();
+    await this.ptt.followTurnMode();
   }
 
   async press(): Promise<void> {
-    if (this.#options.playout.playing || (this.#reply !== null && !this.#reply.done)) this.bargeIn('hotkey');
-    if (this.#settings.listen !== 'push_to_talk') return;
-    this.#send({ type: 'input_audio_buffer.clear' });
-    this.#mic.beginCapture();
-    await this.#startMic();
-    this.#setState('listening');
+    if (this.#interruptible()) this.bargeIn('hotkey');
+    await this.ptt.press();
   }
 
   async release(): Promise<void> {
-    if (this.#settings.listen !== 'push_to_talk' || !this.#mic.capturing) return;
-    await this.#mic.stop();
-    const audioMs = this.#mic.endCapture() ?? 0;
-    if (audioMs < minimumTurnMs) {
-      this.#send({ type: 'input_audio_buffer.clear' });
-      this.#emit({ type: 'ptt.dropped', audioMs, hint: `Hold the key while you speak: ${Math.round(audioMs)} ms is too short to send.` });
-      this.#setState('idle');
-      return;
-    }
+    if ((await this.ptt.release()) === null) return;
     this.#speechEndAt = this.#options.now();
     this.#utterancePending = true;
-    this.#send({ type: 'input_audio_buffer.commit' });
-    this.#emit({ type: 'commit', itemId: null, audioMs });
-    this.#setState('thinking');
-  }
-
-  setMuted(muted: boolean): void {
-    this.#mic.setMuted(muted);
+    this.setState('thinking');
   }
 
   /** A note (a finished background task) for the agent to speak about. */
@@ -242,213 +168,135 @@ export class PipelineSession {
    * Barge-in: stops playback, aborts the agent turn and every pending speech request, and keeps
    * what the user actually heard, which the agent is told before its next turn.
    */
-  bargeIn(reason: 'speech' | 'hotkey'): void {
+  bargeIn(reason: BargeInReason): void {
     const reply = this.#reply;
     const stopped = this.#options.playout.stop();
     if (reply === null || reply.cut || (reply.done && stopped === null)) return;
     reply.cut = true;
     reply.controller.abort();
     const playedMs = stopped !== null && stopped.itemId === reply.itemId ? stopped.playedMs : this.#options.playout.playedMs(reply.itemId);
-    const heardText = heardOf(reply, playedMs);
-    this.#notes.push(
-      heardText === ''
-        ? 'The user interrupted before hearing any of your last reply.'
-        : `The user interrupted your last reply; they heard only: "${heardText}". The rest was not spoken.`,
-    );
-    this.#emit({ type: 'barge_in', itemId: reply.itemId, reason, playedMs, generatedMs: reply.audioMs, audioEndMs: Math.floor(Math.min(playedMs, reply.audioMs)), heardText });
+    const heardText = heardOfSentences(reply.spoken, playedMs);
+    this.#notes.push(interruptionNote(heardText));
+    this.emit({ type: 'barge_in', itemId: reply.itemId, reason, playedMs, generatedMs: reply.audioMs, audioEndMs: Math.floor(Math.min(playedMs, reply.audioMs)), heardText });
   }
 
   /** Called by the host when the PlayoutBuffer has played everything. */
   playbackDrained(): void {
-    if (this.#reply === null || this.#reply.done) this.#setState(this.#idleState());
+    if (this.#reply === null || this.#reply.done) this.setState(this.idleState());
   }
 
-  async close(): Promise<void> {
-    this.#closed = true;
+  override async close(): Promise<void> {
     this.#reply?.controller.abort();
-    await this.#mic.stop();
-    this.#options.playout.stop();
-    this.#socket?.close();
-    this.#setState('offline');
+    await super.close();
   }
 
   // Transcription socket -----------------------------------------------------------------------
 
-  async #open(): Promise<void> {
-    const socket = new Socket({
-      url: transcriptionSocketUrl(this.#options.baseUrl),
-      headers: { Authorization: `Bearer ${this.#options.apiKey}` },
-      createWebSocket: this.#options.createWebSocket,
-      now: this.#options.now,
-      onMessage: (text) => this.#onFrame(text),
-      onStateChange: (state) => {
-        this.#emit({ type: 'socket', state });
-        if (state.status === 'closed' && this.#socket === socket) void this.#onClosed(state);
-      },
-    });
-    this.#socket = socket;
-    const created = this.#waiters.created();
-    await socket.connect();
-    await created;
-    await this.#configure();
+  protected socketUrl(): string {
+    return transcriptionSocketUrl(this.#options.baseUrl);
   }
 
-  async #configure(): Promise<void> {
+  protected pushToTalk(): boolean {
+    return this.#settings.listen === 'push_to_talk';
+  }
+
+  protected echo(): PipelineSettings['echo'] {
+    return this.#settings.echo;
+  }
+
+  /** The conversation lives on the Responses side: nothing to replay after a reopen. */
+  protected replay(): number {
+    return 0;
+  }
+
+  protected sessionConfig(): SessionBody {
     const { transcriptionModel, language, listen, vad } = this.#settings;
-    const socket = this.#socket;
-    // With no open socket there is nothing to wait for: the session opens with the current settings.
-    if (socket === null || socket.state.status !== 'open') return;
-    const { eventId, answered } = this.#waiters.update();
-    socket.send({
-      type: 'session.update',
-      event_id: eventId,
-      session: {
-        type: 'transcription',
-        audio: {
-          input: {
-            format: { type: 'audio/pcm', rate: 24000 },
-            transcription: { model: transcriptionModel, ...(language === null ? {} : { language }) },
-            turn_detection:
-              listen === 'push_to_talk' ? null : { type: 'server_vad', threshold: vad.threshold, prefix_padding_ms: vad.prefixPaddingMs, silence_duration_ms: vad.silenceDurationMs },
-          },
+    return {
+      type: 'transcription',
+      audio: {
+        input: {
+          format: { type: 'audio/pcm', rate: 24000 },
+          transcription: { model: transcriptionModel, ...(language === null ? {} : { language }) },
+          turn_detection: listen === 'push_to_talk' ? null : { type: 'server_vad', threshold: vad.threshold, prefix_padding_ms: vad.prefixPaddingMs, silence_duration_ms: vad.silenceDurationMs },
         },
       },
-    } as RealtimeClientEvent);
-    await answered;
+    } as SessionBody;
   }
 
-  async #onClosed(state: Extract<SocketState, { status: 'closed' }>): Promise<void> {
-    this.#waiters.rejectAll(new SocketError(state.problem ?? { code: 'connection_failed', message: `The transcription connection closed (code ${state.code}).`, hint: 'It reconnects on its own.' }));
-    if (this.#closed) return;
-    const lost = this.#utterancePending || this.#mic.capturing;
+  /** The socket dropped: an utterance on its way is lost, and the user is told so. */
+  protected async onLost(): Promise<void> {
+    const lost = this.#utterancePending || this.mic.capturing;
     this.#utterancePending = false;
-    if (this.#mic.endCapture() !== null) await this.#mic.stop();
+    if (this.mic.endCapture() !== null) await this.mic.stop();
     if (lost) {
-      this.#emit({
+      this.emit({
         type: 'problem',
         problem: { code: 'connection_failed', message: 'The transcription connection dropped while you were speaking, so that was lost.', hint: 'Say it again once voice is back (it reconnects on its own).' },
       });
     }
-    if (!isRecoverableClose(state.code)) {
-      this.#setState(state.code === 3000 ? 'error' : 'offline');
-      if (state.problem !== null) this.#emit({ type: 'problem', problem: state.problem });
-      return;
-    }
-    await this.#recover(state.code);
   }
 
-  async #recover(code: number | null): Promise<void> {
-    if (this.#recovering) return;
-    this.#recovering = true;
-    const startedAt = this.#options.now();
-    this.#setState('connecting');
-    try {
-      await reopenWithBackoff(() => this.#open(), {
-        sleep: this.#options.sleep,
-        random: this.#options.random ?? Math.random,
-        onAttempt: (attempt, delayMs) => this.#emit({ type: 'reconnect', attempt, delayMs, code }),
-        stopped: () => this.#closed,
-      });
-      // The conversation lives on the Responses side: nothing to replay here.
-      this.#emit({ type: 'recovered', gapMs: this.#options.now() - startedAt, itemsReplayed: 0 });
-      this.#setState(this.#idleState());
-    } catch (error) {
-      this.#setState('error');
-      this.#emit({ type: 'problem', problem: error instanceof SocketError ? error.problem : { code: 'connection_failed', message: `The transcription connection could not be restored: ${(error as Error).message}`, hint: 'Check your connection.' } });
-    } finally {
-      this.#recovering = false;
-    }
+  /** Something is playing or being prepared that the user can talk over. */
+  #interruptible(): boolean {
+    return this.#options.playout.playing || (this.#reply !== null && !this.#reply.done);
   }
 
-  #send(event: RealtimeClientEvent): void {
-    const socket = this.#socket;
-    if (socket === null || socket.state.status !== 'open') return;
-    socket.send(event);
-  }
-
-  #onFrame(text: string): void {
-    const parsed = parseRealtimeFrame(text);
-    switch (parsed.kind) {
-      case 'unreadable':
-        this.#emit({ type: 'problem', problem: { code: 'malformed_frame', message: `The transcription server sent a frame Parley could not read: ${parsed.reason}.`, hint: 'It was skipped.' } });
-        return;
-      case 'unknown':
-        return;
-      case 'invalid':
-        this.#onInvalid(parsed);
-        return;
-      case 'event':
-        if (this.#waiters.offer(parsed.event)) return;
-        this.#onEvent(parsed.event);
-    }
-  }
-
-  /** A known event with missing or wrong fields: skipped and reported; what waited on it settles. */
-  #onInvalid(frame: Extract<ParsedRealtimeFrame, { kind: 'invalid' }>): void {
-    const problem: Problem = { code: 'malformed_frame', message: `The transcription server sent a ${frame.type} event Parley could not use (${frame.reason}).`, hint: 'It was skipped.' };
-    this.#emit({ type: 'frame.rejected', problem });
-    if (this.#waiters.offerInvalid(frame, problem)) return;
+  /** A known event with missing or wrong fields that no waiter claimed. */
+  protected onInvalidFrame(frame: InvalidFrame): void {
     const endsUtterance = frame.type === 'conversation.item.input_audio_transcription.completed' || frame.type === 'conversation.item.input_audio_transcription.failed';
     if (endsUtterance && this.#utterancePending) {
       this.#utterancePending = false;
-      this.#emit({ type: 'problem', problem: { code: 'malformed_frame', message: 'What you said could not be read back from the transcription server.', hint: 'Say it again.' } });
-      this.#setState(this.#idleState());
+      this.emit({ type: 'problem', problem: { code: 'malformed_frame', message: 'What you said could not be read back from the transcription server.', hint: 'Say it again.' } });
+      this.setState(this.idleState());
     }
   }
 
-  #onEvent(event: RealtimeEvent): void {
+  protected onServerEvent(event: RealtimeEvent): void {
     switch (event.type) {
       case 'input_audio_buffer.speech_started':
         this.#utterancePending = true;
-        this.#emit({ type: 'vad', speaking: true });
-        if (this.#options.playout.playing || (this.#reply !== null && !this.#reply.done)) this.bargeIn('speech');
-        this.#setState('listening');
+        this.emit({ type: 'vad', speaking: true });
+        if (this.#interruptible()) this.bargeIn('speech');
+        this.setState('listening');
         return;
       case 'input_audio_buffer.speech_stopped':
         this.#speechEndAt = this.#options.now();
-        this.#emit({ type: 'vad', speaking: false });
+        this.emit({ type: 'vad', speaking: false });
         return;
       case 'input_audio_buffer.committed':
         if (this.#settings.listen === 'server_vad') {
-          this.#emit({ type: 'commit', itemId: event.item_id, audioMs: 0 });
-          this.#setState('thinking');
+          this.emit({ type: 'commit', itemId: event.item_id, audioMs: 0 });
+          this.setState('thinking');
         }
         return;
       case 'conversation.item.input_audio_transcription.delta':
-        this.#emit({ type: 'transcript.user', itemId: event.item_id, text: event.delta ?? '', final: false });
+        this.emit({ type: 'transcript.user', itemId: event.item_id, text: event.delta ?? '', final: false });
         return;
       case 'conversation.item.input_audio_transcription.completed': {
         this.#utterancePending = false;
-        this.#emit({ type: 'transcript.user', itemId: event.item_id, text: event.transcript, final: true });
+        this.emit({ type: 'transcript.user', itemId: event.item_id, text: event.transcript, final: true });
         const speechEndAt = this.#speechEndAt;
         this.#speechEndAt = null;
         if (event.transcript.trim() !== '') this.#startReply([userMessage(event.transcript)], speechEndAt);
-        else this.#setState(this.#idleState());
+        else this.setState(this.idleState());
         return;
       }
       case 'conversation.item.input_audio_transcription.failed':
         this.#utterancePending = false;
-        this.#emit({ type: 'problem', problem: { code: 'server_error', message: `What you said could not be transcribed: ${event.error.message ?? 'unknown error'}.`, hint: 'Say it again.' } });
-        this.#setState(this.#idleState());
+        this.emit({ type: 'problem', problem: { code: 'server_error', message: `What you said could not be transcribed: ${event.error.message ?? 'unknown error'}.`, hint: 'Say it again.' } });
+        this.setState(this.idleState());
         return;
       case 'error':
         if (event.error.code === 'input_audio_buffer_commit_empty') {
           this.#utterancePending = false;
-          this.#setState(this.#idleState());
+          this.setState(this.idleState());
           return;
         }
-        this.#emit({ type: 'problem', problem: { code: event.error.code === 'invalid_api_key' ? 'unauthorized' : 'server_error', message: `The transcription server reported: ${event.error.message}`, hint: 'Try again.' } });
+        this.emit({ type: 'problem', problem: { code: event.error.code === 'invalid_api_key' ? 'unauthorized' : 'server_error', message: `The transcription server reported: ${event.error.message}`, hint: 'Try again.' } });
         return;
       default:
         return;
     }
-  }
-
-  // Microphone ---------------------------------------------------------------------------------
-
-  /** Starts the mic; a device that will not open has already said why (and set the error state). */
-  async #startMic(): Promise<void> {
-    await this.#mic.start();
   }
 
   // The agent and speech -----------------------------------------------------------------------
@@ -474,7 +322,7 @@ export class PipelineSession {
       timed: false,
     };
     this.#reply = reply;
-    this.#setState('thinking');
+    this.setState('thinking');
     void this.#runReply(reply, [...notes, ...input]);
   }
 
@@ -486,7 +334,7 @@ export class PipelineSession {
           if (reply.cut) return;
           reply.firstTokenAt ??= this.#options.now();
           reply.text += delta;
-          this.#emit({ type: 'transcript.assistant', itemId: reply.itemId, delta });
+          this.emit({ type: 'transcript.assistant', itemId: reply.itemId, delta });
           const { sentences, rest } = splitSentences(reply.unspoken + delta);
           reply.unspoken = rest;
           for (const sentence of sentences) this.#speak(reply, sentence);
@@ -501,13 +349,13 @@ export class PipelineSession {
       const rest = reply.unspoken.trim();
       reply.unspoken = '';
       if (rest !== '') this.#speak(reply, rest);
-      if (outcome.status === 'failed' && !reply.controller.signal.aborted) this.#emit({ type: 'problem', problem: outcome.problem });
-      this.#emit({ type: 'transcript.assistant.done', itemId: reply.itemId, text: reply.text });
+      if (outcome.status === 'failed' && !reply.controller.signal.aborted) this.emit({ type: 'problem', problem: outcome.problem });
+      this.emit({ type: 'transcript.assistant.done', itemId: reply.itemId, text: reply.text });
     }
     await reply.speech;
     reply.done = true;
     this.#emitTiming(reply);
-    if (!reply.cut && !this.#options.playout.playing && this.#reply === reply) this.#setState(this.#idleState());
+    if (!reply.cut && !this.#options.playout.playing && this.#reply === reply) this.setState(this.idleState());
   }
 
   /** Queues one sentence: fetched in order, each streamed into the PlayoutBuffer as it arrives. */
@@ -525,7 +373,7 @@ export class PipelineSession {
           reply.audioMs += ms;
           entry.durationMs += ms;
           this.#options.playout.enqueue(reply.itemId, pcm);
-          if (this.#state !== 'speaking') this.#setState('speaking');
+          if (this.state !== 'speaking') this.setState('speaking');
           this.#emitTiming(reply);
         });
       } catch (error) {
@@ -562,14 +410,14 @@ export class PipelineSession {
 
   #speechProblem(error: unknown): void {
     if ((error as Error).name === 'AbortError') return;
-    this.#emit({ type: 'problem', problem: { code: 'server_error', message: `Part of the reply could not be spoken: ${(error as Error).message}`, hint: 'The full text is in the transcript.' } });
+    this.emit({ type: 'problem', problem: { code: 'server_error', message: `Part of the reply could not be spoken: ${(error as Error).message}`, hint: 'The full text is in the transcript.' } });
   }
 
   #emitTiming(reply: Reply): void {
     if (reply.timed || (reply.firstAudioAt === null && !reply.done)) return;
     reply.timed = true;
     const span = (from: number | null, to: number | null): number | null => (from === null || to === null ? null : Math.round(to - from));
-    this.#emit({
+    this.emit({
       type: 'timing',
       timing: {
         itemId: reply.itemId,
@@ -581,36 +429,6 @@ export class PipelineSession {
     });
   }
 
-  #idleState(): VoiceState {
-    return this.#settings.listen === 'push_to_talk' ? 'idle' : 'listening';
-  }
-
-  #setState(state: VoiceState): void {
-    if (this.#state === state) return;
-    this.#state = state;
-    this.#emit({ type: 'state', state });
-  }
-
-  #emit(event: PipelineSessionEvent): void {
-    this.#options.onEvent?.(event);
-  }
-}
-
-/** Sentences heard whole, then the heard share of the one playing when it stopped. */
-function heardOf(reply: Reply, playedMs: number): string {
-  const parts: string[] = [];
-  for (const sentence of reply.spoken) {
-    if (playedMs >= sentence.startMs + sentence.durationMs && sentence.durationMs > 0) {
-      parts.push(sentence.text);
-      continue;
-    }
-    if (playedMs > sentence.startMs && sentence.durationMs > 0) {
-      const partial = heardPart(sentence.text, (playedMs - sentence.startMs) / sentence.durationMs);
-      if (partial !== '') parts.push(partial);
-    }
-    break;
-  }
-  return parts.join(' ');
 }
 
 function concatBytes(a: Uint8Array, b: Uint8Array): Uint8Array {

@@ -1,0 +1,36 @@
+/** The microphone of a voice session: a MicStream whose frames, level and failures go to the session. */
+import type { AudioEncoding } from '../audio/encoding';
+import { MicStream } from '../audio/micStream';
+import type { PlayoutBuffer } from '../audio/playout';
+import type { MicSource } from '../audio/ports';
+import type { VoiceSessionEvent, VoiceState } from './session';
+
+export interface VoiceMicOptions {
+  mic: MicSource;
+  playout: PlayoutBuffer;
+  frameMs: number;
+  encoding: AudioEncoding;
+  /** Echo safety with speakers while voice detection listens (headphones: full duplex). */
+  echoGate: () => boolean;
+  /** One encoded frame for `input_audio_buffer.append`. */
+  append: (audio: string) => void;
+  emit: (event: VoiceSessionEvent) => void;
+  setState: (state: VoiceState) => void;
+}
+
+export function voiceMic(options: VoiceMicOptions): MicStream {
+  const { emit, setState } = options;
+  return new MicStream({
+    mic: options.mic,
+    playout: options.playout,
+    frameMs: options.frameMs,
+    encoding: options.encoding,
+    echoGate: options.echoGate,
+    send: options.append,
+    onLevel: (dbfs) => emit({ type: 'mic.level', dbfs }),
+    onProblem: (problem) => {
+      emit({ type: 'problem', problem });
+      setState('error');
+    },
+  });
+}
