@@ -30,6 +30,8 @@ export default defineConfig({
         test: {
           name: 'renderer',
           environment: 'jsdom',
+          // jsdom renders a few hundred rows slowly on a loaded 2-core machine.
+          testTimeout: 20_000,
           include: ['test/renderer/**/*.test.ts'],
           setupFiles: ['test/support/rendererSetup.ts'],
         },

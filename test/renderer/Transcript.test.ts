@@ -14,12 +14,12 @@ const turn = (index: number, role: Turn['role'] = index % 2 === 0 ? 'user' : 'as
 
 describe('Transcript', () => {
   it('renders only the newest turns of a long conversation, with the rest a click away', async () => {
-    const turns = Array.from({ length: 1000 }, (_, index) => turn(index));
+    const turns = Array.from({ length: 450 }, (_, index) => turn(index));
     render(Transcript, { props: { turns, streaming: false } });
     expect(screen.getAllByRole('listitem')).toHaveLength(200);
     expect(screen.queryByText('turn number 0')).toBeNull();
-    expect(screen.getByText('turn number 999')).toBeTruthy();
-    await fireEvent.click(screen.getByRole('button', { name: /Show 200 earlier turns \(800 hidden\)/ }));
+    expect(screen.getByText('turn number 449')).toBeTruthy();
+    await fireEvent.click(screen.getByRole('button', { name: /Show 200 earlier turns \(250 hidden\)/ }));
     expect(screen.getAllByRole('listitem')).toHaveLength(400);
   });
 
