@@ -12,7 +12,7 @@ async function sourceFiles(dir: string): Promise<string[]> {
     .map((entry) => relative(root, join(entry.parentPath, entry.name)).replace(/\\/g, '/'));
 }
 
-describe('layering (docs/architecture.md, "Folders and what they may import")', () => {
+describe('layering (docs/architecture.md, "Folders and what each may import")', () => {
   it('holds across app/, main/ and renderer/', async () => {
     const files = [...(await sourceFiles('app')), ...(await sourceFiles('main')), ...(await sourceFiles('renderer'))];
     expect(files.length).toBeGreaterThan(20);

@@ -53,7 +53,7 @@ export interface FolderRule {
 const everyAppFolder = ['app/contract/', 'app/protocol/', 'app/transport/', 'app/responses/', 'app/voice/', 'app/audio/', 'app/agent/', 'app/history/', 'app/inspector/', 'app/settings/', 'app/testing/'];
 
 /**
- * The design's layout table ("Layout and import rules" in docs/architecture.md), one row per
+ * The design's layout table ("Folders and what each may import" in docs/architecture.md), one row per
  * folder. A file that no row covers breaks the build, so a new folder needs a rule first.
  */
 export const folderRules: readonly FolderRule[] = [
