@@ -4,6 +4,7 @@
  * the sink records what would have reached the speaker.
  */
 import type { Problem } from '../contract';
+import { PlayoutBuffer, type PlayoutOptions } from '../audio/playout';
 import type { MicSource, SpeakerSink } from '../audio/ports';
 
 /** 24 kHz mono PCM16: samples per millisecond. */
@@ -104,4 +105,19 @@ export class RecordingSink implements SpeakerSink {
   get writtenMs(): number {
     return this.written.reduce((sum, part) => sum + part.length, 0) / perMs;
   }
+}
+
+/**
+ * A PlayoutBuffer wired the way the host wires it: when everything queued has played, the voice
+ * session it is attached to hears so (and goes back to idle or listening).
+ */
+export function drainingPlayout(options: Omit<PlayoutOptions, 'onEvent'>): { playout: PlayoutBuffer; attach(session: { playbackDrained(): void }): void } {
+  let attached: { playbackDrained(): void } | null = null;
+  const playout = new PlayoutBuffer({
+    ...options,
+    onEvent: (event) => {
+      if (event.type === 'playout.drained') attached?.playbackDrained();
+    },
+  });
+  return { playout, attach: (session) => void (attached = session) };
 }

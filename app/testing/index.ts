@@ -4,7 +4,7 @@
  * scheduler, an event log to wait on, and a WebSocket factory that records the frames of real sockets. None of them keeps
  * an API key; the socket recorder notes `apiKeyProvided` instead.
  */
-export { RecordingSink, ScriptedMic, silence, tone } from './audio';
+export { drainingPlayout, RecordingSink, ScriptedMic, silence, tone } from './audio';
 export { fastScheduler, ManualClock } from './clock';
 export { eventLog, type EventLog } from './events';
 export { frameRecorder, type Direction, type FrameRecorder, type Protocol, type RecordedFrame, type RecordedSocket } from './recordingSocket';

@@ -7,11 +7,10 @@
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket, WebSocketServer } from 'ws';
-import { PlayoutBuffer } from '../../../app/audio/playout';
 import { RealtimeSession, type RealtimeSessionEvent } from '../../../app/voice/realtimeSession';
 import { defaultVoiceSettings } from '../../../app/voice/settings';
 import { RealtimeRequestError } from '../../../app/voice/waiters';
-import { fastScheduler, RecordingSink, ScriptedMic } from '../../../app/testing';
+import { drainingPlayout, fastScheduler, RecordingSink, ScriptedMic } from '../../../app/testing';
 
 type Json = Record<string, unknown>;
 
@@ -200,15 +199,8 @@ describe('server frames with missing fields, wrong types and unknown types', () 
 
     const events: RealtimeSessionEvent[] = [];
     const roundEnds: Array<(round: number) => void> = [];
-    let session: RealtimeSession | null = null;
-    const playout = new PlayoutBuffer({
-      sink: new RecordingSink(),
-      scheduler: fastScheduler(50),
-      onEvent: (event) => {
-        if (event.type === 'playout.drained') session?.playbackDrained();
-      },
-    });
-    session = new RealtimeSession({
+    const { playout, attach } = drainingPlayout({ sink: new RecordingSink(), scheduler: fastScheduler(50) });
+    const session = new RealtimeSession({
       baseUrl: server.baseUrl,
       apiKey: 'sk-test',
       settings: { ...defaultVoiceSettings, turnMode: 'push_to_talk' },
@@ -230,6 +222,7 @@ describe('server frames with missing fields, wrong types and unknown types', () 
       random: () => 0.5,
       onEvent: (event) => events.push(event),
     });
+    attach(session);
     const voice = session;
     cleanup.push(() => voice.close());
     await voice.connect();

@@ -5,14 +5,14 @@
  */
 import { WebSocket } from 'ws';
 import { afterEach, describe, expect, it } from 'vitest';
-import { PlayoutBuffer, type Scheduler } from '../../../app/audio/playout';
+import type { PlayoutBuffer, Scheduler } from '../../../app/audio/playout';
 import { noLatency, type LatencyModel } from '../../../app/emulator/latency';
 import { startEmulator, type Emulator } from '../../../app/emulator/server';
 import { userMessage } from '../../../app/protocol/responses';
 import type { ResponsesSession } from '../../../app/responses/session';
 import { defaultPipelineSettings, PipelineSession, splitSentences, type PipelineAgent, type PipelineSessionEvent, type PipelineSettings } from '../../../app/voice/pipeline';
 import { calculatorTool, countingCalculator, testSession } from '../../support/sessions';
-import { eventLog, fastScheduler, ManualClock, RecordingSink, ScriptedMic, type EventLog } from '../../../app/testing';
+import { drainingPlayout, eventLog, fastScheduler, ManualClock, RecordingSink, ScriptedMic, type EventLog } from '../../../app/testing';
 
 let emulator: Emulator | null = null;
 let pipeline: PipelineSession | null = null;
@@ -53,15 +53,8 @@ async function rig(settings: Partial<PipelineSettings> = {}, options: RigOptions
   const sink = new RecordingSink();
   const log = eventLog<PipelineSessionEvent>();
   const fetched: string[] = [];
-  let created: PipelineSession | null = null;
-  const playout = new PlayoutBuffer({
-    sink,
-    scheduler: options.scheduler ?? fastScheduler(options.speed ?? 20),
-    onEvent: (event) => {
-      if (event.type === 'playout.drained') created?.playbackDrained();
-    },
-  });
-  created = new PipelineSession({
+  const { playout, attach } = drainingPlayout({ sink, scheduler: options.scheduler ?? fastScheduler(options.speed ?? 20) });
+  const created = new PipelineSession({
     baseUrl: emulator.baseUrl,
     apiKey: 'sk-test',
     settings: { ...defaultPipelineSettings, ...settings },
@@ -78,6 +71,7 @@ async function rig(settings: Partial<PipelineSettings> = {}, options: RigOptions
     random: () => 0.5,
     onEvent: log.push,
   });
+  attach(created);
   pipeline = created;
   return { ...log, session: created, mic, sink, playout, fetched };
 }

@@ -3,14 +3,14 @@
  * speaker are stand-ins here (the real-device loop is in test/audio); playout time runs fast.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { PlayoutBuffer, type Scheduler } from '../../../app/audio/playout';
+import type { PlayoutBuffer, Scheduler } from '../../../app/audio/playout';
 import { ManualClock } from '../../../app/emulator/clock';
 import { noLatency } from '../../../app/emulator/latency';
 import { startEmulator, type Emulator, type EmulatorOptions } from '../../../app/emulator/server';
 import { RealtimeSession, type RealtimeSessionEvent } from '../../../app/voice/realtimeSession';
 import { defaultVoiceSettings, type VoiceSettings } from '../../../app/voice/settings';
 import type { ToolRunner } from '../../../app/responses/tools';
-import { eventLog, fastScheduler, frameRecorder, ManualClock as ClientClock, RecordingSink, ScriptedMic, type EventLog, type FrameRecorder } from '../../../app/testing';
+import { drainingPlayout, eventLog, fastScheduler, frameRecorder, ManualClock as ClientClock, RecordingSink, ScriptedMic, type EventLog, type FrameRecorder } from '../../../app/testing';
 
 let emulator: Emulator | null = null;
 let session: RealtimeSession | null = null;
@@ -35,15 +35,8 @@ async function rig(settings: Partial<VoiceSettings> = {}, options: { emulator?: 
   const sink = new RecordingSink();
   const wire = frameRecorder();
   const log = eventLog<RealtimeSessionEvent>();
-  let created: RealtimeSession | null = null;
-  const playout = new PlayoutBuffer({
-    sink,
-    scheduler: options.scheduler ?? fastScheduler(options.speed ?? 20),
-    onEvent: (event) => {
-      if (event.type === 'playout.drained') created?.playbackDrained();
-    },
-  });
-  created = new RealtimeSession({
+  const { playout, attach } = drainingPlayout({ sink, scheduler: options.scheduler ?? fastScheduler(options.speed ?? 20) });
+  const created = new RealtimeSession({
     baseUrl: emulator.baseUrl,
     apiKey: 'sk-test',
     settings: { ...defaultVoiceSettings, ...settings },
@@ -56,6 +49,7 @@ async function rig(settings: Partial<VoiceSettings> = {}, options: { emulator?: 
     ...(options.runTool === undefined ? {} : { runTool: options.runTool }),
     onEvent: log.push,
   });
+  attach(created);
   session = created;
   return { ...log, session: created, mic, sink, playout, wire };
 }

@@ -7,13 +7,12 @@
  */
 import { WebSocket } from 'ws';
 import { afterEach, describe, expect, it } from 'vitest';
-import { PlayoutBuffer } from '../../../app/audio/playout';
 import { noLatency } from '../../../app/emulator/latency';
 import { startEmulator, type Emulator } from '../../../app/emulator/server';
 import { RealtimeSession, type RealtimeSessionEvent } from '../../../app/voice/realtimeSession';
 import { defaultVoiceSettings, type VoiceSettings } from '../../../app/voice/settings';
 import type { WebSocketFactory } from '../../../app/transport/socket';
-import { eventLog, fastScheduler, RecordingSink, ScriptedMic } from '../../../app/testing';
+import { drainingPlayout, eventLog, fastScheduler, RecordingSink, ScriptedMic } from '../../../app/testing';
 
 type Frame = Record<string, unknown> & { type: string };
 
@@ -42,15 +41,8 @@ function open(settings: Partial<VoiceSettings>, createWebSocket: WebSocketFactor
   if (emulator === null) throw new Error('start the emulator first');
   const mic = new ScriptedMic();
   const log = eventLog<RealtimeSessionEvent>();
-  let session: RealtimeSession | null = null;
-  const playout = new PlayoutBuffer({
-    sink: new RecordingSink(),
-    scheduler: fastScheduler(50),
-    onEvent: (event) => {
-      if (event.type === 'playout.drained') session?.playbackDrained();
-    },
-  });
-  session = new RealtimeSession({
+  const { playout, attach } = drainingPlayout({ sink: new RecordingSink(), scheduler: fastScheduler(50) });
+  const session = new RealtimeSession({
     baseUrl: emulator.baseUrl,
     apiKey: 'sk-test',
     settings: { ...defaultVoiceSettings, ...settings },
@@ -62,6 +54,7 @@ function open(settings: Partial<VoiceSettings>, createWebSocket: WebSocketFactor
     random: () => 0.5,
     onEvent: log.push,
   });
+  attach(session);
   sessions.push(session);
   // Each wait is for what the step being tested causes, never an earlier event.
   return { session, mic, events: log.events, until: log.next };
