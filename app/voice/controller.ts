@@ -241,7 +241,7 @@ export class VoiceController {
       log.info('voice session open', { turnMode: this.#status.turnMode });
     } catch (error) {
       await speaker?.close().catch(() => undefined);
-      const problem = problemOf(error);
+      const problem = this.#inMode(problemOf(error));
       log.warn('voice could not start', { code: problem.code, message: problem.message });
       this.#setStatus({ state: 'error', problem });
       this.#options.emit({ type: 'notice', problem });
@@ -415,14 +415,26 @@ export class VoiceController {
       case 'ptt.dropped':
         emit({ type: 'notice', problem: { code: 'invalid_payload', message: 'That was too short to send.', hint: event.hint } });
         return;
-      case 'problem':
-        this.#options.log.warn('voice problem', { code: event.problem.code, message: event.problem.message });
-        this.#setStatus({ problem: event.problem });
-        emit({ type: 'notice', problem: event.problem });
+      case 'problem': {
+        const problem = this.#inMode(event.problem);
+        this.#options.log.warn('voice problem', { code: problem.code, message: problem.message });
+        this.#setStatus({ problem });
+        emit({ type: 'notice', problem });
         return;
+      }
       default:
         return;
     }
+  }
+
+  /**
+   * The devices' hints say "turn voice on again", but only the voice-detection modes have a
+   * control that does (Start listening); in push-to-talk, holding the key or button starts voice.
+   */
+  #inMode(problem: Problem): Problem {
+    const pushToTalk = this.#status.turnMode === 'push_to_talk' || (this.#status.turnMode === 'pipeline' && this.#status.pipelineListen !== 'server_vad');
+    const again = pushToTalk ? 'hold to talk again' : 'press Start listening again';
+    return problem.hint.includes('turn voice on again') ? { ...problem, hint: problem.hint.replaceAll('turn voice on again', again) } : problem;
   }
 
   #setStatus(change: Partial<VoiceStatus>): void {

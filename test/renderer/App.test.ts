@@ -76,6 +76,16 @@ function renderApp(bridge: CopilotBridge) {
 }
 
 describe('voice controls', () => {
+  it('does not say "Release to send" while voice is in error, even with the button held', async () => {
+    const { bridge, push } = scriptedBridge();
+    renderApp(bridge);
+    const talk = screen.getByRole('button', { name: 'Hold to talk' });
+    await fireEvent.pointerDown(talk, { pointerId: 1 });
+    push({ type: 'voice', voice: { state: 'error', turnMode: 'push_to_talk', muted: false, problem: { code: 'internal', message: 'No microphone was found.', hint: 'Connect one.' } } });
+    await waitFor(() => expect(talk.textContent?.trim()).toBe('Hold to talk'));
+    expect(talk.getAttribute('aria-pressed')).toBe('false');
+  });
+
   it('talks while the button is held and sends on release', async () => {
     const { bridge, calls, push } = scriptedBridge();
     renderApp(bridge);
