@@ -232,6 +232,8 @@ type InspectorEventBody =
   | { type: 'recovery'; at: number; items: number }
   | { type: 'rollover'; at: number; ageMs: number; gapMs: number }
   | { type: 'rate_limited'; at: number; retryAfterMs: number }
+  /** A request that went silent past its deadline; `retrying` when it is being sent again. */
+  | { type: 'stalled'; at: number; silentMs: number; retrying: boolean }
   | { type: 'tool'; at: number; name: string; status: 'started' | 'done' | 'failed'; durationMs?: number }
   | { type: 'turn.finished'; at: number; status: string; metrics: TurnMetrics | null }
   | { type: 'frame.rejected'; at: number; reason: string }

@@ -59,6 +59,8 @@ export interface CopilotDeps {
   devices?: AudioDevices;
   /** Registers the built-in and MCP tools; without it the agent has only delegation. */
   installTools?: (registry: ToolRegistry, context: ToolInstallContext) => void | (() => void);
+  /** How long an agent request may stay silent before it counts as stalled (default 90 s). */
+  agentStallTimeoutMs?: number;
 }
 
 /** Agent session settings from the user's settings. */
@@ -224,6 +226,7 @@ export function createCopilot(deps: CopilotDeps): Copilot {
       random: deps.random,
       onEvent: onSessionEvent,
       describeError: (error) => modelProblem(error.code, error.message, error.model, 'agent'),
+      ...(deps.agentStallTimeoutMs === undefined ? {} : { stallTimeoutMs: deps.agentStallTimeoutMs }),
     });
     voice =
       deps.voice === undefined

@@ -99,6 +99,13 @@ export function agentEventTranslator(options: AgentEventsOptions): (event: Respo
       case 'rate_limited':
         inspector.record({ socket: 'agent', type: 'rate_limited', at, retryAfterMs: event.retryAfterMs });
         break;
+      case 'stalled':
+        inspector.record({ socket: 'agent', type: 'stalled', at, silentMs: event.silentMs, retrying: event.retrying });
+        if (event.retrying) {
+          const seconds = Math.max(1, Math.round(event.silentMs / 1000));
+          emit({ type: 'notice', problem: { code: 'connection_failed', message: `No reply for ${seconds} s: sending your message again on a new connection.`, hint: 'Nothing is lost; Cancel stops it.' } });
+        }
+        break;
       case 'tool':
         // Tool activity is recorded by the tool host, with its arguments and result.
         return;

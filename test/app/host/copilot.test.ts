@@ -166,3 +166,20 @@ describe('Cancel while the server has gone quiet', () => {
     expect((await answered).turn).toMatchObject({ status: 'completed', text: expect.stringContaining('This is your first message') });
   });
 });
+
+describe('a reply that stops arriving', () => {
+  it('is retried visibly: a notice says so, the inspector marks it, and the reply comes', async () => {
+    server = await startEmulator({ latency: noLatency });
+    const emulator = server;
+    copilot = createCopilot({ ...testDeps({}), startEmulator: async () => emulator, agentStallTimeoutMs: 300 });
+    const notices: string[] = [];
+    copilot.onEvent((event) => event.type === 'notice' && notices.push(event.problem.message));
+    await copilot.start();
+    emulator.inject({ kind: 'stall' });
+    const done = nextEvent(copilot.onEvent, finished);
+    await copilot.call(commandChannels.sendMessage, { text: 'hello' });
+    expect((await done).turn).toMatchObject({ status: 'completed', text: expect.stringContaining('Hello!') });
+    expect(notices).toContain('No reply for 1 s: sending your message again on a new connection.');
+    expect(copilot.snapshot().events.filter((event) => event.type === 'stalled')).toEqual([expect.objectContaining({ socket: 'agent', silentMs: 300, retrying: true })]);
+  });
+});
