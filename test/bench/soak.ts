@@ -35,6 +35,13 @@ const simulatedTurnMs = 10 * 60_000;
 /** A turn that has not resolved in this much real time is counted as hung. */
 const hangAfterMs = 30_000;
 const sampleTurns = 100;
+/**
+ * How many requests (and stored responses) the emulator keeps. Its default, 1000, is bounded by
+ * count, not size: after every fault or rollover the session resends the whole window, so 1000
+ * kept `response.create`s held up to 1000 copies of the conversation (888 MB of heap at 2,000
+ * turns with compaction off). The soak reads none of them, and the session uses `store: false`.
+ */
+export const soakHistoryLimit = 8;
 
 interface Sample {
   rssMb: number;
@@ -64,6 +71,10 @@ export interface SoakReport {
   tokensPerTurn: { start: number; end: number };
   cpuMsPerTurn: { start: number; end: number };
   ledgerItems: number;
+  /** The resendable window at the end, in MB: the conversation the session must keep. */
+  ledgerMb: number;
+  /** Requests the emulator still held at the end: its history must not grow with the run. */
+  emulatorRequestsKept: number;
   simulated: true;
 }
 
@@ -78,7 +89,7 @@ const mean = (values: readonly number[]): number => (values.length === 0 ? 0 : r
 
 export async function soak(mode: CompactionMode, turns: number, faultEvery: number, thresholdTokens: number): Promise<SoakReport> {
   const emulatorClock = new EmulatorClock(Date.now());
-  const emulator = await startEmulator({ latency: noLatency, clock: emulatorClock });
+  const emulator = await startEmulator({ latency: noLatency, clock: emulatorClock, historyLimit: soakHistoryLimit });
   let clientNow = 0;
   const runs = new Map<string, number>();
   const counts = { compaction: 0, rollover: 0, rehydration: 0 };
@@ -196,6 +207,8 @@ export async function soak(mode: CompactionMode, turns: number, faultEvery: numb
     tokensPerTurn: { start: mean(tokens.slice(0, sampleTurns)), end: mean(tokens.slice(-sampleTurns)) },
     cpuMsPerTurn: { start: mean(cpu.slice(0, sampleTurns)), end: mean(cpu.slice(-sampleTurns)) },
     ledgerItems: session.ledger.entries.length,
+    ledgerMb: round(session.ledger.resendBytes({ store: false, reasoning: false }) / 2 ** 20),
+    emulatorRequestsKept: emulator.requests.length,
     simulated: true,
   };
 }
