@@ -27,12 +27,15 @@ function frequencyOf(samples: Int16Array, rate: number): number {
 
 describe('PCM16 bytes', () => {
   it('reads little-endian samples as a view without copying, and copies only when misaligned', () => {
-    const bytes = Buffer.from([0x01, 0x00, 0xff, 0x7f, 0x00, 0x80, 0xaa]);
+    // A buffer of its own starts at offset 0, so it is aligned (a pooled Buffer.from may not be).
+    const bytes = Buffer.from(new Uint8Array([0x01, 0x00, 0xff, 0x7f, 0x00, 0x80, 0xaa]).buffer);
     const samples = pcm16FromBytes(bytes);
     expect([...samples]).toEqual([1, 32767, -32768]);
-    if (bytes.byteOffset % 2 === 0) expect(samples.buffer).toBe(bytes.buffer);
-    const misaligned = Buffer.concat([Buffer.from([0]), bytes]).subarray(1);
-    expect([...pcm16FromBytes(misaligned)]).toEqual([1, 32767, -32768]);
+    expect(samples.buffer).toBe(bytes.buffer);
+    const misaligned = Buffer.from(new Uint8Array([0, 0x01, 0x00, 0xff, 0x7f, 0x00, 0x80, 0xaa]).buffer, 1);
+    const copied = pcm16FromBytes(misaligned);
+    expect([...copied]).toEqual([1, 32767, -32768]);
+    expect(copied.buffer).not.toBe(misaligned.buffer);
     expect([...pcm16ToBytes(samples)]).toEqual([0x01, 0x00, 0xff, 0x7f, 0x00, 0x80]);
   });
 
