@@ -109,7 +109,7 @@ const schemas = {
   'response.created': z.object({ type: z.literal('response.created'), response }) satisfies z.ZodType<Pick<ResponseCreatedEvent, 'type'>>,
   'response.done': z.object({ type: z.literal('response.done'), response }) satisfies z.ZodType<Pick<ResponseDoneEvent, 'type'>>,
   'response.output_item.done': z.object({ type: z.literal('response.output_item.done'), item }) satisfies z.ZodType<Pick<ResponseOutputItemDoneEvent, 'type'>>,
-  'response.output_audio.delta': z.object({ type: z.literal('response.output_audio.delta'), item_id: z.string(), delta: z.string() }) satisfies z.ZodType<
+  'response.output_audio.delta': z.object({ type: z.literal('response.output_audio.delta'), response_id: z.string().optional(), item_id: z.string(), delta: z.string() }) satisfies z.ZodType<
     Pick<ResponseAudioDeltaEvent, 'type' | 'item_id' | 'delta'>
   >,
   'response.output_audio_transcript.delta': z.object({

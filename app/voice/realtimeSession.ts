@@ -52,6 +52,8 @@ export class RealtimeSession extends VoiceSessionBase implements VoiceSession {
   #history: HistoryEntry[] = [];
   /** Responses outside the conversation (voice previews), whose words are not turns. */
   #outOfBand = new Set<string>();
+  /** Their audio items: played, but never in the conversation, so never truncated or remembered. */
+  #outOfBandItems = new Set<string>();
   /** Typed turns sent so far, for their item ids. */
   #typed = 0;
 
@@ -157,6 +159,8 @@ export class RealtimeSession extends VoiceSessionBase implements VoiceSession {
   bargeIn(reason: BargeInReason): void {
     const stopped = this.#options.playout.stop();
     if (stopped === null) return;
+    // A voice preview is heard, not part of the conversation: truncating it is refused as "not found".
+    if (this.#outOfBandItems.has(stopped.itemId)) return;
     if (this.#responses.active && clientCancels(reason, this.#settings.turnMode)) this.connection.send({ type: 'response.cancel' });
     const item = this.#assistant.get(stopped.itemId);
     if (item !== undefined) item.cut = true;
@@ -269,6 +273,7 @@ export class RealtimeSession extends VoiceSessionBase implements VoiceSession {
         this.emit({ type: 'response', phase: 'created', responseId: event.response.id ?? '' });
         return;
       case 'response.output_audio.delta': {
+        if (event.response_id !== undefined && this.#outOfBand.has(event.response_id)) this.#outOfBandItems.add(event.item_id);
         const item = this.#assistantItem(event.item_id);
         if (item.cut) return;
         const bytes = fromBase64(event.delta);
