@@ -13,7 +13,9 @@ export type BrainMessage =
   | { role: 'tool_call'; callId: string; name: string; arguments: string }
   | { role: 'tool_output'; callId: string; output: string }
   /** A system note added mid-conversation (a finished background task, say): the brain relays it. */
-  | { role: 'note'; text: string };
+  | { role: 'note'; text: string }
+  /** What a compaction folded away, as a summary would keep it: only how many user messages there were. */
+  | { role: 'earlier'; userMessages: number };
 
 export interface BrainTool {
   name: string;
@@ -53,7 +55,8 @@ export function think(conversation: readonly BrainMessage[], tools: readonly Bra
   const users = conversation.filter((message) => message.role === 'user');
   const lastUser = users.at(-1);
   if (lastUser === undefined) return { kind: 'text', text: 'I am ready. Ask me anything.' };
-  const ordinal = users.length === 1 ? 'your first message' : `message ${users.length} of our conversation`;
+  const count = users.length + conversation.reduce((sum, message) => sum + (message.role === 'earlier' ? message.userMessages : 0), 0);
+  const ordinal = count === 1 ? 'your first message' : `message ${count} of our conversation`;
 
   if ('audioMs' in lastUser) {
     const seconds = (lastUser.audioMs / 1000).toFixed(1);

@@ -10,18 +10,27 @@ import { estimateTokens } from '../brain';
 const compactionPrefix = 'emu2.';
 /** What compaction keeps of an assistant reply or a tool output: the gist, as a summary would. */
 const keptChars = 60;
+/**
+ * How many of the most recent messages a compaction keeps (in their gist form). Older ones fold
+ * into a count of their user messages, so the item stays bounded like a real summary however
+ * often a long conversation is compacted, and the brain still knows which message is which.
+ */
+export const keptMessages = 20;
 
 /**
  * Packs the conversation a compaction item stands for, shortened and compressed so compacting
  * really shrinks the window; only this emulator can read it back.
  */
 export function encodeCompaction(messages: readonly BrainMessage[]): string {
-  const gist = messages.map((message) => {
+  const cut = Math.max(0, messages.length - keptMessages);
+  const userMessages = messages.slice(0, cut).reduce((sum, message) => sum + (message.role === 'user' ? 1 : message.role === 'earlier' ? message.userMessages : 0), 0);
+  const gist = messages.slice(cut).map((message) => {
     if (message.role === 'assistant') return { ...message, text: message.text.slice(0, keptChars) };
     if (message.role === 'tool_output') return { ...message, output: message.output.slice(0, keptChars) };
     return message;
   });
-  return compactionPrefix + deflateRawSync(JSON.stringify(gist)).toString('base64url');
+  const packed: BrainMessage[] = userMessages > 0 ? [{ role: 'earlier', userMessages }, ...gist] : gist;
+  return compactionPrefix + deflateRawSync(JSON.stringify(packed)).toString('base64url');
 }
 
 function decodeCompaction(blob: string): BrainMessage[] | null {
