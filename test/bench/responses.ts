@@ -1,101 +1,189 @@
 /**
- * The same scripted tool chain over WebSocket mode and over HTTP, side by side on the emulator's
- * (simulated) latency model. Each turn asks for a sum, the agent calls the calculator, then
- * answers from its output: two model responses and one tool call per turn.
- * `npm run bench -- responses [--turns 30] [--rtt-ms 50]`; prints one JSON object per line.
+ * The agent's tool chain, measured apart from modelled. Each turn asks for a sum, the model calls
+ * the calculator, then answers from its output: two responses and one tool call per turn.
+ *
+ * Measured (`kind: "measured"`), each client in a child process of its own on an emulator (zero
+ * latency) in another, so the figures are the client's: CPU time per turn (`process.cpuUsage`
+ * around the turn, in the client's process), bytes up and down per turn and TCP connections
+ * (counted on the emulator's sockets, headers and framing included), requests per turn. Parley
+ * over WebSocket and the peer (the `openai` SDK's `ResponsesWS`, minimal) run turn by turn
+ * interleaved, then Parley over HTTP, with one tool and with the twelve built-in tools; results
+ * are also given as ratios.
+ *
+ * Modelled (`kind: "modelled"`): wall time of the same chain on the emulator's latency model, at
+ * several parameter sets named beside each result. Those times are the model's, not Parley's.
+ *
+ * `npm run bench -- responses [--turns 30] [--model-turns 10] [--warmup-turns 5] [--per-turn]`.
  */
 import { parseArgs } from 'node:util';
-import { WebSocket } from 'ws';
-import { startEmulator } from '../../app/emulator/server';
-import { userMessage } from '../../app/protocol/responses';
-import { ResponsesSession, type ResponsesSessionEvent, type TransportKind } from '../../app/responses/session';
-import { defaultSessionSettings, type SessionSettings } from '../../app/responses/settings';
-import { calculatorTool } from '../support/sessions';
+import type { LatencyModel } from '../../app/emulator/latency';
+import { startClientProcess, type ClientKind, type ClientProcess } from './clientProcess';
+import { startEmulatorProcess, type EmulatorProcess, type WireMeters } from './emulatorProcess';
+import { toolsFor, type ToolSet } from './responsesClients';
 
-interface Run {
-  mode: string;
-  totalMs: number;
-  toolCalls: number;
-  firstTurnMs: number;
-  bytesUpPerTurn: number[];
+interface TurnSample {
+  cpuUs: number;
+  wallMs: number;
+  bytesUp: number;
+  bytesDown: number;
+  requests: number;
 }
 
-async function runChain(baseUrl: string, transport: TransportKind, warmup: SessionSettings['warmup'], turns: number, print: (line: object) => void, mode: string): Promise<Run> {
-  const requests: Array<Extract<ResponsesSessionEvent, { type: 'request' }>['metrics']> = [];
-  let toolCalls = 0;
-  const session = new ResponsesSession({
-    baseUrl,
-    apiKey: 'sk-bench',
-    transport,
-    settings: { ...defaultSessionSettings, model: 'gpt-5-mini', instructions: 'Use the calculator for arithmetic.', tools: [calculatorTool], warmup, compaction: { mode: 'off', thresholdTokens: 0 } },
-    createWebSocket: (url, options) => new WebSocket(url, options),
-    fetch: (input, init) => fetch(input, init),
-    now: () => performance.now(),
-    sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
-    runTool: async (call) => {
-      toolCalls += 1;
-      const [a, b] = String((call.arguments as { expression: string }).expression).split('+').map(Number);
-      return String((a ?? 0) + (b ?? 0));
-    },
-    onEvent: (event) => {
-      if (event.type === 'request') requests.push(event.metrics);
-    },
-  });
-  const started = performance.now();
-  // The socket opens (and warms) as the app opens it, at start; that time counts too.
-  await session.connect();
-  const bytesUpPerTurn: number[] = [];
-  let firstTurnMs = 0;
-  for (let turn = 1; turn <= turns; turn += 1) {
-    const before = requests.length;
-    const turnStarted = performance.now();
-    const outcome = await session.runTurn([userMessage(`what is ${turn} + 1?`)]);
-    if (outcome.status === 'failed') throw new Error(`${mode} turn ${turn} failed: ${outcome.problem.message}`);
-    if (!outcome.text.includes(String(turn + 1))) throw new Error(`${mode} turn ${turn} answered "${outcome.text}"`);
-    const turnRequests = requests.slice(before);
-    const bytesUp = turnRequests.reduce((sum, request) => sum + request.bytesUp, 0);
-    const ms = performance.now() - turnStarted;
-    if (turn === 1) firstTurnMs = ms;
-    bytesUpPerTurn.push(bytesUp);
-    print({ mode, turn, ms: round(ms), bytes_up: bytesUp, requests: turnRequests.length, chained: turnRequests.every((request) => request.chained), simulated: true });
+interface Runner {
+  client: ClientProcess;
+  emulator: EmulatorProcess;
+  samples: TurnSample[];
+  connect: { cpuUs: number };
+  meters: WireMeters;
+}
+
+const round = (value: number, digits = 1): number => Math.round(value * 10 ** digits) / 10 ** digits;
+const mean = (values: readonly number[]): number => (values.length === 0 ? Number.NaN : values.reduce((total, value) => total + value, 0) / values.length);
+const ratio = (a: number, b: number): number => round(a / b, 2);
+
+/** A client in its own process on an emulator in its own process: its CPU and its bytes are its own. */
+async function runner(kind: ClientKind, set: ToolSet, latency: Partial<LatencyModel>, warmupTurns: number): Promise<Runner> {
+  const emulator = await startEmulatorProcess({ latency });
+  const client = startClientProcess({ kind, baseUrl: emulator.baseUrl, set, warmupTurns });
+  await client.warm();
+  // Counted from after the warm-up chain: an HTTP client may reuse the connection it pooled.
+  const before = await emulator.meters();
+  const connectCpuUs = await client.connect();
+  const connected = await emulator.meters();
+  return { client, emulator, samples: [], connect: { cpuUs: connectCpuUs }, meters: { ...connected, connections: before.connections } };
+}
+
+/** Turn `number` on every runner, in an order that rotates so none always goes first. */
+async function interleavedTurn(runners: readonly Runner[], number: number): Promise<void> {
+  for (let offset = 0; offset < runners.length; offset += 1) {
+    const entry = runners[(number + offset) % runners.length] as Runner;
+    const wallStarted = performance.now();
+    const { cpuUs: cpu, requests } = await entry.client.turn(number);
+    const wallMs = performance.now() - wallStarted;
+    const meters = await entry.emulator.meters();
+    entry.samples.push({ cpuUs: cpu, wallMs, bytesUp: meters.bytesUp - entry.meters.bytesUp, bytesDown: meters.bytesDown - entry.meters.bytesDown, requests });
+    entry.meters = { ...entry.meters, bytesUp: meters.bytesUp, bytesDown: meters.bytesDown };
   }
-  const totalMs = performance.now() - started;
-  session.close();
-  return { mode, totalMs, toolCalls, firstTurnMs, bytesUpPerTurn };
 }
 
-const round = (value: number) => Math.round(value * 10) / 10;
+function summarise(entry: Runner, connections: number, set: ToolSet, toolCount: number) {
+  const { samples } = entry;
+  const window = (from: number, to: number) => samples.slice(from, to);
+  const first = window(0, 10);
+  const last = window(Math.max(0, samples.length - 10), samples.length);
+  return {
+    bench: 'responses',
+    kind: 'measured',
+    client: entry.client.name as string,
+    tools: set === 'one' ? 'one tool' : 'twelve built-in tools',
+    tool_definitions: toolCount,
+    turns: samples.length,
+    cpu_us_per_turn: { turns_1_10: Math.round(mean(first.map((sample) => sample.cpuUs))), last_10: Math.round(mean(last.map((sample) => sample.cpuUs))), all: Math.round(mean(samples.map((sample) => sample.cpuUs))) },
+    cpu_last_10_over_first_10: ratio(mean(last.map((sample) => sample.cpuUs)), mean(first.map((sample) => sample.cpuUs))),
+    bytes_up_per_turn: { turn_2: samples[1]?.bytesUp ?? null, last: samples.at(-1)?.bytesUp ?? null, mean: Math.round(mean(samples.map((sample) => sample.bytesUp))) },
+    bytes_down_per_turn: { turn_2: samples[1]?.bytesDown ?? null, last: samples.at(-1)?.bytesDown ?? null, mean: Math.round(mean(samples.map((sample) => sample.bytesDown))) },
+    requests_per_turn: round(mean(samples.map((sample) => sample.requests)), 2),
+    /** TCP connections opened from connect to the last turn (a pooled one from the warm-up is reused, not counted). */
+    connections_opened: connections,
+    connect_cpu_us: entry.connect.cpuUs,
+  };
+}
+
+type Summary = ReturnType<typeof summarise>;
+
+function compare(name: string, a: Summary, b: Summary) {
+  return {
+    bench: 'responses',
+    kind: 'measured',
+    compare: name,
+    tools: a.tools,
+    turns: a.turns,
+    cpu_turns_1_10: ratio(a.cpu_us_per_turn.turns_1_10, b.cpu_us_per_turn.turns_1_10),
+    cpu_last_10: ratio(a.cpu_us_per_turn.last_10, b.cpu_us_per_turn.last_10),
+    cpu_all: ratio(a.cpu_us_per_turn.all, b.cpu_us_per_turn.all),
+    bytes_up_last: ratio(a.bytes_up_per_turn.last ?? 0, b.bytes_up_per_turn.last ?? 1),
+    bytes_down_mean: ratio(a.bytes_down_per_turn.mean, b.bytes_down_per_turn.mean),
+  };
+}
+
+/** The clients in `kinds` turn by turn, interleaved; each summarised. */
+async function measured(kinds: readonly ClientKind[], set: ToolSet, turns: number, warmupTurns: number, perTurn: boolean, print: (line: object) => void): Promise<Summary[]> {
+  const runners: Runner[] = [];
+  try {
+    for (const kind of kinds) runners.push(await runner(kind, set, { rttMs: 0, uncachedInputTokenMs: 0, outputTokensPerSecond: 0, httpSetupMs: 0 }, warmupTurns));
+    for (let turn = 1; turn <= turns; turn += 1) {
+      await interleavedTurn(runners, turn);
+      if (perTurn) for (const entry of runners) print({ bench: 'responses', kind: 'measured', tools: set, client: entry.client.name, turn, ...(entry.samples.at(-1) as TurnSample) });
+    }
+    const toolCount = toolsFor(set).length;
+    const summaries: Summary[] = [];
+    for (const entry of runners) {
+      const meters = await entry.emulator.meters();
+      summaries.push(summarise(entry, meters.connections - entry.meters.connections, set, toolCount));
+    }
+    return summaries;
+  } finally {
+    for (const entry of runners) {
+      await entry.client.close();
+      await entry.emulator.close();
+    }
+  }
+}
+
+/** The latency model's parameter sets: the default, no HTTP setup, and HTTP with prompt caching. */
+const parameterSets: Array<{ name: string; latency: LatencyModel }> = [
+  { name: 'emulator default', latency: { rttMs: 40, uncachedInputTokenMs: 0.05, outputTokensPerSecond: 80, httpSetupMs: 60 } },
+  { name: 'no HTTP setup', latency: { rttMs: 40, uncachedInputTokenMs: 0.05, outputTokensPerSecond: 80, httpSetupMs: 0 } },
+  { name: 'no HTTP setup, HTTP prompt-cached', latency: { rttMs: 40, uncachedInputTokenMs: 0.05, outputTokensPerSecond: 80, httpSetupMs: 0, httpPromptCaching: true } },
+  { name: 'round trip only', latency: { rttMs: 40, uncachedInputTokenMs: 0, outputTokensPerSecond: 0, httpSetupMs: 0 } },
+];
+
+async function modelled(set: ToolSet, turns: number, print: (line: object) => void): Promise<void> {
+  for (const { name, latency } of parameterSets) {
+    const runners = [await runner('parley-websocket', set, latency, 0), await runner('parley-http', set, latency, 0)];
+    try {
+      for (let turn = 1; turn <= turns; turn += 1) await interleavedTurn(runners, turn);
+      const [ws, http] = runners.map((entry) => entry.samples.reduce((total, sample) => total + sample.wallMs, 0)) as [number, number];
+      print({
+        bench: 'responses',
+        kind: 'modelled',
+        note: "wall time on the emulator's latency model: the model's output, not a measurement of Parley",
+        parameters: name,
+        latency: { rtt_ms: latency.rttMs, uncached_input_token_ms: latency.uncachedInputTokenMs, output_tokens_per_second: latency.outputTokensPerSecond, http_setup_ms_per_request: latency.httpSetupMs, http_prompt_caching: latency.httpPromptCaching === true },
+        tools: set === 'one' ? 'one tool' : 'twelve built-in tools',
+        turns,
+        websocket_ms: round(ws),
+        http_ms: round(http),
+        http_over_websocket: ratio(http, ws),
+      });
+    } finally {
+      for (const entry of runners) {
+        await entry.client.close();
+        await entry.emulator.close();
+      }
+    }
+  }
+}
 
 export async function responsesBench(argv: readonly string[], print: (line: object) => void): Promise<void> {
-  const { values } = parseArgs({ args: [...argv], options: { turns: { type: 'string', default: '30' }, 'rtt-ms': { type: 'string', default: '50' } }, strict: false });
+  const { values } = parseArgs({
+    args: [...argv],
+    options: { turns: { type: 'string', default: '30' }, 'model-turns': { type: 'string', default: '10' }, 'warmup-turns': { type: 'string', default: '5' }, 'per-turn': { type: 'boolean', default: false } },
+    strict: false,
+  });
   const turns = Number(values.turns);
-  const rttMs = Number(values['rtt-ms']);
-  if (!Number.isInteger(turns) || turns < 2 || !Number.isFinite(rttMs) || rttMs < 0) throw new Error('--turns must be a whole number of at least 2 and --rtt-ms zero or more.');
-  const emulator = await startEmulator({ latency: { rttMs } });
-  try {
-    const ws = await runChain(emulator.baseUrl, 'websocket', 'auto', turns, print, 'websocket');
-    const http = await runChain(emulator.baseUrl, 'http', 'off', turns, print, 'http');
-    const warm = await runChain(emulator.baseUrl, 'websocket', 'always', turns, print, 'websocket-warmup-always');
-    const cold = await runChain(emulator.baseUrl, 'websocket', 'off', turns, print, 'websocket-warmup-off');
-    print({
-      summary: 'responses',
-      simulated: true,
-      latency_model: emulator.latency,
-      turns,
-      tool_calls: ws.toolCalls,
-      ws_ms: round(ws.totalMs),
-      http_ms: round(http.totalMs),
-      speedup: Math.round((http.totalMs / ws.totalMs) * 100) / 100,
-      ws_bytes_up_second_turn: ws.bytesUpPerTurn[1],
-      ws_bytes_up_last_turn: ws.bytesUpPerTurn.at(-1),
-      http_bytes_up_second_turn: http.bytesUpPerTurn[1],
-      http_bytes_up_last_turn: http.bytesUpPerTurn.at(-1),
-      ws_upload_growth: Math.round(((ws.bytesUpPerTurn.at(-1) ?? 0) / (ws.bytesUpPerTurn[1] ?? 1)) * 100) / 100,
-      http_upload_growth: Math.round(((http.bytesUpPerTurn.at(-1) ?? 0) / (http.bytesUpPerTurn[1] ?? 1)) * 100) / 100,
-      warmup_always: { total_ms: round(warm.totalMs), first_turn_ms: round(warm.firstTurnMs) },
-      warmup_off: { total_ms: round(cold.totalMs), first_turn_ms: round(cold.firstTurnMs) },
-    });
-  } finally {
-    await emulator.close();
+  const modelTurns = Number(values['model-turns']);
+  const warmupTurns = Number(values['warmup-turns']);
+  if (!Number.isInteger(turns) || turns < 2) throw new Error('--turns must be a whole number of at least 2.');
+  if (!Number.isInteger(modelTurns) || modelTurns < 0 || !Number.isInteger(warmupTurns) || warmupTurns < 0) throw new Error('--model-turns and --warmup-turns must be whole numbers, zero or more.');
+  for (const set of ['one', 'builtin'] as const) {
+    const [ws, sdk] = (await measured(['parley-websocket', 'openai-sdk-ResponsesWS'], set, turns, warmupTurns, values['per-turn'] === true, print)) as [Summary, Summary];
+    // HTTP after, on its own: its growing resends are its cost, not the WebSocket clients'.
+    const [http] = (await measured(['parley-http'], set, turns, warmupTurns, values['per-turn'] === true, print)) as [Summary];
+    for (const summary of [ws, sdk, http]) print(summary);
+    print(compare('parley-websocket / openai-sdk-ResponsesWS', ws, sdk));
+    print(compare('parley-http / parley-websocket', http, ws));
+    print({ bench: 'responses', kind: 'measured', compare: 'CPU per turn, last 10 turns / turns 1-10', tools: ws.tools, turns, parley_websocket: ws.cpu_last_10_over_first_10, openai_sdk_ResponsesWS: sdk.cpu_last_10_over_first_10, parley_http: http.cpu_last_10_over_first_10 });
   }
+  if (modelTurns > 0) for (const set of ['one', 'builtin'] as const) await modelled(set, modelTurns, print);
 }

@@ -2,13 +2,16 @@
  * Voice latencies through the real PulseAudio loop, on the emulator (no network latency):
  * mic chunk to `input_audio_buffer.append`, first audio delta to the speaker, barge-in to silence
  * at the ear, and how far the truncation point is from what the ear really heard.
- * `npm run bench -- voice [--runs 3]`; prints JSON lines. With `--mode pipeline,realtime` it compares
- * the two voice modes stage by stage instead (voiceModes.ts).
+ * `npm run bench -- voice [--runs 3] [--cpu-only]`; prints JSON lines. First, without PulseAudio,
+ * the measured CPU figures beside the openai-agents-realtime transport's (playback.ts); `--cpu-only`
+ * stops there. With `--mode pipeline,realtime` it compares the two voice modes stage by stage
+ * instead (voiceModes.ts).
  */
 import { parseArgs } from 'node:util';
 import { delayMs, envelope, startPulse, type Pulse } from '../support/pulse';
 import { speech } from '../support/speech';
 import { heardBounds, voiceLoop } from '../support/loop';
+import { audioCpuBench } from './playback';
 import { compareVoiceModes, type VoiceMode } from './voiceModes';
 
 function percentile(values: number[], p: number): number {
@@ -93,12 +96,16 @@ async function playbackAndBargeIn(pulse: Pulse): Promise<{ firstDeltaToSpeakerMs
 }
 
 export async function voiceBench(argv: readonly string[], print: (line: object) => void): Promise<void> {
-  const { values } = parseArgs({ args: [...argv], options: { runs: { type: 'string', default: '3' }, mode: { type: 'string' }, latency: { type: 'string', default: 'default' } }, strict: false });
+  const { values } = parseArgs({ args: [...argv], options: { runs: { type: 'string', default: '3' }, mode: { type: 'string' }, latency: { type: 'string', default: 'default' }, 'cpu-only': { type: 'boolean', default: false } }, strict: false });
   const runs = Number(values.runs);
   if (!Number.isInteger(runs) || runs < 1) throw new Error('--runs must be a positive whole number.');
   const modes = typeof values.mode === 'string' ? values.mode.split(',').map((mode) => mode.trim()) : null;
   if (modes !== null && (modes.length === 0 || modes.some((mode) => mode !== 'realtime' && mode !== 'pipeline'))) throw new Error('--mode takes realtime, pipeline or both, comma-separated.');
   if (values.latency !== 'default' && values.latency !== 'none') throw new Error('--latency is "default" (the emulator\'s model) or "none".');
+  if (modes === null) {
+    await audioCpuBench(Math.max(runs, 5), print);
+    if (values['cpu-only'] === true) return;
+  }
   const pulse = await startPulse();
   if (modes !== null) {
     try {
