@@ -20,11 +20,24 @@ export interface ToolOutcome {
 
 type FunctionCall = Extract<ResponseOutputItem, { type: 'function_call' }>;
 
+/**
+ * How many of the newest call ids are remembered. A call is seen again only when the response it
+ * came from is retried or replayed, never a thousand calls later; without a cap a day-long session
+ * would keep every call it ever ran (with its output).
+ */
+export const rememberedCalls = 1024;
+
 export class ToolCalls {
   #runs = new Map<string, Promise<ToolOutcome>>();
+  #count = 0;
 
   /** How many distinct calls have run. */
   get count(): number {
+    return this.#count;
+  }
+
+  /** How many call ids are remembered now: at most `rememberedCalls`. */
+  get remembered(): number {
     return this.#runs.size;
   }
 
@@ -33,6 +46,9 @@ export class ToolCalls {
     if (run === undefined) {
       run = execute(call, runner);
       this.#runs.set(call.call_id, run);
+      this.#count += 1;
+      // Maps iterate in insertion order: the first key is the oldest call.
+      if (this.#runs.size > rememberedCalls) this.#runs.delete(this.#runs.keys().next().value as string);
     }
     return run;
   }

@@ -8,7 +8,7 @@ import type { ResponseInputItem } from '../../../app/protocol/responses';
 import { estimateTokens, Ledger } from '../../../app/responses/ledger';
 import { isReasoningModel, reasoningInclude } from '../../../app/responses/reasoning';
 import { defaultSessionSettings, reasoningParams, type SessionSettings } from '../../../app/responses/settings';
-import { ToolCalls } from '../../../app/responses/tools';
+import { rememberedCalls, ToolCalls } from '../../../app/responses/tools';
 
 const text = (chars: number): ResponseInputItem => ({ role: 'user', content: 'x'.repeat(chars) }) as ResponseInputItem;
 const reasoning = (encrypted: string | undefined): ResponseInputItem =>
@@ -110,6 +110,19 @@ describe('ToolCalls', () => {
     await calls.run(call('b', '  '), runner);
     expect(seen).toEqual([{}, {}]);
     expect(calls.count).toBe(2);
+  });
+
+  it('remembers only the newest call ids through a day of tool calls, and still runs a recent one once', async () => {
+    const calls = new ToolCalls();
+    let runs = 0;
+    const runner = async () => String((runs += 1));
+    const total = rememberedCalls * 3 + 5;
+    for (let index = 0; index < total; index += 1) await calls.run(call(`call_${index}`, '{}'), runner);
+    expect(calls.remembered).toBe(rememberedCalls);
+    expect(calls.count).toBe(total);
+    // A retried response repeats its (recent) calls: they do not run again.
+    expect(await calls.run(call(`call_${total - 1}`, '{}'), runner)).toEqual({ ok: true, output: String(total) });
+    expect(runs).toBe(total);
   });
 
   it('reports a throw that is not an Error as its text', async () => {
