@@ -269,9 +269,6 @@ export class PipelineSession extends VoiceSessionBase implements VoiceSession {
           this.setState('thinking');
         }
         return;
-      case 'conversation.item.input_audio_transcription.delta':
-        this.emit({ type: 'transcript.user', itemId: event.item_id, text: event.delta ?? '', final: false });
-        return;
       case 'conversation.item.input_audio_transcription.completed': {
         this.#utterancePending = false;
         this.emit({ type: 'transcript.user', itemId: event.item_id, text: event.transcript, final: true });

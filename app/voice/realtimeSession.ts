@@ -249,9 +249,6 @@ export class RealtimeSession extends VoiceSessionBase implements VoiceSession {
         this.emit({ type: 'commit', itemId: event.item_id, audioMs: 0 });
         this.setState('thinking');
         return;
-      case 'conversation.item.input_audio_transcription.delta':
-        this.emit({ type: 'transcript.user', itemId: event.item_id, text: event.delta ?? '', final: false });
-        return;
       case 'conversation.item.input_audio_transcription.completed':
         this.#remember({ role: 'user', itemId: event.item_id, text: event.transcript });
         this.emit({ type: 'transcript.user', itemId: event.item_id, text: event.transcript, final: true });

@@ -59,7 +59,11 @@ export abstract class VoiceSessionBase {
       ...(io.random === undefined ? {} : { random: io.random }),
       host: {
         sessionConfig: () => this.sessionConfig(),
-        onEvent: (event) => this.onServerEvent(event),
+        onEvent: (event) => {
+          // The user's words as they are transcribed read the same in both modes.
+          if (event.type === 'conversation.item.input_audio_transcription.delta') this.emit({ type: 'transcript.user', itemId: event.item_id, text: event.delta ?? '', final: false });
+          else this.onServerEvent(event);
+        },
         onInvalid: (frame) => this.onInvalidFrame(frame),
         onLost: (state) => this.onLost(state),
         onRecovered: () => this.replay(),
