@@ -249,6 +249,32 @@ describe('workspace files', () => {
     await expect(toolFrom(tools, 'read_file')({ path: 'sub' })).rejects.toThrow(/is a folder/);
   });
 
+  it('cuts a long file into parts only between whole UTF-8 characters, and reads on from there', async () => {
+    const limit = 20_000;
+    for (const char of ['é', '€', '𝄞']) {
+      const size = Buffer.byteLength(char);
+      // The character ends `over` bytes past the limit (0: exactly at it).
+      for (let over = 0; over < size; over += 1) {
+        const before = limit - size + over;
+        const path = join(work, `utf8-${size}-${over}.txt`);
+        await fs.writeFile(path, `${'a'.repeat(before)}${char}tail`);
+        const first = await toolFrom(tools, 'read_file')({ path });
+        const kept = over === 0 ? before + size : before;
+        expect(first.startsWith(`${'a'.repeat(before)}${over === 0 ? char : ''}\n\n`), `${char} ${over}`).toBe(true);
+        expect(first).toContain(`showed bytes 0–${kept} of ${before + size + 4}. Call read_file with offset ${kept} to read on.`);
+        const rest = await toolFrom(tools, 'read_file')({ path, offset: kept });
+        expect(rest.startsWith(over === 0 ? 'tail' : `${char}tail`), `${char} ${over}`).toBe(true);
+        expect(rest).toContain(`[End of file: showed bytes ${kept}–${before + size + 4} of ${before + size + 4}.]`);
+      }
+    }
+  });
+
+  it('refuses a file with a zero byte in its first 8 KB as binary, and reads one whose zero comes later', async () => {
+    await fs.writeFile(join(work, 'late-zero.txt'), Buffer.concat([Buffer.from('x'.repeat(8192)), Buffer.from([0]), Buffer.from('y')]));
+    expect(await toolFrom(tools, 'read_file')({ path: 'late-zero.txt' })).toMatch(/^x{8192}/);
+    await expect(toolFrom(tools, 'read_file')({ path: 'image.bin' })).rejects.toThrow('"image.bin" looks like a binary file; read_file reads text files only.');
+  });
+
   it('refuses a sibling folder whose name starts with the grant\'s (work-secrets beside work)', async () => {
     const sibling = `${work}-secrets`;
     await fs.mkdir(sibling);
