@@ -1,61 +1,93 @@
 /**
- * Frame time in Chromium while a long reply streams into the transcript (browser mode on the
- * emulator at its default, simulated, 80 tokens a second), after a conversation of `--turns`
- * earlier exchanges. `npm run bench -- ui [--turns 50]`; prints JSON lines.
+ * The renderer's main-thread time per turn as a conversation grows, measured in headless Chromium
+ * through browser mode: Chrome's own `Performance.getMetrics` (TaskDuration: all main-thread tasks;
+ * ScriptDuration: JavaScript; LayoutDuration, RecalcStyleDuration) read over CDP before and after
+ * each turn. Frame time is not used: headless frames are pinned to the 60 Hz clock and hide it.
+ * Browser mode talks to an emulator at zero latency in a child process (as an online service at
+ * `OPENAI_BASE_URL`), so turns come as fast as the app takes them. Each turn waits on one
+ * MutationObserver in the page, not on polling, so the wait costs the same at every turn.
+ * `npm run bench -- ui [--turns 1000] [--window 100]`; prints JSON lines.
  */
 import { parseArgs } from 'node:util';
+import type { CDPSession } from 'playwright-core';
 import { launchChromium, runBrowserMode } from '../support/browserMode';
+import { startEmulatorProcess } from './emulatorProcess';
+
+const tracked = ['TaskDuration', 'ScriptDuration', 'LayoutDuration', 'RecalcStyleDuration'] as const;
+type Metrics = Record<(typeof tracked)[number], number>;
+
+async function metrics(cdp: CDPSession): Promise<Metrics> {
+  const { metrics: all } = await cdp.send('Performance.getMetrics');
+  return Object.fromEntries(tracked.map((name) => [name, all.find((entry) => entry.name === name)?.value ?? Number.NaN])) as Metrics;
+}
+
+const round = (value: number, digits = 2): number => Math.round(value * 10 ** digits) / 10 ** digits;
 
 export async function uiBench(argv: readonly string[], print: (line: object) => void): Promise<void> {
-  const { values } = parseArgs({ args: [...argv], options: { turns: { type: 'string', default: '50' } }, strict: false });
+  const { values } = parseArgs({ args: [...argv], options: { turns: { type: 'string', default: '1000' }, window: { type: 'string', default: '100' } }, strict: false });
   const turns = Number(values.turns);
-  const server = await runBrowserMode();
+  const window = Number(values.window);
+  if (!Number.isInteger(turns) || turns < 2 || !Number.isInteger(window) || window < 1 || window > turns) throw new Error('--turns must be a whole number of at least 2 and --window a whole number from 1 to --turns.');
+  const emulator = await startEmulatorProcess({ latency: { rttMs: 0, uncachedInputTokenMs: 0, outputTokensPerSecond: 0, httpSetupMs: 0 } });
+  const server = await runBrowserMode({ OPENAI_API_KEY: 'sk-bench', OPENAI_BASE_URL: emulator.baseUrl });
   const browser = await launchChromium();
   try {
     const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
     await page.goto(server.url);
-    await page.getByRole('status', { name: 'Connection' }).filter({ hasText: 'Offline (emulator)' }).waitFor();
-    const firstPaintMs = await page.evaluate(() => performance.getEntriesByName('first-contentful-paint')[0]?.startTime ?? Number.NaN);
     const box = page.getByRole('textbox', { name: 'Message' });
-    const transcript = page.getByRole('region', { name: 'Transcript' });
-    for (let turn = 0; turn < turns; turn += 1) {
-      await box.fill(`earlier message ${turn}`);
-      await box.press('Enter');
-      await transcript.locator('li[data-role="assistant"][data-status="completed"]').nth(turn).waitFor();
-    }
-    // The emulator repeats the message back, so a long message makes a long streamed reply.
-    const long = Array.from({ length: 120 }, (_, index) => `word${index}`).join(' ');
-    // Written as a string: it runs in the page, whose globals this file's types do not know.
+    await box.waitFor();
+    const cdp = await page.context().newCDPSession(page);
+    await cdp.send('Performance.enable');
+    // Resolves once `count` finished replies are in the list (the list shows the newest 200).
     await page.evaluate(`(() => {
-      const frames = [];
-      globalThis.__frames = frames;
-      let last = performance.now();
-      const tick = (now) => { frames.push(now - last); last = now; requestAnimationFrame(tick); };
-      requestAnimationFrame(tick);
+      let completed = 0;
+      let waiting = null;
+      const seen = new WeakSet();
+      const check = () => {
+        for (const item of document.querySelectorAll('li[data-role="assistant"][data-status="completed"]')) {
+          if (seen.has(item)) continue;
+          seen.add(item);
+          completed += 1;
+        }
+        if (waiting !== null && completed >= waiting.count) { const { resolve } = waiting; waiting = null; resolve(); }
+      };
+      new MutationObserver(check).observe(document.body, { subtree: true, childList: true, attributes: true, attributeFilter: ['data-status'] });
+      globalThis.__replies = (count) => new Promise((resolve) => { waiting = { count, resolve }; check(); });
     })()`);
-    await box.fill(long);
-    const sentAt = Date.now();
-    await box.press('Enter');
-    await transcript.locator('li[data-role="assistant"][data-status="completed"]').nth(turns).waitFor({ timeout: 60_000 });
-    const streamMs = Date.now() - sentAt;
-    const frames = await page.evaluate(() => (globalThis as unknown as { __frames: number[] }).__frames.slice(1));
-    const sorted = [...frames].sort((a, b) => a - b);
-    const at = (p: number) => Math.round((sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? Number.NaN) * 10) / 10;
+    const perTurn: Metrics[] = [];
+    for (let turn = 1; turn <= turns; turn += 1) {
+      const before = await metrics(cdp);
+      await box.fill(`message ${turn}`);
+      await box.press('Enter');
+      await page.evaluate(`globalThis.__replies(${turn})`);
+      const after = await metrics(cdp);
+      perTurn.push(Object.fromEntries(tracked.map((name) => [name, (after[name] - before[name]) * 1000])) as Metrics);
+    }
+    const windows: Array<{ turns: string } & Metrics> = [];
+    for (let start = 0; start < turns; start += window) {
+      const slice = perTurn.slice(start, start + window);
+      const mean = (name: (typeof tracked)[number]) => round(slice.reduce((total, entry) => total + entry[name], 0) / slice.length);
+      const line = { turns: `${start + 1}-${start + slice.length}`, ...(Object.fromEntries(tracked.map((name) => [name, mean(name)])) as Metrics) };
+      windows.push(line);
+      print({ bench: 'ui', kind: 'measured', unit: 'main-thread ms per turn (CDP Performance.getMetrics deltas)', ...line });
+    }
+    const at = (index: number) => windows[Math.min(index, windows.length - 1)] as { turns: string } & Metrics;
+    const early = at(1);
+    const late = at(windows.length - 1);
     print({
       summary: 'ui',
-      note: 'headless Chromium (software rendering) through browser mode; reply streamed by the emulator at a simulated 80 tokens/s',
-      earlier_turns: turns,
-      reply_words: 130,
-      stream_ms: streamMs,
-      frames: frames.length,
-      frame_ms_p50: at(0.5),
-      frame_ms_p95: at(0.95),
-      frame_ms_max: Math.round(Math.max(...frames) * 10) / 10,
-      frames_over_50ms: frames.filter((frame) => frame > 50).length,
-      first_contentful_paint_ms: Math.round(firstPaintMs),
+      kind: 'measured',
+      note: 'headless Chromium (software rendering) through browser mode on a zero-latency emulator; per-turn main-thread time from CDP Performance.getMetrics',
+      turns,
+      window,
+      task_ms_per_turn: { [`turns_${early.turns}`]: early.TaskDuration, [`turns_${late.turns}`]: late.TaskDuration },
+      script_ms_per_turn: { [`turns_${early.turns}`]: early.ScriptDuration, [`turns_${late.turns}`]: late.ScriptDuration },
+      task_last_window_over_second: round(late.TaskDuration / early.TaskDuration),
+      script_last_window_over_second: round(late.ScriptDuration / early.ScriptDuration),
     });
   } finally {
     await browser.close();
     await server.stop();
+    await emulator.close();
   }
 }
