@@ -21,6 +21,8 @@ export interface EchoCanceller {
   cut(at: number): void;
   /** One mic frame whose first sample was captured at `capturedAt`; returns it without the echo (same length). */
   process(mic: Int16Array, capturedAt: number): Int16Array;
+  /** How much later than its input each output sample comes out, in ms. */
+  readonly latencyMs: number;
   /** The canceller's estimate of how much echo it removes now, in dB. */
   readonly erleDb: number;
   /** Whether the near end seemed to speak over the far end in the last frame. */
@@ -111,6 +113,11 @@ export class BuiltinEchoCanceller implements EchoCanceller {
   #output: Float64Array;
   #outputLength: number;
   #doubleTalk = false;
+  #micPower = 0;
+  #outPower = 0;
+  readonly #delay = new DelayEstimator();
+  /** The bulk delay taken out of the reference, so the filter's tail covers the room, not the pipes. */
+  #delaySamples = 0;
 
   constructor(options: BuiltinEchoCancellerOptions = {}) {
     this.#rate = options.sampleRate ?? 24_000;
@@ -127,12 +134,17 @@ export class BuiltinEchoCanceller implements EchoCanceller {
     this.#outputLength = blockSize;
   }
 
+  /** Mic power over output power (filter and suppressor) while the far end plays alone, in dB. */
   get erleDb(): number {
-    return this.#filter.erleDb;
+    return this.#suppressor === null ? this.#filter.erleDb : 10 * Math.log10((this.#micPower + 1e-12) / (this.#outPower + 1e-12));
   }
 
   get doubleTalk(): boolean {
     return this.#doubleTalk;
+  }
+
+  get latencyMs(): number {
+    return ((this.#suppressor === null ? 1 : 2) * this.#filter.blockSize * 1000) / this.#rate;
   }
 
   /** The longest echo delay (after the lead) the filter models, in ms. */
@@ -159,10 +171,16 @@ export class BuiltinEchoCanceller implements EchoCanceller {
       this.#micBlock[this.#micFill] = mic[offset]! / 32768;
       this.#micFill += 1;
       if (this.#micFill < blockSize) continue;
-      this.#timeline.read(this.#nextIndex + this.#leadSamples, this.#farBlock);
+      this.#timeline.read(this.#nextIndex + this.#leadSamples - this.#delaySamples, this.#farBlock);
       const result = this.#filter.process(this.#micBlock, this.#farBlock);
+      this.#followDelay();
       doubleTalk ||= result.doubleTalk;
-      this.#append(this.#suppressor?.process(result.output, result.echo, !result.frozen) ?? result.output);
+      const output = this.#suppressor?.process(result.output, result.echo, !result.frozen) ?? result.output;
+      if (!result.frozen) {
+        this.#micPower += 0.05 * (meanSquare(this.#micBlock) - this.#micPower);
+        this.#outPower += 0.05 * (meanSquare(output) - this.#outPower);
+      }
+      this.#append(output);
       this.#nextIndex += blockSize;
       this.#micFill = 0;
     }
@@ -174,9 +192,42 @@ export class BuiltinEchoCanceller implements EchoCanceller {
     return out;
   }
 
+  /** The bulk delay currently taken out of the reference, in ms. */
+  get bulkDelayMs(): number {
+    return (this.#delaySamples * 1000) / this.#rate;
+  }
+
+  /**
+   * Tracks the delay between what was heard and what the mic got (device buffers, the sound
+   * server, the room) from the two signals' envelopes; when it moves by more than a block the
+   * reference moves with it and the filter learns the room again.
+   */
+  #followDelay(): void {
+    const blockSize = this.#filter.blockSize;
+    this.#timeline.read((this.#nextIndex ?? 0) + this.#leadSamples, this.#farBlock);
+    const estimate = this.#delay.push(rmsOf(this.#micBlock), rmsOf(this.#farBlock));
+    if (estimate === null) return;
+    // Two blocks early, so an echo that comes a little sooner still lands inside the filter.
+    const delaySamples = Math.max(0, (estimate - 2) * blockSize);
+    if (Math.abs(delaySamples - this.#delaySamples) <= blockSize) return;
+    const deltaBlocks = Math.round((this.#delaySamples - delaySamples) / blockSize);
+    this.#delaySamples = delaySamples;
+    // The block just processed and the ones before it, read again at the new alignment.
+    const newest = (this.#nextIndex ?? 0) + this.#leadSamples - this.#delaySamples;
+    const history = Array.from({ length: this.#filter.partitions + 1 }, (_, age) => {
+      const block = new Float64Array(blockSize);
+      this.#timeline.read(newest - age * blockSize, block);
+      return block;
+    });
+    this.#filter.realign(deltaBlocks, history);
+  }
+
   reset(): void {
+    this.#delay.reset();
+    this.#delaySamples = 0;
     this.#filter.reset();
     this.#suppressor?.reset();
+    this.#micPower = this.#outPower = 0;
     this.#nextIndex = null;
     this.#micFill = 0;
     this.#output.fill(0);
@@ -191,5 +242,77 @@ export class BuiltinEchoCanceller implements EchoCanceller {
     }
     this.#output.set(block, this.#outputLength);
     this.#outputLength += block.length;
+  }
+}
+
+function meanSquare(block: Float64Array): number {
+  let sum = 0;
+  for (const value of block) sum += value * value;
+  return sum / block.length;
+}
+
+function rmsOf(block: Float64Array): number {
+  return Math.sqrt(meanSquare(block));
+}
+
+/**
+ * The echo's bulk delay in blocks: the lag at which the mic's envelope best follows the far end's
+ * (normalised cross-correlation over the last few seconds), re-estimated twice a second and
+ * reported only when it is clear (a strong peak while the far end was playing).
+ */
+class DelayEstimator {
+  readonly #history: number;
+  readonly #maxLag: number;
+  readonly #mic: Float64Array;
+  readonly #far: Float64Array;
+  #count = 0;
+
+  constructor(historyBlocks = 280, maxLagBlocks = 70) {
+    this.#history = historyBlocks;
+    this.#maxLag = maxLagBlocks;
+    this.#mic = new Float64Array(historyBlocks);
+    this.#far = new Float64Array(historyBlocks);
+  }
+
+  reset(): void {
+    this.#mic.fill(0);
+    this.#far.fill(0);
+    this.#count = 0;
+  }
+
+  push(micLevel: number, farLevel: number): number | null {
+    const slot = this.#count % this.#history;
+    this.#mic[slot] = micLevel;
+    this.#far[slot] = farLevel;
+    this.#count += 1;
+    if (this.#count < this.#history / 2 || this.#count % 47 !== 0) return null;
+    const length = Math.min(this.#count, this.#history);
+    const at = (age: number, series: Float64Array) => series[(this.#count - 1 - age + this.#history * 2) % this.#history]!;
+    let farActive = 0;
+    for (let age = 0; age < length; age += 1) if (at(age, this.#far) > 1e-3) farActive += 1;
+    if (farActive < length / 3) return null;
+    let best = { lag: 0, correlation: -1 };
+    const span = length - this.#maxLag;
+    for (let lag = 0; lag <= this.#maxLag; lag += 1) {
+      let dot = 0;
+      let micSum = 0;
+      let farSum = 0;
+      let micSquares = 0;
+      let farSquares = 0;
+      for (let age = 0; age < span; age += 1) {
+        const m = at(age, this.#mic);
+        const f = at(age + lag, this.#far);
+        dot += m * f;
+        micSum += m;
+        farSum += f;
+        micSquares += m * m;
+        farSquares += f * f;
+      }
+      const covariance = dot - (micSum * farSum) / span;
+      const spread = Math.sqrt((micSquares - (micSum * micSum) / span) * (farSquares - (farSum * farSum) / span));
+      const correlation = spread > 0 ? covariance / spread : 0;
+      if (correlation > best.correlation) best = { lag, correlation };
+    }
+    return best.correlation > 0.5 ? best.lag : null;
   }
 }

@@ -119,6 +119,31 @@ export class EchoFilter {
     this.#relearn();
   }
 
+  /**
+   * The reference moved by `deltaBlocks` (the echo now comes that many blocks later, negative:
+   * sooner): what was learnt moves with it instead of being thrown away, and the far-end history
+   * is rebuilt from `history` (the reference at its new alignment, `history[age]` one block each,
+   * newest first, `partitions + 1` of them).
+   */
+  realign(deltaBlocks: number, history: Float64Array[]): void {
+    const k = this.partitions;
+    const shifted = Array.from({ length: k }, (_, index) => {
+      const from = index - deltaBlocks;
+      return from >= 0 && from < k ? this.#weights[from]!.slice() : new Float64Array(this.#bins * 2);
+    });
+    for (let index = 0; index < k; index += 1) this.#weights[index]!.set(shifted[index]!);
+    const n = this.blockSize;
+    for (let age = 0; age < k; age += 1) {
+      this.#timeIn.set(history[age + 1]!, 0);
+      this.#timeIn.set(history[age]!, n);
+      this.#forward(this.#timeIn, this.#farSpectra[(this.#head + age) % k]!);
+    }
+    this.#farTime.set(history[1]!, 0);
+    this.#farTime.set(history[0]!, n);
+    for (let age = 0; age < this.#farPeaks.length; age += 1) this.#farPeaks[age] = Math.max(...history[age]!.map(Math.abs));
+    this.#hangover = this.#frozenFor = this.#movedFor = 0;
+  }
+
   /** One block: `mic` and `far` are `blockSize` samples, `far` lined up so the echo comes after it. */
   process(mic: Float64Array, far: Float64Array): EchoFilterBlockResult {
     const n = this.blockSize;

@@ -14,6 +14,12 @@ import type { MicSource, SpeechDetector } from './ports';
 
 /** How much louder than the playback the user must be to talk over it through speakers. */
 export const echoMarginDb = 6;
+/**
+ * How far above the residual echo the canceller's estimate allows (mic level minus its ERLE) a
+ * frame must be for the local detector to hear it: the residual of Parley's own voice is
+ * speech, so the detector alone would take it for the user.
+ */
+export const nearEndMarginDb = 6;
 
 /** The user started speaking while Parley was audible, found on this machine before the server's VAD. */
 export interface LocalSpeechStarted {
@@ -174,14 +180,19 @@ export class MicStream {
     for (const frame of this.#framer.push(chunk)) {
       const frameMs = (frame.pcm.length * 1000) / 24_000;
       const pcm = canceller ? canceller.process(frame.pcm, capturedAt) : frame.pcm;
-      if (detector && playout.playing) detector.push(pcm, capturedAt);
       capturedAt += frameMs;
       const level = canceller ? levelDbfs(pcm) : frame.levelDbfs;
       this.#options.onLevel(level);
-      if (this.#muted) continue;
       const playing = !canceller && this.#options.echoGate() ? playout.audibleLevelDbfs() : null;
       const gated = playing !== null && level < playing + echoMarginDb;
-      this.#options.send(toBase64(fromPcm24k(gated ? new Int16Array(pcm.length) : pcm, this.#encoding)));
+      const heard = gated ? new Int16Array(pcm.length) : pcm;
+      if (detector && playout.playing) {
+        // The residual of Parley's own voice is speech too: only what stands clear of it counts.
+        const nearEnd = !canceller || level >= frame.levelDbfs - canceller.erleDb + nearEndMarginDb;
+        detector.push(nearEnd ? heard : new Int16Array(pcm.length), capturedAt - frameMs - (canceller?.latencyMs ?? 0));
+      }
+      if (this.#muted) continue;
+      this.#options.send(toBase64(fromPcm24k(heard, this.#encoding)));
       if (this.#capturedMs !== null) this.#capturedMs += frameMs;
     }
   }

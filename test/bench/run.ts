@@ -7,6 +7,7 @@ import { responsesBench } from './responses';
 import { voiceBench } from './voice';
 import { uiBench } from './ui';
 import { soakBench } from './soak';
+import { echoBench } from './echo';
 
 const print = (line: object): void => console.log(JSON.stringify(line));
 
@@ -21,6 +22,7 @@ const benches: Record<string, (argv: readonly string[]) => Promise<void>> = {
   voice: (argv) => voiceBench(argv, print),
   ui: (argv) => uiBench(argv, print),
   soak: (argv) => soakBench(argv, print),
+  echo: (argv) => echoBench(argv, print),
 };
 
 const [name, ...argv] = process.argv.slice(2);

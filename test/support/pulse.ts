@@ -94,7 +94,36 @@ export interface Pulse {
   recordFor(source: string, ms: number): Promise<Int16Array>;
   /** Loops what reaches the ear back into the mouth, like a laptop's speaker heard by its microphone. */
   setEcho(on: boolean, latencyMs?: number): Promise<void>;
+  /**
+   * A realistic echo path from the ear to the mouth (a laptop's speaker heard by its own mic):
+   * sox delays, attenuates, adds a little reverb and optionally a mild nonlinearity. Null removes
+   * it. The path's real delay is its `delayMs` plus the pipe's own (about 110 ms: pacat's 100 ms
+   * playback buffer keeps a loaded machine from underrunning, and every underrun would add to
+   * the delay for good), and it still creeps up by tens of ms over a minute: measure it.
+   */
+  setEchoPath(path: EchoPath | null): Promise<void>;
   close(): Promise<void>;
+}
+
+export interface EchoPath {
+  /** Added delay (the pipe adds its own), 40–150 ms on a laptop. */
+  delayMs: number;
+  /** Level of the echo against what the speaker played, −10 to −25 dB. */
+  gainDb: number;
+  /** sox reverb's reverberance, 0–100 (0: none). */
+  reverb?: number;
+  /** sox overdrive's gain in dB for a mild speaker nonlinearity (0: none). */
+  overdriveDb?: number;
+}
+
+/** The sox effects for an echo path (the order a speaker, a room and a mic apply them). */
+export function echoPathEffects(path: EchoPath): string[] {
+  const effects: string[] = [];
+  if ((path.overdriveDb ?? 0) > 0) effects.push('overdrive', String(path.overdriveDb), '0');
+  effects.push('vol', `${path.gainDb}dB`);
+  if ((path.reverb ?? 0) > 0) effects.push('reverb', String(path.reverb), '50', '30', '0', '0', '-6');
+  effects.push('delay', (path.delayMs / 1000).toFixed(3));
+  return effects;
 }
 
 let running: Promise<Pulse> | null = null;
@@ -158,6 +187,15 @@ async function launch(): Promise<Pulse> {
   };
   const keepAlives: ChildProcess[] = [];
   let echoModule: string | null = null;
+  let echoPath: ChildProcess | null = null;
+  const stopEchoPath = async (): Promise<void> => {
+    const child = echoPath;
+    echoPath = null;
+    if (child === null || child.exitCode !== null) return;
+    const closed = new Promise((resolve) => child.once('close', resolve));
+    signal(-(child.pid ?? 0), 'SIGTERM');
+    await closed;
+  };
   let watchdog: ChildProcess | null = null;
 
   const pulse: Pulse = {
@@ -181,7 +219,22 @@ async function launch(): Promise<Pulse> {
         echoModule = null;
       }
     },
+    async setEchoPath(path) {
+      await stopEchoPath();
+      if (path === null) return;
+      const raw = ['-t', 'raw', '-r', String(rate), '-e', 'signed', '-b', '16', '-c', '1'];
+      const script = [
+        `pacat --record --raw --device=ear.monitor --format=s16le --rate=${rate} --channels=1 --latency-msec=20 --stream-name=echo-path-in`,
+        `sox -q --buffer 512 ${raw.join(' ')} - ${raw.join(' ')} - ${echoPathEffects(path).join(' ')}`,
+        `pacat --playback --raw --device=mouth --format=s16le --rate=${rate} --channels=1 --latency-msec=100 --stream-name=echo-path-out`,
+      ].join(' | ');
+      // Its own process group, so the whole pipe stops together.
+      const child = spawn('sh', ['-c', script], { env, stdio: 'ignore', detached: true });
+      echoPath = child;
+      await until(async () => (await pactl('list', 'short', 'source-outputs')).includes('protocol-native') && (await pactl('list', 'short', 'sink-inputs')).split('\n').filter(Boolean).length >= 3, 5000, 'the echo path connects');
+    },
     async close() {
+      await stopEchoPath();
       watchdog?.kill('SIGKILL');
       for (const child of keepAlives) child.kill('SIGTERM');
       signal(pid, 'SIGTERM');
@@ -534,4 +587,58 @@ export async function saveFigures(name: string, figures: Record<string, number |
   const path = join(audioResultsDir, `${name}.json`);
   const previous = JSON.parse(await readFile(path, 'utf8').catch(() => '{}')) as Record<string, unknown>;
   await writeFile(path, `${JSON.stringify({ ...previous, ...figures }, null, 2)}\n`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Levels and timing for the echo tests
+
+/** RMS level of the windows that sound (above -45 dBFS), in dBFS: a voice's level without its pauses. */
+export function activeLevelDbfs(samples: Int16Array): number {
+  const levels = [...envelope(samples, 20)].filter((level) => dbfs(level) > -45);
+  return levels.length === 0 ? -Infinity : dbfs(Math.sqrt(levels.reduce((sum, level) => sum + level * level, 0) / levels.length));
+}
+
+/** `samples` scaled so their active level is `targetDbfs`. */
+export function atLevel(samples: Int16Array, targetDbfs: number): Int16Array {
+  const gain = 10 ** ((targetDbfs - activeLevelDbfs(samples)) / 20);
+  return samples.map((sample) => Math.max(-32768, Math.min(32767, Math.round(sample * gain))));
+}
+
+/**
+ * When `spoken` began in a recording that also holds other sound (the echo): its envelope is
+ * lined up with the recording's, and its first sounding window timed on the recording's clock.
+ */
+export function speechOnsetAt(spoken: Int16Array, recorded: Int16Array, recording: Recording): number {
+  const windowMs = 5;
+  const a = envelope(spoken, windowMs);
+  const b = envelope(recorded, windowMs);
+  // Only shifts where all of the speech lies inside the recording; mean-removed, so the loud echo
+  // beside it does not pull the match towards itself.
+  const meanA = a.reduce((sum, value) => sum + value, 0) / a.length;
+  let best = { lag: 0, correlation: -Infinity };
+  for (let lag = 0; lag + a.length <= b.length; lag += 1) {
+    let sumB = 0;
+    for (let index = 0; index < a.length; index += 1) sumB += b[index + lag]!;
+    const meanB = sumB / a.length;
+    let dot = 0;
+    let normA = 0;
+    let normB = 0;
+    for (let index = 0; index < a.length; index += 1) {
+      const x = a[index]! - meanA;
+      const y = b[index + lag]! - meanB;
+      dot += x * y;
+      normA += x * x;
+      normB += y * y;
+    }
+    const correlation = normA > 0 && normB > 0 ? dot / Math.sqrt(normA * normB) : 0;
+    if (correlation > best.correlation) best = { lag, correlation };
+  }
+  const first = soundSpans(spoken, { thresholdDbfs: -45 })[0]?.startMs ?? 0;
+  return recording.timeOf(Math.round(((best.lag * windowMs + first) * rate) / 1000));
+}
+
+/** When a recording last held sound (above -50 dBFS), on its clock. */
+export function earSilentAt(recorded: Int16Array, recording: Recording): number {
+  const last = soundSpans(recorded, { thresholdDbfs: -50 }).at(-1);
+  return recording.timeOf(Math.round((((last?.endMs ?? 0) * rate) / 1000)));
 }

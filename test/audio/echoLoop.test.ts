@@ -1,0 +1,75 @@
+/**
+ * Talking over Parley on laptop speakers, through the real PulseAudio loop: the speaker's output
+ * reaches the mic through a sox echo path (delay, attenuation, a little reverb), the mic side
+ * cancels it and listens with the local speech detector, and the user's espeak-ng voice is mixed
+ * in at the echo's own level.
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { activeLevelDbfs, atLevel, delayMs, earSilentAt, requireAudioTools, saveFigures, saveWav, speechOnsetAt, startPulse, until, type EchoPath, type Pulse } from '../support/pulse';
+import { speech } from '../support/speech';
+import { echoLoop, heardBounds, type EchoLoop } from '../support/loop';
+
+let pulse: Pulse;
+let loop: EchoLoop | null = null;
+
+const path: EchoPath = { delayMs: 80, gainDb: -15, reverb: 20 };
+
+beforeAll(async () => {
+  requireAudioTools();
+  pulse = await startPulse();
+});
+afterEach(async () => {
+  await pulse.setEchoPath(null);
+  await loop?.close();
+  loop = null;
+});
+afterAll(() => pulse?.close());
+
+describe('talking over Parley through laptop speakers', { timeout: 90_000 }, () => {
+  it('self-interruption: Parley speaking through the echo path, with voice detection on, is never taken for the user', async () => {
+    await pulse.setEchoPath(path);
+    loop = await echoLoop({ mode: 'canceller', detect: true });
+    const replies = ['Here is what I found about the weather in Lisbon this week.', 'The meeting moved to Thursday at three, and Anna will bring the slides.', 'Sure. I will remind you about it tomorrow morning at nine.'];
+    const outcomes: string[] = [];
+    for (const [index, text] of replies.entries()) outcomes.push(await loop.speak(`reply-${index}`, await speech(text)));
+    expect(outcomes).toEqual(['drained', 'drained', 'drained']);
+    expect(loop.bargeIns).toEqual([]);
+  });
+
+  it('barge-in at equal level: the user speaking as loud as the echo is heard, playout stops, and the truncation is what reached the ear', async () => {
+    await pulse.setEchoPath(path);
+    loop = await echoLoop({ mode: 'canceller', detect: true });
+    const reply = await speech('Let me tell you a long story about the sea, the ships that sail on it, and the people who wait for them at home.');
+    const user = atLevel(await speech('Wait, stop, that is enough.', { voice: 'en-gb' }), activeLevelDbfs(reply) + path.gainDb);
+    const ear = pulse.record('ear.monitor');
+    const mouth = pulse.record('mouth.monitor');
+    await Promise.all([ear.started(), mouth.started()]);
+    const spoken = loop.speak('story', reply);
+    // Talk once the canceller has heard two seconds of the reply.
+    await until(() => (loop?.playout.playedMs('story') ?? 0) >= 2000, 20_000, 'two seconds of the reply played');
+    const bargeIn = loop.nextBargeIn(10_000);
+    const interruption = pulse.play(user);
+    const cut = await bargeIn;
+    expect(await spoken).toBe('stopped');
+    await interruption;
+    const [earAudio, mouthAudio] = await Promise.all([settleAndStop(ear, cut.stoppedAt + 400), settleAndStop(mouth, cut.stoppedAt + 400)]);
+    await saveWav('echo-barge-in-ear.wav', earAudio);
+    await saveWav('echo-barge-in-mic.wav', mouthAudio);
+    const written = loop.sink.samples;
+    const alignment = delayMs(written.subarray(0, 24_000), earAudio, { maxMs: 3000 });
+    const bounds = heardBounds(written, earAudio, Math.round(alignment.delayMs * 24));
+    const truncateErrorMs = cut.audioEndMs < bounds.lastHeardMs ? bounds.lastHeardMs - cut.audioEndMs : bounds.firstUnheardMs !== null && cut.audioEndMs > bounds.firstUnheardMs ? cut.audioEndMs - bounds.firstUnheardMs : 0;
+    const onsetAt = speechOnsetAt(user, mouthAudio, mouth);
+    const silentAt = earSilentAt(earAudio, ear);
+    await saveFigures('echo-loop', { audioEndMs: cut.audioEndMs, lastHeardMs: bounds.lastHeardMs, firstUnheardMs: bounds.firstUnheardMs, truncateErrorMs, onsetToSilenceMs: Math.round(silentAt - onsetAt), detectedAfterOnsetMs: Math.round(cut.speechAt - onsetAt) });
+    expect(cut.audioEndMs).toBeGreaterThan(1500);
+    expect(truncateErrorMs).toBeLessThanOrEqual(40);
+    expect(silentAt - onsetAt).toBeLessThan(600);
+  });
+});
+
+/** Stops a recording once it holds audio captured up to `at`. */
+async function settleAndStop(recording: ReturnType<Pulse['record']>, at: number): Promise<Int16Array> {
+  await until(() => recording.timeOf(recording.samples.length - 1) >= at, 5000, 'the recording covers the stop');
+  return recording.stop();
+}
