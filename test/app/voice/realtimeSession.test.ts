@@ -3,56 +3,10 @@
  * speaker are stand-ins here (the real-device loop is in test/audio); playout time runs fast.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import type { PlayoutBuffer, Scheduler } from '../../../app/audio/playout';
 import { ManualClock } from '../../../app/emulator/clock';
-import { noLatency } from '../../../app/emulator/latency';
-import { startEmulator, type Emulator, type EmulatorOptions } from '../../../app/emulator/server';
-import { RealtimeSession, type RealtimeSessionEvent } from '../../../app/voice/realtimeSession';
-import { defaultVoiceSettings, type VoiceSettings } from '../../../app/voice/settings';
-import type { ToolRunner } from '../../../app/responses/tools';
-import { drainingPlayout, eventLog, fastScheduler, frameRecorder, ManualClock as ClientClock, RecordingSink, ScriptedMic, type EventLog, type FrameRecorder } from '../../../app/testing';
+import { calculator, closeRig, paced, pressAfterHearing, rig, type Rig } from './rig';
 
-let emulator: Emulator | null = null;
-let session: RealtimeSession | null = null;
-afterEach(async () => {
-  await session?.close();
-  await emulator?.close();
-  session = emulator = null;
-});
-
-interface Rig extends Omit<EventLog<RealtimeSessionEvent>, 'push'> {
-  session: RealtimeSession;
-  mic: ScriptedMic;
-  sink: RecordingSink;
-  playout: PlayoutBuffer;
-  /** Every frame both ways on the session's sockets. */
-  wire: FrameRecorder;
-}
-
-async function rig(settings: Partial<VoiceSettings> = {}, options: { emulator?: EmulatorOptions; runTool?: ToolRunner; speed?: number; scheduler?: Scheduler } = {}): Promise<Rig> {
-  emulator = await startEmulator({ latency: noLatency, ...options.emulator });
-  const mic = new ScriptedMic();
-  const sink = new RecordingSink();
-  const wire = frameRecorder();
-  const log = eventLog<RealtimeSessionEvent>();
-  const { playout, attach } = drainingPlayout({ sink, scheduler: options.scheduler ?? fastScheduler(options.speed ?? 20) });
-  const created = new RealtimeSession({
-    baseUrl: emulator.baseUrl,
-    apiKey: 'sk-test',
-    settings: { ...defaultVoiceSettings, ...settings },
-    createWebSocket: wire.createWebSocket,
-    mic,
-    playout,
-    now: () => performance.now(),
-    sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
-    random: () => 0.5,
-    ...(options.runTool === undefined ? {} : { runTool: options.runTool }),
-    onEvent: log.push,
-  });
-  attach(created);
-  session = created;
-  return { ...log, session: created, mic, sink, playout, wire };
-}
+afterEach(closeRig);
 
 const doneText = (r: Rig) => r.until('transcript.assistant.done');
 const heardSeconds = (text: string) => Number(/I heard ([\d.]+) seconds/.exec(text)?.[1] ?? Number.NaN);
@@ -119,13 +73,6 @@ describe('voice activity detection', () => {
 });
 
 describe('tools and response discipline', () => {
-  const calculator = {
-    type: 'function' as const,
-    name: 'calculator',
-    description: 'Evaluates arithmetic.',
-    parameters: { type: 'object', properties: { expression: { type: 'string' } }, required: ['expression'] },
-  };
-
   it('runs a function call once, returns its output, and asks for exactly one response', async () => {
     const runs: string[] = [];
     const r = await rig({ tools: [calculator] }, { runTool: async (call) => (runs.push(call.callId), '5') });
@@ -181,7 +128,7 @@ describe('barge-in', () => {
 
   it('on the hotkey: cancels the response still streaming and truncates', async () => {
     // Paced output, so the reply is still being generated when the key goes down.
-    const r = await rig({ turnMode: 'push_to_talk' }, { speed: 2, emulator: { latency: { ...noLatency, outputTokensPerSecond: 40 } } });
+    const r = await rig({ turnMode: 'push_to_talk' }, { speed: 2, emulator: paced });
     await r.session.connect();
     r.session.sendText('tell me something long');
     await r.until('state', (event) => event.state === 'speaking');
@@ -199,13 +146,7 @@ describe('barge-in', () => {
 
   it('truncates at 1 ms, never 0, when the cut comes before anything was heard', async () => {
     // Playout time stands still: the reply is queued but not one sample has reached the listener.
-    const clock = new ClientClock();
-    const r = await rig({ turnMode: 'push_to_talk' }, { scheduler: clock, emulator: { latency: { ...noLatency, outputTokensPerSecond: 40 } } });
-    await r.session.connect();
-    r.session.sendText('tell me something long');
-    await r.until('state', (event) => event.state === 'speaking');
-    await r.session.press();
-    const cut = await r.until('barge_in');
+    const { r, cut } = await pressAfterHearing(0);
     expect(cut.playedMs).toBe(0);
     expect(cut.audioEndMs).toBe(1);
     expect(r.wire.sent('conversation.item.truncate')).toEqual([expect.objectContaining({ item_id: cut.itemId, audio_end_ms: 1 })]);
@@ -214,14 +155,7 @@ describe('barge-in', () => {
   });
 
   it('truncates at exactly what was heard by the playout clock', async () => {
-    const clock = new ClientClock();
-    const r = await rig({ turnMode: 'push_to_talk' }, { scheduler: clock, emulator: { latency: { ...noLatency, outputTokensPerSecond: 40 } } });
-    await r.session.connect();
-    r.session.sendText('tell me something long');
-    await r.until('state', (event) => event.state === 'speaking');
-    clock.advanceSync(90.5);
-    await r.session.press();
-    const cut = await r.until('barge_in');
+    const { r, cut } = await pressAfterHearing(90.5);
     expect(cut.playedMs).toBe(90.5);
     // Whole milliseconds, rounded down: never past what was heard.
     expect(r.wire.sent('conversation.item.truncate')[0]?.audio_end_ms).toBe(90);

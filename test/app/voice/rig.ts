@@ -1,0 +1,91 @@
+/**
+ * A RealtimeSession against the emulator's /v1/realtime over real loopback sockets, with the
+ * shipped doubles: a scripted mic, a recording speaker, a draining playout and every frame both
+ * ways recorded. Shared by the speech-to-speech tests; `closeRig` goes in their `afterEach`.
+ */
+import type { PlayoutBuffer, Scheduler } from '../../../app/audio/playout';
+import { noLatency } from '../../../app/emulator/latency';
+import { startEmulator, type Emulator, type EmulatorOptions } from '../../../app/emulator/server';
+import { RealtimeSession, type RealtimeSessionEvent } from '../../../app/voice/realtimeSession';
+import { defaultVoiceSettings, type VoiceSettings } from '../../../app/voice/settings';
+import type { ToolRunner } from '../../../app/responses/tools';
+import { drainingPlayout, eventLog, fastScheduler, frameRecorder, ManualClock, RecordingSink, ScriptedMic, type EventLog, type FrameRecorder } from '../../../app/testing';
+
+let emulator: Emulator | null = null;
+let session: RealtimeSession | null = null;
+
+/** Closes the session and the emulator the last `rig` opened. */
+export async function closeRig(): Promise<void> {
+  await session?.close();
+  await emulator?.close();
+  session = emulator = null;
+}
+
+export interface Rig extends Omit<EventLog<RealtimeSessionEvent>, 'push'> {
+  session: RealtimeSession;
+  mic: ScriptedMic;
+  sink: RecordingSink;
+  playout: PlayoutBuffer;
+  /** Every frame both ways on the session's sockets. */
+  wire: FrameRecorder;
+}
+
+export interface RigOptions {
+  emulator?: EmulatorOptions;
+  runTool?: ToolRunner;
+  /** How much faster than real time playout runs (ignored with `scheduler`). */
+  speed?: number;
+  scheduler?: Scheduler;
+}
+
+export async function rig(settings: Partial<VoiceSettings> = {}, options: RigOptions = {}): Promise<Rig> {
+  emulator = await startEmulator({ latency: noLatency, ...options.emulator });
+  const mic = new ScriptedMic();
+  const sink = new RecordingSink();
+  const wire = frameRecorder();
+  const log = eventLog<RealtimeSessionEvent>();
+  const { playout, attach } = drainingPlayout({ sink, scheduler: options.scheduler ?? fastScheduler(options.speed ?? 20) });
+  const created = new RealtimeSession({
+    baseUrl: emulator.baseUrl,
+    apiKey: 'sk-test',
+    settings: { ...defaultVoiceSettings, ...settings },
+    createWebSocket: wire.createWebSocket,
+    mic,
+    playout,
+    now: () => performance.now(),
+    sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+    random: () => 0.5,
+    ...(options.runTool === undefined ? {} : { runTool: options.runTool }),
+    onEvent: log.push,
+  });
+  attach(created);
+  session = created;
+  return { ...log, session: created, mic, sink, playout, wire };
+}
+
+/** Paced output (40 tokens a second), so a reply is still streaming when the user cuts in. */
+export const paced: EmulatorOptions = { latency: { ...noLatency, outputTokensPerSecond: 40 } };
+
+/** The calculator tool the emulator's brain calls for arithmetic when it is offered. */
+export const calculator = {
+  type: 'function' as const,
+  name: 'calculator',
+  description: 'Evaluates arithmetic.',
+  parameters: { type: 'object', properties: { expression: { type: 'string' } }, required: ['expression'] },
+};
+
+/**
+ * A push-to-talk session whose playout clock the test drives: a long paced reply starts playing,
+ * `heardMs` of it reaches the listener, and the key goes down. Resolves with the cut it made.
+ */
+export async function pressAfterHearing(heardMs: number): Promise<{ r: Rig; cut: Extract<RealtimeSessionEvent, { type: 'barge_in' }> }> {
+  const clock = new ManualClock();
+  const r = await rig({ turnMode: 'push_to_talk' }, { scheduler: clock, emulator: paced });
+  await r.session.connect();
+  r.session.sendText('tell me something long');
+  // The first audio delta is queued (the state says speaking); nothing of it is heard yet.
+  await r.until('state', (event) => event.state === 'speaking');
+  if (heardMs > 0) clock.advanceSync(heardMs);
+  await r.session.press();
+  return { r, cut: await r.until('barge_in') };
+}
