@@ -68,7 +68,10 @@ describe('POST /v1/responses/compact', () => {
     return ((await response.json()) as { output: Array<{ type: string; role?: string; encrypted_content?: string }> }).output;
   };
   const items = (turns: number): ResponseInputItem[] =>
-    conversation(turns).map((message) => (message.role === 'user' ? ask(message.text) : ({ type: 'message', role: 'assistant', content: [{ type: 'output_text', text: (message as { text: string }).text }] } as ResponseInputItem)));
+    conversation(turns).map((message) => {
+      const text = (message as { text: string }).text;
+      return message.role === 'user' ? ask(text) : ({ type: 'message', role: 'assistant', content: [{ type: 'output_text', text }] } as ResponseInputItem);
+    });
 
   it('returns every user message and one compaction item that does not grow with the conversation', async () => {
     const short = await compact(items(50));
