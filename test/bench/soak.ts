@@ -170,7 +170,7 @@ export async function soak(mode: CompactionMode, turns: number, faultEvery: numb
         failures[reason] = (failures[reason] ?? 0) + 1;
       }
       // What the user said must reach the model, failed turn or not: the brain counts the user
-      // messages it was given (compaction keeps every one of them).
+      // messages it was given (a compaction item keeps the recent ones and a count of the rest).
       if (outcome?.status === 'completed' && !tool && !outcome.text.includes(turn === 1 ? 'your first message' : `message ${turn} of our conversation`)) lostTurns += 1;
       if (outcome?.status === 'completed' && tool && !outcome.text.includes(String(turn + 1))) lostTurns += 1;
       clientNow += simulatedTurnMs;
