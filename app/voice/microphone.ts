@@ -1,8 +1,9 @@
 /** The microphone of a voice session: a MicStream whose frames, level and failures go to the session. */
 import type { AudioEncoding } from '../audio/encoding';
-import { MicStream } from '../audio/micStream';
+import type { EchoCanceller } from '../audio/echoCanceller';
+import { MicStream, type LocalSpeechStarted } from '../audio/micStream';
 import type { PlayoutBuffer } from '../audio/playout';
-import type { MicSource } from '../audio/ports';
+import type { MicSource, SpeechDetector } from '../audio/ports';
 import type { VoiceSessionEvent, VoiceState } from './session';
 
 export interface VoiceMicOptions {
@@ -16,6 +17,9 @@ export interface VoiceMicOptions {
   append: (audio: string) => void;
   emit: (event: VoiceSessionEvent) => void;
   setState: (state: VoiceState) => void;
+  canceller?: EchoCanceller | null;
+  detector?: SpeechDetector | null;
+  onLocalSpeech?: (event: LocalSpeechStarted) => void;
 }
 
 export function voiceMic(options: VoiceMicOptions): MicStream {
@@ -26,6 +30,9 @@ export function voiceMic(options: VoiceMicOptions): MicStream {
     frameMs: options.frameMs,
     encoding: options.encoding,
     echoGate: options.echoGate,
+    canceller: options.canceller ?? null,
+    detector: options.detector ?? null,
+    ...(options.onLocalSpeech === undefined ? {} : { onLocalSpeech: options.onLocalSpeech }),
     send: options.append,
     onLevel: (dbfs) => emit({ type: 'mic.level', dbfs }),
     onProblem: (problem) => {

@@ -7,13 +7,14 @@
 import type { AudioEncoding } from '../audio/encoding';
 import type { MicStream } from '../audio/micStream';
 import type { PlayoutBuffer } from '../audio/playout';
-import type { MicSource } from '../audio/ports';
+import type { EchoCanceller } from '../audio/echoCanceller';
+import type { MicSource, SpeechDetector } from '../audio/ports';
 import type { RealtimeEvent } from '../protocol/realtime';
 import type { SocketState, WebSocketFactory } from '../transport/socket';
 import { voiceMic } from './microphone';
 import { PushToTalk } from './pushToTalk';
 import { RealtimeConnection, type InvalidFrame, type SessionBody } from './realtimeConnection';
-import type { VoiceSessionEvent, VoiceState } from './session';
+import type { BargeInReason, VoiceSessionEvent, VoiceState } from './session';
 
 /** The I/O every voice session is given. */
 export interface VoiceSessionIo {
@@ -26,6 +27,10 @@ export interface VoiceSessionIo {
   sleep: (ms: number) => Promise<void>;
   random?: () => number;
   onEvent?: (event: VoiceSessionEvent) => void;
+  /** Echo cancellation on the mic (speakers): when given, the echo gate is not used. */
+  echoCanceller?: EchoCanceller | null;
+  /** Local speech detection: the user talking over playback barges in at once. */
+  speechDetector?: SpeechDetector | null;
 }
 
 export interface VoiceSessionSpec {
@@ -82,6 +87,10 @@ export abstract class VoiceSessionBase {
       append: (audio) => this.connection.send({ type: 'input_audio_buffer.append', audio }),
       emit,
       setState,
+      canceller: io.echoCanceller ?? null,
+      detector: io.speechDetector ?? null,
+      // Stops playback within a chunk, truncated at what was heard; the server's VAD still makes the turn.
+      onLocalSpeech: () => this.bargeIn('speech'),
     });
     this.ptt = new PushToTalk({ mic: this.mic, enabled: () => this.pushToTalk(), send: (event) => this.connection.send(event), emit, setState });
   }
@@ -121,6 +130,7 @@ export abstract class VoiceSessionBase {
   }
 
   /** The socket's address for the current settings (the speech-to-speech model is in it). */
+  abstract bargeIn(reason: BargeInReason): void;
   protected abstract socketUrl(): string;
   /** The `session.update` body for the current settings. */
   protected abstract sessionConfig(): SessionBody;
