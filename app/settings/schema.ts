@@ -37,6 +37,7 @@ export const defaultSettings: Settings = {
   vad: { threshold: 0.5, prefixPaddingMs: 300, silenceDurationMs: 500 },
   eagerness: 'auto',
   echo: 'speakers',
+  echoCancellation: 'auto',
   audioFormat: 'pcm16',
   inputDevice: null,
   outputDevice: null,
