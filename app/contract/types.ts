@@ -250,6 +250,11 @@ type InspectorEventBody =
 
 export interface TurnMetrics {
   turnId: string;
+  /**
+   * Whose turn it was, set by the inspector log: the agent's, or a speech-to-speech voice turn
+   * (from the end of the user's speech; its first byte is the first reply audio, its bytes 0).
+   */
+  socket?: InspectorSocket;
   /** Bytes a full resend of the conversation would have sent instead (equal when not chained). */
   fullResendBytes: number;
   /** Milliseconds from the first request sent to its first server event. */

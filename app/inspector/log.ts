@@ -66,14 +66,20 @@ export class InspectorLog {
     const counter = event.type === 'reconnect' ? (event.socket === 'agent' ? 'reconnects' : 'voiceReconnects') : event.type in counters ? counters[event.type as keyof typeof counters] : null;
     if (counter !== null) this.#summary = { ...this.#summary, [counter]: this.#summary[counter] + 1 };
     if (event.type === 'turn.finished' && event.metrics !== null) {
-      const { metrics } = event;
-      this.#summary = {
-        ...this.#summary,
-        lastTurn: metrics,
-        recentTurns: [...this.#summary.recentTurns.slice(-(recentTurnCount - 1)), metrics],
-        responsesSent: this.#summary.responsesSent + metrics.requests,
-        costUsd: metrics.costUsd === null ? this.#summary.costUsd : (this.#summary.costUsd ?? 0) + metrics.costUsd,
-      };
+      const metrics = { ...event.metrics, socket: event.socket };
+      const recentTurns = [...this.#summary.recentTurns.slice(-(recentTurnCount - 1)), metrics];
+      // Voice turns join the latency chart; the agent's figures (its last turn's bytes, its
+      // responses and text cost) stay the agent's, and voice cost is metered on its own (addVoiceCost).
+      this.#summary =
+        event.socket !== 'agent'
+          ? { ...this.#summary, recentTurns }
+          : {
+              ...this.#summary,
+              lastTurn: metrics,
+              recentTurns,
+              responsesSent: this.#summary.responsesSent + metrics.requests,
+              costUsd: metrics.costUsd === null ? this.#summary.costUsd : (this.#summary.costUsd ?? 0) + metrics.costUsd,
+            };
     }
   }
 

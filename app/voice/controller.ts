@@ -11,7 +11,7 @@ import type { WebSocketFactory } from '../transport/socket';
 import type { ToolRunner } from '../responses/tools';
 import { voiceCostUsd } from '../responses/cost';
 import { RealtimeSession, type RealtimeSessionOptions } from './realtimeSession';
-import type { VoiceSession, VoiceSessionEvent } from './session';
+import type { VoiceSession, VoiceSessionEvent, VoiceUsage } from './session';
 import { defaultVoiceSettings, type VoiceSettings } from './settings';
 import { RealtimeRequestError } from './waiters';
 import { defaultPipelineSettings, PipelineSession, type PipelineAgent, type PipelineSettings } from './pipeline';
@@ -93,8 +93,10 @@ export class VoiceController {
   #held = false;
   #lastLevelAt = -Infinity;
   #lastLoggedLevelAt = -Infinity;
-  /** Realtime mode's stage marks for the turn in progress (pipeline mode times its own turns). */
-  #realtimeTurn: { speechEndAt: number; transcriptAt: number | null; firstTokenAt: number | null } | null = null;
+  /** Realtime mode's spoken turn not yet answered: the user stopped speaking or committed (pipeline mode times its own turns). */
+  #heardTurn: RealtimeTurn | null = null;
+  /** The spoken turn whose reply is in progress, until its last response is done. */
+  #answeredTurn: RealtimeTurn | null = null;
   /** Voice item id → transcript turn id (user partials and assistant replies). */
   #turnOf = new Map<string, string>();
 
@@ -277,32 +279,109 @@ export class VoiceController {
   }
 
   /**
-   * The same four stages as pipeline mode, from the client's view of the realtime events: the
-   * commit (key released, or the server's VAD), the final user transcript, the first reply text,
-   * the first reply audio. The speech-to-speech model may speak before its transcript arrives.
+   * A spoken turn, from the client's view of the realtime events: it starts when the user stopped
+   * speaking (the server's VAD) or the turn was committed (key released), whichever came first.
+   * At the first reply audio it records the same four stages as pipeline mode (the commit, the
+   * final user transcript, the first reply text, the first reply audio; the speech-to-speech
+   * model may speak before its transcript arrives). At its reply's `response.done` it records a
+   * `turn.finished` for the inspector's turn list and latency chart. A reply that only called
+   * tools carries the turn on to the response their outputs ask for.
    */
   #timeRealtime(event: VoiceSessionEvent, at: number): void {
-    const turn = this.#realtimeTurn;
-    if (event.type === 'commit') {
-      this.#realtimeTurn = { speechEndAt: at, transcriptAt: null, firstTokenAt: null };
-    } else if (turn !== null && event.type === 'transcript.user' && event.final) {
-      turn.transcriptAt ??= at;
-    } else if (turn !== null && event.type === 'transcript.assistant') {
-      turn.firstTokenAt ??= at;
-    } else if (turn !== null && event.type === 'state' && event.state === 'speaking') {
-      this.#realtimeTurn = null;
-      const span = (from: number | null, to: number | null): number | null => (from === null || to === null ? null : Math.round(to - from));
-      this.#options.inspector.record({
-        socket: this.#socket,
-        type: 'voice.timing',
-        at,
-        mode: 'realtime',
-        speechEndToTranscriptMs: span(turn.speechEndAt, turn.transcriptAt),
-        transcriptToFirstTokenMs: span(turn.transcriptAt, turn.firstTokenAt),
-        firstTokenToFirstAudioMs: span(turn.firstTokenAt, at),
-        totalMs: span(turn.speechEndAt, at),
-      });
+    const answered = this.#answeredTurn;
+    switch (event.type) {
+      case 'vad':
+        if (!event.speaking) this.#heardTurn ??= newRealtimeTurn(at);
+        return;
+      case 'commit':
+        this.#heardTurn ??= newRealtimeTurn(at);
+        return;
+      case 'transcript.user': {
+        const turn = this.#heardTurn ?? answered;
+        if (turn !== null && event.final) turn.transcriptAt ??= at;
+        return;
+      }
+      case 'response':
+        if (event.phase === 'created') this.#answering(event.responseId);
+        else if (answered !== null && answered.responseId === event.responseId) this.#responseDone(answered, event, at);
+        return;
+      case 'transcript.assistant':
+        if (answered !== null) answered.firstTokenAt ??= at;
+        return;
+      case 'tool':
+        if (answered !== null && event.status === 'started') answered.toolCalls += 1;
+        return;
+      case 'state':
+        if (answered !== null && event.state === 'speaking' && answered.firstAudioAt === null) {
+          answered.firstAudioAt = at;
+          this.#options.inspector.record({
+            socket: this.#socket,
+            type: 'voice.timing',
+            at,
+            mode: 'realtime',
+            speechEndToTranscriptMs: span(answered.speechEndAt, answered.transcriptAt),
+            transcriptToFirstTokenMs: span(answered.transcriptAt, answered.firstTokenAt),
+            firstTokenToFirstAudioMs: span(answered.firstTokenAt, at),
+            totalMs: span(answered.speechEndAt, at),
+          });
+        }
+        return;
+      default:
+        return;
     }
+  }
+
+  /** A response on the default conversation began: the reply to the turn heard, or the next step of one that called tools. */
+  #answering(responseId: string): void {
+    const heard = this.#heardTurn;
+    if (heard !== null) {
+      this.#heardTurn = null;
+      heard.responseId = responseId;
+      heard.firstResponseId = responseId;
+      this.#answeredTurn = heard;
+      return;
+    }
+    const waiting = this.#answeredTurn;
+    if (waiting !== null && waiting.responseId === null) waiting.responseId = responseId;
+  }
+
+  #responseDone(turn: RealtimeTurn, event: Extract<VoiceSessionEvent, { type: 'response' }>, at: number): void {
+    const status = event.status ?? 'completed';
+    turn.requests += 1;
+    turn.responseId = null;
+    if (event.usage !== undefined) {
+      const { textIn, audioIn, cachedIn, textOut, audioOut } = event.usage;
+      turn.usage = { textIn: turn.usage.textIn + textIn, audioIn: turn.usage.audioIn + audioIn, cachedIn: turn.usage.cachedIn + cachedIn, textOut: turn.usage.textOut + textOut, audioOut: turn.usage.audioOut + audioOut };
+      turn.priced = true;
+    }
+    // Said nothing yet and ended well: tool calls follow, and their outputs' response carries on the turn.
+    if (turn.firstAudioAt === null && status === 'completed') return;
+    this.#answeredTurn = null;
+    const { usage } = turn;
+    this.#options.inspector.record({
+      socket: this.#socket,
+      type: 'turn.finished',
+      at,
+      status,
+      metrics: {
+        turnId: turn.firstResponseId ?? '',
+        fullResendBytes: 0,
+        timeToFirstByteMs: span(turn.speechEndAt, turn.firstAudioAt),
+        timeToFirstDeltaMs: span(turn.speechEndAt, turn.firstTokenAt),
+        totalMs: Math.round(at - turn.speechEndAt),
+        bytesSent: 0,
+        bytesReceived: 0,
+        inputItemsSent: 0,
+        chained: false,
+        requests: turn.requests,
+        toolCalls: turn.toolCalls,
+        inputTokens: usage.textIn + usage.audioIn,
+        cachedTokens: usage.cachedIn,
+        outputTokens: usage.textOut + usage.audioOut,
+        costUsd: turn.priced ? voiceCostUsd(this.#settings.model, usage) : null,
+      },
+    });
+    this.#options.emit({ type: 'inspector', summary: this.#options.inspector.summary });
   }
 
   /** The socket voice events are about: pipeline mode listens on a transcription session. */
@@ -441,6 +520,30 @@ export class VoiceController {
     this.#status = { ...this.#status, ...change };
     this.#options.emit({ type: 'voice', voice: this.#status });
   }
+}
+
+/** One spoken turn's marks in realtime mode, `now()` milliseconds. */
+interface RealtimeTurn {
+  speechEndAt: number;
+  transcriptAt: number | null;
+  firstTokenAt: number | null;
+  firstAudioAt: number | null;
+  /** The response answering it right now; null before the first and between tool steps. */
+  responseId: string | null;
+  firstResponseId: string | null;
+  requests: number;
+  toolCalls: number;
+  usage: VoiceUsage;
+  /** Whether any of its responses reported usage. */
+  priced: boolean;
+}
+
+function newRealtimeTurn(speechEndAt: number): RealtimeTurn {
+  return { speechEndAt, transcriptAt: null, firstTokenAt: null, firstAudioAt: null, responseId: null, firstResponseId: null, requests: 0, toolCalls: 0, usage: { textIn: 0, audioIn: 0, cachedIn: 0, textOut: 0, audioOut: 0 }, priced: false };
+}
+
+function span(from: number | null, to: number | null): number | null {
+  return from === null || to === null ? null : Math.round(to - from);
 }
 
 function problemOf(error: unknown): Problem {

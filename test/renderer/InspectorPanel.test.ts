@@ -32,3 +32,26 @@ describe('the inspector', () => {
     expect(options).toEqual(['all', 'agent reconnect', 'agent rehydration', 'voice reconnect', 'voice recovery', 'transcription reconnect']);
   });
 });
+
+describe('the latency chart', () => {
+  it('shows a voice turn beside an agent turn, and keeps the agent figures the agent’s', () => {
+    const log = new InspectorLog();
+    const agentTurn = { turnId: 'turn_1', fullResendBytes: 900, timeToFirstByteMs: 120, timeToFirstDeltaMs: 150, totalMs: 400, bytesSent: 300, bytesReceived: 2000, inputItemsSent: 1, chained: true, requests: 1, toolCalls: 0, inputTokens: 20, cachedTokens: 0, outputTokens: 30, costUsd: 0.001 };
+    const voiceTurn = { ...agentTurn, turnId: 'resp_voice', fullResendBytes: 0, timeToFirstByteMs: 350, timeToFirstDeltaMs: 300, totalMs: 1800, bytesSent: 0, bytesReceived: 0, inputItemsSent: 0, chained: false, costUsd: 0.02 };
+    log.record({ socket: 'agent', type: 'turn.finished', at: 1000, status: 'completed', metrics: agentTurn });
+    log.record({ socket: 'voice', type: 'turn.finished', at: 3000, status: 'completed', metrics: voiceTurn });
+    render(InspectorPanel, { props: { summary: log.summary, events: log.events, connection: { status: 'starting' }, startedAt: 0, offline: true } });
+
+    const chart = screen.getByRole('img', { name: /Latency of the last/ });
+    expect(chart.getAttribute('aria-label')).toBe('Latency of the last 2 turns; last total 1800 ms');
+    const bars = [...chart.querySelectorAll('rect[data-socket]')].map((bar) => [bar.getAttribute('data-socket'), bar.querySelector('title')?.textContent]);
+    expect(bars).toEqual([
+      ['agent', 'total 400 ms, first byte 120 ms'],
+      ['voice', 'voice turn: total 1800 ms, first audio 350 ms'],
+    ]);
+    // The voice turn's cost is metered on its own: the agent's text cost and bytes are the agent turn's.
+    const cost = within(screen.getByLabelText('Cost'));
+    expect(cost.getByText('Agent (text)').nextElementSibling?.textContent).toBe('$0.0010');
+    expect(within(screen.getByLabelText('Bytes')).getByText('300 B')).toBeTruthy();
+  });
+});

@@ -35,6 +35,17 @@ function voiceCopilot(speed = 20) {
 const finishedVoiceReply = (event: PushEvent): event is Extract<PushEvent, { type: 'turn.finished' }> =>
   event.type === 'turn.finished' && event.turn.source === 'voice' && event.turn.role === 'assistant';
 
+/** A copilot that has had one held-key utterance (0.9 s) answered by voice. */
+async function heldKeyTurn(): Promise<Copilot> {
+  const { copilot: app, mic, waitFor } = voiceCopilot();
+  await app.start();
+  await app.call(commandChannels.pressToTalk, {});
+  mic.speak(900);
+  await app.call(commandChannels.releaseToTalk, {});
+  await waitFor(finishedVoiceReply);
+  return app;
+}
+
 describe('voice through the copilot', () => {
   it('turns a held-key utterance into spoken turns in the transcript', async () => {
     const { copilot: app, mic, sink, waitFor, events } = voiceCopilot();
@@ -87,12 +98,7 @@ describe('voice through the copilot', () => {
 
 describe('voice in the inspector', () => {
   it('records state, commit, response and playout changes, and the mic level at most once a second', async () => {
-    const { copilot: app, mic, waitFor } = voiceCopilot();
-    await app.start();
-    await app.call(commandChannels.pressToTalk, {});
-    mic.speak(900);
-    await app.call(commandChannels.releaseToTalk, {});
-    await waitFor(finishedVoiceReply);
+    const app = await heldKeyTurn();
     await expect.poll(() => app.snapshot().events.some((event) => event.type === 'voice.playout' && event.phase === 'drained')).toBe(true);
     const types = new Set(app.snapshot().events.map((event) => event.type));
     for (const type of ['voice.state', 'voice.commit', 'voice.response', 'voice.playout', 'voice.level', 'voice.timing']) expect(types).toContain(type);
@@ -101,6 +107,28 @@ describe('voice in the inspector', () => {
     expect(app.snapshot().events.filter((event) => event.type === 'voice.level').length).toBeLessThanOrEqual(2);
     // Nothing the user said or heard is in the log.
     expect(JSON.stringify(app.snapshot().events)).not.toMatch(/I heard/);
+  });
+});
+
+describe('voice turns in the turn list and latency chart', () => {
+  it('records a spoken turn as turn.finished with its latency, tokens and cost, beside the agent’s figures', async () => {
+    const app = await heldKeyTurn();
+    await expect.poll(() => app.snapshot().inspector.recentTurns.length).toBe(1);
+    const finished = app.snapshot().events.filter((event) => event.type === 'turn.finished');
+    expect(finished).toEqual([expect.objectContaining({ socket: 'voice', status: 'completed' })]);
+    const [turn] = app.snapshot().inspector.recentTurns;
+    expect(turn).toMatchObject({ socket: 'voice', turnId: expect.stringMatching(/^resp_/), requests: 1, toolCalls: 0, inputTokens: expect.any(Number), outputTokens: expect.any(Number) });
+    // From the commit to the first reply audio, then to response.done.
+    expect(turn?.timeToFirstByteMs).toBeGreaterThanOrEqual(0);
+    expect(turn?.totalMs).toBeGreaterThanOrEqual(turn?.timeToFirstByteMs ?? Number.POSITIVE_INFINITY);
+    expect(turn?.outputTokens).toBeGreaterThan(0);
+    expect(turn?.costUsd).toBeGreaterThan(0);
+    // The stage timing and the turn measure from the same start to the same first audio.
+    const timing = app.snapshot().events.find((event) => event.type === 'voice.timing');
+    expect(timing).toMatchObject({ mode: 'realtime', totalMs: turn?.timeToFirstByteMs });
+    // Voice cost is metered once, as voice; the agent's last turn, responses and text cost are untouched.
+    expect(app.snapshot().inspector).toMatchObject({ lastTurn: null, responsesSent: 0, costUsd: null });
+    expect(app.snapshot().inspector.voiceCostUsd).toBeCloseTo(turn?.costUsd ?? 0, 10);
   });
 });
 
@@ -115,12 +143,7 @@ describe('voice preview and cost', () => {
   });
 
   it('meters what voice responses cost, separately from the agent', async () => {
-    const { copilot: app, mic, waitFor } = voiceCopilot();
-    await app.start();
-    await app.call(commandChannels.pressToTalk, {});
-    mic.speak(900);
-    await app.call(commandChannels.releaseToTalk, {});
-    await waitFor(finishedVoiceReply);
+    const app = await heldKeyTurn();
     await expect.poll(() => app.snapshot().inspector.voiceCostUsd ?? 0).toBeGreaterThan(0);
     expect(app.snapshot().inspector.costUsd).toBeNull();
   });
