@@ -19,7 +19,7 @@ export const echoMarginDb = 6;
  * frame must be for the local detector to hear it: the residual of Parley's own voice is
  * speech, so the detector alone would take it for the user.
  */
-export const nearEndMarginDb = 6;
+export const nearEndMarginDb = 10;
 
 /** The user started speaking while Parley was audible, found on this machine before the server's VAD. */
 export interface LocalSpeechStarted {

