@@ -54,6 +54,8 @@ export class RealtimeSession extends VoiceSessionBase implements VoiceSession {
   #outOfBand = new Set<string>();
   /** Their audio items: played, but never in the conversation, so never truncated or remembered. */
   #outOfBandItems = new Set<string>();
+  /** A reply cancelled before any of it played: its late audio is dropped, not played. */
+  #silenced: string | null = null;
   /** Typed turns sent so far, for their item ids. */
   #typed = 0;
 
@@ -100,7 +102,20 @@ export class RealtimeSession extends VoiceSessionBase implements VoiceSession {
   /** Push-to-talk pressed (hotkey or button): interrupts playback, then captures. */
   async press(): Promise<void> {
     if (this.#options.playout.playing) this.bargeIn('hotkey');
+    else this.#cancelUnheard();
     await this.ptt.press();
+  }
+
+  /**
+   * The key went down while a reply is on its way but none of it has played: cancel it, and drop
+   * any audio of it still in flight, so it does not start talking over the user.
+   */
+  #cancelUnheard(): void {
+    const slot = this.#responses.state;
+    const inFlight = slot.state === 'deferred' ? slot.behind : slot;
+    if (inFlight.state !== 'active') return;
+    this.connection.send({ type: 'response.cancel' });
+    this.#silenced = inFlight.responseId;
   }
 
   /** Push-to-talk released: commits the turn and asks for a response, unless it was too short. */
@@ -272,6 +287,7 @@ export class RealtimeSession extends VoiceSessionBase implements VoiceSession {
       case 'response.output_audio.delta': {
         if (event.response_id !== undefined && this.#outOfBand.has(event.response_id)) this.#outOfBandItems.add(event.item_id);
         const item = this.#assistantItem(event.item_id);
+        if (this.#silenced !== null && event.response_id === this.#silenced) item.cut = true;
         if (item.cut) return;
         const bytes = fromBase64(event.delta);
         if (bytes === null) return;
@@ -305,6 +321,7 @@ export class RealtimeSession extends VoiceSessionBase implements VoiceSession {
         }
         return;
       case 'response.done': {
+        if (event.response.id === this.#silenced) this.#silenced = null;
         const outOfBand = isOutOfBand(event.response);
         const deferred = outOfBand ? false : this.#responses.done();
         const usage = event.response.usage;

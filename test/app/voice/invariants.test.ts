@@ -10,6 +10,7 @@
  * change and a VAD turn (refusals.test.ts, first test).
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import { noLatency } from '../../../app/emulator/latency';
 import { truncationPoint } from '../../../app/voice/bargeIn';
 import type { RecordedFrame } from '../../../app/testing';
 import { calculator, closeRig, paced, pressAfterHearing, rig } from './rig';
@@ -128,5 +129,22 @@ describe('a refused update never wedges', () => {
     expect(reply.text).toMatch(/I heard 0\.8 seconds of speech/);
     expect(r.wire.sent('input_audio_buffer.commit')).toHaveLength(1);
     expect(r.of('problem')).toEqual([]);
+  });
+});
+
+describe('the key pressed while a reply is coming but none of it has played', () => {
+  it('cancels that reply, and none of its audio plays over the user', async () => {
+    // A slow first event: the reply exists on the server well before its first audio.
+    const r = await rig({ turnMode: 'push_to_talk' }, { emulator: { latency: { ...noLatency, outputTokensPerSecond: 40, rttMs: 400 } } });
+    await r.session.connect();
+    r.session.sendText('tell me something long');
+    await r.until('response', (event) => event.phase === 'created');
+    expect(r.playout.playing).toBe(false);
+    await r.session.press();
+    expect(r.wire.sent('response.cancel')).toHaveLength(1);
+    const done = await r.until('response', (event) => event.phase === 'done');
+    expect(done.status).toBe('cancelled');
+    expect(r.sink.written).toEqual([]);
+    await r.session.release();
   });
 });
