@@ -46,6 +46,10 @@ export const soakHistoryLimit = 8;
 interface Sample {
   rssMb: number;
   heapMb: number;
+  /** What V8 has reserved for the heap: RSS beyond `heapMb` that a collection freed but kept. */
+  heapTotalMb: number;
+  /** Buffers outside the heap (socket frames, zlib). */
+  externalMb: number;
 }
 
 export interface SoakReport {
@@ -81,7 +85,7 @@ export interface SoakReport {
 function sample(): Sample {
   (globalThis as { gc?: () => void }).gc?.();
   const memory = process.memoryUsage();
-  return { rssMb: round(memory.rss / 2 ** 20), heapMb: round(memory.heapUsed / 2 ** 20) };
+  return { rssMb: round(memory.rss / 2 ** 20), heapMb: round(memory.heapUsed / 2 ** 20), heapTotalMb: round(memory.heapTotal / 2 ** 20), externalMb: round(memory.external / 2 ** 20) };
 }
 
 const round = (value: number): number => Math.round(value * 10) / 10;
