@@ -60,13 +60,12 @@ export const settingsSchema = z.strictObject({
   echo: z.enum(['speakers', 'headphones']),
   /**
    * With speakers: how Parley keeps its own voice out of the mic. `builtin`: its own canceller
-   * (any platform, a few percent of a core, talk over Parley); `system`: the sound server's
-   * (PulseAudio/PipeWire module-echo-cancel, Linux only, moves mic and speaker to its virtual
-   * pair); `gate`: silence while Parley is louder (no CPU, but you must be 6 dB louder to
-   * interrupt); `off`: nothing (Parley may interrupt itself); `auto`: builtin, the gate if it
-   * cannot run.
+   * (any platform, about a tenth of a core, talk over Parley); `gate`: silence while Parley is
+   * louder (no CPU, but you must be clearly louder to interrupt); `off`: nothing (Parley may
+   * interrupt itself); `auto`: the gate, until the canceller's figures on a real speaker-to-mic
+   * path hold (npm run bench -- echo).
    */
-  echoCancellation: z.enum(['auto', 'builtin', 'system', 'gate', 'off']),
+  echoCancellation: z.enum(['auto', 'builtin', 'gate', 'off']),
   audioFormat: z.enum(['pcm16', 'pcmu', 'pcma']),
   inputDevice: z.string().max(200).nullable(),
   outputDevice: z.string().max(200).nullable(),

@@ -85,7 +85,9 @@ export function voiceSettingsOf(settings: Settings): Partial<VoiceSettings> {
     turnMode: settings.turnMode === 'pipeline' ? settings.pipelineListen : settings.turnMode,
     vad: settings.vad,
     eagerness: settings.eagerness,
-    echo: settings.echo,
+    // `off` keeps nothing out of the mic: as full duplex as headphones.
+    echo: settings.echo === 'speakers' && settings.echoCancellation === 'off' ? 'headphones' : settings.echo,
+    echoCanceller: settings.echoCancellation === 'builtin' ? 'builtin' : 'gate',
     encoding: settings.audioFormat,
     ...realtimeModelOptions(settings.realtimeModel, settings.realtimeReasoningEffort, settings.realtimeParallelToolCalls),
   };

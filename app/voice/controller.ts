@@ -3,6 +3,7 @@
  * PipelineSession in pipeline mode) with its mic, speaker and PlayoutBuffer, and turns its events
  * into transcript turns, voice status and inspector entries.
  */
+import { BuiltinEchoCanceller } from '../audio/echoCanceller';
 import type { InspectorSocket, Problem, PushEvent, Turn, VoiceStatus } from '../contract';
 import { PlayoutBuffer, type Scheduler } from '../audio/playout';
 import type { MicSource, SpeakerSink } from '../audio/ports';
@@ -263,6 +264,7 @@ export class VoiceController {
       sleep: this.#options.sleep,
       random: this.#options.random,
       onEvent: (event: VoiceSessionEvent) => this.#onEvent(event),
+      echoCanceller: this.#settings.echo === 'speakers' && this.#settings.echoCanceller === 'builtin' ? new BuiltinEchoCanceller() : null,
     };
     if (this.#pipeline.mode === 'pipeline') {
       if (agent === undefined || fetch === undefined) throw new Error('Pipeline mode needs the agent and fetch.');

@@ -23,6 +23,8 @@ export interface VoiceSettings {
    * keeps full duplex.
    */
   echo: 'speakers' | 'headphones';
+  /** With speakers, whether Parley's own canceller replaces the gate (`builtin`). */
+  echoCanceller: 'builtin' | 'gate';
   /** Mic frame size sent per `input_audio_buffer.append`, 20–100 ms. */
   frameMs: number;
   /**
@@ -45,6 +47,7 @@ export const defaultVoiceSettings: VoiceSettings = {
   transcriptionModel: 'gpt-4o-mini-transcribe',
   tools: [],
   echo: 'speakers',
+  echoCanceller: 'gate',
   frameMs: 40,
   reasoningEffort: null,
   parallelToolCalls: null,
