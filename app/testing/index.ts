@@ -7,4 +7,5 @@
 export { drainingPlayout, RecordingSink, ScriptedMic, silence, tone } from './audio';
 export { fastScheduler, ManualClock } from './clock';
 export { eventLog, type EventLog } from './events';
+export { seeded } from './random';
 export { frameRecorder, type Direction, type FrameRecorder, type Protocol, type RecordedFrame, type RecordedSocket } from './recordingSocket';

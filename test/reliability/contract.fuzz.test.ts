@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { commandChannels, commandNames } from '../../app/contract/channels';
 import { createCopilot, type Copilot } from '../../app/host/copilot';
 import { testDeps } from '../support/copilot';
+import { seeded } from '../../app/testing';
 
 let copilot: Copilot;
 beforeAll(async () => {
@@ -18,17 +19,6 @@ afterAll(async () => {
   await copilot.close();
 });
 
-/** Deterministic, so a failure names a payload that can be replayed. */
-function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
 
 const deep = (depth: number): unknown => (depth === 0 ? {} : { a: deep(depth - 1) });
 const hostile: readonly unknown[] = [
@@ -80,7 +70,7 @@ const perCommand = 120;
 
 describe('contract payloads', () => {
   it.each(commandNames)('%s answers every hostile or mutated payload with a result', async (name) => {
-    const random = prng(name.length * 7919 + name.charCodeAt(0));
+    const random = seeded(name.length * 7919 + name.charCodeAt(0));
     const payloads = [...hostile, ...Array.from({ length: perCommand }, () => mutated(random))];
     const bad: Array<{ payload: string; outcome: string }> = [];
     for (const payload of payloads) {

@@ -3,16 +3,9 @@
  * (coloured noise in syllables) and a room (a delay, an attenuation and a decaying tail of
  * reflections), all from a seeded generator so every run hears the same thing.
  */
-export function seeded(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seeded } from '../../../app/testing';
+
+export { seeded };
 
 /** Speech-like PCM16 at 24 kHz: low-passed noise and a voiced buzz, in 150–350 ms syllables with short gaps. */
 export function speechLike(ms: number, options: { seed?: number; levelDbfs?: number; pitchHz?: number } = {}): Int16Array {

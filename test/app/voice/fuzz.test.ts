@@ -11,20 +11,10 @@ import { RealtimeSession, type RealtimeSessionEvent } from '../../../app/voice/r
 import { defaultVoiceSettings } from '../../../app/voice/settings';
 import { RealtimeRequestError } from '../../../app/voice/waiters';
 import { drainingPlayout, fastScheduler, RecordingSink, ScriptedMic } from '../../../app/testing';
+import { seeded } from '../../../app/testing';
 
 type Json = Record<string, unknown>;
 
-/** A small seeded generator, so a failure replays exactly. */
-function seeded(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 type Kind = 'string' | 'object' | 'array';
 /**
