@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { IpcMainInvokeEvent } from 'electron';
-import { commandChannels, commandNames, commands, type CommandName, type CommandRequest } from '../../app/contract';
+import { commandChannels, commandNames, commands } from '../../app/contract';
 import { createCopilot, type Copilot } from '../../app/host/copilot';
 import { startBrowserMode, type BrowserMode } from '../../main/browserServer';
 import { registerIpc } from '../../main/ipc';
@@ -11,27 +11,9 @@ import { importsOf } from '../support/layering';
 import { openRawClient, type Frame } from '../support/wire';
 import { recordingLogger, testDeps, type RecordingLogger } from '../support/copilot';
 import type * as FakeElectron from '../support/fakeElectron';
+import { sampleRequests } from '../../app/testing/commands';
 
-/** One request each command accepts; the type makes every new command bring one. */
-const samples: { [N in CommandName]: CommandRequest<N> } = {
-  sendMessage: { text: 'hello' },
-  getSnapshot: undefined,
-  newConversation: undefined,
-  startVoice: undefined,
-  stopVoice: undefined,
-  pressToTalk: undefined,
-  releaseToTalk: undefined,
-  stopSpeaking: undefined,
-  setMuted: { muted: true },
-  previewVoice: { voice: 'cedar' },
-  getSettings: undefined,
-  updateSettings: { patch: { earcons: false } },
-  setApiKey: { key: 'sk-test-0123456789abcdefghij' },
-  clearApiKey: undefined,
-  listDevices: undefined,
-  answerPermission: { requestId: 'r1', decision: 'deny' },
-  cancelAgent: undefined,
-};
+const samples = sampleRequests;
 
 /** What the host logs when it refuses a call before any handler runs. */
 const refusedBeforeHandler = /refused a (malformed|call to an unknown) command/;

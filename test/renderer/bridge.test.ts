@@ -1,28 +1,9 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { commandChannels, commandNames } from '../../app/contract/channels';
-import type { CommandName, CommandRequest } from '../../app/contract';
 import { socketBridge } from '../../renderer/lib/bridge';
+import { sampleRequests } from '../../app/testing/commands';
 
-/** One request per command that takes one; the type makes every new command bring its own. */
-const requests: { [N in CommandName]: CommandRequest<N> } = {
-  sendMessage: { text: 'hello' },
-  getSnapshot: undefined,
-  newConversation: undefined,
-  startVoice: undefined,
-  stopVoice: undefined,
-  pressToTalk: undefined,
-  releaseToTalk: undefined,
-  stopSpeaking: undefined,
-  setMuted: { muted: true },
-  previewVoice: { voice: 'cedar' },
-  getSettings: undefined,
-  updateSettings: { patch: { earcons: false } },
-  setApiKey: { key: 'sk-test-0123456789abcdefghij' },
-  clearApiKey: undefined,
-  listDevices: undefined,
-  answerPermission: { requestId: 'r1', decision: 'deny' },
-  cancelAgent: undefined,
-};
+const requests = sampleRequests;
 
 /** Browser mode's end of the bridge socket: answers every call with the channel it came on. */
 class FakeBridgeSocket extends EventTarget {
