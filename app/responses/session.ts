@@ -457,7 +457,17 @@ export class ResponsesSession {
     };
 
     const request = await new Promise<{ request: ActiveRequest; result: RequestResult }>((resolve) => {
+      let lastHeardAt = this.#options.now();
       let cancelDeadline = (): void => undefined;
+      const watch = (ms: number): void => {
+        cancelDeadline = this.#setTimer(ms, () => {
+          if (lane.active !== active) return;
+          const silentMs = this.#options.now() - lastHeardAt;
+          if (silentMs < this.#stallTimeoutMs) return watch(this.#stallTimeoutMs - silentMs);
+          this.#abandon(active.socket);
+          active.settle({ kind: 'failed', problem: stalledProblem(this.#stallTimeoutMs), wireError: null, disconnected: null, ended: 'stalled' });
+        });
+      };
       const stopListening = (): void => signal?.removeEventListener('abort', onAbort);
       const onAbort = (): void => {
         // The service has no cancel for a Responses request: leave its socket, which still
@@ -478,13 +488,9 @@ export class ResponsesSession {
         problem: null,
         wireError: null,
         onTextDelta,
+        // Called for every event, so it only notes the time; one timer checks it (no timer per delta).
         touch: () => {
-          cancelDeadline();
-          cancelDeadline = this.#setTimer(this.#stallTimeoutMs, () => {
-            if (lane.active !== active) return;
-            this.#abandon(active.socket);
-            active.settle({ kind: 'failed', problem: stalledProblem(this.#stallTimeoutMs), wireError: null, disconnected: null, ended: 'stalled' });
-          });
+          lastHeardAt = this.#options.now();
         },
         settle: (result) => {
           if (lane.active !== active) return;
@@ -496,7 +502,7 @@ export class ResponsesSession {
         },
       };
       lane.active = active;
-      active.touch();
+      watch(this.#stallTimeoutMs);
       if (signal?.aborted) {
         onAbort();
         return;
@@ -634,9 +640,7 @@ export class ResponsesSession {
 
   /** Stops using the current socket (it hit the connection limit); the next request opens another. */
   #retire(): void {
-    const old = this.#current;
-    this.#current = null;
-    if (old !== null) this.#closeWhenIdle(old.socket);
+    this.#abandon(this.#current?.socket ?? null);
   }
 
   /** Stops sending on a socket whose lane is stuck with a reply we gave up on; closed once idle. */

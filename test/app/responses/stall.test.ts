@@ -46,6 +46,19 @@ describe('a stalled reply', () => {
   });
 });
 
+describe('a slow but steady reply', () => {
+  it('is not a stall: every event restarts the deadline', async () => {
+    // About 1.5 s of deltas, five times the deadline, none of them far apart.
+    emulator = await startEmulator({ latency: { ...noLatency, outputTokensPerSecond: 30 } });
+    const { session, of } = testSession(emulator.baseUrl, { warmup: 'off' }, { stallTimeoutMs });
+    const turn = await session.runTurn([userMessage('hello')]);
+    expect(turn.status).toBe('completed');
+    expect(turn.metrics?.totalMs).toBeGreaterThan(stallTimeoutMs * 2);
+    expect(of('stalled')).toEqual([]);
+    session.close();
+  });
+});
+
 describe('Cancel', () => {
   it('frees a lane stuck on a stalled reply at once, and the next turn starts on a fresh socket', async () => {
     emulator = await startEmulator({ latency: noLatency });
