@@ -99,17 +99,13 @@ export class RealtimeSession extends VoiceSessionBase implements VoiceSession {
     if (voiceChange.status === 'rejected' && voiceChange.reason instanceof RealtimeRequestError) throw voiceChange.reason;
   }
 
-  /** Push-to-talk pressed (hotkey or button): interrupts playback, then captures. */
+  /** Push-to-talk pressed (hotkey or button): interrupts the reply, heard or still coming, then captures. */
   async press(): Promise<void> {
-    if (this.#options.playout.playing) this.bargeIn('hotkey');
-    else this.#cancelUnheard();
+    this.bargeIn('hotkey');
     await this.ptt.press();
   }
 
-  /**
-   * The key went down while a reply is on its way but none of it has played: cancel it, and drop
-   * any audio of it still in flight, so it does not start talking over the user.
-   */
+  /** A reply on its way but not yet heard: cancel it, and drop its audio still in flight. */
   #cancelUnheard(): void {
     const slot = this.#responses.state;
     const inFlight = slot.state === 'deferred' ? slot.behind : slot;
@@ -173,7 +169,11 @@ export class RealtimeSession extends VoiceSessionBase implements VoiceSession {
    */
   bargeIn(reason: BargeInReason): void {
     const stopped = this.#options.playout.stop();
-    if (stopped === null) return;
+    if (stopped === null) {
+      // Nothing heard, so nothing to truncate; but a reply still coming must not start over the user.
+      if (clientCancels(reason, this.#settings.turnMode)) this.#cancelUnheard();
+      return;
+    }
     // A voice preview is heard, not part of the conversation: truncating it is refused as "not found".
     if (this.#outOfBandItems.has(stopped.itemId)) return;
     if (this.#responses.active && clientCancels(reason, this.#settings.turnMode)) this.connection.send({ type: 'response.cancel' });
