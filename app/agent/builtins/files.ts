@@ -147,6 +147,8 @@ export class Workspace {
     const roots = await this.roots();
     const trimmed = requested.trim();
     if (trimmed === '') throw new Error('The path is empty.');
+    // Node refuses such a path with a bare ERR_INVALID_ARG_VALUE; no file name can hold one.
+    if (trimmed.includes('\0')) throw new Error(`"${requested.replaceAll('\0', '\\0')}" holds a NUL character, which no file name can; give the path without it.`);
     const candidates = isAbsolute(trimmed) ? [resolve(trimmed)] : roots.map((root) => resolve(root.real, trimmed));
     let first: Resolved | undefined;
     for (const candidate of candidates) {
@@ -342,6 +344,8 @@ export class Workspace {
       if (errorCode(error) === 'ELOOP' || errorCode(error) === 'EMLINK') {
         throw new Error(`"${requested}" became a symbolic link while Parley was opening it, so nothing was read.`, { cause: error });
       }
+      // A Unix socket cannot be opened as a file at all (ENXIO), so it never reaches the check below.
+      if (errorCode(error) === 'ENXIO') throw new Error(`"${requested}" is not a regular file (it is a socket or device); Parley reads regular files only.`, { cause: error });
       throw error;
     });
     try {
