@@ -19,6 +19,7 @@ import {
   type WireError,
 } from '../protocol/responses';
 import { SseParser } from '../protocol/sse';
+import { realTimer, SilenceDeadline, type SetTimer } from '../transport/deadline';
 import { backoffDelayMs, defaultBackoff, isRecoverableClose, retryAfterMs } from '../transport/reconnect';
 import { Socket, SocketError, type SocketState, type WebSocketFactory } from '../transport/socket';
 import { costUsd } from './cost';
@@ -50,7 +51,7 @@ export interface ResponsesSessionOptions {
    */
   stallTimeoutMs?: number;
   /** Schedules a callback; returns its cancel. Default: the global setTimeout. */
-  setTimer?: (ms: number, callback: () => void) => () => void;
+  setTimer?: SetTimer;
 }
 
 export interface RequestMetrics {
@@ -457,17 +458,16 @@ export class ResponsesSession {
     };
 
     const request = await new Promise<{ request: ActiveRequest; result: RequestResult }>((resolve) => {
-      let lastHeardAt = this.#options.now();
-      let cancelDeadline = (): void => undefined;
-      const watch = (ms: number): void => {
-        cancelDeadline = this.#setTimer(ms, () => {
+      const deadline = new SilenceDeadline({
+        ms: this.#stallTimeoutMs,
+        now: this.#options.now,
+        setTimer: this.#options.setTimer ?? realTimer,
+        onExpired: () => {
           if (lane.active !== active) return;
-          const silentMs = this.#options.now() - lastHeardAt;
-          if (silentMs < this.#stallTimeoutMs) return watch(this.#stallTimeoutMs - silentMs);
           this.#abandon(active.socket);
           active.settle({ kind: 'failed', problem: stalledProblem(this.#stallTimeoutMs), wireError: null, disconnected: null, ended: 'stalled' });
-        });
-      };
+        },
+      });
       const stopListening = (): void => signal?.removeEventListener('abort', onAbort);
       const onAbort = (): void => {
         // The service has no cancel for a Responses request: leave its socket, which still
@@ -489,20 +489,18 @@ export class ResponsesSession {
         wireError: null,
         onTextDelta,
         // Called for every event, so it only notes the time; one timer checks it (no timer per delta).
-        touch: () => {
-          lastHeardAt = this.#options.now();
-        },
+        touch: () => deadline.heard(),
         settle: (result) => {
           if (lane.active !== active) return;
           lane.active = null;
-          cancelDeadline();
+          deadline.stop();
           stopListening();
           this.#closeRetiredIfIdle();
           resolve({ request: active, result });
         },
       };
       lane.active = active;
-      watch(this.#stallTimeoutMs);
+      deadline.start();
       if (signal?.aborted) {
         onAbort();
         return;
@@ -652,12 +650,6 @@ export class ResponsesSession {
 
   get #stallTimeoutMs(): number {
     return this.#options.stallTimeoutMs ?? defaultStallTimeoutMs;
-  }
-
-  #setTimer(ms: number, callback: () => void): () => void {
-    if (this.#options.setTimer !== undefined) return this.#options.setTimer(ms, callback);
-    const timer = setTimeout(callback, ms);
-    return () => clearTimeout(timer);
   }
 
   #closeWhenIdle(socket: Socket): void {

@@ -9,10 +9,11 @@ import { transcriptionSocketUrl, type RealtimeEvent } from '../protocol/realtime
 import { userMessage } from '../protocol/responses';
 import type { ResponseInputItem } from '../protocol/responses';
 import type { TurnHandlers, TurnOutcome } from '../responses/session';
+import { realTimer, SilenceDeadline } from '../transport/deadline';
 import { heardOfSentences, interruptionNote } from './bargeIn';
 import type { InvalidFrame, SessionBody } from './realtimeConnection';
 import type { BargeInReason, VoiceSession, VoiceSessionEvent, VoiceTiming } from './session';
-import { VoiceSessionBase, type VoiceSessionIo } from './sessionBase';
+import { VoiceSessionBase, voiceReplyDeadlineMs, type VoiceSessionIo } from './sessionBase';
 import { RealtimeRequestError } from './waiters';
 
 export interface PipelineSettings {
@@ -379,7 +380,32 @@ export class PipelineSession extends VoiceSessionBase implements VoiceSession {
     });
   }
 
+  /**
+   * One sentence's speech, streamed. A request that hears nothing for the reply deadline (no
+   * headers, then no bytes) is aborted and reported, so the sentences behind it are not held up.
+   */
   async #fetchSpeech(input: string, voice: string, signal: AbortSignal, onPcm: (pcm: Int16Array) => void): Promise<void> {
+    const silent = new AbortController();
+    const deadline = new SilenceDeadline({
+      ms: this.#options.replyDeadlineMs ?? voiceReplyDeadlineMs,
+      now: this.#options.now,
+      setTimer: this.#options.setTimer ?? realTimer,
+      onExpired: (silentMs) => silent.abort(new Error(`the speech server sent nothing for ${Math.round(silentMs / 1000)} s`)),
+    });
+    deadline.start();
+    try {
+      await this.#streamSpeech(input, voice, AbortSignal.any([signal, silent.signal]), (pcm) => {
+        deadline.heard();
+        onPcm(pcm);
+      });
+    } catch (error) {
+      throw silent.signal.aborted ? silent.signal.reason : error;
+    } finally {
+      deadline.stop();
+    }
+  }
+
+  async #streamSpeech(input: string, voice: string, signal: AbortSignal, onPcm: (pcm: Int16Array) => void): Promise<void> {
     const url = `${this.#options.baseUrl.replace(/\/+$/, '')}/audio/speech`;
     const response = await this.#options.fetch(url, {
       method: 'POST',

@@ -7,10 +7,11 @@
  */
 import type { Problem } from '../contract';
 import { parseRealtimeFrame, type ParsedRealtimeFrame, type RealtimeClientEvent, type RealtimeEvent } from '../protocol/realtime';
+import { realTimer, type SetTimer } from '../transport/deadline';
 import { isRecoverableClose, reopenWithBackoff } from '../transport/reconnect';
 import { Socket, SocketError, type SocketState, type WebSocketFactory } from '../transport/socket';
 import type { VoiceSessionEvent, VoiceState } from './session';
-import { ServerEventWaiters } from './waiters';
+import { ServerEventWaiters, UnansweredRequestError } from './waiters';
 
 export type InvalidFrame = Extract<ParsedRealtimeFrame, { kind: 'invalid' }>;
 type Closed = Extract<SocketState, { status: 'closed' }>;
@@ -47,6 +48,9 @@ export interface RealtimeConnectionOptions {
   now: () => number;
   sleep: (ms: number) => Promise<void>;
   random?: () => number;
+  setTimer?: SetTimer;
+  /** How long `session.created` and each `session.update`'s answer may take before they fail. */
+  answerDeadlineMs: number;
   /** Names the `session.update` event ids, e.g. `parley_voice_update`. */
   updatePrefix: string;
   /** The hint when recovery gave up. */
@@ -62,7 +66,15 @@ export class RealtimeConnection {
 
   constructor(options: RealtimeConnectionOptions) {
     this.#options = options;
-    this.#waiters = new ServerEventWaiters(options.updatePrefix);
+    this.#waiters = new ServerEventWaiters(options.updatePrefix, {
+      ms: options.answerDeadlineMs,
+      setTimer: options.setTimer ?? realTimer,
+      unanswered: (what) => ({
+        code: 'connection_failed',
+        message: `The ${options.label} server did not answer ${what} within ${Math.round(options.answerDeadlineMs / 1000)} s.`,
+        hint: options.recoveryHint,
+      }),
+    });
   }
 
   get lifecycle(): ConnectionLifecycle {
@@ -85,8 +97,18 @@ export class RealtimeConnection {
     this.#socket = socket;
     const created = this.#waiters.created();
     await socket.connect();
-    await created;
-    await this.update(this.#options.host.sessionConfig());
+    try {
+      await created;
+      await this.update(this.#options.host.sessionConfig());
+    } catch (error) {
+      // A server that went quiet on a fresh socket is not one to keep: drop it, so whoever opened
+      // it (the user's connect, or a recovery that tries again) decides what comes next.
+      if (error instanceof UnansweredRequestError && this.#socket === socket) {
+        this.#socket = null;
+        socket.close();
+      }
+      throw error;
+    }
     if (this.#lifecycle.status !== 'recovering' && this.#lifecycle.status !== 'closed') this.#lifecycle = { status: 'open', socket };
   }
 

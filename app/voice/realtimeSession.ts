@@ -9,13 +9,14 @@ import { toPcm24k } from '../audio/encoding';
 import { fromBase64 } from '../audio/pcm';
 import { realtimeSocketUrl, type RealtimeEvent, type RealtimeSessionCreateRequest } from '../protocol/realtime';
 import { ToolCalls, type ToolRunner } from '../responses/tools';
+import { realTimer, SilenceDeadline } from '../transport/deadline';
 import { clientCancels, heardPart, truncationPoint } from './bargeIn';
 export { heardPart } from './bargeIn';
 export { minimumTurnMs } from './pushToTalk';
 import type { InvalidFrame } from './realtimeConnection';
 import { ResponseSlot } from './responseSlot';
 import type { BargeInReason, VoiceSession, VoiceSessionEvent, VoiceUsage } from './session';
-import { VoiceSessionBase, type VoiceSessionIo } from './sessionBase';
+import { VoiceSessionBase, voiceReplyDeadlineMs, type VoiceSessionIo } from './sessionBase';
 import { sessionConfig, type VoiceSettings } from './settings';
 import { RealtimeRequestError } from './waiters';
 
@@ -58,11 +59,24 @@ export class RealtimeSession extends VoiceSessionBase implements VoiceSession {
   #silenced: string | null = null;
   /** Typed turns sent so far, for their item ids. */
   #typed = 0;
+  /** A reply in flight that hears nothing from the server for this long is given up (see #replyStalled). */
+  readonly #replyDeadline: SilenceDeadline;
 
   constructor(options: RealtimeSessionOptions) {
     super(options, { label: 'voice', updatePrefix: 'parley_voice_update', recoveryHint: 'Check your connection; Parley keeps trying when you talk.', frameMs: options.settings.frameMs, encoding: options.settings.encoding });
     this.#options = options;
     this.#settings = options.settings;
+    this.#replyDeadline = new SilenceDeadline({
+      ms: options.replyDeadlineMs ?? voiceReplyDeadlineMs,
+      now: options.now,
+      setTimer: options.setTimer ?? realTimer,
+      onExpired: (silentMs) => this.#replyStalled(silentMs),
+    });
+  }
+
+  override async close(): Promise<void> {
+    this.#replyDeadline.stop();
+    await super.close();
   }
 
   get settings(): VoiceSettings {
@@ -204,6 +218,7 @@ export class RealtimeSession extends VoiceSessionBase implements VoiceSession {
 
   protected onLost(): void {
     this.#responses.lost();
+    this.#replyDeadline.stop();
     this.#options.playout.stop();
   }
 
@@ -230,16 +245,47 @@ export class RealtimeSession extends VoiceSessionBase implements VoiceSession {
     const eventId = this.#responses.request();
     if (eventId === null) return;
     this.connection.send({ type: 'response.create', event_id: eventId });
+    this.#replyDeadline.start();
     this.setState('thinking');
+  }
+
+  /** The slot freed: nothing is in flight to wait for. */
+  #stopWaitingIfIdle(): void {
+    if (this.#responses.idle) this.#replyDeadline.stop();
+  }
+
+  /**
+   * A reply in flight heard nothing from the server for the whole deadline on a socket that still
+   * answers pings: the server lost it. It is cancelled (what it still sends is neither played nor
+   * shown), the user is told, and a reply wanted behind it goes now, so the voice never waits forever.
+   */
+  #replyStalled(silentMs: number): void {
+    const slot = this.#responses.state;
+    const inFlight = slot.state === 'deferred' ? slot.behind : slot;
+    if (inFlight.state === 'idle') return;
+    if (inFlight.state === 'active') {
+      this.connection.send({ type: 'response.cancel' });
+      this.#silenced = inFlight.responseId;
+    }
+    this.#pendingCalls = [];
+    const deferred = this.#responses.done();
+    this.emit({
+      type: 'problem',
+      problem: { code: 'server_error', message: `The voice reply stalled: nothing came from the voice server for ${Math.round(silentMs / 1000)} s, so Parley gave up on it.`, hint: 'Say it again, or type it; the connection stays open.' },
+    });
+    if (deferred) this.#requestResponse();
+    else this.#settle();
   }
 
   /** A known event with missing or wrong fields that no waiter claimed. */
   protected onInvalidFrame(frame: InvalidFrame): void {
+    this.#replyDeadline.heard();
     switch (frame.type) {
       case 'response.done':
         if (frame.responseId !== null && this.#outOfBand.has(frame.responseId)) return;
         // The reply ended, even if how is unreadable: the turn is over.
         void this.#afterResponse(this.#responses.done());
+        this.#stopWaitingIfIdle();
         return;
       case 'error':
         // An unreadable error may have refused the response.create still waiting: free its slot.
@@ -251,6 +297,8 @@ export class RealtimeSession extends VoiceSessionBase implements VoiceSession {
   }
 
   protected onServerEvent(event: RealtimeEvent): void {
+    // Only notes the time: any event on the socket shows the server is still at work.
+    this.#replyDeadline.heard();
     switch (event.type) {
       case 'input_audio_buffer.speech_started':
         this.emit({ type: 'vad', speaking: true });
@@ -282,12 +330,13 @@ export class RealtimeSession extends VoiceSessionBase implements VoiceSession {
           return;
         }
         this.#responses.created(event.response.id ?? null);
+        // A reply the server's VAD started is waited on like one we asked for.
+        this.#replyDeadline.start();
         this.emit({ type: 'response', phase: 'created', responseId: event.response.id ?? '' });
         return;
       case 'response.output_audio.delta': {
         if (event.response_id !== undefined && this.#outOfBand.has(event.response_id)) this.#outOfBandItems.add(event.item_id);
-        const item = this.#assistantItem(event.item_id);
-        if (this.#silenced !== null && event.response_id === this.#silenced) item.cut = true;
+        const item = this.#itemOf(event.item_id, event.response_id);
         if (item.cut) return;
         const bytes = fromBase64(event.delta);
         if (bytes === null) return;
@@ -298,7 +347,7 @@ export class RealtimeSession extends VoiceSessionBase implements VoiceSession {
       case 'response.output_audio_transcript.delta':
       case 'response.output_text.delta': {
         if (this.#outOfBand.has(event.response_id)) return;
-        const item = this.#assistantItem(event.item_id);
+        const item = this.#itemOf(event.item_id, event.response_id);
         item.text += event.delta;
         if (!item.cut) this.emit({ type: 'transcript.assistant', itemId: event.item_id, delta: event.delta });
         return;
@@ -306,7 +355,7 @@ export class RealtimeSession extends VoiceSessionBase implements VoiceSession {
       case 'response.output_audio_transcript.done':
       case 'response.output_text.done': {
         if (this.#outOfBand.has(event.response_id)) return;
-        const item = this.#assistantItem(event.item_id);
+        const item = this.#itemOf(event.item_id, event.response_id);
         const text = 'transcript' in event ? event.transcript : event.text;
         if (!item.cut) {
           item.text = text;
@@ -344,6 +393,7 @@ export class RealtimeSession extends VoiceSessionBase implements VoiceSession {
         }
         if (outOfBand) return;
         void this.#afterResponse(deferred);
+        this.#stopWaitingIfIdle();
         return;
       }
       case 'error':
@@ -379,6 +429,7 @@ export class RealtimeSession extends VoiceSessionBase implements VoiceSession {
   #afterRefusal(refusal: { freed: boolean; deferred: boolean }): void {
     if (refusal.deferred) this.#requestResponse();
     else if (refusal.freed) this.#settle();
+    this.#stopWaitingIfIdle();
   }
 
   /** Back to waiting for the user once the reply has finished playing. */
@@ -416,6 +467,13 @@ export class RealtimeSession extends VoiceSessionBase implements VoiceSession {
           problem: this.#describe(code ?? null, message) ?? { code: code === 'invalid_api_key' ? 'unauthorized' : 'server_error', message: `The voice server reported: ${message}`, hint: code === 'invalid_api_key' ? 'Check OPENAI_API_KEY.' : 'Try again.' },
         });
     }
+  }
+
+  /** The item an event is about; one of a reply given up before it was heard is cut from the start. */
+  #itemOf(itemId: string, responseId: string | undefined): AssistantItem {
+    const item = this.#assistantItem(itemId);
+    if (this.#silenced !== null && responseId === this.#silenced) item.cut = true;
+    return item;
   }
 
   #assistantItem(itemId: string): AssistantItem {

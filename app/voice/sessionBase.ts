@@ -10,6 +10,7 @@ import type { PlayoutBuffer } from '../audio/playout';
 import type { EchoCanceller } from '../audio/echoCanceller';
 import type { MicSource, SpeechDetector } from '../audio/ports';
 import type { RealtimeEvent } from '../protocol/realtime';
+import type { SetTimer } from '../transport/deadline';
 import type { SocketState, WebSocketFactory } from '../transport/socket';
 import { voiceMic } from './microphone';
 import { PushToTalk } from './pushToTalk';
@@ -31,7 +32,21 @@ export interface VoiceSessionIo {
   echoCanceller?: EchoCanceller | null;
   /** Local speech detection: the user talking over playback barges in at once. */
   speechDetector?: SpeechDetector | null;
+  /** Schedules the deadlines (a reply, a server answer); default the global setTimeout. */
+  setTimer?: SetTimer;
+  /**
+   * How long a reply (or an answer to `session.update`) may go without a single event from the
+   * server before Parley gives up on it. Default `voiceReplyDeadlineMs`.
+   */
+  replyDeadlineMs?: number;
 }
+
+/**
+ * A speech-to-speech reply streams its first event within a second or two and then events many
+ * times a second; half a minute of nothing on a socket whose pings are answered is a server that
+ * lost the request (the heartbeat in app/transport/socket.ts catches a dead socket).
+ */
+export const voiceReplyDeadlineMs = 30_000;
 
 export interface VoiceSessionSpec {
   label: 'voice' | 'transcription';
@@ -62,6 +77,8 @@ export abstract class VoiceSessionBase {
       now: io.now,
       sleep: io.sleep,
       ...(io.random === undefined ? {} : { random: io.random }),
+      ...(io.setTimer === undefined ? {} : { setTimer: io.setTimer }),
+      answerDeadlineMs: io.replyDeadlineMs ?? voiceReplyDeadlineMs,
       host: {
         sessionConfig: () => this.sessionConfig(),
         onEvent: (event) => {

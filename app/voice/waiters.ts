@@ -1,5 +1,6 @@
 import type { Problem } from '../contract';
 import type { ParsedRealtimeFrame, RealtimeErrorDetails, RealtimeEvent } from '../protocol/realtime';
+import type { SetTimer } from '../transport/deadline';
 
 /** A request to the voice server that ended without doing what it asked, and why, for the user. */
 export class RealtimeRequestError extends Error {
@@ -12,6 +13,20 @@ export class RealtimeRequestError extends Error {
   }
 }
 
+/** The server never answered a request within its deadline; the socket is not to be trusted. */
+export class UnansweredRequestError extends RealtimeRequestError {
+  constructor(problem: Problem) {
+    super(problem, null);
+  }
+}
+
+export interface AnswerDeadline {
+  ms: number;
+  setTimer: SetTimer;
+  /** What the user is told when `what` (e.g. "the new settings") went unanswered. */
+  unanswered: (what: string) => Problem;
+}
+
 type Pending = { resolve: () => void; reject: (error: Error) => void };
 type PendingUpdate = Pending & { eventId: string };
 
@@ -22,30 +37,48 @@ type PendingUpdate = Pending & { eventId: string };
  * client tagged it with, which the server echoes as `error.event_id`
  * (node_modules/openai/src/resources/realtime/realtime.ts:1836, `RealtimeError.event_id`), so it
  * rejects only its own waiter and the next `session.updated` goes to the next update. A closed
- * socket rejects them all, and an answer that cannot be read settles its waiter, so none hangs.
+ * socket rejects them all, an answer that cannot be read settles its waiter, and one that never
+ * comes fails at the deadline, so none hangs. A waiter that failed at its deadline keeps its place
+ * in the queue: a late answer is still its own, not the next update's.
  */
 export class ServerEventWaiters {
   readonly #prefix: string;
+  readonly #deadline: AnswerDeadline;
   #created: Pending[] = [];
   #updates: PendingUpdate[] = [];
   #sent = 0;
 
   /** `prefix` names this session's client event ids, e.g. `parley_voice_update` → `parley_voice_update_3`. */
-  constructor(prefix: string) {
+  constructor(prefix: string, deadline: AnswerDeadline) {
     this.#prefix = prefix;
+    this.#deadline = deadline;
   }
 
   /** The next `session.created`. */
   created(): Promise<void> {
-    return new Promise((resolve, reject) => this.#created.push({ resolve, reject }));
+    return new Promise((resolve, reject) => this.#created.push(this.#withDeadline('the new connection', resolve, reject)));
   }
 
   /** A new `session.update`'s `event_id`, and its answer: resolves on `session.updated`, rejects if refused. */
   update(): { eventId: string; answered: Promise<void> } {
     this.#sent += 1;
     const eventId = `${this.#prefix}_${this.#sent}`;
-    const answered = new Promise<void>((resolve, reject) => this.#updates.push({ eventId, resolve, reject }));
+    const answered = new Promise<void>((resolve, reject) => this.#updates.push({ eventId, ...this.#withDeadline('the new settings', resolve, reject) }));
     return { eventId, answered };
+  }
+
+  #withDeadline(what: string, resolve: () => void, reject: (error: Error) => void): Pending {
+    const cancel = this.#deadline.setTimer(this.#deadline.ms, () => reject(new UnansweredRequestError(this.#deadline.unanswered(what))));
+    return {
+      resolve: () => {
+        cancel();
+        resolve();
+      },
+      reject: (error) => {
+        cancel();
+        reject(error);
+      },
+    };
   }
 
   /** Settles the waiter this event answers; true when it did (the event needs no other handling). */

@@ -42,6 +42,8 @@ interface RigOptions {
   /** Wraps the real agent, e.g. to put words where the emulator can only hear "speech". */
   agent?: (agent: ResponsesSession) => PipelineAgent;
   runTool?: ReturnType<typeof countingCalculator>['runner'];
+  /** The session's reply deadline (default 30 s). */
+  replyDeadlineMs?: number;
 }
 
 async function rig(settings: Partial<PipelineSettings> = {}, options: RigOptions = {}): Promise<Rig> {
@@ -69,6 +71,7 @@ async function rig(settings: Partial<PipelineSettings> = {}, options: RigOptions
     now: () => performance.now(),
     sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
     random: () => 0.5,
+    ...(options.replyDeadlineMs === undefined ? {} : { replyDeadlineMs: options.replyDeadlineMs }),
     onEvent: log.push,
   });
   attach(created);
@@ -114,6 +117,22 @@ describe('pipeline voice mode', () => {
     expect(timing?.timing.firstTokenToFirstAudioMs).toBeGreaterThanOrEqual(0);
     expect(timing?.timing.totalMs).toBeGreaterThanOrEqual(0);
     expect(r.of('state').map((event) => event.state)).toEqual(['connecting', 'idle', 'listening', 'thinking', 'speaking', 'idle']);
+  });
+
+  it('a sentence whose speech never comes is reported after the deadline, and the sentences behind it are spoken', async () => {
+    const r = await rig({}, { replyDeadlineMs: 1_000, agent: meaning('tell me about the sea') });
+    await r.session.connect();
+    // The speech endpoint holds its first answer for ten minutes.
+    emulator?.inject({ kind: 'stall', ms: 600_000 }, 'speech');
+    await r.session.press();
+    r.mic.speak(800);
+    await r.session.release();
+    const problem = await r.until('problem');
+    expect(problem.problem.message).toMatch(/could not be spoken: the speech server sent nothing for 1 s/);
+    await r.until('state', (event) => event.state === 'idle' && r.of('state').some((s) => s.state === 'speaking'));
+    expect(r.fetched.length).toBeGreaterThanOrEqual(2);
+    expect(r.sink.writtenMs).toBeGreaterThan(0);
+    expect(r.of('problem')).toHaveLength(1);
   });
 
   it('drops a release under 100 ms with a hint', async () => {

@@ -28,6 +28,7 @@ export interface Rig extends Omit<EventLog<RealtimeSessionEvent>, 'push'> {
   playout: PlayoutBuffer;
   /** Every frame both ways on the session's sockets. */
   wire: FrameRecorder;
+  emulator: Emulator;
 }
 
 export interface RigOptions {
@@ -36,6 +37,8 @@ export interface RigOptions {
   /** How much faster than real time playout runs (ignored with `scheduler`). */
   speed?: number;
   scheduler?: Scheduler;
+  /** The session's reply deadline (default 30 s). */
+  replyDeadlineMs?: number;
 }
 
 export async function rig(settings: Partial<VoiceSettings> = {}, options: RigOptions = {}): Promise<Rig> {
@@ -56,11 +59,12 @@ export async function rig(settings: Partial<VoiceSettings> = {}, options: RigOpt
     sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
     random: () => 0.5,
     ...(options.runTool === undefined ? {} : { runTool: options.runTool }),
+    ...(options.replyDeadlineMs === undefined ? {} : { replyDeadlineMs: options.replyDeadlineMs }),
     onEvent: log.push,
   });
   attach(created);
   session = created;
-  return { ...log, session: created, mic, sink, playout, wire };
+  return { ...log, session: created, mic, sink, playout, wire, emulator };
 }
 
 /** Paced output (40 tokens a second), so a reply is still streaming when the user cuts in. */
