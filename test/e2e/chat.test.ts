@@ -85,7 +85,9 @@ describe('Parley in Chromium (browser mode, offline emulator)', () => {
     expect(first).toBeGreaterThanOrEqual(1);
     await send('what did I just say?');
     expect(await lastOrdinal()).toBe(first + 1);
+    await page.getByRole('button', { name: 'Inspector', exact: true }).click();
     await expect.poll(() => page.getByLabel('Last turn').textContent()).toContain('chained, 1 new item');
+    await page.getByRole('button', { name: 'Inspector', exact: true }).click();
     await page.screenshot({ path: join(resultsDir, 'chat-two-turns.png'), fullPage: true });
     expect(pageErrors).toEqual([]);
   });

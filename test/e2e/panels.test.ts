@@ -107,8 +107,10 @@ describe('the side panels', () => {
     await page.keyboard.press('Enter');
     await page.getByRole('region', { name: 'Settings' }).waitFor();
     expect(await settingsButton.getAttribute('aria-pressed')).toBe('true');
-    await page.keyboard.press('Enter');
+    // Focus moved into the panel; Escape closes it and puts focus back on its button.
+    await page.keyboard.press('Escape');
     await expect.poll(() => page.getByRole('region', { name: 'Settings' }).count()).toBe(0);
+    expect(await settingsButton.evaluate((element) => element === element.ownerDocument.activeElement)).toBe(true);
     await page.screenshot({ path: join(resultsDir, 'main-dark.png') });
     await page.close();
     expect(pageErrors).toEqual([]);

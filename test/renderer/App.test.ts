@@ -165,6 +165,8 @@ describe('App', () => {
     renderApp(bridge);
     expect(await screen.findByText('Offline (emulator)')).toBeTruthy();
     expect(screen.getByRole('note').textContent).toContain('OPENAI_API_KEY');
+    // Not dressed as connected: the indicator carries the offline look (a hollow dot), not the green one.
+    expect(screen.getByRole('status', { name: 'Connection' }).dataset.offline).toBe('true');
   });
 
   it('sends the typed message and shows the reply as it streams', async () => {
@@ -227,8 +229,11 @@ describe('App', () => {
         problem: { code: 'unauthorized', message: 'api.openai.com rejected the API key (HTTP 401).', hint: 'Check OPENAI_API_KEY.' },
       },
     });
-    const note = await screen.findByText(/rejected the API key/);
+    const note = await screen.findByText(/rejected the API key/, { selector: '.problem' });
     expect(note.textContent).toContain('Check OPENAI_API_KEY.');
+    // Screen readers hear the failure and its reason, not just "Parley:".
+    const live = document.querySelector('[aria-live="polite"]');
+    expect(live?.textContent).toBe('Parley could not reply: api.openai.com rejected the API key (HTTP 401). Check OPENAI_API_KEY.');
   });
 
   it('shows a connection problem in the indicator', async () => {
