@@ -43,6 +43,8 @@ export class Ledger {
   #recorded = 0;
   /** Window tokens right after the latest compaction; 0 before any. */
   #tokensAtFold = 0;
+  /** The window's bytes and items by resend class, kept as items come and go (see `resendBytes`). */
+  #tally = emptyTally();
 
   /** How many items were ever recorded, including those a compaction folded away. */
   get length(): number {
@@ -72,14 +74,17 @@ export class Ledger {
     return this.#window.filter((entry) => isResendable(entry, rules)).map((entry) => entry.item);
   }
 
-  /** The UTF-8 size of `resendWindow(rules)` as a JSON array, without serialising it again. */
+  /**
+   * The UTF-8 size of `resendWindow(rules)` as a JSON array. Asked for on every chained request (the
+   * inspector's "full resend size"), so it reads running totals and never walks the window.
+   */
   resendBytes(rules: ResendRules): number {
     let bytes = 0;
     let count = 0;
-    for (const entry of this.#window) {
-      if (!isResendable(entry, rules)) continue;
-      bytes += entry.bytes;
-      count += 1;
+    for (const resend of resendClasses) {
+      if (!allows(resend, rules)) continue;
+      bytes += this.#tally[resend].bytes;
+      count += this.#tally[resend].count;
     }
     return 2 + bytes + Math.max(0, count - 1);
   }
@@ -107,8 +112,7 @@ export class Ledger {
       // A server-side compaction item stands for everything before it (PROTOCOL.md §1).
       if ((item as { type?: unknown }).type === 'compaction') {
         foldedFrom = Math.max(foldedFrom ?? 0, this.#windowTokens);
-        this.#window = [];
-        this.#windowTokens = 0;
+        this.#empty();
       }
       this.#push(entryOf(item, stored));
     }
@@ -120,8 +124,7 @@ export class Ledger {
   /** Replaces the window with the output of `/responses/compact`, kept unpruned as the new base. */
   replaceWindow(compacted: readonly ResponseInputItem[]): LedgerFold {
     const tokensBefore = this.#windowTokens;
-    this.#window = [];
-    this.#windowTokens = 0;
+    this.#empty();
     for (const item of compacted) {
       this.#recorded += 1;
       this.#push(entryOf(item, false));
@@ -131,15 +134,50 @@ export class Ledger {
   }
 
   clear(): void {
+    this.#empty();
+    this.#tokensAtFold = 0;
+  }
+
+  #empty(): void {
     this.#window = [];
     this.#windowTokens = 0;
-    this.#tokensAtFold = 0;
+    this.#tally = emptyTally();
   }
 
   #push(entry: LedgerEntry): void {
     this.#window.push(entry);
     this.#windowTokens += entry.tokens;
+    const resend = resendClass(entry);
+    if (resend === 'never') return;
+    const part = this.#tally[resend];
+    part.bytes += entry.bytes;
+    part.count += 1;
   }
+}
+
+interface TallyPart {
+  bytes: number;
+  count: number;
+}
+
+type ResendClass = 'always' | 'encrypted' | 'storedOnly';
+const resendClasses: readonly ResendClass[] = ['always', 'encrypted', 'storedOnly'];
+
+/** Bytes and items per resend class; an unstored reasoning item without its content is never resent. */
+type Tally = Record<ResendClass, TallyPart>;
+
+const emptyTally = (): Tally => ({ always: { bytes: 0, count: 0 }, encrypted: { bytes: 0, count: 0 }, storedOnly: { bytes: 0, count: 0 } });
+
+/**
+ * Which rules let an entry go in a full resend: `always` (not reasoning), `encrypted` (reasoning
+ * with its content, for a reasoning model), `storedOnly` (reasoning stored on the server, for a
+ * reasoning model under `store: true`), or `never`.
+ */
+function resendClass(entry: LedgerEntry): ResendClass | 'never' {
+  const item = entry.item as { type?: unknown; encrypted_content?: unknown };
+  if (item.type !== 'reasoning') return 'always';
+  if (typeof item.encrypted_content === 'string' && item.encrypted_content !== '') return 'encrypted';
+  return entry.stored ? 'storedOnly' : 'never';
 }
 
 function entryOf(item: ResponseInputItem, stored: boolean): LedgerEntry {
@@ -147,10 +185,12 @@ function entryOf(item: ResponseInputItem, stored: boolean): LedgerEntry {
   return { item, tokens: Math.max(1, Math.ceil(json.length / 4)), bytes: Buffer.byteLength(json), stored };
 }
 
+function allows(resend: ResendClass, rules: ResendRules): boolean {
+  if (resend === 'always') return true;
+  return rules.reasoning && (resend === 'encrypted' || rules.store);
+}
+
 function isResendable(entry: LedgerEntry, rules: ResendRules): boolean {
-  const item = entry.item as { type?: unknown; encrypted_content?: unknown };
-  if (item.type !== 'reasoning') return true;
-  if (!rules.reasoning) return false;
-  if (typeof item.encrypted_content === 'string' && item.encrypted_content !== '') return true;
-  return rules.store && entry.stored;
+  const resend = resendClass(entry);
+  return resend !== 'never' && allows(resend, rules);
 }

@@ -158,6 +158,8 @@ interface CurrentSocket {
 export class ResponsesSession {
   #options: ResponsesSessionOptions;
   #settings: SessionSettings;
+  /** `chainKey(#settings)`, kept with the settings: it serialises the tools, and every request needs it. */
+  #chainKey: string;
   #lanes = new Map<string, Lane>();
   #current: CurrentSocket | null = null;
   #connecting: Promise<CurrentSocket> | null = null;
@@ -170,6 +172,7 @@ export class ResponsesSession {
   constructor(options: ResponsesSessionOptions) {
     this.#options = options;
     this.#settings = options.settings;
+    this.#chainKey = chainKey(options.settings);
   }
 
   get transport(): TransportKind {
@@ -203,6 +206,7 @@ export class ResponsesSession {
   /** Changes settings; the next request resends the window if the chain key changed. */
   updateSettings(settings: Partial<SessionSettings>): void {
     this.#settings = { ...this.#settings, ...settings };
+    this.#chainKey = chainKey(this.#settings);
   }
 
   /** Opens (and warms) the socket now, so the first turn does not pay for it. */
@@ -328,7 +332,7 @@ export class ResponsesSession {
         if (fold !== null) this.#emit({ type: 'compaction', mode: 'server', ...fold });
         lane.head =
           this.transport === 'websocket' && this.#current !== null
-            ? { responseId: result.responseId, socket: this.#current.socket, ledgerLength: lane.ledger.length, key: chainKey(this.#settings) }
+            ? { responseId: result.responseId, socket: this.#current.socket, ledgerLength: lane.ledger.length, key: this.#chainKey }
             : null;
         // The output is authoritative; deltas may be absent (a replayed or non-streamed response).
         return { ...result, text: outputText(result.output) ?? request?.text ?? '' };
@@ -433,7 +437,7 @@ export class ResponsesSession {
     generate = true,
     signal?: AbortSignal,
   ): Promise<{ result: RequestResult; request: ActiveRequest | null; metrics: RequestMetrics | null }> {
-    const key = chainKey(this.#settings);
+    const key = this.#chainKey;
     const current = this.#current;
     const head = lane.head;
     const chained =
@@ -527,7 +531,8 @@ export class ResponsesSession {
       chained,
       inputItems: input.length,
       bytesUp: active.bytesUp,
-      fullResendBytes: chained ? fullResendSize(create, lane.ledger.resendBytes(this.#resendRules()), pending) : active.bytesUp,
+      // Derived from what went out; a request that never went out has nothing to compare.
+      fullResendBytes: chained && head !== null && active.bytesUp > 0 ? fullResendSize(active.bytesUp, head.responseId, lane.ledger.resendBytes(this.#resendRules()), pending.length) : active.bytesUp,
       bytesDown: active.bytesDown,
       timeToFirstByteMs: active.firstByteAt === null ? null : active.firstByteAt - active.sentAt,
       timeToFirstTextMs: active.firstTextAt === null ? null : active.firstTextAt - active.sentAt,
@@ -622,7 +627,7 @@ export class ResponsesSession {
     const startedAt = this.#options.now();
     const { result } = await this.#request(lane, [], undefined, false);
     if (result.kind !== 'response') return;
-    lane.head = { responseId: result.responseId, socket: target.socket, ledgerLength: lane.ledger.length, key: chainKey(this.#settings) };
+    lane.head = { responseId: result.responseId, socket: target.socket, ledgerLength: lane.ledger.length, key: this.#chainKey };
     this.#emit({ type: 'warmup', socketId: target.id, durationMs: this.#options.now() - startedAt, items: this.#resendWindow(lane).length, responseId: result.responseId });
   }
 
@@ -829,13 +834,16 @@ export function responsesSocketUrl(baseUrl: string): string {
   return url.toString();
 }
 
-/** The size of the same request sent unchained, with the whole window. */
-function fullResendSize(create: ResponseCreateEvent, windowBytes: number, pending: readonly ResponseInputItem[]): number {
-  // The window's size is kept by the ledger, so this costs the new items, not the conversation.
-  const { previous_response_id: _previous, input: _input, ...rest } = create;
-  const envelope = Buffer.byteLength(JSON.stringify({ ...rest, input: [] }));
-  const pendingBytes = pending.reduce((sum, item) => sum + Buffer.byteLength(JSON.stringify(item)) + 1, 0);
-  return envelope - 2 + windowBytes + pendingBytes - (windowBytes === 2 && pending.length > 0 ? 1 : 0);
+/**
+ * The size of a chained request had it been sent unchained, with the whole window: what was sent,
+ * without its `previous_response_id` field, with the window's items before the new ones. Nothing is
+ * serialised again (the ledger keeps the window's size), so it costs the same at turn 1 and 1,000.
+ */
+function fullResendSize(sentBytes: number, previousResponseId: string, windowBytes: number, pendingItems: number): number {
+  const chainField = Buffer.byteLength(`,"previous_response_id":${JSON.stringify(previousResponseId)}`);
+  const windowItems = windowBytes - 2;
+  const separator = windowItems > 0 && pendingItems > 0 ? 1 : 0;
+  return sentBytes - chainField + windowItems + separator;
 }
 
 const cancelledProblem: Problem = { code: 'busy', message: 'Cancelled: the agent stopped before finishing.', hint: 'Ask again when you are ready.' };

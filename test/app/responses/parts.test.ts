@@ -68,6 +68,31 @@ describe('Ledger.resendBytes', () => {
   });
 });
 
+describe('Ledger.resendBytes, asked on every chained request', () => {
+  it('answers from running totals, without reading the items again, under every rule', () => {
+    let reads = 0;
+    const counted = <T extends object>(item: T): T =>
+      new Proxy(item, {
+        get: (target, key, receiver) => {
+          reads += 1;
+          return Reflect.get(target, key, receiver) as unknown;
+        },
+      });
+    const ledger = new Ledger();
+    const items = Array.from({ length: 300 }, (_, index) =>
+      counted(index % 3 === 0 ? userMessage(`message ${index}`) : ({ type: 'reasoning', id: `rs_${index}`, summary: [], ...(index % 3 === 1 ? { encrypted_content: 'blob' } : {}) } as never)),
+    );
+    ledger.append(items.slice(0, 150));
+    ledger.append(items.slice(150), { stored: true });
+    const everyRule = [true, false].flatMap((store) => [true, false].map((reasoning) => ({ store, reasoning })));
+    reads = 0;
+    const sizes = everyRule.map((rules) => ledger.resendBytes(rules));
+    expect(reads).toBe(0);
+    // And each is still exactly the size of what that resend would carry.
+    expect(sizes).toEqual(everyRule.map((rules) => Buffer.byteLength(JSON.stringify(ledger.resendWindow(rules)))));
+  });
+});
+
 describe('Ledger.resendWindow', () => {
   const reasoning = (id: string, encrypted?: string) => ({ type: 'reasoning', id, summary: [], ...(encrypted === undefined ? {} : { encrypted_content: encrypted }) }) as never;
   const idsOf = (items: unknown[]) => items.map((item) => (item as { id?: string }).id ?? 'message');

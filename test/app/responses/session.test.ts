@@ -151,6 +151,21 @@ describe('rehydration', () => {
     session.close();
   });
 
+  it('reports the full-resend size of chained turns without serialising the history again', async () => {
+    const { baseUrl } = await emulate();
+    const { session, of } = testSession(baseUrl, { warmup: 'off', tools: [calculatorTool] });
+    // The first message counts each time anything serialises it: once on the wire, once into the ledger.
+    let serialised = 0;
+    const first = { ...userMessage('what is 12 * 7?'), toJSON: () => ((serialised += 1), userMessage('what is 12 * 7?')) };
+    await session.runTurn([first as never]);
+    const afterFirstTurn = serialised;
+    for (let turn = 2; turn <= 12; turn += 1) await session.runTurn([userMessage(`what is ${turn} + 1?`)]);
+    const requests = of('request').map((event) => event.metrics);
+    expect(requests.slice(2).every((metrics) => metrics.chained && metrics.fullResendBytes > metrics.bytesUp)).toBe(true);
+    expect(serialised).toBe(afterFirstTurn);
+    session.close();
+  });
+
   it('never loops: a second miss is reported, not retried', async () => {
     const server = await scriptedServer([], { alwaysMiss: true });
     const { session } = testSession(server.baseUrl, { warmup: 'always' });
