@@ -21,9 +21,24 @@ import type {
 /** The inspector keeps this many events in the window. */
 const maxEvents = 1000;
 
+/**
+ * The renderer keeps as many turns as the host's transcript does (`maxTurns` in
+ * app/host/transcript.ts), so "show earlier turns" reaches back as far as the host remembers.
+ */
+export const maxTurns = 5000;
+/** Past the cap, this many of the oldest turns go at once: the list is shifted now and then, not per turn. */
+const trimTurns = 500;
+
 export class Conversation {
   #bridge: CopilotBridge;
   #turns = $state<Turn[]>([]);
+  // Plain lookup sets beside the reactive list, so an update never scans the whole history: the
+  // ids held (a new turn is known new without a search) and the turns still streaming.
+  // eslint-disable-next-line svelte/prefer-svelte-reactivity
+  #ids = new Set<string>();
+  // eslint-disable-next-line svelte/prefer-svelte-reactivity
+  #streamingIds = new Set<string>();
+  #streaming = $state(false);
   #connection = $state<ConnectionState>({ status: 'starting' });
   #notices = $state<Problem[]>([]);
   #inspector = $state<InspectorSummary | null>(null);
@@ -34,7 +49,8 @@ export class Conversation {
   #tools = $state<ToolActivity[]>([]);
   #permissions = $state<PermissionRequest[]>([]);
   #agentBusy = $state(false);
-  #events = $state<InspectorEvent[]>([]);
+  /** Replaced, never changed in place: raw, so each new event copies references, not proxies. */
+  #events = $state.raw<InspectorEvent[]>([]);
   #startedAt = $state(0);
   #toolCatalog = $state<ToolInfo[]>([]);
 
@@ -88,7 +104,7 @@ export class Conversation {
     return this.#agentBusy;
   }
   get streaming(): boolean {
-    return this.#turns.some((turn) => turn.status === 'streaming');
+    return this.#streaming;
   }
 
   /** Subscribes to push events, then loads the current state; returns the unsubscribe. */
@@ -99,10 +115,8 @@ export class Conversation {
         this.#notify(result.problem);
         return;
       }
-      // A throwaway lookup table, not state: nothing renders from it.
-      // eslint-disable-next-line svelte/prefer-svelte-reactivity
-      const known = new Set(this.#turns.map((turn) => turn.id));
-      this.#turns = [...result.value.turns.filter((turn) => !known.has(turn.id)), ...this.#turns];
+      const known = this.#ids;
+      this.#setTurns([...result.value.turns.filter((turn) => !known.has(turn.id)), ...this.#turns]);
       if (this.#connection.status === 'starting') this.#connection = result.value.connection;
       if (this.#voice.state === 'off') this.#voice = result.value.voice;
       if (this.#tools.length === 0) this.#tools = result.value.tools;
@@ -189,26 +203,21 @@ export class Conversation {
       case 'connection':
         this.#connection = event.connection;
         return;
-      case 'turn.started': {
-        // A retried reply starts over under the same id: replace it rather than add a second.
-        const index = this.#turns.findLastIndex((candidate) => candidate.id === event.turn.id);
-        if (index >= 0) this.#turns[index] = event.turn;
-        else this.#turns.push(event.turn);
+      case 'turn.started':
+        // A retried reply starts over under the same id: it replaces the turn rather than adds a second.
+        this.#put(event.turn);
         return;
-      }
       case 'turn.delta': {
+        if (!this.#ids.has(event.turnId)) return;
         const turn = this.#turns.findLast((candidate) => candidate.id === event.turnId);
         if (turn !== undefined) turn.text += event.delta;
         return;
       }
-      case 'turn.finished': {
-        const index = this.#turns.findLastIndex((candidate) => candidate.id === event.turn.id);
-        if (index >= 0) this.#turns[index] = event.turn;
-        else this.#turns.push(event.turn);
+      case 'turn.finished':
+        this.#put(event.turn);
         return;
-      }
       case 'conversation.reset':
-        this.#turns = [];
+        this.#setTurns([]);
         return;
       case 'inspector':
         this.#inspector = event.summary;
@@ -245,6 +254,43 @@ export class Conversation {
         return;
       case 'settings':
         return;
+    }
+  }
+
+  /**
+   * Adds a turn, or replaces the one with its id. A known id is one of the newest few (the reply
+   * streaming now, or the message before it), so the search from the end stops at once.
+   */
+  #put(turn: Turn): void {
+    if (this.#ids.has(turn.id)) {
+      const index = this.#turns.findLastIndex((candidate) => candidate.id === turn.id);
+      this.#turns[index] = turn;
+    } else {
+      this.#ids.add(turn.id);
+      this.#turns.push(turn);
+      if (this.#turns.length > maxTurns) this.#forget(this.#turns.splice(0, trimTurns));
+    }
+    if (turn.status === 'streaming') this.#streamingIds.add(turn.id);
+    else this.#streamingIds.delete(turn.id);
+    this.#streaming = this.#streamingIds.size > 0;
+  }
+
+  #setTurns(turns: Turn[]): void {
+    const kept = turns.slice(-maxTurns);
+    this.#ids.clear();
+    this.#streamingIds.clear();
+    for (const turn of kept) {
+      this.#ids.add(turn.id);
+      if (turn.status === 'streaming') this.#streamingIds.add(turn.id);
+    }
+    this.#streaming = this.#streamingIds.size > 0;
+    this.#turns = kept;
+  }
+
+  #forget(turns: readonly Turn[]): void {
+    for (const turn of turns) {
+      this.#ids.delete(turn.id);
+      this.#streamingIds.delete(turn.id);
     }
   }
 }
