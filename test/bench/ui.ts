@@ -1,8 +1,10 @@
 /**
  * The renderer's main-thread time per turn as a conversation grows, measured in headless Chromium
  * through browser mode: Chrome's own `Performance.getMetrics` (TaskDuration: all main-thread tasks;
- * ScriptDuration: JavaScript; LayoutDuration, RecalcStyleDuration) read over CDP before and after
- * each turn. Frame time is not used: headless frames are pinned to the 60 Hz clock and hide it.
+ * ThreadTime: the main thread's CPU time, which a busy shared machine inflates less than task wall
+ * time; ScriptDuration: JavaScript; LayoutDuration, RecalcStyleDuration; DevToolsCommandDuration:
+ * the benchmark's own CDP and Playwright work, to tell apart) read over CDP before and after each
+ * turn. Frame time is not used: headless frames are pinned to the 60 Hz clock and hide it.
  * Browser mode talks to an emulator at zero latency in a child process (as an online service at
  * `OPENAI_BASE_URL`), so turns come as fast as the app takes them. Each turn waits on one
  * MutationObserver in the page, not on polling, so the wait costs the same at every turn.
@@ -13,7 +15,7 @@ import type { CDPSession } from 'playwright-core';
 import { launchChromium, runBrowserMode } from '../support/browserMode';
 import { startEmulatorProcess } from './emulatorProcess';
 
-const tracked = ['TaskDuration', 'ScriptDuration', 'LayoutDuration', 'RecalcStyleDuration'] as const;
+const tracked = ['TaskDuration', 'ThreadTime', 'ScriptDuration', 'LayoutDuration', 'RecalcStyleDuration', 'DevToolsCommandDuration'] as const;
 type Metrics = Record<(typeof tracked)[number], number>;
 
 async function metrics(cdp: CDPSession): Promise<Metrics> {
@@ -81,8 +83,10 @@ export async function uiBench(argv: readonly string[], print: (line: object) => 
       turns,
       window,
       task_ms_per_turn: { [`turns_${early.turns}`]: early.TaskDuration, [`turns_${late.turns}`]: late.TaskDuration },
+      thread_cpu_ms_per_turn: { [`turns_${early.turns}`]: early.ThreadTime, [`turns_${late.turns}`]: late.ThreadTime },
       script_ms_per_turn: { [`turns_${early.turns}`]: early.ScriptDuration, [`turns_${late.turns}`]: late.ScriptDuration },
       task_last_window_over_second: round(late.TaskDuration / early.TaskDuration),
+      thread_cpu_last_window_over_second: round(late.ThreadTime / early.ThreadTime),
       script_last_window_over_second: round(late.ScriptDuration / early.ScriptDuration),
     });
   } finally {
