@@ -116,6 +116,7 @@ export class BuiltinEchoCanceller implements EchoCanceller {
   #micPower = 0;
   #outPower = 0;
   readonly #delay = new DelayEstimator();
+  readonly #shift = new ShiftDetector(256);
   /** The bulk delay taken out of the reference, so the filter's tail covers the room, not the pipes. */
   #delaySamples = 0;
 
@@ -163,9 +164,12 @@ export class BuiltinEchoCanceller implements EchoCanceller {
   process(mic: Int16Array, capturedAt: number): Int16Array {
     const blockSize = this.#filter.blockSize;
     const frameStart = this.#timeline.indexAt(capturedAt);
-    // Follow the capture clock, but ignore jitter of less than a block: a reference that jumps
-    // about would look like an echo path that keeps moving.
-    if (this.#nextIndex === null || Math.abs(frameStart - this.#micFill - this.#nextIndex) > blockSize) this.#nextIndex = frameStart - this.#micFill;
+    // The mic's samples come without gaps, so they keep their own count once it is anchored; the
+    // capture times only re-anchor it after a real gap (the mic restarted). Following their
+    // jitter and slow wander (milliseconds over half a minute, measured) would move the
+    // reference under a filter that had learnt it, and a shift of 1 ms undoes any cancellation
+    // above a few hundred hertz.
+    if (this.#nextIndex === null || Math.abs(frameStart - this.#micFill - this.#nextIndex) > this.#rate / 4) this.#nextIndex = frameStart - this.#micFill;
     let doubleTalk = false;
     for (let offset = 0; offset < mic.length; offset += 1) {
       this.#micBlock[this.#micFill] = mic[offset]! / 32768;
@@ -173,7 +177,9 @@ export class BuiltinEchoCanceller implements EchoCanceller {
       if (this.#micFill < blockSize) continue;
       this.#timeline.read(this.#nextIndex + this.#leadSamples - this.#delaySamples, this.#farBlock);
       const result = this.#filter.process(this.#micBlock, this.#farBlock);
-      this.#followDelay();
+      const shift = this.#shift.push(this.#micBlock, result.echo, result.output);
+      if (shift !== 0) this.#moveReference(this.#delaySamples + shift);
+      else this.#followDelay();
       doubleTalk ||= result.doubleTalk;
       const output = this.#suppressor?.process(result.output, result.echo, !result.frozen) ?? result.output;
       if (!result.frozen) {
@@ -200,7 +206,7 @@ export class BuiltinEchoCanceller implements EchoCanceller {
   /**
    * Tracks the delay between what was heard and what the mic got (device buffers, the sound
    * server, the room) from the two signals' envelopes; when it moves by more than a block the
-   * reference moves with it and the filter learns the room again.
+   * reference moves with it, and what the filter learnt moves too.
    */
   #followDelay(): void {
     const blockSize = this.#filter.blockSize;
@@ -208,10 +214,18 @@ export class BuiltinEchoCanceller implements EchoCanceller {
     const estimate = this.#delay.push(rmsOf(this.#micBlock), rmsOf(this.#farBlock));
     if (estimate === null) return;
     // Two blocks early, so an echo that comes a little sooner still lands inside the filter.
-    const delaySamples = Math.max(0, (estimate - 2) * blockSize);
-    if (Math.abs(delaySamples - this.#delaySamples) <= blockSize) return;
+    const target = Math.max(0, (estimate - 2) * blockSize);
+    if (Math.abs(target - this.#delaySamples) <= 1.5 * blockSize) return;
+    // Whole blocks only, so the filter's partitions move with it and keep their fine alignment.
+    this.#moveReference(this.#delaySamples + Math.round((target - this.#delaySamples) / blockSize) * blockSize);
+  }
+
+  /** Takes `delaySamples` out of the reference from the next block on, keeping what was learnt. */
+  #moveReference(delaySamples: number): void {
+    const blockSize = this.#filter.blockSize;
     const deltaBlocks = Math.round((this.#delaySamples - delaySamples) / blockSize);
     this.#delaySamples = delaySamples;
+    this.#shift.reset();
     // The block just processed and the ones before it, read again at the new alignment.
     const newest = (this.#nextIndex ?? 0) + this.#leadSamples - this.#delaySamples;
     const history = Array.from({ length: this.#filter.partitions + 1 }, (_, age) => {
@@ -224,6 +238,7 @@ export class BuiltinEchoCanceller implements EchoCanceller {
 
   reset(): void {
     this.#delay.reset();
+    this.#shift.reset(true);
     this.#delaySamples = 0;
     this.#filter.reset();
     this.#suppressor?.reset();
@@ -257,62 +272,157 @@ function rmsOf(block: Float64Array): number {
 
 /**
  * The echo's bulk delay in blocks: the lag at which the mic's envelope best follows the far end's
- * (normalised cross-correlation over the last few seconds), re-estimated twice a second and
- * reported only when it is clear (a strong peak while the far end was playing).
+ * (normalised cross-correlation over the last second), re-estimated eight times a second and
+ * reported only when it is clear (a strong peak while the far end was playing) and the same twice
+ * in a row. A short window matters: on a loaded machine the delay jumps by tens of milliseconds at
+ * once (a sound server's buffer refilled after an underrun), and a window of several seconds would
+ * keep pointing at the old delay for half its length.
  */
 class DelayEstimator {
-  readonly #history: number;
+  readonly #span: number;
   readonly #maxLag: number;
+  readonly #every: number;
+  readonly #size: number;
   readonly #mic: Float64Array;
   readonly #far: Float64Array;
   #count = 0;
+  #candidate: number | null = null;
 
-  constructor(historyBlocks = 280, maxLagBlocks = 70) {
-    this.#history = historyBlocks;
+  constructor(spanBlocks = 96, maxLagBlocks = 70, everyBlocks = 12) {
+    this.#span = spanBlocks;
     this.#maxLag = maxLagBlocks;
-    this.#mic = new Float64Array(historyBlocks);
-    this.#far = new Float64Array(historyBlocks);
+    this.#every = everyBlocks;
+    this.#size = spanBlocks + maxLagBlocks;
+    this.#mic = new Float64Array(this.#size);
+    this.#far = new Float64Array(this.#size);
   }
 
   reset(): void {
     this.#mic.fill(0);
     this.#far.fill(0);
     this.#count = 0;
+    this.#candidate = null;
   }
 
   push(micLevel: number, farLevel: number): number | null {
-    const slot = this.#count % this.#history;
+    const slot = this.#count % this.#size;
     this.#mic[slot] = micLevel;
     this.#far[slot] = farLevel;
     this.#count += 1;
-    if (this.#count < this.#history / 2 || this.#count % 47 !== 0) return null;
-    const length = Math.min(this.#count, this.#history);
-    const at = (age: number, series: Float64Array) => series[(this.#count - 1 - age + this.#history * 2) % this.#history]!;
-    let farActive = 0;
-    for (let age = 0; age < length; age += 1) if (at(age, this.#far) > 1e-3) farActive += 1;
-    if (farActive < length / 3) return null;
+    if (this.#count < this.#size || this.#count % this.#every !== 0) return null;
+    const newest = this.#count - 1;
+    const at = (series: Float64Array, age: number) => series[(newest - age) % this.#size]!;
     let best = { lag: 0, correlation: -1 };
-    const span = length - this.#maxLag;
     for (let lag = 0; lag <= this.#maxLag; lag += 1) {
       let dot = 0;
       let micSum = 0;
       let farSum = 0;
       let micSquares = 0;
       let farSquares = 0;
-      for (let age = 0; age < span; age += 1) {
-        const m = at(age, this.#mic);
-        const f = at(age + lag, this.#far);
+      let farActive = 0;
+      for (let age = 0; age < this.#span; age += 1) {
+        const m = at(this.#mic, age);
+        const f = at(this.#far, age + lag);
         dot += m * f;
         micSum += m;
         farSum += f;
         micSquares += m * m;
         farSquares += f * f;
+        if (f > 1e-3) farActive += 1;
       }
-      const covariance = dot - (micSum * farSum) / span;
-      const spread = Math.sqrt((micSquares - (micSum * micSum) / span) * (farSquares - (farSum * farSum) / span));
+      if (farActive < this.#span / 3) continue;
+      const covariance = dot - (micSum * farSum) / this.#span;
+      const spread = Math.sqrt((micSquares - (micSum * micSum) / this.#span) * (farSquares - (farSum * farSum) / this.#span));
       const correlation = spread > 0 ? covariance / spread : 0;
       if (correlation > best.correlation) best = { lag, correlation };
     }
-    return best.correlation > 0.5 ? best.lag : null;
+    if (best.correlation < 0.6) return null;
+    const confirmed = this.#candidate !== null && Math.abs(this.#candidate - best.lag) <= 1;
+    this.#candidate = best.lag;
+    return confirmed ? best.lag : null;
+  }
+}
+
+/**
+ * A small move of the echo path (a few milliseconds: the speaker's stream restarted after a pause,
+ * a buffer refilled) that the envelope estimator cannot see: the filter's echo estimate still has
+ * the right shape but arrives early or late, so what it leaves jumps up. When a filter that had
+ * been cancelling well suddenly leaves much more, the estimate is cross-correlated with the mic
+ * over ±16 ms; if it fits clearly better shifted, the reference moves by that many samples and
+ * the filter keeps what it learnt. The user talking over the echo leaves more too, but there the
+ * unshifted estimate still fits the echo best, and nothing moves.
+ */
+class ShiftDetector {
+  readonly #blockSize: number;
+  readonly #blocks: number;
+  readonly #maxShift: number;
+  readonly #mic: Float64Array;
+  readonly #echo: Float64Array;
+  #filled = 0;
+  #micEnergy = 0;
+  #errorEnergy = 0;
+  #reachedDb = 0;
+
+  constructor(blockSize: number, blocks = 16, maxShift = 384) {
+    this.#blockSize = blockSize;
+    this.#blocks = blocks;
+    this.#maxShift = maxShift;
+    this.#mic = new Float64Array(blockSize * blocks);
+    this.#echo = new Float64Array(blockSize * blocks);
+  }
+
+  /** Forgets the window (the reference moved); `all` also what the filter had reached. */
+  reset(all = false): void {
+    this.#filled = 0;
+    this.#micEnergy = this.#errorEnergy = 0;
+    if (all) this.#reachedDb = 0;
+  }
+
+  /** One block; returns how many samples later the echo now comes (0: no clear move). */
+  push(mic: Float64Array, echo: Float64Array, error: Float64Array): number {
+    const n = this.#blockSize;
+    this.#mic.copyWithin(0, n);
+    this.#echo.copyWithin(0, n);
+    this.#mic.set(mic, this.#mic.length - n);
+    this.#echo.set(echo, this.#echo.length - n);
+    this.#filled = Math.min(this.#filled + 1, this.#blocks);
+    const keep = 1 - 1 / this.#blocks;
+    this.#micEnergy = keep * this.#micEnergy + meanSquare(mic);
+    this.#errorEnergy = keep * this.#errorEnergy + meanSquare(error);
+    // Too quiet to judge (the pauses between replies): what was reached is kept for the next one.
+    if (this.#filled < this.#blocks || this.#micEnergy < 1e-6) return 0;
+    const windowErleDb = 10 * Math.log10(this.#micEnergy / (this.#errorEnergy + 1e-12));
+    // The best the filter has done lately, forgotten over about ten seconds of sound.
+    this.#reachedDb = Math.max(windowErleDb, this.#reachedDb - 0.01);
+    if (this.#reachedDb < 15 || windowErleDb > this.#reachedDb - 10) return 0;
+    const shift = this.#bestShift();
+    if (shift !== 0) this.reset();
+    return shift;
+  }
+
+  #bestShift(): number {
+    const d = this.#mic;
+    const y = this.#echo;
+    const from = this.#maxShift;
+    const to = d.length - this.#maxShift;
+    let micSquares = 0;
+    for (let index = from; index < to; index += 1) micSquares += d[index]! * d[index]!;
+    const fit = (shift: number): number => {
+      let dot = 0;
+      let squares = 0;
+      for (let index = from; index < to; index += 1) {
+        const estimate = y[index - shift]!;
+        dot += d[index]! * estimate;
+        squares += estimate * estimate;
+      }
+      return squares > 0 ? dot / Math.sqrt(micSquares * squares) : 0;
+    };
+    const unshifted = fit(0);
+    let best = { shift: 0, fit: unshifted };
+    for (let shift = -this.#maxShift; shift <= this.#maxShift; shift += 1) {
+      const value = fit(shift);
+      if (value > best.fit) best = { shift, fit: value };
+    }
+    return best.fit > 0.5 && best.fit > unshifted + 0.2 ? best.shift : 0;
   }
 }

@@ -225,10 +225,13 @@ export class EchoFilter {
       for (const peak of this.#farPeaks) farPeak = Math.max(farPeak, peak);
       suspect = micPeak > farPeak;
     } else {
-      // With echo alone, E[ŷd] ≈ E[d²]; near-end speech adds to E[d²] only. A block the filter
-      // suddenly cancels far less well than it has been cancelling is the near end speaking too.
+      // With echo alone and a filter that leaves a fraction r of the echo, E[ŷd] ≈ (1 − r)·E[d²];
+      // near-end speech as loud as the echo halves that. Measured against what this filter can
+      // explain, not against a perfect one: a filter still learning is not mistaken for the user
+      // and frozen before it gets better (on the real loop that held it near 10 dB for seconds).
       const correlation = this.#micPower > 1e-10 ? this.#echoMicCorrelation / this.#micPower : 1;
-      suspect = (correlation < 0.75 && this.#errorPower > this.#micPower * 0.05);
+      const explained = 1 - 10 ** (-this.#convergedErle / 10);
+      suspect = correlation < 0.6 * explained;
       // A loud block the filter suddenly cancels far less well than it has been: the near end too.
       if (blockMicPower > this.#micPower && blockErleDb < this.#convergedErle - 12) suspect = true;
       // Near-end speech leaves less than the mic held (the echo is still removed); a moved echo
