@@ -1,17 +1,21 @@
 /**
- * `npm run browser -- [--port <n>] [--verbose]`: Parley in a browser tab, for machines without the
- * desktop shell. Its first line of output is the page's URL; logs are shown with `--verbose`.
+ * `npm run browser -- [--port <n>] [--data-dir <folder>] [--verbose]`: Parley in a browser tab, for
+ * machines without the desktop shell. Its first line of output is the page's URL; logs are shown
+ * with `--verbose`. Settings and conversation history live in the data folder (default
+ * `~/.config/parley`, or `$XDG_CONFIG_HOME/parley`).
  */
+import * as fs from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { warmBuiltins } from '../app/agent/builtins';
 import { createCopilot } from '../app/host/copilot';
 import { readyLines, startBrowserMode, startupLog } from './browserServer';
 import { consoleLogger } from './log';
-import { nodeCopilotDeps } from './nodeDeps';
+import { defaultDataDir, nodeCopilotDeps } from './nodeDeps';
+import { copilotSettingsStore, createSettingsFile } from './settingsStore';
 
-const { values } = parseArgs({ options: { port: { type: 'string', default: '0' }, verbose: { type: 'boolean', default: false } } });
+const { values } = parseArgs({ options: { port: { type: 'string', default: '0' }, 'data-dir': { type: 'string' }, verbose: { type: 'boolean', default: false } } });
 const port = Number(values.port);
 if (!Number.isInteger(port) || port < 0 || port > 65535) {
   console.error(`--port must be a whole number from 0 to 65535, not "${values.port}".`);
@@ -20,10 +24,14 @@ if (!Number.isInteger(port) || port < 0 || port > 65535) {
 
 const startup = startupLog(consoleLogger('browser'), values.verbose);
 const log = startup.log;
-const deps = nodeCopilotDeps(process.env, log);
+const dataDir = values['data-dir'] === undefined ? defaultDataDir(process.env) : resolve(values['data-dir']);
+const settingsFile = createSettingsFile({ dir: dataDir, fs, now: Date.now });
+const loaded = await settingsFile.load();
+const deps = nodeCopilotDeps(process.env, log, { dataDir });
 let emulatorBaseUrl: string | null = null;
 const copilot = createCopilot({
   ...deps,
+  settingsStore: copilotSettingsStore(settingsFile, loaded),
   startEmulator: async () => {
     const emulator = await deps.startEmulator();
     emulatorBaseUrl = emulator.baseUrl;

@@ -11,8 +11,10 @@ import { createSpeakerSink, type SpeakerClass } from '../app/audio/native/speake
 import type { CopilotDeps, Logger } from '../app/host/copilot';
 import { startEmulator } from '../app/emulator/server';
 import type { ClipboardPort } from '../app/agent/builtins';
+import { mkdirSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import type BetterSqlite3 from 'better-sqlite3';
 import { installTools } from './tools';
 
 const loadModule = createRequire(import.meta.url);
@@ -37,6 +39,14 @@ export function defaultDataDir(env: Readonly<Record<string, string | undefined>>
   return join(env.XDG_CONFIG_HOME ?? join(homedir(), '.config'), 'parley');
 }
 
+/** The conversation history database in the data folder, created with the folder if need be. */
+export function openHistoryDatabase(dataDir: string): BetterSqlite3.Database {
+  mkdirSync(dataDir, { recursive: true });
+  // Loaded when opened, so a native module missing its binary costs only history, not the app.
+  const Database = loadModule('better-sqlite3') as typeof BetterSqlite3;
+  return new Database(join(dataDir, 'history.sqlite'));
+}
+
 export function nodeCopilotDeps(env: Readonly<Record<string, string | undefined>>, log: Logger, shell: ShellPorts = {}): CopilotDeps {
   const dataDir = shell.dataDir ?? defaultDataDir(env);
   return {
@@ -58,5 +68,6 @@ export function nodeCopilotDeps(env: Readonly<Record<string, string | undefined>
     },
     devices: createAudioDevices({ spawn: spawnProcess, env }),
     installTools: installTools({ dataDir, log, ...(shell.clipboard === undefined ? {} : { clipboard: shell.clipboard }) }),
+    openHistory: () => openHistoryDatabase(dataDir),
   };
 }

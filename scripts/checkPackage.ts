@@ -5,7 +5,7 @@
  * runtime dependency or a native module is missing, or when a development-only package slipped in.
  *
  * Offline by construction: `electronDist` means no Electron download, `npmRebuild=false` means no
- * Electron headers download (a real `npm run dist` rebuilds `speaker` for Electron's ABI), and the
+ * Electron headers download (a real `npm run dist` rebuilds `speaker` and `better-sqlite3` for Electron's ABI), and the
  * `dir` target needs none of the AppImage/fpm/NSIS tool downloads.
  */
 import { listPackage, statFile } from '@electron/asar';
@@ -119,7 +119,11 @@ function main(): void {
     for (const name of Object.keys(manifest.dependencies ?? {})) {
       if (!packedSet.has(`/node_modules/${name}/package.json`)) missing.push(`node_modules/${name} (a production dependency)`);
     }
-    const nativeModules = ['/node_modules/speaker/build/Release/binding.node', '/node_modules/uiohook-napi/prebuilds/linux-x64/uiohook-napi.node'];
+    const nativeModules = [
+      '/node_modules/speaker/build/Release/binding.node',
+      '/node_modules/uiohook-napi/prebuilds/linux-x64/uiohook-napi.node',
+      '/node_modules/better-sqlite3/build/Release/better_sqlite3.node',
+    ];
     for (const binary of nativeModules) {
       if (!unpackedSet.has(binary)) missing.push(`app.asar.unpacked${binary} (native module)`);
     }

@@ -25,6 +25,13 @@ export const commandChannels = {
   listDevices: 'copilot:list-devices',
   answerPermission: 'copilot:answer-permission',
   cancelAgent: 'copilot:cancel-agent',
+  currentConversation: 'copilot:current-conversation',
+  listConversations: 'copilot:list-conversations',
+  searchConversations: 'copilot:search-conversations',
+  openConversation: 'copilot:open-conversation',
+  renameConversation: 'copilot:rename-conversation',
+  deleteConversation: 'copilot:delete-conversation',
+  exportConversation: 'copilot:export-conversation',
 } as const;
 
 export type CommandName = keyof typeof commandChannels;

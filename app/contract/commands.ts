@@ -15,6 +15,18 @@ import {
   setMutedRequest,
   updateSettingsRequest,
 } from './schemas';
+import {
+  conversationRequest,
+  exportConversationRequest,
+  listConversationsRequest,
+  newConversationRequest,
+  renameConversationRequest,
+  searchConversationsRequest,
+  type ConversationExport,
+  type ConversationHit,
+  type ConversationSummary,
+  type CurrentConversation,
+} from './history';
 import type { CopilotSnapshot, DeviceList, KeyStatus, SendMessageResult, SettingsView } from './types';
 
 declare const responseType: unique symbol;
@@ -35,7 +47,7 @@ export interface CommandSpec {
 export const commands = {
   sendMessage: { request: sendMessageRequest, response: returns<SendMessageResult>() },
   getSnapshot: { request: emptyRequest, response: returns<CopilotSnapshot>() },
-  newConversation: { request: emptyRequest, response: returns<null>() },
+  newConversation: { request: newConversationRequest, response: returns<null>() },
   startVoice: { request: emptyRequest, response: returns<null>() },
   stopVoice: { request: emptyRequest, response: returns<null>() },
   pressToTalk: { request: emptyRequest, response: returns<null>() },
@@ -50,6 +62,13 @@ export const commands = {
   listDevices: { request: emptyRequest, response: returns<DeviceList>() },
   answerPermission: { request: answerPermissionRequest, response: returns<null>() },
   cancelAgent: { request: emptyRequest, response: returns<null>() },
+  currentConversation: { request: emptyRequest, response: returns<CurrentConversation>() },
+  listConversations: { request: listConversationsRequest, response: returns<ConversationSummary[]>() },
+  searchConversations: { request: searchConversationsRequest, response: returns<ConversationHit[]>() },
+  openConversation: { request: conversationRequest, response: returns<CurrentConversation>() },
+  renameConversation: { request: renameConversationRequest, response: returns<ConversationSummary>() },
+  deleteConversation: { request: conversationRequest, response: returns<CurrentConversation>() },
+  exportConversation: { request: exportConversationRequest, response: returns<ConversationExport>() },
 } satisfies { [N in CommandName]: CommandSpec };
 
 export type Commands = typeof commands;

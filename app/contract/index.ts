@@ -1,5 +1,6 @@
 export * from './channels';
 export * from './commands';
+export * from './history';
 export * from './schemas';
 export * from './settings';
 export type * from './types';

@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import type { CommandName } from './channels';
 import type { Commands, Returns } from './commands';
+import type { CurrentConversation } from './history';
 import type { Settings } from './settings';
 
 /** What a caller sends with command `N` (before the schema's defaults and trimming). */
@@ -293,7 +294,9 @@ export type PushEvent =
   | { type: 'permission'; request: PermissionRequest }
   | { type: 'permission.closed'; requestId: string }
   | { type: 'agent'; busy: boolean }
-  | { type: 'tools.catalog'; tools: ToolInfo[] };
+  | { type: 'tools.catalog'; tools: ToolInfo[] }
+  /** The conversation on screen changed, or the saved ones did (a turn saved, one renamed or deleted). */
+  | { type: 'history'; current: CurrentConversation };
 
 export interface SendMessageResult {
   userTurnId: string;

@@ -13,6 +13,7 @@ import {
   type DeviceList,
   type Problem,
   type PushEvent,
+  type Turn,
   type VoiceStatus,
 } from '../contract';
 import { InspectorLog } from '../inspector/log';
@@ -36,6 +37,8 @@ import { SettingsService } from './settingsService';
 import { AgentService } from './agentService';
 import { agentEventTranslator, inspectorPublisher } from './events';
 import { commandDispatcher } from './commands';
+import { HistoryService } from './history';
+import { HistoryStore, type HistoryDatabase } from '../history/store';
 
 export type { EmbeddedEmulator, Logger, ToolInstallContext } from './ports';
 
@@ -61,6 +64,8 @@ export interface CopilotDeps {
   installTools?: (registry: ToolRegistry, context: ToolInstallContext) => void | (() => void);
   /** How long an agent request may stay silent before it counts as stalled (default 90 s). */
   agentStallTimeoutMs?: number;
+  /** Opens the history database (SQLite); without it nothing is saved and history says so. */
+  openHistory?: () => HistoryDatabase;
 }
 
 /** Agent session settings from the user's settings. */
@@ -116,6 +121,10 @@ export interface Copilot {
   close(): Promise<void>;
 }
 
+/** How much of a conversation a new voice session is told: enough to follow it, bounded. */
+const maxSpokenContextTurns = 40;
+const maxSpokenContextChars = 4000;
+
 /** The key the embedded emulator is given; it only checks that one is present. */
 const emulatorKey = 'parley-offline-emulator';
 
@@ -142,7 +151,13 @@ export function createCopilot(deps: CopilotDeps): Copilot {
   let voice: VoiceController | null = null;
 
   const settings = new SettingsService({ store: deps.settingsStore, keyStore: deps.keyStore, now, emit, apply: (next) => configure(next) });
-  const transcript = new Transcript(emit);
+  const opened = openHistoryStore(deps.openHistory);
+  // Declared before the transcript, whose every settled turn it writes.
+  let history: HistoryService | null = null;
+  const transcript = new Transcript((event) => {
+    emit(event);
+    history?.observe(event);
+  });
   const tools = new ToolHost({
     permissions: () => settings.settings.toolPermissions,
     allowAlways: (name) => void settings.update({ toolPermissions: { ...settings.settings.toolPermissions, [name]: 'allow' } }),
@@ -153,6 +168,26 @@ export function createCopilot(deps: CopilotDeps): Copilot {
   });
   const publishInspector = inspectorPublisher({ session: () => session, settings: () => settings.settings, inspector, emit });
   const agent = new AgentService({ session: () => session, voice: () => voice, connection: () => connection, transcript, tools, inspector, publishInspector, emit, log, now, newId });
+  history = new HistoryService({
+    ...opened,
+    transcript,
+    session: () => session,
+    busy: () => agent.busy,
+    reset: () => agent.newConversation(),
+    pauseVoice: async () => {
+      if (voice?.active !== true) return false;
+      await voice.stop();
+      return true;
+    },
+    resumeVoice: async () => voice?.start(),
+    retentionDays: () => settings.settings.historyRetentionDays,
+    emit,
+    log,
+    now,
+    newId,
+  });
+  const conversations = history;
+  settings.onChange(() => conversations.prune());
   tools.registry.register(
     delegationTool({
       runAgentTurn: (request) => agent.runTurn(request, 'voice').outcome,
@@ -191,8 +226,14 @@ export function createCopilot(deps: CopilotDeps): Copilot {
     now,
   });
 
+  let started = false;
   async function start(): Promise<void> {
     for (const problem of await settings.load()) notice({ code: 'invalid_payload', message: `Settings: ${problem}`, hint: 'Open Settings to check the value; the rest of your settings were kept.' });
+    if (!started) {
+      started = true;
+      if (opened.unavailable !== null && deps.openHistory !== undefined) notice(opened.unavailable);
+      conversations.prune();
+    }
     const current = settings.settings;
     const plan = planConnection(deps.env, { apiKey: settings.storedKey, baseUrl: current.baseUrl });
     voice = null;
@@ -230,6 +271,7 @@ export function createCopilot(deps: CopilotDeps): Copilot {
       describeError: (error) => modelProblem(error.code, error.message, error.model, 'agent'),
       ...(deps.agentStallTimeoutMs === undefined ? {} : { stallTimeoutMs: deps.agentStallTimeoutMs }),
     });
+    conversations.attach(session);
     voice =
       deps.voice === undefined
         ? null
@@ -262,6 +304,7 @@ export function createCopilot(deps: CopilotDeps): Copilot {
             transcript,
             inspector,
             emit,
+            earlier: () => spokenContext(transcript.turns),
           });
     try {
       await session.connect();
@@ -311,7 +354,7 @@ export function createCopilot(deps: CopilotDeps): Copilot {
   const handlers: CommandHandlers = {
     sendMessage: (request) => agent.sendMessage(request.text),
     getSnapshot: () => ({ ok: true, value: snapshot() }),
-    newConversation: () => agent.newConversation(),
+    newConversation: (request) => conversations.newConversation(request?.private === true),
     startVoice: () => withVoice((controller) => controller.start()),
     stopVoice: () => withVoice((controller) => controller.stop()),
     pressToTalk: () => withVoice((controller) => controller.press()),
@@ -329,6 +372,13 @@ export function createCopilot(deps: CopilotDeps): Copilot {
         ? { ok: true, value: null }
         : { ok: false, problem: { code: 'invalid_payload', message: 'That permission request is no longer open.', hint: 'It was answered or cancelled already.' } },
     cancelAgent: () => agent.cancel(),
+    currentConversation: () => ({ ok: true, value: conversations.current }),
+    listConversations: (request) => conversations.list(request?.limit, request?.offset),
+    searchConversations: (request) => conversations.search(request.query),
+    openConversation: (request) => conversations.open(request.id),
+    renameConversation: (request) => conversations.rename(request.id, request.title),
+    deleteConversation: (request) => conversations.delete(request.id),
+    exportConversation: (request) => conversations.export(request.id, request.format),
   };
 
   const call = commandDispatcher(handlers, log);
@@ -367,6 +417,32 @@ export function createCopilot(deps: CopilotDeps): Copilot {
       await voice?.stop();
       session?.close();
       await emulator?.close();
+      opened.store?.close();
     },
   };
+}
+
+/** Opens the history store; a database that cannot be opened leaves Parley working, unsaved, and says why. */
+function openHistoryStore(open: CopilotDeps['openHistory']): { store: HistoryStore | null; unavailable: Problem | null } {
+  if (open === undefined) return { store: null, unavailable: null };
+  try {
+    return { store: new HistoryStore(open()), unavailable: null };
+  } catch (error) {
+    return {
+      store: null,
+      unavailable: {
+        code: 'internal',
+        message: `Conversation history could not be opened: ${(error as Error).message}.`,
+        hint: 'Parley works, but conversations are not saved this run. Check the data folder, or move history.sqlite aside to start a new one.',
+      },
+    };
+  }
+}
+
+/** What a new voice session is told was said: the conversation's settled text, most recent last. */
+function spokenContext(turns: readonly Turn[]): Array<{ role: 'user' | 'assistant'; text: string }> {
+  return turns
+    .filter((turn) => turn.status !== 'streaming' && turn.status !== 'failed' && turn.text.trim() !== '')
+    .slice(-maxSpokenContextTurns)
+    .map((turn) => ({ role: turn.role, text: (turn.heardText ?? turn.text).slice(0, maxSpokenContextChars) }));
 }

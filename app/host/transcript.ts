@@ -53,6 +53,15 @@ export class Transcript {
     this.#emit({ type: 'conversation.reset' });
   }
 
+  /** Shows a saved conversation in place of the current one. */
+  load(turns: readonly Turn[]): void {
+    this.clear();
+    for (const turn of turns.slice(-maxTurns)) {
+      this.#turns.push(turn);
+      this.#emit({ type: 'turn.finished', turn });
+    }
+  }
+
   #push(turn: Turn): void {
     this.#turns.push(turn);
     if (this.#turns.length > maxTurns) this.#turns.splice(0, this.#turns.length - maxTurns);

@@ -133,6 +133,18 @@ export class Ledger {
     return { tokensBefore, tokensAfter: this.#windowTokens };
   }
 
+  /**
+   * Takes the window of a conversation saved earlier, whose first item was item number `offset`
+   * of that conversation, so the numbering (and what a store saved under it) carries on.
+   */
+  restore(offset: number, entries: ReadonlyArray<{ item: ResponseInputItem; stored: boolean }>): void {
+    this.clear();
+    for (const { item, stored } of entries) this.#push(entryOf(item, stored));
+    this.#recorded = offset + entries.length;
+    // A window that starts at a compaction is what that compaction left; otherwise none happened.
+    this.#tokensAtFold = (entries[0]?.item as { type?: unknown } | undefined)?.type === 'compaction' ? this.#windowTokens : 0;
+  }
+
   clear(): void {
     this.#empty();
     this.#tokensAtFold = 0;

@@ -76,7 +76,7 @@ export type ResponsesSessionEvent =
   | { type: 'warmup'; socketId: number; durationMs: number; items: number; responseId: string }
   | { type: 'compaction'; mode: 'server' | 'endpoint'; tokensBefore: number; tokensAfter: number }
   | { type: 'reconnect'; attempt: number; delayMs: number; code: number | null }
-  | { type: 'rehydration'; lane: string; reason: 'previous_response_not_found' | 'websocket_connection_limit_reached' | 'reconnect'; items: number }
+  | { type: 'rehydration'; lane: string; reason: 'previous_response_not_found' | 'websocket_connection_limit_reached' | 'reconnect' | 'resume'; items: number }
   | { type: 'rollover'; fromSocketId: number; toSocketId: number; ageMs: number; gapMs: number }
   | { type: 'rate_limited'; lane: string; retryAfterMs: number }
   | { type: 'stalled'; lane: string; silentMs: number; retrying: boolean }
@@ -124,6 +124,8 @@ interface Lane {
   head: { responseId: string; socket: Socket; ledgerLength: number; key: string } | null;
   queue: Promise<unknown>;
   active: ActiveRequest | null;
+  /** Its ledger came from a saved conversation and has not been sent yet. */
+  resumed: boolean;
 }
 
 interface ActiveRequest {
@@ -222,11 +224,23 @@ export class ResponsesSession {
     return turn;
   }
 
+  /**
+   * Takes up a conversation saved earlier: its ledger's window becomes the lane's, and the next
+   * turn resends it with no `previous_response_id`, as after `previous_response_not_found`.
+   */
+  resume(saved: { offset: number; entries: ReadonlyArray<{ item: ResponseInputItem; stored: boolean }> }, laneName = defaultLane): void {
+    const lane = this.#lane(laneName);
+    lane.ledger.restore(saved.offset, saved.entries);
+    lane.head = null;
+    lane.resumed = saved.entries.length > 0;
+  }
+
   /** Forgets a lane's conversation; the next turn starts a new chain. */
   reset(laneName = defaultLane): void {
     const lane = this.#lane(laneName);
     lane.ledger.clear();
     lane.head = null;
+    lane.resumed = false;
   }
 
   close(): void {
@@ -237,7 +251,7 @@ export class ResponsesSession {
   #lane(name: string): Lane {
     let lane = this.#lanes.get(name);
     if (lane === undefined) {
-      lane = { name, ledger: new Ledger(), head: null, queue: Promise.resolve(), active: null };
+      lane = { name, ledger: new Ledger(), head: null, queue: Promise.resolve(), active: null, resumed: false };
       this.#lanes.set(name, lane);
     }
     return lane;
@@ -315,6 +329,10 @@ export class ResponsesSession {
     let rateLimited = 0;
     let reconnected = false;
     let stallRetried = false;
+    if (lane.resumed) {
+      lane.resumed = false;
+      this.#emit({ type: 'rehydration', lane: lane.name, reason: 'resume', items: this.#resendWindow(lane).length + pending.length });
+    }
     for (;;) {
       try {
         await this.#prepare(lane, pending);

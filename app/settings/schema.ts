@@ -52,6 +52,7 @@ export const defaultSettings: Settings = {
   workspaceFolders: [],
   mcpServers: [],
   startMinimised: false,
+  historyRetentionDays: null,
   window: null,
 };
 
@@ -86,7 +87,10 @@ export function loadSettings(raw: unknown): LoadedSettings {
   return { settings: settings as Settings, problems, migratedFrom };
 }
 
-/** Version 0 (before versioning) kept the hotkey as `pushToTalkKey` and the model as `model`. */
+/**
+ * Version 0 (before versioning) kept the hotkey as `pushToTalkKey` and the model as `model`.
+ * Version 1 kept no history, so nothing was stored to expire: it keeps conversations for ever.
+ */
 function migrate(value: Record<string, unknown>): { value: Record<string, unknown>; migratedFrom: number | null } {
   const version = typeof value.version === 'number' ? value.version : 0;
   if (version === settingsVersion) return { value, migratedFrom: null };
@@ -96,6 +100,7 @@ function migrate(value: Record<string, unknown>): { value: Record<string, unknow
       ...rest,
       ...(pushToTalkKey === undefined ? {} : { hotkey: pushToTalkKey }),
       ...(model === undefined ? {} : { agentModel: model }),
+      ...(version < 2 ? { historyRetentionDays: null } : {}),
     },
     migratedFrom: version,
   };

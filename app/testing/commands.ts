@@ -19,4 +19,11 @@ export const sampleRequests: { [N in CommandName]: CommandRequest<N> } = {
   listDevices: undefined,
   answerPermission: { requestId: 'r1', decision: 'deny' },
   cancelAgent: undefined,
+  currentConversation: undefined,
+  listConversations: undefined,
+  searchConversations: { query: 'hello' },
+  openConversation: { id: 'c1' },
+  renameConversation: { id: 'c1', title: 'Plans' },
+  deleteConversation: { id: 'c1' },
+  exportConversation: { id: 'c1', format: 'markdown' },
 };

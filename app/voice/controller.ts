@@ -74,6 +74,11 @@ export interface VoiceControllerOptions {
   agent?: PipelineAgent;
   /** For the speech endpoint in pipeline mode. */
   fetch?: (url: string, init: RequestInit) => Promise<Response>;
+  /**
+   * The conversation's text so far, asked each time a speech-to-speech session opens so it starts
+   * knowing what was said (pipeline mode's memory is the agent's ledger).
+   */
+  earlier?: () => ReadonlyArray<{ role: 'user' | 'assistant'; text: string }>;
 }
 
 /** The meter needs about 15 updates a second; mic frames come 25 a second. */
@@ -276,6 +281,7 @@ export class VoiceController {
       settings: this.#settings,
       ...(this.#options.describeError === undefined ? {} : { describeError: this.#options.describeError }),
       ...(this.#options.runTool === undefined ? {} : { runTool: this.#options.runTool }),
+      ...(this.#options.earlier === undefined ? {} : { earlier: this.#options.earlier() }),
     });
     return { session: realtime, applySettings: () => realtime.updateSettings(this.#settings) };
   }

@@ -29,6 +29,8 @@ export interface RealtimeSessionOptions extends VoiceSessionIo {
   runTool?: ToolRunner;
   /** Says a server error in the user's terms where the host knows better (e.g. a model they cannot use). */
   describeError?: (error: { code: string | null; message: string; model: string }) => Problem | null;
+  /** What was said before this session (a resumed conversation's text): the model hears it first. */
+  earlier?: ReadonlyArray<{ role: 'user' | 'assistant'; text: string }>;
 }
 
 interface HistoryEntry {
@@ -72,11 +74,18 @@ export class RealtimeSession extends VoiceSessionBase implements VoiceSession {
       setTimer: options.setTimer ?? realTimer,
       onExpired: (silentMs) => this.#replyStalled(silentMs),
     });
+    this.#history = (options.earlier ?? []).map((entry, index) => ({ ...entry, itemId: `parley_earlier_${index + 1}` }));
   }
 
   override async close(): Promise<void> {
     this.#replyDeadline.stop();
     await super.close();
+  }
+
+  /** Opens the session; a conversation taken up again goes in before the first turn. */
+  override async connect(): Promise<void> {
+    await super.connect();
+    if (this.#history.length > 0) this.replay();
   }
 
   get settings(): VoiceSettings {

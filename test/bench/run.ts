@@ -8,6 +8,7 @@ import { voiceBench } from './voice';
 import { uiBench } from './ui';
 import { soakBench } from './soak';
 import { echoBench } from './echo';
+import { historyBench } from './history';
 
 const print = (line: object): void => console.log(JSON.stringify(line));
 
@@ -23,6 +24,7 @@ const benches: Record<string, (argv: readonly string[]) => Promise<void>> = {
   ui: (argv) => uiBench(argv, print),
   soak: (argv) => soakBench(argv, print),
   echo: (argv) => echoBench(argv, print),
+  history: (argv) => historyBench(argv, print),
 };
 
 const [name, ...argv] = process.argv.slice(2);

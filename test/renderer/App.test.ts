@@ -54,6 +54,13 @@ function scriptedBridge(snapshot: Partial<CopilotSnapshot> = {}) {
     clearApiKey: async () => (calls.push('clear-key'), { ok: true, value: settingsView.key }),
     answerPermission: async ({ requestId, decision }) => (calls.push(`permission ${requestId} ${decision}`), { ok: true, value: null }),
     cancelAgent: async () => (calls.push('cancel'), { ok: true, value: null }),
+    currentConversation: async () => ({ ok: true, value: { id: 'c0', title: null, private: false } }),
+    listConversations: async () => ({ ok: true, value: [] }),
+    searchConversations: async () => ({ ok: true, value: [] }),
+    openConversation: async ({ id }) => (calls.push(`open ${id}`), { ok: true, value: { id, title: null, private: false } }),
+    renameConversation: async ({ id, title }) => (calls.push(`rename ${id} ${title}`), { ok: true, value: { id, title, createdAt: 0, updatedAt: 0, turnCount: 0 } }),
+    deleteConversation: async ({ id }) => (calls.push(`delete ${id}`), { ok: true, value: { id: 'c1', title: null, private: false } }),
+    exportConversation: async () => ({ ok: true, value: { fileName: 'c.md', mimeType: 'text/markdown', content: '' } }),
     listDevices: async () => ({ ok: true, value: { inputs: [{ id: 'mouth.monitor', label: 'Built-in microphone', isDefault: true }], outputs: [{ id: 'ear', label: 'Speakers', isDefault: true }] } }),
     onEvent: (listener) => {
       listeners.add(listener);

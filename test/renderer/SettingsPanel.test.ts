@@ -7,6 +7,7 @@ import SettingsPanel from '../../renderer/components/SettingsPanel.svelte';
 import { SettingsState } from '../../renderer/lib/state/Settings.svelte';
 
 const unused = async () => ({ ok: true as const, value: null });
+const notHere = async () => ({ ok: false as const, problem: { code: 'internal' as const, message: 'not used by the settings panel', hint: '' } });
 
 /** A bridge serving the given settings and the real model table; it records each update. */
 function settingsBridge(settings: Partial<Settings> = {}) {
@@ -38,6 +39,13 @@ function settingsBridge(settings: Partial<Settings> = {}) {
     listDevices: async () => ({ ok: true, value: { inputs: [], outputs: [] } }),
     answerPermission: unused,
     cancelAgent: unused,
+    currentConversation: notHere,
+    listConversations: notHere,
+    searchConversations: notHere,
+    openConversation: notHere,
+    renameConversation: notHere,
+    deleteConversation: notHere,
+    exportConversation: notHere,
     onEvent: () => () => undefined,
   };
   return { bridge, updates };

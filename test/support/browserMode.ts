@@ -1,6 +1,7 @@
 /** Starts the built browser mode as a user would (`node out/main/browser.js`) and finds its URL. */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
 
@@ -12,14 +13,24 @@ export interface RunningBrowserMode {
   /** Milliseconds from spawn to the line with the URL. */
   startupMs: number;
   output: () => string;
+  /** Where it keeps settings and history. */
+  dataDir: string;
   stop(): Promise<void>;
 }
 
+/**
+ * Runs browser mode in its own data folder: a fresh temporary one (removed on stop) unless the
+ * test passes `--data-dir` (e.g. to restart on the same history) or `XDG_CONFIG_HOME`.
+ */
 export async function runBrowserMode(env: Record<string, string | undefined> = {}, args: string[] = []): Promise<RunningBrowserMode> {
   const entry = join(repoRoot, 'out/main/browser.js');
   if (!existsSync(entry)) throw new Error(`${entry} is missing: run \`npm run build\` first (npm test does).`);
+  const given = args.indexOf('--data-dir');
+  const configHome = env.XDG_CONFIG_HOME;
+  const ownDataDir = given < 0 && configHome === undefined;
+  const dataDir = given >= 0 ? (args[given + 1] ?? '') : configHome !== undefined ? join(configHome, 'parley') : mkdtempSync(join(tmpdir(), 'parley-browser-'));
   const started = performance.now();
-  const child = spawn(process.execPath, [entry, '--port', '0', ...args], {
+  const child = spawn(process.execPath, [entry, '--port', '0', ...(ownDataDir ? ['--data-dir', dataDir] : []), ...args], {
     cwd: repoRoot,
     env: { ...process.env, OPENAI_API_KEY: '', OPENAI_BASE_URL: '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -41,12 +52,15 @@ export async function runBrowserMode(env: Record<string, string | undefined> = {
     process: child,
     startupMs,
     output: () => output,
-    stop: () =>
-      new Promise((resolve) => {
+    dataDir,
+    stop: async () => {
+      await new Promise<void>((resolve) => {
         if (child.exitCode !== null) return resolve();
         child.once('exit', () => resolve());
         child.kill('SIGTERM');
-      }),
+      });
+      if (ownDataDir) rmSync(dataDir, { recursive: true, force: true });
+    },
   };
 }
 

@@ -70,13 +70,14 @@ export const folderRules: readonly FolderRule[] = [
   // Every voice concern: both sessions, their shared socket layer and rules, and the controller.
   { folder: 'app/voice/', imports: ['app/transport/', 'app/protocol/', 'app/audio/', 'app/inspector/', 'app/agent/', 'app/responses/'], typeImports: ['app/contract/'], packages: ['openai', 'zod'], node: false },
   { folder: 'app/agent/', imports: ['app/responses/', 'app/contract/', 'app/protocol/'], typeImports: ['app/settings/'], packages: ['openai', 'ajv', 'mathjs', '@modelcontextprotocol/sdk', 'zod'], node: true },
-  { folder: 'app/history/', imports: ['app/contract/', 'app/protocol/'], packages: ['better-sqlite3'], node: true },
+  // The history store: SQLite through a database the shell opens (only its types are imported here).
+  { folder: 'app/history/', imports: ['app/contract/', 'app/protocol/'], packages: ['better-sqlite3'], node: false },
   { folder: 'app/testing/', imports: ['app/contract/', 'app/protocol/', 'app/transport/', 'app/audio/'], typeImports: everyAppFolder, packages: ['ws'], node: true },
   // The emulator is the service's stand-in: it shares the wire types and the pure PCM code, never
   // the client's sessions, so it cannot share their blind spots.
   { folder: 'app/emulator/', imports: ['app/protocol/', 'app/audio/'], typeImports: ['app/contract/'], packages: ['ws', 'openai', 'selfsigned', 'zod'], node: true },
   { folder: 'app/host/', imports: everyAppFolder, packages: ['zod', 'ws', 'openai'], node: true },
-  { folder: 'main/', imports: [...everyAppFolder, 'app/host/', 'app/emulator/', 'app/audio/native/', 'resources/'], packages: ['electron', 'ws', 'uiohook-napi', '@modelcontextprotocol/sdk', 'zod'], node: true },
+  { folder: 'main/', imports: [...everyAppFolder, 'app/host/', 'app/emulator/', 'app/audio/native/', 'resources/'], packages: ['electron', 'ws', 'uiohook-napi', '@modelcontextprotocol/sdk', 'zod', 'better-sqlite3'], node: true },
   // The renderer's bridge builds its functions from the command names at run time: the contract's
   // channel table, which has no run-time imports, is the one app/ file it may import for real.
   { folder: 'renderer/', imports: [], typeImports: ['app/contract/'], fileImports: ['app/contract/channels'], packages: ['svelte'], node: false },

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { modelWarning } from '../../../app/settings/models';
-import { defaultSettings, loadSettings, settingsPatchSchema } from '../../../app/settings/schema';
+import { defaultSettings, loadSettings, settingsPatchSchema, settingsVersion } from '../../../app/settings/schema';
 
 describe('settings', () => {
   it('loads a valid file as it is', () => {
@@ -24,7 +24,7 @@ describe('settings', () => {
 
   it('migrates the unversioned format', () => {
     const loaded = loadSettings({ pushToTalkKey: 'F8', model: 'gpt-5' });
-    expect(loaded).toMatchObject({ migratedFrom: 0, problems: [], settings: { hotkey: 'F8', agentModel: 'gpt-5', version: 1 } });
+    expect(loaded).toMatchObject({ migratedFrom: 0, problems: [], settings: { hotkey: 'F8', agentModel: 'gpt-5', version: settingsVersion, historyRetentionDays: null } });
   });
 
   it('accepts a partial patch and rejects bad values with a readable reason', () => {

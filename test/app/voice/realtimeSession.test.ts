@@ -97,6 +97,23 @@ describe('tools and response discipline', () => {
   });
 });
 
+describe('a resumed conversation', () => {
+  it('is told what was said before, so its first reply follows on from it', async () => {
+    const earlier = [
+      { role: 'user' as const, text: 'plan a trip to Lisbon' },
+      { role: 'assistant' as const, text: 'Here is a plan.' },
+      { role: 'user' as const, text: 'and the food?' },
+      { role: 'assistant' as const, text: 'Try pasteis de nata.' },
+    ];
+    const r = await rig({}, { earlier });
+    await r.session.connect();
+    r.session.sendText('thanks');
+    // The emulator counts the user messages in the conversation it holds: two earlier, one new.
+    expect((await doneText(r)).text).toContain('message 3 of our conversation');
+    expect(r.session.history.map((entry) => entry.text).slice(0, 4)).toEqual(earlier.map((entry) => entry.text));
+  });
+});
+
 describe('barge-in', () => {
   it('on speech: stops playback, truncates at what was heard, and the server accepts it', async () => {
     const r = await rig({ turnMode: 'server_vad', echo: 'headphones', vad: { threshold: 0.5, prefixPaddingMs: 300, silenceDurationMs: 300 } }, { speed: 4 });

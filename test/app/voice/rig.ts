@@ -6,7 +6,7 @@
 import type { PlayoutBuffer, Scheduler } from '../../../app/audio/playout';
 import { noLatency } from '../../../app/emulator/latency';
 import { startEmulator, type Emulator, type EmulatorOptions } from '../../../app/emulator/server';
-import { RealtimeSession, type RealtimeSessionEvent } from '../../../app/voice/realtimeSession';
+import { RealtimeSession, type RealtimeSessionEvent, type RealtimeSessionOptions } from '../../../app/voice/realtimeSession';
 import { defaultVoiceSettings, type VoiceSettings } from '../../../app/voice/settings';
 import type { ToolRunner } from '../../../app/responses/tools';
 import { drainingPlayout, eventLog, fastScheduler, frameRecorder, ManualClock, RecordingSink, ScriptedMic, type EventLog, type FrameRecorder } from '../../../app/testing';
@@ -39,6 +39,8 @@ export interface RigOptions {
   scheduler?: Scheduler;
   /** The session's reply deadline (default 30 s). */
   replyDeadlineMs?: number;
+  /** A resumed conversation's text, given to the session before its first turn. */
+  earlier?: RealtimeSessionOptions['earlier'];
 }
 
 export async function rig(settings: Partial<VoiceSettings> = {}, options: RigOptions = {}): Promise<Rig> {
@@ -60,6 +62,7 @@ export async function rig(settings: Partial<VoiceSettings> = {}, options: RigOpt
     random: () => 0.5,
     ...(options.runTool === undefined ? {} : { runTool: options.runTool }),
     ...(options.replyDeadlineMs === undefined ? {} : { replyDeadlineMs: options.replyDeadlineMs }),
+    ...(options.earlier === undefined ? {} : { earlier: options.earlier }),
     onEvent: log.push,
   });
   attach(created);
