@@ -9,7 +9,7 @@
  */
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import type { ToolDefinition } from '../registry';
-import { resultLimitChars, stringArg, throwIfAborted, truncate } from './limits';
+import { resultLimitChars, stringArg, throwIfAborted } from './limits';
 
 export interface FileStats {
   isFile(): boolean;
@@ -178,7 +178,9 @@ export class Workspace {
         return { real: missing.length === 0 ? real : join(real, ...missing.reverse()), exists: missing.length === 0 };
       } catch (error) {
         const parent = dirname(current);
-        if (errorCode(error) !== 'ENOENT' || parent === current) throw error;
+        // ENOTDIR: a file stands where a folder should; the write's own walk says so in words.
+        const missingPart = errorCode(error) === 'ENOENT' || errorCode(error) === 'ENOTDIR';
+        if (!missingPart || parent === current) throw error;
         missing.push(basename(current));
         current = parent;
       }
@@ -206,9 +208,14 @@ export class Workspace {
       } else entries.push({ name: dirent.name, type: 'other' });
     }
     const result: Record<string, unknown> = { path: target.real, entries };
-    if (dirents.length > entries.length) result.note = `Showing ${entries.length} of ${dirents.length} entries.`;
     if (dirents.length === 0) result.note = 'The folder is empty.';
-    return truncate(JSON.stringify(result), resultLimitChars, 'the listing');
+    // Whole entries are left out to fit, so the listing stays valid JSON that says how many there are.
+    for (;;) {
+      if (dirents.length > entries.length) result.note = `Showing ${entries.length} of ${dirents.length} entries.`;
+      const text = JSON.stringify(result);
+      if (text.length <= resultLimitChars || entries.length <= 1) return text;
+      entries.splice(Math.floor(entries.length * 0.8));
+    }
   }
 
   async read(requested: string, offset: number, signal: AbortSignal): Promise<string> {

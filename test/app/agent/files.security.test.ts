@@ -49,6 +49,30 @@ function swapOnOpen(picks: (path: string) => boolean, beforeOpen: () => Promise<
   } as unknown as FilePorts['fs'];
 }
 
+/** The real file system, with `change` run once, just after `target` is first opened. */
+function changeAfterOpen(target: string, change: () => Promise<void>): FilePorts['fs'] {
+  let done = false;
+  return {
+    ...fs,
+    open: (async (path: string, ...rest: unknown[]) => {
+      const handle = await (fs.open as (...args: unknown[]) => Promise<unknown>)(path, ...rest);
+      if (!done && path === target) {
+        done = true;
+        await change();
+      }
+      return handle;
+    }) as typeof fs.open,
+  } as unknown as FilePorts['fs'];
+}
+
+/** As on macOS and Windows: no /proc/self/fd, so an open file is matched by device and inode. */
+function withoutProc(fileSystem: FilePorts['fs']): FilePorts['fs'] {
+  return {
+    ...fileSystem,
+    readlink: async (path: string) => (path.startsWith('/proc/') ? Promise.reject(Object.assign(new Error('ENOENT'), { code: 'ENOENT' })) : fileSystem.readlink(path)),
+  };
+}
+
 describe('workspace files against a hostile folder', () => {
   let base: string;
   let work: string;
@@ -125,7 +149,7 @@ describe('workspace files against a hostile folder', () => {
         await fs.symlink(join(outside, 'secret.txt'), target);
       },
     );
-    await expect(tools(swap).read_file({ path: 'notes.md' })).rejects.toThrow(/symbolic link/);
+    await expect(tools(swap).read_file({ path: 'notes.md' })).rejects.toThrow('"notes.md" became a symbolic link while Parley was opening it, so nothing was read.');
   });
 
   it('read_file refuses a file whose folder was swapped for a link out after the path was checked', async () => {
@@ -136,7 +160,9 @@ describe('workspace files against a hostile folder', () => {
         await fs.symlink(join(outside, 'sub'), join(work, 'sub'));
       },
     );
-    await expect(tools(swap).read_file({ path: 'sub/plan.md' })).rejects.toThrow(/outside the folders Parley may use/);
+    await expect(tools(swap).read_file({ path: 'sub/plan.md' })).rejects.toThrow(
+      `"sub/plan.md" is outside the folders Parley may use (it changed to lead to ${join(outside, 'sub', 'plan.md')} while Parley was opening it). Granted folders: ${work}.`,
+    );
   });
 
   it('read_file refuses a file whose folder was swapped, also where the system cannot name an open file', async () => {
@@ -147,9 +173,30 @@ describe('workspace files against a hostile folder', () => {
         await fs.symlink(join(outside, 'sub'), join(work, 'sub'));
       },
     );
-    // As on macOS and Windows: no /proc/self/fd, so the open file is matched by device and inode.
-    const noProc = { ...swapping, readlink: async (path: string) => (path.startsWith('/proc/') ? Promise.reject(Object.assign(new Error('ENOENT'), { code: 'ENOENT' })) : fs.readlink(path)) };
-    await expect(tools(noProc as FilePorts['fs']).read_file({ path: 'sub/plan.md' })).rejects.toThrow(/outside the folders Parley may use/);
+    await expect(tools(withoutProc(swapping)).read_file({ path: 'sub/plan.md' })).rejects.toThrow(
+      `"sub/plan.md" is outside the folders Parley may use (it changed to lead to ${join(outside, 'sub', 'plan.md')} while Parley was opening it). Granted folders: ${work}.`,
+    );
+  });
+
+  it('where the system cannot name an open file, reads a file that stayed put', async () => {
+    expect(await tools(withoutProc(fs as unknown as FilePorts['fs'])).read_file({ path: 'sub/plan.md' })).toBe('the plan\n');
+  });
+
+  it('where the system cannot name an open file, refuses one replaced or deleted just after it was opened', async () => {
+    const target = join(work, 'notes.md');
+    await fs.writeFile(join(work, 'other.md'), 'other notes\n');
+    const replaced = withoutProc(changeAfterOpen(target, () => fs.rename(join(work, 'other.md'), target)));
+    const changed = `"notes.md" is outside the folders Parley may use (it changed to lead elsewhere while Parley was opening it). Granted folders: ${work}.`;
+    await expect(tools(replaced).read_file({ path: 'notes.md' })).rejects.toThrow(changed);
+    const deleted = withoutProc(changeAfterOpen(target, () => fs.rm(target)));
+    await expect(tools(deleted).read_file({ path: 'notes.md' })).rejects.toThrow(changed);
+  });
+
+  it('where the system names the open file, reads a file replaced just after it was opened as it was when opened', async () => {
+    const target = join(work, 'notes.md');
+    await fs.writeFile(join(work, 'other.md'), 'other notes\n');
+    const replaced = changeAfterOpen(target, () => fs.rename(join(work, 'other.md'), target));
+    expect(await tools(replaced).read_file({ path: 'notes.md' })).toBe('my notes\n');
   });
 
   it('read_file refuses a FIFO at once instead of waiting for a writer', { timeout: 5_000 }, async () => {
