@@ -113,22 +113,24 @@ export const speechModels = [
 ] as const satisfies readonly Entry<SpeechModelId>[];
 
 const tools = { parallelToolCalls: true } as const;
+/** Most current agent models: GPT-5.2's efforts and parallel tool calls, so only id and label differ. */
+const currentAgent = <const Id extends AgentModelId>(id: Id, label: string) => ({ id, label, status: 'current', reasoningEfforts: gpt52Efforts, ...tools }) as const;
 
 export const agentModels = [
   // Default: the agent runs a multi-step tool loop behind a voice, so each step's latency and
   // price add up; the current mini tier reasons, calls tools in parallel and stays cheap.
-  { id: 'gpt-5.4-mini', label: 'GPT-5.4 mini', status: 'current', reasoningEfforts: gpt52Efforts, ...tools },
-  { id: 'gpt-5.4', label: 'GPT-5.4', status: 'current', reasoningEfforts: gpt52Efforts, ...tools },
-  { id: 'gpt-5.5', label: 'GPT-5.5', status: 'current', reasoningEfforts: gpt52Efforts, ...tools },
-  { id: 'gpt-5.6-luna', label: 'GPT-5.6 Luna', status: 'current', reasoningEfforts: gpt52Efforts, ...tools },
-  { id: 'gpt-5.6-terra', label: 'GPT-5.6 Terra', status: 'current', reasoningEfforts: gpt52Efforts, ...tools },
-  { id: 'gpt-5.6-sol', label: 'GPT-5.6 Sol', status: 'current', reasoningEfforts: gpt52Efforts, ...tools },
-  { id: 'gpt-6-luna', label: 'GPT-6 Luna', status: 'current', reasoningEfforts: gpt52Efforts, ...tools },
-  { id: 'gpt-6-sol', label: 'GPT-6 Sol', status: 'current', reasoningEfforts: gpt52Efforts, ...tools },
-  { id: 'gpt-6-astra', label: 'GPT-6 Astra', status: 'current', reasoningEfforts: gpt52Efforts, ...tools },
-  { id: 'gpt-6.1-terra', label: 'GPT-6.1 Terra', status: 'current', reasoningEfforts: gpt52Efforts, ...tools },
-  { id: 'gpt-6.1-sol', label: 'GPT-6.1 Sol', status: 'current', reasoningEfforts: gpt52Efforts, ...tools },
-  { id: 'gpt-5.2', label: 'GPT-5.2', status: 'current', reasoningEfforts: gpt52Efforts, ...tools },
+  currentAgent('gpt-5.4-mini', 'GPT-5.4 mini'),
+  currentAgent('gpt-5.4', 'GPT-5.4'),
+  currentAgent('gpt-5.5', 'GPT-5.5'),
+  currentAgent('gpt-5.6-luna', 'GPT-5.6 Luna'),
+  currentAgent('gpt-5.6-terra', 'GPT-5.6 Terra'),
+  currentAgent('gpt-5.6-sol', 'GPT-5.6 Sol'),
+  currentAgent('gpt-6-luna', 'GPT-6 Luna'),
+  currentAgent('gpt-6-sol', 'GPT-6 Sol'),
+  currentAgent('gpt-6-astra', 'GPT-6 Astra'),
+  currentAgent('gpt-6.1-terra', 'GPT-6.1 Terra'),
+  currentAgent('gpt-6.1-sol', 'GPT-6.1 Sol'),
+  currentAgent('gpt-5.2', 'GPT-5.2'),
   { id: 'gpt-5.5-pro', label: 'GPT-5.5 pro', status: 'current', reasoningEfforts: ['medium', 'high', 'xhigh'], ...tools, note: 'Slow and costly: minutes per step.' },
   { id: 'gpt-5.2-pro', label: 'GPT-5.2 pro', status: 'current', reasoningEfforts: ['medium', 'high', 'xhigh'], ...tools, note: 'Slow and costly: minutes per step.' },
   { id: 'gpt-5.5-2026-04-23', label: 'GPT-5.5 (2026-04-23)', status: 'legacy', successor: 'gpt-5.5', reasoningEfforts: gpt52Efforts, ...tools },
