@@ -64,6 +64,8 @@ export function think(conversation: readonly BrainMessage[], tools: readonly Bra
   }
 
   const text = lastUser.text;
+  const meeting = meetingAnswer(conversation, text);
+  if (meeting !== null) return { kind: 'text', text: meeting };
   for (const skill of ['delegate', 'search', 'calculator', 'notes', 'clock'] as const) {
     if (!asks[skill].test(text)) continue;
     for (const tool of tools) {
@@ -76,6 +78,53 @@ export function think(conversation: readonly BrainMessage[], tools: readonly Bra
     return { kind: 'text', text: `Hello! I am Parley's offline emulator, streaming this reply the way the Responses API does. This is ${ordinal}.` };
   }
   return { kind: 'text', text: `You said: "${text}". This is ${ordinal}; I am the offline emulator, so set OPENAI_API_KEY to talk to a real model.` };
+}
+
+/** A line of a meeting transcript as Parley sends it: `[00:42] Them: …`. */
+interface MeetingLine {
+  at: string;
+  speaker: 'Me' | 'Them';
+  text: string;
+}
+
+function meetingLines(conversation: readonly BrainMessage[]): MeetingLine[] {
+  const lines: MeetingLine[] = [];
+  for (const message of conversation) {
+    if (message.role !== 'user' || !('text' in message)) continue;
+    for (const match of message.text.matchAll(/^\[(\d{1,2}:\d{2}(?::\d{2})?)\] (Me|Them): (.+)$/gm)) lines.push({ at: match[1] ?? '', speaker: match[2] as 'Me' | 'Them', text: match[3] ?? '' });
+  }
+  return lines;
+}
+
+/**
+ * Meeting mode, deterministically: running notes that count who spoke and quote the other side,
+ * and answers about what was said, from every transcript line the conversation carried.
+ */
+function meetingAnswer(conversation: readonly BrainMessage[], text: string): string | null {
+  const notes = /Update the running meeting notes/.test(text);
+  const question = /Question about the meeting:\s*(.*)$/s.exec(text)?.[1];
+  if (!notes && question === undefined) return null;
+  const lines = meetingLines(conversation);
+  const theirs = lines.filter((line) => line.speaker === 'Them');
+  const lastTheirs = theirs.at(-1);
+  if (notes) {
+    const said = lastTheirs === undefined ? 'Nothing yet from the other side.' : `Last from them (${lastTheirs.at}): "${lastTheirs.text}"`;
+    return [
+      '## Notes',
+      `- ${lines.length} lines so far: ${lines.length - theirs.length} from you, ${theirs.length} from them.`,
+      `- ${said}`,
+      '',
+      '## Decisions',
+      '- None recorded (the offline emulator cannot understand speech).',
+      '',
+      '## Action items',
+      '- None recorded.',
+    ].join('\n');
+  }
+  if (lines.length === 0) return 'Nothing has been said in the meeting yet.';
+  if (/summar/i.test(question ?? '')) return `So far ${lines.length} lines: ${lines.length - theirs.length} from you and ${theirs.length} from them, from ${lines[0]?.at} to ${lines.at(-1)?.at}.`;
+  if (lastTheirs === undefined) return 'They have not said anything yet; only you have spoken.';
+  return `At ${lastTheirs.at} they said: "${lastTheirs.text}"`;
 }
 
 interface Schema {

@@ -14,6 +14,7 @@ import { heardOfSentences, interruptionNote } from './bargeIn';
 import type { InvalidFrame, SessionBody } from './realtimeConnection';
 import type { BargeInReason, VoiceSession, VoiceSessionEvent, VoiceTiming } from './session';
 import { VoiceSessionBase, voiceReplyDeadlineMs, type VoiceSessionIo } from './sessionBase';
+import { transcriptionSession } from './transcriber';
 import { RealtimeRequestError } from './waiters';
 
 export interface PipelineSettings {
@@ -211,17 +212,7 @@ export class PipelineSession extends VoiceSessionBase implements VoiceSession {
   }
 
   protected sessionConfig(): SessionBody {
-    const { transcriptionModel, language, listen, vad } = this.#settings;
-    return {
-      type: 'transcription',
-      audio: {
-        input: {
-          format: { type: 'audio/pcm', rate: 24000 },
-          transcription: { model: transcriptionModel, ...(language === null ? {} : { language }) },
-          turn_detection: listen === 'push_to_talk' ? null : { type: 'server_vad', threshold: vad.threshold, prefix_padding_ms: vad.prefixPaddingMs, silence_duration_ms: vad.silenceDurationMs },
-        },
-      },
-    } as SessionBody;
+    return transcriptionSession(this.#settings, this.#settings.listen === 'push_to_talk' ? null : this.#settings.vad);
   }
 
   /** The socket dropped: an utterance on its way is lost, and the user is told so. */

@@ -50,7 +50,7 @@ export interface FolderRule {
   node: boolean;
 }
 
-const everyAppFolder = ['app/contract/', 'app/protocol/', 'app/transport/', 'app/responses/', 'app/voice/', 'app/audio/', 'app/agent/', 'app/history/', 'app/inspector/', 'app/settings/', 'app/testing/'];
+const everyAppFolder = ['app/contract/', 'app/protocol/', 'app/transport/', 'app/responses/', 'app/voice/', 'app/audio/', 'app/agent/', 'app/meeting/', 'app/history/', 'app/inspector/', 'app/settings/', 'app/testing/'];
 
 /**
  * The design's layout table ("Folders and what each may import" in docs/architecture.md), one row per
@@ -69,6 +69,8 @@ export const folderRules: readonly FolderRule[] = [
   { folder: 'app/responses/', imports: ['app/transport/', 'app/protocol/', 'app/inspector/', 'resources/'], typeImports: ['app/contract/'], packages: ['openai'], node: false },
   // Every voice concern: both sessions, their shared socket layer and rules, and the controller.
   { folder: 'app/voice/', imports: ['app/transport/', 'app/protocol/', 'app/audio/', 'app/inspector/', 'app/agent/', 'app/responses/'], typeImports: ['app/contract/'], packages: ['openai', 'zod'], node: false },
+  // Meeting mode: two transcription listeners, the meeting transcript and its live notes lane.
+  { folder: 'app/meeting/', imports: ['app/voice/', 'app/audio/', 'app/protocol/', 'app/transport/'], typeImports: ['app/contract/', 'app/responses/'], packages: [], node: false },
   { folder: 'app/agent/', imports: ['app/responses/', 'app/contract/', 'app/protocol/'], typeImports: ['app/settings/'], packages: ['openai', 'ajv', 'mathjs', '@modelcontextprotocol/sdk', 'zod'], node: true },
   // The history store: SQLite through a database the shell opens (only its types are imported here).
   { folder: 'app/history/', imports: ['app/contract/', 'app/protocol/'], packages: ['better-sqlite3'], node: false },
