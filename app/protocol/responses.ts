@@ -150,32 +150,80 @@ const terminalTypes: ReadonlySet<string> = new Set(['response.completed', 'respo
  * session acts on, every field it reads. The event returned is the frame itself, untouched.
  */
 export function parseServerFrame(raw: string): ParsedFrame {
-  const excerpt = raw.length > 120 ? `${raw.slice(0, 120)}…` : raw;
-  const refuse = (reason: string, type: string | null = null, lane: FrameLane = { kind: 'unreadable' }): ParsedFrame => ({
-    ok: false,
-    reason,
-    excerpt,
-    type,
-    lane,
-    ends: type === null ? 'never' : terminalTypes.has(type) ? 'always' : type === 'error' ? 'before-created' : 'never',
-  });
-  if (raw.length > maxServerFrameBytes) return refuse(`frame of ${raw.length} bytes exceeds the ${maxServerFrameBytes}-byte limit`);
+  if (raw.length > maxServerFrameBytes) return refusal(raw, `frame of ${raw.length} bytes exceeds the ${maxServerFrameBytes}-byte limit`);
   let value: unknown;
   try {
     value = JSON.parse(raw);
   } catch (error) {
-    return refuse(`not JSON (${(error as Error).message})`);
+    return refusal(raw, `not JSON (${(error as Error).message})`);
   }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return refuse('not a JSON object');
-  const { type, stream_id: lane } = value as { type?: unknown; stream_id?: unknown };
-  if (typeof type !== 'string' || type.length === 0) return refuse('missing a string "type" field');
-  // Unknown event types pass through: the session ignores what it does not handle.
+  if (!isObject(value)) return refusal(raw, 'not a JSON object');
+  const type = value.type;
+  if (typeof type !== 'string' || type.length === 0) return refusal(raw, 'missing a string "type" field');
+  // Unknown event types pass through: the session ignores what it does not handle. A checked type
+  // the quick check accepts is done; anything else the schema decides, and explains.
+  if (!Object.hasOwn(checkedEvents, type) || quickChecks[type]?.(value) === true) return { ok: true, event: value as unknown as ResponsesServerEvent };
+  const problem = explainServerEvent(value);
+  if (problem === null) return { ok: true, event: value as unknown as ResponsesServerEvent };
+  const lane = value.stream_id;
+  const frameLane: FrameLane = lane === undefined ? { kind: 'default' } : typeof lane === 'string' ? { kind: 'named', streamId: lane } : { kind: 'unreadable' };
+  return refusal(raw, `a "${type}" event ${problem}`, type, frameLane);
+}
+
+/**
+ * What is wrong with an event of a type the session acts on, by its schema ("with response.id:
+ * expected string, received undefined"), or null when it has every field the session reads.
+ */
+export function explainServerEvent(value: Record<string, unknown>): string | null {
+  const type = String(value.type);
   const schema = Object.hasOwn(checkedEvents, type) ? checkedEvents[type as keyof typeof checkedEvents] : undefined;
   const result = schema?.safeParse(value);
-  if (result === undefined || result.success) return { ok: true, event: value as ResponsesServerEvent };
-  const frameLane: FrameLane = lane === undefined ? { kind: 'default' } : typeof lane === 'string' ? { kind: 'named', streamId: lane } : { kind: 'unreadable' };
-  return refuse(`a "${type}" event ${describeIssues(result.error.issues)}`, type, frameLane);
+  return result === undefined || result.success ? null : describeIssues(result.error.issues);
 }
+
+function refusal(raw: string, reason: string, type: string | null = null, lane: FrameLane = { kind: 'unreadable' }): ParsedFrame {
+  return {
+    ok: false,
+    reason,
+    excerpt: raw.length > 120 ? `${raw.slice(0, 120)}…` : raw,
+    type,
+    lane,
+    ends: type === null ? 'never' : terminalTypes.has(type) ? 'always' : type === 'error' ? 'before-created' : 'never',
+  };
+}
+
+// The quick checks: the same fields as the schemas above, tested in place for the events that come
+// by the dozen per reply (a delta per token), without the copy a schema parse builds. They only
+// ever accept; whatever they do not accept goes to the schema. A test holds them to the schemas.
+type Json = Record<string, unknown>;
+const isObject = (value: unknown): value is Json => typeof value === 'object' && value !== null && !Array.isArray(value);
+const isOptionalString = (value: unknown): boolean => value === undefined || typeof value === 'string';
+
+function isOutputItem(value: unknown): boolean {
+  if (!isObject(value) || typeof value.type !== 'string') return false;
+  if (value.type === 'function_call') return typeof value.call_id === 'string' && typeof value.name === 'string' && typeof value.arguments === 'string';
+  if (value.type !== 'message') return true;
+  return Array.isArray(value.content) && value.content.every((part) => isObject(part) && typeof part.type === 'string' && (part.type !== 'output_text' || typeof part.text === 'string'));
+}
+
+function isUsage(value: unknown): boolean {
+  if (value === undefined || value === null) return true;
+  if (!isObject(value) || typeof value.input_tokens !== 'number' || typeof value.output_tokens !== 'number') return false;
+  const details = value.input_tokens_details;
+  return details === undefined || (isObject(details) && (details.cached_tokens === undefined || typeof details.cached_tokens === 'number'));
+}
+
+function isFinished(event: Json): boolean {
+  const response = event.response;
+  return isOptionalString(event.stream_id) && isObject(response) && typeof response.id === 'string' && Array.isArray(response.output) && response.output.every(isOutputItem) && isUsage(response.usage);
+}
+
+const quickChecks: Readonly<Record<string, (event: Json) => boolean>> = {
+  'response.created': (event) => isOptionalString(event.stream_id),
+  'response.output_text.delta': (event) => isOptionalString(event.stream_id) && typeof event.delta === 'string',
+  'response.completed': isFinished,
+  'response.incomplete': isFinished,
+};
 
 /** "with response.id expected string, received undefined", for the first few issues. */
 function describeIssues(issues: readonly z.core.$ZodIssue[]): string {

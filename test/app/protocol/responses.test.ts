@@ -1,5 +1,5 @@
 import { assert, describe, expect, it } from 'vitest';
-import { parseServerFrame, readWireError } from '../../../app/protocol/responses';
+import { explainServerEvent, parseServerFrame, readWireError } from '../../../app/protocol/responses';
 import { recordedLines } from '../../support/fixtures';
 
 const recordings = [
@@ -109,5 +109,56 @@ describe('readWireError', () => {
       message: 'boom',
       type: null,
     });
+  });
+});
+
+describe('parseServerFrame: the quick checks', () => {
+  /** Every variant of `value` with one field removed, or set to a value of another kind, at any depth. */
+  function mutations(value: unknown): unknown[] {
+    if (typeof value !== 'object' || value === null) return [];
+    const replacements: unknown[] = [undefined, null, 7, 'text', [], {}];
+    const variants: unknown[] = [];
+    for (const key of Object.keys(value)) {
+      const field = (value as Record<string, unknown>)[key];
+      const withField = (next: unknown): unknown => {
+        if (Array.isArray(value)) return value.map((entry, index) => (String(index) === key ? next : entry));
+        const copy: Record<string, unknown> = { ...(value as Record<string, unknown>) };
+        if (next === undefined) delete copy[key];
+        else copy[key] = next;
+        return copy;
+      };
+      for (const replacement of replacements) variants.push(withField(replacement));
+      for (const deeper of mutations(field)) variants.push(withField(deeper));
+    }
+    return variants;
+  }
+
+  const finished = {
+    type: 'response.completed',
+    stream_id: 'lane-a',
+    response: {
+      id: 'resp_1',
+      output: [
+        { type: 'reasoning', id: 'rs_1', summary: [] },
+        { type: 'function_call', call_id: 'call_1', name: 'calculator', arguments: '{}' },
+        { type: 'message', content: [{ type: 'output_text', text: 'hi' }, { type: 'refusal', refusal: 'no' }] },
+      ],
+      usage: { input_tokens: 3, output_tokens: 2, input_tokens_details: { cached_tokens: 1 } },
+    },
+  };
+  const frames = [
+    { type: 'response.created', stream_id: 'lane-a', response: { id: 'resp_1' } },
+    { type: 'response.output_text.delta', stream_id: 'lane-a', delta: 'hel' },
+    finished,
+    { ...finished, type: 'response.incomplete' },
+  ];
+
+  it('accept exactly what the schemas accept, for every field removed or of the wrong kind', () => {
+    const variants = frames.flatMap((frame) => [frame, ...mutations(frame)]).filter((variant) => typeof (variant as { type?: unknown }).type === 'string');
+    expect(variants.length).toBeGreaterThan(300);
+    const disagreements = variants.filter((variant) => parseServerFrame(JSON.stringify(variant)).ok !== (explainServerEvent(variant as Record<string, unknown>) === null));
+    expect(disagreements).toEqual([]);
+    // Both verdicts occur, so the comparison means something.
+    expect(variants.some((variant) => !parseServerFrame(JSON.stringify(variant)).ok)).toBe(true);
   });
 });
