@@ -102,12 +102,14 @@ export function clamp16(value: number): number {
 export function rms(samples: Int16Array, start = 0, end = samples.length): number {
   const count = end - start;
   if (count <= 0) return 0;
+  // Squares of the raw samples, scaled once at the end: this runs over every sample played.
   let sum = 0;
-  for (let index = start; index < end; index += 1) {
-    const value = (samples[index] ?? 0) / 32768;
+  const stop = Math.min(end, samples.length);
+  for (let index = start; index < stop; index += 1) {
+    const value = samples[index] as number;
     sum += value * value;
   }
-  return Math.sqrt(sum / count);
+  return Math.sqrt(sum / count) / 32768;
 }
 
 /** A level in dBFS (0 = full-scale square wave; a full-scale sine is about -3); silence is -Infinity. */
