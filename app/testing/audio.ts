@@ -5,7 +5,7 @@
  */
 import type { Problem } from '../contract';
 import { PlayoutBuffer, type PlayoutOptions } from '../audio/playout';
-import type { MicSource, SpeakerSink } from '../audio/ports';
+import type { MicSource, SpeakerSink, SpeechDetector } from '../audio/ports';
 
 /** 24 kHz mono PCM16: samples per millisecond. */
 const perMs = 24;
@@ -104,6 +104,27 @@ export class RecordingSink implements SpeakerSink {
 
   get writtenMs(): number {
     return this.written.reduce((sum, part) => sum + part.length, 0) / perMs;
+  }
+}
+
+/** A local speech detector that says "speech" when the test does, and counts the frames it was given. */
+export class ManualDetector implements SpeechDetector {
+  frames = 0;
+  closed = false;
+  #listeners = new Set<(at: number) => void>();
+  push(): void {
+    this.frames += 1;
+  }
+  onSpeechStart(listener: (at: number) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+  speak(at: number): void {
+    for (const listener of this.#listeners) listener(at);
+  }
+  reset(): void {}
+  async close(): Promise<void> {
+    this.closed = true;
   }
 }
 

@@ -3,10 +3,10 @@
  * PipelineSession in pipeline mode) with its mic, speaker and PlayoutBuffer, and turns its events
  * into transcript turns, voice status and inspector entries.
  */
-import { BuiltinEchoCanceller } from '../audio/echoCanceller';
+import { BuiltinEchoCanceller, type EchoCanceller } from '../audio/echoCanceller';
 import type { InspectorSocket, Problem, PushEvent, Turn, VoiceStatus } from '../contract';
 import { PlayoutBuffer, type Scheduler } from '../audio/playout';
-import type { MicSource, SpeakerSink } from '../audio/ports';
+import type { MicSource, SpeakerSink, SpeechDetector } from '../audio/ports';
 import type { InspectorLog } from '../inspector/log';
 import type { WebSocketFactory } from '../transport/socket';
 import type { ToolRunner } from '../responses/tools';
@@ -48,7 +48,17 @@ export interface VoiceTranscript {
 export interface VoiceDeps {
   createMic: (deviceId: string | null) => MicSource;
   createSpeaker: (deviceId: string | null) => SpeakerSink;
+  /** The local speech detector that lets the user barge in over the canceller (Silero in the shells). */
+  createSpeechDetector?: () => Promise<SpeechDetector>;
+  /** Parley's canceller; a test may hand one that cannot run. */
+  createEchoCanceller?: () => EchoCanceller;
   scheduler: Scheduler;
+}
+
+/** How the mic keeps the assistant's voice out: a canceller (and maybe a local detector), or the gate. */
+interface EchoSetup {
+  canceller: EchoCanceller | null;
+  detector: SpeechDetector | null;
 }
 
 export interface VoiceControllerOptions {
@@ -81,6 +91,11 @@ export interface VoiceControllerOptions {
   earlier?: () => ReadonlyArray<{ role: 'user' | 'assistant'; text: string }>;
 }
 
+/** Whether these settings run the canceller (it is set up when the session opens). */
+function cancels(settings: VoiceSettings): boolean {
+  return settings.echo === 'speakers' && settings.echoCanceller === 'builtin';
+}
+
 /** The meter needs about 15 updates a second; mic frames come 25 a second. */
 const levelIntervalMs = 66;
 
@@ -93,6 +108,8 @@ export class VoiceController {
   #applySettings: (() => Promise<void>) | null = null;
   #pipeline: PipelineConfig;
   #speaker: SpeakerSink | null = null;
+  /** The local speech detector of the open session (closed with it). */
+  #detector: SpeechDetector | null = null;
   #starting: Promise<void> | null = null;
   #status: VoiceStatus;
   /** Whether the push-to-talk key or button is down right now. */
@@ -133,6 +150,7 @@ export class VoiceController {
     await session?.close();
     await this.#speaker?.close();
     this.#speaker = null;
+    await this.#closeDetector();
     this.#setStatus({ state: 'off', problem: null });
   }
 
@@ -146,7 +164,8 @@ export class VoiceController {
       (settings.model !== undefined && settings.model !== this.#settings.model) ||
       devices.input !== this.#devices.input ||
       devices.output !== this.#devices.output ||
-      pipeline.mode !== this.#pipeline.mode;
+      pipeline.mode !== this.#pipeline.mode ||
+      cancels({ ...this.#settings, ...settings }) !== cancels(this.#settings);
     this.#settings = { ...this.#settings, ...settings };
     this.#devices = devices;
     this.#pipeline = { mode: pipeline.mode, pipeline: { ...this.#pipeline.pipeline, ...pipeline.pipeline } };
@@ -239,7 +258,7 @@ export class VoiceController {
           }
         },
       });
-      const created = this.#createSession(mic, playout);
+      const created = this.#createSession(mic, playout, await this.#echoSetup());
       session = created.session;
       await session.connect();
       session.setMuted(this.#status.muted);
@@ -249,6 +268,7 @@ export class VoiceController {
       log.info('voice session open', { turnMode: this.#status.turnMode });
     } catch (error) {
       await speaker?.close().catch(() => undefined);
+      await this.#closeDetector();
       const problem = this.#inMode(problemOf(error));
       log.warn('voice could not start', { code: problem.code, message: problem.message });
       this.#setStatus({ state: 'error', problem });
@@ -257,7 +277,37 @@ export class VoiceController {
     }
   }
 
-  #createSession(mic: MicSource, playout: PlayoutBuffer): { session: VoiceSession; applySettings: () => Promise<void> } {
+  /**
+   * With speakers and the canceller chosen: Parley's canceller, and the local speech detector when
+   * it loads (without it the server's VAD still hears the user through the canceller, a round trip
+   * later). The gate only when the canceller cannot run.
+   */
+  async #echoSetup(): Promise<EchoSetup> {
+    const { deps, log } = this.#options;
+    if (!cancels(this.#settings)) return { canceller: null, detector: null };
+    let canceller: EchoCanceller;
+    try {
+      canceller = deps.createEchoCanceller?.() ?? new BuiltinEchoCanceller();
+    } catch (error) {
+      log.warn('echo canceller cannot run; the gate keeps Parley from hearing itself', { message: (error as Error).message });
+      return { canceller: null, detector: null };
+    }
+    try {
+      this.#detector = (await deps.createSpeechDetector?.()) ?? null;
+    } catch (error) {
+      log.warn('local speech detection unavailable; barge-in waits for the server', { message: (error as Error).message });
+      this.#detector = null;
+    }
+    return { canceller, detector: this.#detector };
+  }
+
+  async #closeDetector(): Promise<void> {
+    const detector = this.#detector;
+    this.#detector = null;
+    await detector?.close().catch(() => undefined);
+  }
+
+  #createSession(mic: MicSource, playout: PlayoutBuffer, echo: EchoSetup): { session: VoiceSession; applySettings: () => Promise<void> } {
     const { agent, fetch } = this.#options;
     const common = {
       baseUrl: this.#options.baseUrl,
@@ -269,7 +319,8 @@ export class VoiceController {
       sleep: this.#options.sleep,
       random: this.#options.random,
       onEvent: (event: VoiceSessionEvent) => this.#onEvent(event),
-      echoCanceller: this.#settings.echo === 'speakers' && this.#settings.echoCanceller === 'builtin' ? new BuiltinEchoCanceller() : null,
+      echoCanceller: echo.canceller,
+      speechDetector: echo.detector,
     };
     if (this.#pipeline.mode === 'pipeline') {
       if (agent === undefined || fetch === undefined) throw new Error('Pipeline mode needs the agent and fetch.');

@@ -18,12 +18,16 @@ export interface VoiceSettings {
   transcriptionModel: string | null;
   tools: RealtimeFunctionTool[];
   /**
-   * `speakers` (the echo-safe default) gates the mic while the assistant speaks, so its own voice
-   * through the speakers cannot interrupt it (talking clearly louder still can); `headphones`
-   * keeps full duplex.
+   * `speakers` (the echo-safe default) keeps the assistant's own voice through the speakers from
+   * interrupting it, with the canceller or the gate (`echoCanceller`); `headphones` keeps full
+   * duplex with neither.
    */
   echo: 'speakers' | 'headphones';
-  /** With speakers, whether Parley's own canceller replaces the gate (`builtin`). */
+  /**
+   * With speakers: `builtin` cancels the echo (the user can talk over the assistant, and the local
+   * speech detector stops playback at once); `gate` silences the mic while the assistant is
+   * louder. The gate also stands in when the canceller cannot run.
+   */
   echoCanceller: 'builtin' | 'gate';
   /** Mic frame size sent per `input_audio_buffer.append`, 20–100 ms. */
   frameMs: number;
@@ -47,7 +51,7 @@ export const defaultVoiceSettings: VoiceSettings = {
   transcriptionModel: 'gpt-4o-mini-transcribe',
   tools: [],
   echo: 'speakers',
-  echoCanceller: 'gate',
+  echoCanceller: 'builtin',
   frameMs: 40,
   reasoningEffort: null,
   parallelToolCalls: null,

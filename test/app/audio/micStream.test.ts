@@ -8,7 +8,7 @@ import { MicStream, type LocalSpeechStarted } from '../../../app/audio/micStream
 import { levelDbfs } from '../../../app/audio/pcm';
 import { PlayoutBuffer } from '../../../app/audio/playout';
 import type { SpeechDetector } from '../../../app/audio/ports';
-import { ManualClock, RecordingSink, ScriptedMic, tone } from '../../../app/testing';
+import { ManualClock, ManualDetector, RecordingSink, ScriptedMic, tone } from '../../../app/testing';
 
 /** Removes everything (a perfect canceller) and remembers the far end it was given. */
 class SilencingCanceller implements EchoCanceller {
@@ -28,24 +28,6 @@ class SilencingCanceller implements EchoCanceller {
     return this.passNext ? mic : new Int16Array(mic.length);
   }
   reset(): void {}
-}
-
-/** Says "speech" on demand. */
-class ManualDetector implements SpeechDetector {
-  frames = 0;
-  #listeners = new Set<(at: number) => void>();
-  push(): void {
-    this.frames += 1;
-  }
-  onSpeechStart(listener: (at: number) => void): () => void {
-    this.#listeners.add(listener);
-    return () => this.#listeners.delete(listener);
-  }
-  speak(at: number): void {
-    for (const listener of this.#listeners) listener(at);
-  }
-  reset(): void {}
-  async close(): Promise<void> {}
 }
 
 function rig(options: { canceller?: EchoCanceller; detector?: SpeechDetector; gate?: boolean } = {}) {

@@ -4,9 +4,9 @@ import { voiceSettingsOf } from '../../../app/host/copilot';
 import { defaultSettings } from '../../../app/settings/schema';
 
 describe('echo choices with speakers', () => {
-  it('runs the gate unless the user picks Parley\'s canceller, and keeps nothing out when off', () => {
+  it('cancels the echo unless the user picks the gate, and keeps nothing out when off', () => {
     const on = (echoCancellation: typeof defaultSettings.echoCancellation) => voiceSettingsOf({ ...defaultSettings, echo: 'speakers', echoCancellation });
-    expect(on('auto')).toMatchObject({ echo: 'speakers', echoCanceller: 'gate' });
+    expect(on('auto')).toMatchObject({ echo: 'speakers', echoCanceller: 'builtin' });
     expect(on('gate')).toMatchObject({ echo: 'speakers', echoCanceller: 'gate' });
     expect(on('builtin')).toMatchObject({ echo: 'speakers', echoCanceller: 'builtin' });
     // Off protects nothing: the mic is as open as with headphones.

@@ -4,7 +4,8 @@ import { WebSocket } from 'ws';
 import { commandChannels, type PushEvent, type Turn } from '../../../app/contract';
 import { createCopilot, type Copilot } from '../../../app/host/copilot';
 import { testDeps } from '../../support/copilot';
-import { fastScheduler, RecordingSink, ScriptedMic } from '../../../app/testing';
+import { fastScheduler, ManualDetector, RecordingSink, ScriptedMic } from '../../../app/testing';
+import type { VoiceDeps } from '../../../app/voice/controller';
 
 let copilot: Copilot | null = null;
 afterEach(async () => {
@@ -12,11 +13,11 @@ afterEach(async () => {
   copilot = null;
 });
 
-function voiceCopilot(speed = 20) {
+function voiceCopilot(speed = 20, voice: Partial<VoiceDeps> = {}) {
   const mic = new ScriptedMic();
   const sink = new RecordingSink();
   const events: PushEvent[] = [];
-  copilot = createCopilot({ ...testDeps({}), voice: { createMic: () => mic, createSpeaker: () => sink, scheduler: fastScheduler(speed) } });
+  copilot = createCopilot({ ...testDeps({}), voice: { createMic: () => mic, createSpeaker: () => sink, scheduler: fastScheduler(speed), ...voice } });
   copilot.onEvent((event) => events.push(event));
   const waitFor = <T extends PushEvent>(match: (event: PushEvent) => event is T): Promise<T> =>
     new Promise((resolve) => {
@@ -146,6 +147,52 @@ describe('voice preview and cost', () => {
     const app = await heldKeyTurn();
     await expect.poll(() => app.snapshot().inspector.voiceCostUsd ?? 0).toBeGreaterThan(0);
     expect(app.snapshot().inspector.costUsd).toBeNull();
+  });
+});
+
+describe('echo on speakers through the copilot', () => {
+  /** Voice on with a reply playing through the speaker, the mic still sending. */
+  async function playingReply(settings: Record<string, unknown>, voice: Partial<VoiceDeps>) {
+    const rig = voiceCopilot(20, voice);
+    await rig.copilot.start();
+    expect(await rig.copilot.call(commandChannels.updateSettings, { patch: { echo: 'speakers', turnMode: 'server_vad', ...settings } })).toMatchObject({ ok: true });
+    await rig.copilot.call(commandChannels.previewVoice, { voice: 'cedar' });
+    await expect.poll(() => rig.sink.writtenMs).toBeGreaterThan(200);
+    return rig;
+  }
+
+  it('cancels by default: the user talking over a reply is heard by the local detector, and playback stops at once', async () => {
+    const detector = new ManualDetector();
+    const { sink, mic } = await playingReply({}, { createSpeechDetector: async () => detector });
+    mic.silence(200);
+    await expect.poll(() => detector.frames).toBeGreaterThan(0);
+    const flushes = sink.flushes;
+    detector.speak(0);
+    expect(sink.flushes).toBe(flushes + 1);
+  });
+
+  it('runs no detector with the gate chosen', async () => {
+    let created = 0;
+    const { mic } = await playingReply({ echoCancellation: 'gate' }, { createSpeechDetector: async () => (created += 1, new ManualDetector()) });
+    mic.silence(200);
+    expect(created).toBe(0);
+  });
+
+  it('keeps voice running when the detector cannot load (the server still hears the user through the canceller)', async () => {
+    const { copilot: app } = await playingReply({}, { createSpeechDetector: () => Promise.reject(new Error('onnxruntime-node is missing')) });
+    expect(app.snapshot().voice.state).not.toBe('error');
+  });
+
+  it('falls back to the gate when the canceller cannot run, with no local detector over it', async () => {
+    let created = 0;
+    const { copilot: app } = await playingReply({}, {
+      createEchoCanceller: () => {
+        throw new Error('fft.js did not load');
+      },
+      createSpeechDetector: async () => (created += 1, new ManualDetector()),
+    });
+    expect(app.snapshot().voice.state).not.toBe('error');
+    expect(created).toBe(0);
   });
 });
 
