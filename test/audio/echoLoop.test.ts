@@ -5,25 +5,30 @@
  * in at the echo's own level.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { activeLevelDbfs, atLevel, delayMs, earSilentAt, requireAudioTools, saveFigures, saveWav, speechOnsetAt, startPulse, until, type EchoPath, type Pulse } from '../support/pulse';
+import { activeLevelDbfs, atLevel, delayMs, earSilentAt, realtimeThisProcess, requireAudioTools, saveFigures, saveWav, speechOnsetAt, startPulse, until, type EchoPath, type Pulse } from '../support/pulse';
 import { speech } from '../support/speech';
 import { echoLoop, heardBounds, type EchoLoop } from '../support/loop';
 
 let pulse: Pulse;
 let loop: EchoLoop | null = null;
+let restoreScheduling = (): void => undefined;
 
 const path: EchoPath = { delayMs: 80, gainDb: -15, reverb: 20 };
 
 beforeAll(async () => {
   requireAudioTools();
   pulse = await startPulse();
+  restoreScheduling = realtimeThisProcess();
 });
 afterEach(async () => {
   await pulse.setEchoPath(null);
   await loop?.close();
   loop = null;
 });
-afterAll(() => pulse?.close());
+afterAll(async () => {
+  restoreScheduling();
+  await pulse?.close();
+});
 
 describe('talking over Parley through laptop speakers', { timeout: 90_000 }, () => {
   it('self-interruption: Parley speaking through the echo path, with voice detection on, is never taken for the user', async () => {

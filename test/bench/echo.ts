@@ -15,7 +15,7 @@
  */
 import { BuiltinEchoCanceller } from '../../app/audio/echoCanceller';
 import { createSileroDetector, type AvrVadModule } from '../../app/audio/native/sileroVad';
-import { activeLevelDbfs, atLevel, delayMs, earSilentAt, requireAudioTools, speechOnsetAt, startPulse, until, type EchoPath, type Pulse } from '../support/pulse';
+import { activeLevelDbfs, atLevel, delayMs, earSilentAt, realtimeThisProcess, requireAudioTools, speechOnsetAt, startPulse, until, type EchoPath, type Pulse } from '../support/pulse';
 import { speech } from '../support/speech';
 import { echoLoop, heardBounds, type EchoMode } from '../support/loop';
 import { convolve, energy, roomResponse, speechLike, toPcm } from '../app/audio/echoSignals';
@@ -211,12 +211,17 @@ export async function echoBench(argv: readonly string[], print: (line: object) =
   try {
     for (const mode of modes) {
       let loop: LoopFigures;
+      // The real loop at real-time priority where allowed (as the tests run it); the simulated
+      // figures below at normal priority, since they run flat out.
+      const restoreScheduling = realtimeThisProcess();
       try {
         loop = await loopFigures(pulse, mode, replies, tries, print);
       } catch (error) {
         unavailable[mode] = (error as Error).message;
         summary[mode] = null;
         continue;
+      } finally {
+        restoreScheduling();
       }
       const simulated = simulatedErle(mode);
       const cost = await simulatedCost(mode, minutes);
