@@ -15,12 +15,14 @@ export interface ConversationSummary {
 
 /** A conversation that matched a search, with the best-matching passage. */
 export interface ConversationHit extends ConversationSummary {
-  /** Text around the match; the matched words are wrapped in `snippetMarks`. */
-  snippet: string;
+  /** Text around the match, in pieces, the matched words marked: plain text, never HTML. Empty when only the name matched. */
+  snippet: SnippetPart[];
 }
 
-/** Wrap the matched words in a snippet: plain characters no message contains, never HTML. */
-export const snippetMarks = { open: '\u0002', close: '\u0003' } as const;
+export interface SnippetPart {
+  text: string;
+  match: boolean;
+}
 
 /** The conversation on screen: saved under `id`, or private (never written anywhere). */
 export interface CurrentConversation {

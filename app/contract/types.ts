@@ -303,10 +303,18 @@ export interface SendMessageResult {
   assistantTurnId: string;
 }
 
-/** One function per command; a command whose request may be left out takes no argument. */
+/** A request with no fields (`z.strictObject({})` reads as an index signature of `never`). */
+type EmptyRequest<R> = string extends keyof R ? true : [keyof R] extends [never] ? true : false;
+
+/**
+ * One function per command; a command with no request takes no argument, one whose request may be
+ * left out (e.g. `newConversation`, or `{ private: true }`) takes it as optional.
+ */
 export type CommandFunctions = {
   [N in CommandName]: undefined extends CommandRequest<N>
-    ? () => Promise<CommandResult<CommandResponse<N>>>
+    ? EmptyRequest<NonNullable<CommandRequest<N>>> extends true
+      ? () => Promise<CommandResult<CommandResponse<N>>>
+      : (request?: NonNullable<CommandRequest<N>>) => Promise<CommandResult<CommandResponse<N>>>
     : (request: CommandRequest<N>) => Promise<CommandResult<CommandResponse<N>>>;
 };
 

@@ -7,8 +7,7 @@
  * the change or after it, never a turn without its ledger or half a ledger.
  */
 import type BetterSqlite3 from 'better-sqlite3';
-import type { ConversationHit, ConversationSummary, Turn } from '../contract';
-import { snippetMarks } from '../contract/history';
+import type { ConversationHit, ConversationSummary, SnippetPart, Turn } from '../contract';
 import type { ResponseInputItem } from '../protocol/responses';
 import { migrate } from './schema';
 
@@ -168,7 +167,7 @@ export class HistoryStore {
     const like = `%${query.trim().replace(/[\\%_]/g, (character) => `\\${character}`)}%`;
     for (const row of this.#statements.searchTitles.all(like, limit)) {
       if (hits.size >= limit) break;
-      if (!hits.has(row.id)) hits.set(row.id, { ...summaryOf(row), snippet: '' });
+      if (!hits.has(row.id)) hits.set(row.id, { ...summaryOf(row), snippet: [] });
     }
     return [...hits.values()];
   }
@@ -209,26 +208,31 @@ function fold(word: string): string {
 const snippetWords = 14;
 
 /**
- * About fourteen words of `text` around its first match, the matched words in `snippetMarks`.
- * Made here rather than by FTS5's snippet(), which costs a second full-text query per hit.
+ * About fourteen words of `text` around its first match, the matched words marked. Made here
+ * rather than by FTS5's snippet(), which costs a second full-text query per hit.
  */
-function snippetOf(text: string, prefixes: readonly string[]): string {
+function snippetOf(text: string, prefixes: readonly string[]): SnippetPart[] {
   const tokens = [...text.matchAll(wordPattern)];
   const matches = (token: string): boolean => prefixes.some((prefix) => fold(token).startsWith(prefix));
   const first = Math.max(0, tokens.findIndex((token) => matches(token[0])));
   const from = Math.max(0, first - 3);
   const to = Math.min(tokens.length, from + snippetWords);
-  let snippet = from > 0 ? '…' : '';
+  const parts: SnippetPart[] = [];
+  const plain = (piece: string): void => {
+    const last = parts.at(-1);
+    if (last !== undefined && !last.match) last.text += piece;
+    else parts.push({ text: piece, match: false });
+  };
+  if (from > 0) plain('…');
   let cursor = tokens[from]?.index ?? 0;
   for (const token of tokens.slice(from, to)) {
-    const at = token.index;
-    snippet += text.slice(cursor, at);
-    snippet += matches(token[0]) ? `${snippetMarks.open}${token[0]}${snippetMarks.close}` : token[0];
-    cursor = at + token[0].length;
+    plain(text.slice(cursor, token.index).replace(/\s+/g, ' '));
+    if (matches(token[0])) parts.push({ text: token[0], match: true });
+    else plain(token[0]);
+    cursor = token.index + token[0].length;
   }
-  if (to < tokens.length) snippet += '…';
-  else snippet += text.slice(cursor);
-  return snippet.replace(/\s+/g, ' ').trim();
+  plain(to < tokens.length ? '…' : text.slice(cursor).replace(/\s+/g, ' '));
+  return parts.filter((part) => part.text !== '');
 }
 
 function summaryOf(row: ConversationRow): ConversationSummary {

@@ -150,8 +150,11 @@ export class HistoryService {
     const ledgerMoved = snapshot !== undefined && !sameMark(markOf(snapshot), this.#ledgerMark);
     if (turns.length === 0 && !ledgerMoved) return;
     const title = this.#current.title ?? titleOf(transcript.turns);
-    const saved = this.#run((store) => store.save({ id: this.#current.id, title, at: now(), turns, ...(ledgerMoved ? { ledger: snapshot } : {}) }));
-    if (saved === undefined) return;
+    const saved = this.#run((store) => {
+      store.save({ id: this.#current.id, title, at: now(), turns, ...(ledgerMoved ? { ledger: snapshot } : {}) });
+      return true;
+    });
+    if (saved !== true) return;
     for (const turn of turns) this.#written.add(turn);
     if (ledgerMoved) this.#ledgerMark = markOf(snapshot);
     if (this.#current.title === null) this.#current = { ...this.#current, title };

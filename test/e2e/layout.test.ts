@@ -28,6 +28,7 @@ afterAll(async () => {
 });
 
 const panels = [
+  { button: 'History', region: 'History', shortcut: 'Control+KeyK' },
   { button: 'Tools', region: 'Tool activity', shortcut: 'Control+Shift+Digit1' },
   { button: 'Inspector', region: 'Inspector', shortcut: 'Control+Shift+Digit2' },
   { button: 'Settings', region: 'Settings', shortcut: 'Control+Shift+Digit3' },

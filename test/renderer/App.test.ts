@@ -4,6 +4,7 @@ import type { CommandResult, CopilotBridge, CopilotSnapshot, PushEvent, SendMess
 import { applyPatch, defaultSettings, settingsPatchSchema } from '../../app/settings/schema';
 import { emptySummary } from '../../app/inspector/log';
 import App from '../../renderer/components/App.svelte';
+import { HistoryState } from '../../renderer/lib/state/History.svelte';
 import { Conversation } from '../../renderer/lib/state/Conversation.svelte';
 import { SettingsState } from '../../renderer/lib/state/Settings.svelte';
 
@@ -79,7 +80,7 @@ function scriptedBridge(snapshot: Partial<CopilotSnapshot> = {}) {
 }
 
 function renderApp(bridge: CopilotBridge) {
-  return render(App, { props: { conversation: new Conversation(bridge), settings: new SettingsState(bridge) } });
+  return render(App, { props: { conversation: new Conversation(bridge), settings: new SettingsState(bridge), history: new HistoryState(bridge) } });
 }
 
 describe('voice controls', () => {

@@ -5,7 +5,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Turn } from '../../../app/contract';
-import { snippetMarks } from '../../../app/contract/history';
 import { HistoryStore, type LedgerSnapshot } from '../../../app/history/store';
 import type { ResponseInputItem } from '../../../app/protocol/responses';
 
@@ -110,7 +109,10 @@ describe('HistoryStore (SQLite in a temporary folder)', () => {
 
     const hits = store.search('wisteria');
     expect(hits.map((hit) => hit.id)).toEqual(['old']);
-    expect(hits[0]?.snippet).toContain(`${snippetMarks.open}wisteria${snippetMarks.close}`);
+    // The passage shown starts three words before the match (an ellipsis says text was left out).
+    const snippet = hits[0]?.snippet ?? [];
+    expect(snippet.filter((part) => part.match).map((part) => part.text)).toEqual(['wisteria']);
+    expect(['…I prune the wisteria?', 'Prune wisteria twice: in summer and in winter.']).toContain(snippet.map((part) => part.text).join(''));
     expect(store.search('wist').map((hit) => hit.id)).toEqual(['old']);
     expect(store.search('cafe creme').map((hit) => hit.id)).toEqual(['new']);
     expect(store.search('summer winter').map((hit) => hit.id)).toEqual(['old']);

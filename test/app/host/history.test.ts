@@ -48,7 +48,10 @@ async function value<T>(result: Promise<unknown>): Promise<T> {
 describe('conversation history in the composition root', () => {
   it('saves each turn as it happens, and a conversation opened after a restart resumes with its context', async () => {
     const first = await startCopilot();
+    // The window hears of each save, with the name the conversation got from its first message.
+    const saved = nextEvent(first.onEvent, (event): event is Extract<PushEvent, { type: 'history' }> => event.type === 'history' && event.current.title !== null);
     expect((await send(first, 'hello there')).text).toContain('your first message');
+    expect((await saved).current).toMatchObject({ title: 'hello there', private: false });
     expect((await send(first, 'tell me about otters')).text).toContain('message 2 of our conversation');
     // Saved while running, not at exit: a second reader sees both turns now.
     const reader = new Database(join(dir, 'history.sqlite'), { readonly: true });
@@ -57,9 +60,9 @@ describe('conversation history in the composition root', () => {
     await stop(first);
 
     const second = await startCopilot();
-    const [saved] = await value<ConversationSummary[]>(second.call(commandChannels.listConversations, undefined));
-    expect(saved).toMatchObject({ title: 'hello there', turnCount: 4 });
-    expect(await value<CurrentConversation>(second.call(commandChannels.openConversation, { id: saved?.id }))).toEqual({ id: saved?.id, title: 'hello there', private: false });
+    const [listed] = await value<ConversationSummary[]>(second.call(commandChannels.listConversations, undefined));
+    expect(listed).toMatchObject({ title: 'hello there', turnCount: 4 });
+    expect(await value<CurrentConversation>(second.call(commandChannels.openConversation, { id: listed?.id }))).toEqual({ id: listed?.id, title: 'hello there', private: false });
     expect(second.snapshot().turns.map((turn) => turn.text.slice(0, 20))).toHaveLength(4);
 
     const reply = await send(second, 'and beavers?');
