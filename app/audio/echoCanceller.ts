@@ -362,6 +362,7 @@ class ShiftDetector {
   #micEnergy = 0;
   #errorEnergy = 0;
   #reachedDb = 0;
+  #cooldown = 0;
 
   constructor(blockSize: number, blocks = 16, maxShift = 384) {
     this.#blockSize = blockSize;
@@ -394,9 +395,12 @@ class ShiftDetector {
     const windowErleDb = 10 * Math.log10(this.#micEnergy / (this.#errorEnergy + 1e-12));
     // The best the filter has done lately, forgotten over about ten seconds of sound.
     this.#reachedDb = Math.max(windowErleDb, this.#reachedDb - 0.01);
-    if (this.#reachedDb < 15 || windowErleDb > this.#reachedDb - 10) return 0;
+    if (this.#cooldown > 0) this.#cooldown -= 1;
+    if (this.#reachedDb < 15 || windowErleDb > this.#reachedDb - 10 || this.#cooldown > 0) return 0;
     const shift = this.#bestShift();
     if (shift !== 0) this.reset();
+    // Nothing moved (the user is talking, or the room changed): look again a few blocks on.
+    else this.#cooldown = 4;
     return shift;
   }
 
@@ -418,8 +422,15 @@ class ShiftDetector {
       return squares > 0 ? dot / Math.sqrt(micSquares * squares) : 0;
     };
     const unshifted = fit(0);
+    // Every fourth lag, then the neighbours of the best: speech's correlation peak is wider than
+    // four samples, and the full scan cost more than the filter itself.
     let best = { shift: 0, fit: unshifted };
-    for (let shift = -this.#maxShift; shift <= this.#maxShift; shift += 1) {
+    for (let shift = -this.#maxShift; shift <= this.#maxShift; shift += 4) {
+      const value = fit(shift);
+      if (value > best.fit) best = { shift, fit: value };
+    }
+    const coarse = best.shift;
+    for (let shift = coarse - 3; shift <= coarse + 3; shift += 1) {
       const value = fit(shift);
       if (value > best.fit) best = { shift, fit: value };
     }
