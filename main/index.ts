@@ -3,7 +3,7 @@
  * push-to-talk hotkey, settings in userData and the API key in the OS keychain.
  * Everything here is glue; behaviour lives in app/ and in the main/ modules it wires.
  */
-import { app, BrowserWindow, globalShortcut, ipcMain, Menu, nativeImage, safeStorage, screen, session, Tray, type IpcMainInvokeEvent } from 'electron';
+import { app, BrowserWindow, globalShortcut, ipcMain, Menu, nativeImage, safeStorage, screen, session, shell, Tray, type IpcMainInvokeEvent } from 'electron';
 import * as fs from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
@@ -177,7 +177,13 @@ async function main(): Promise<void> {
   for (const problem of loaded.problems) log.warn('settings', { problem });
   const keyStore = await openKeyStore({ dir: userData, safeStorage, fs, platform: process.platform, log });
 
-  const copilot: Copilot = createCopilot({ ...nodeCopilotDeps(process.env, log), settingsStore: copilotSettingsStore(settingsFile, loaded), keyStore });
+  const copilot: Copilot = createCopilot({
+    ...nodeCopilotDeps(process.env, log),
+    settingsStore: copilotSettingsStore(settingsFile, loaded),
+    keyStore,
+    // Electronegativity OPEN_EXTERNAL_JS_CHECK: the composition root passes only URLs the openLink schema checked to be http or https.
+    openExternal: (url) => shell.openExternal(url),
+  });
   registerIpc({ ipcMain, copilot, log, isTrustedSender });
 
   tray = openTray();

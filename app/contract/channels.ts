@@ -32,6 +32,9 @@ export const commandChannels = {
   renameConversation: 'copilot:rename-conversation',
   deleteConversation: 'copilot:delete-conversation',
   exportConversation: 'copilot:export-conversation',
+  regenerateReply: 'copilot:regenerate-reply',
+  editLastMessage: 'copilot:edit-last-message',
+  openLink: 'copilot:open-link',
 } as const;
 
 export type CommandName = keyof typeof commandChannels;

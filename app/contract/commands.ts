@@ -9,6 +9,7 @@ import type { CommandName } from './channels';
 import {
   answerPermissionRequest,
   emptyRequest,
+  openLinkRequest,
   previewVoiceRequest,
   sendMessageRequest,
   setApiKeyRequest,
@@ -27,7 +28,7 @@ import {
   type ConversationSummary,
   type CurrentConversation,
 } from './history';
-import type { CopilotSnapshot, DeviceList, KeyStatus, SendMessageResult, SettingsView } from './types';
+import type { CopilotSnapshot, DeviceList, KeyStatus, OpenLinkResult, SendMessageResult, SettingsView } from './types';
 
 declare const responseType: unique symbol;
 
@@ -69,6 +70,11 @@ export const commands = {
   renameConversation: { request: renameConversationRequest, response: returns<ConversationSummary>() },
   deleteConversation: { request: conversationRequest, response: returns<CurrentConversation>() },
   exportConversation: { request: exportConversationRequest, response: returns<ConversationExport>() },
+  /** Answers the last typed message again (or retries it after a failure), the old reply forgotten. */
+  regenerateReply: { request: emptyRequest, response: returns<SendMessageResult>() },
+  /** Replaces the last typed message and its reply with this text, answered afresh. */
+  editLastMessage: { request: sendMessageRequest, response: returns<SendMessageResult>() },
+  openLink: { request: openLinkRequest, response: returns<OpenLinkResult>() },
 } satisfies { [N in CommandName]: CommandSpec };
 
 export type Commands = typeof commands;

@@ -14,6 +14,14 @@ export const sendMessageRequest = z.strictObject({
 
 export const emptyRequest = z.strictObject({}).optional();
 
+/** Only web links leave Parley: a reply's `file:`, `javascript:` or custom-scheme link opens nothing. */
+export const openLinkRequest = z.strictObject({
+  url: z
+    .string()
+    .max(8192, 'That link is too long to open.')
+    .refine((url) => /^https?:$/.test(URL.parse(url)?.protocol ?? ''), 'Parley opens only web links (http:// or https://).'),
+});
+
 export const setMutedRequest = z.strictObject({ muted: z.boolean() });
 
 /**

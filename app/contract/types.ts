@@ -60,6 +60,8 @@ export interface Turn {
   problem?: Problem;
   /** On a reply the user talked over: the part they heard; the rest of `text` went unheard. */
   heardText?: string;
+  /** On a reply not yet begun: what it waits for (the service's rate limit), so the UI can say so. */
+  waiting?: { reason: 'rate_limited'; retryAfterMs: number };
 }
 
 export type VoiceState = 'off' | 'connecting' | 'idle' | 'listening' | 'thinking' | 'speaking' | 'offline' | 'error';
@@ -301,6 +303,14 @@ export type PushEvent =
 export interface SendMessageResult {
   userTurnId: string;
   assistantTurnId: string;
+}
+
+/**
+ * Who opens a checked link: the desktop shell hands it to the system browser; browser mode has
+ * no shell to do that, so the page opens it in a new tab (with no access back to Parley).
+ */
+export interface OpenLinkResult {
+  openedBy: 'system' | 'page';
 }
 
 /** A request with no fields (`z.strictObject({})` reads as an index signature of `never`). */

@@ -74,6 +74,8 @@ export function think(conversation: readonly BrainMessage[], tools: readonly Bra
       if (args !== null) return { kind: 'tool_call', name: tool.name, arguments: JSON.stringify(args) };
     }
   }
+  const sample = samples.find((candidate) => candidate.ask.test(text));
+  if (sample !== undefined) return { kind: 'text', text: sample.reply(ordinal) };
   if (/^\s*(hello|hi|hey)\b/i.test(text)) {
     return { kind: 'text', text: `Hello! I am Parley's offline emulator, streaming this reply the way the Responses API does. This is ${ordinal}.` };
   }
@@ -126,6 +128,51 @@ function meetingAnswer(conversation: readonly BrainMessage[], text: string): str
   if (lastTheirs === undefined) return 'They have not said anything yet; only you have spoken.';
   return `At ${lastTheirs.at} they said: "${lastTheirs.text}"`;
 }
+
+/**
+ * Replies a UI needs to be tried with, asked for by name: a long one (to scroll), Markdown of
+ * every common kind, and Markdown that tries to run code (which must show as text and do nothing).
+ */
+const samples: ReadonlyArray<{ ask: RegExp; reply: (ordinal: string) => string }> = [
+  {
+    ask: /\b(long|longer) (reply|answer|story)\b/i,
+    reply: (ordinal) =>
+      [
+        `Here is a long reply, as you asked; this is ${ordinal}.`,
+        ...Array.from(
+          { length: 24 },
+          (_, index) =>
+            `Paragraph ${index + 1} of 24. The offline emulator streams these words one by one, at the pace its latency model sets, so a reader can watch the transcript follow the text down the page and stop following when they scroll up to read.`,
+        ),
+        'That is the end of the long reply.',
+      ].join('\n\n'),
+  },
+  {
+    ask: /\bmarkdown (sample|example|demo)\b/i,
+    reply: (ordinal) =>
+      [
+        `## A Markdown sample`,
+        `This is ${ordinal}. Replies can use **bold**, *italics*, \`inline code\` and [a link to example.org](https://example.org/docs).`,
+        '- a list item\n- another item\n  - a nested one',
+        '1. first step\n2. second step',
+        '```js\nconst greeting = "hello";\nconsole.log(`${greeting}, world`);\n```',
+        '> A quoted line.',
+        '| Column | Value |\n| --- | --- |\n| speed | 80 words/s |',
+      ].join('\n\n'),
+  },
+  {
+    ask: /\bhostile markdown\b/i,
+    reply: (ordinal) =>
+      [
+        `This is ${ordinal}, with markup that must stay inert:`,
+        '<script>window.parleyPwned = "script"</script>',
+        '<img src="x" onerror="window.parleyPwned = \'onerror\'">',
+        '[a javascript link](javascript:window.parleyPwned=\'link\') and [a file link](file:///etc/passwd)',
+        '<a href="https://example.org" onclick="window.parleyPwned = \'onclick\'">an inline anchor</a>',
+        '![an image](https://example.org/tracker.png)',
+      ].join('\n\n'),
+  },
+];
 
 interface Schema {
   /** False when the tool declares no properties: then any conventional name will do. */

@@ -17,6 +17,8 @@ export type HistoryDatabase = BetterSqlite3.Database;
 export interface LedgerSnapshot {
   offset: number;
   entries: ReadonlyArray<{ item: ResponseInputItem; stored: boolean }>;
+  /** Items were taken back since the last save (a regenerated turn): the saved window is rewritten. */
+  rewound?: boolean;
 }
 
 /** One write: the conversation (created on first write), the turns that changed, the ledger as it is now. */
@@ -118,8 +120,8 @@ export class HistoryStore {
     s.dropLedgerBefore.run(id, ledger.offset);
     const last = s.ledgerTail.get(id)?.last ?? null;
     let from = last === null ? ledger.offset : last + 1;
-    if (from > ledger.offset + ledger.entries.length) {
-      // The saved ledger runs past the snapshot (it cannot, unless the session was reset): rewrite it.
+    if (ledger.rewound === true || from > ledger.offset + ledger.entries.length) {
+      // Saved items were taken back, or the saved ledger runs past the snapshot (after a reset): rewrite it.
       s.dropLedgerFrom.run(id, ledger.offset);
       from = ledger.offset;
     }

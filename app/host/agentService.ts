@@ -2,7 +2,7 @@
  * Agent turns: typed messages and the voice's delegated work, both shown in the transcript and
  * both cancellable; a new conversation; the busy flag the UI shows.
  */
-import type { CommandResult, ConnectionState, Problem, PushEvent, SendMessageResult } from '../contract';
+import type { CommandResult, ConnectionState, Problem, PushEvent, SendMessageResult, Turn, TurnStatus } from '../contract';
 import type { InspectorLog } from '../inspector/log';
 import { userMessage } from '../protocol/responses';
 import type { ResponsesSession } from '../responses/session';
@@ -28,10 +28,19 @@ export interface AgentServiceOptions {
   newId: () => string;
 }
 
+/** The last typed turn while nothing came after it: the one Retry, Regenerate and Edit act on. */
+interface LastTurn {
+  userTurn: Turn;
+  assistantTurn: Turn;
+  /** The session it ran on; null when it never reached one (the agent was not connected). */
+  session: ResponsesSession | null;
+}
+
 export class AgentService {
   #options: AgentServiceOptions;
   #turn: AbortController | null = null;
   #turnsInFlight = 0;
+  #last: LastTurn | null = null;
 
   constructor(options: AgentServiceOptions) {
     this.#options = options;
@@ -66,11 +75,71 @@ export class AgentService {
    * cancelled with cancelAgent.
    */
   runTurn(text: string, source: 'typed' | 'voice'): { userTurnId: string; assistantTurnId: string; outcome: Promise<AgentOutcome> } {
-    const { transcript, emit, inspector, log, now, newId } = this.#options;
+    const { transcript, now, newId } = this.#options;
     const startedAt = now();
     const userTurn = transcript.start({ id: newId(), role: 'user', source, text: source === 'voice' ? `(for the agent) ${text}` : text, status: 'completed', startedAt });
     const assistantTurn = transcript.start({ id: newId(), role: 'assistant', source: 'typed', text: '', status: 'streaming', startedAt });
+    return this.#run(userTurn, assistantTurn, text);
+  }
+
+  /** Answers the last typed message again: a Retry after a failure, a Regenerate after a reply. */
+  regenerate(): CommandResult<SendMessageResult> {
+    const last = this.#takeBackLastTurn();
+    if (!last.ok) return last;
+    const { userTurn, assistantTurn } = last.value;
+    const reply = startingOver(assistantTurn, '', 'streaming', this.#options.now());
+    this.#options.transcript.restart(reply);
+    return this.#started(this.#run(userTurn, reply, userTurn.text));
+  }
+
+  /** Replaces the last typed message (and its reply) with `text`, and answers that instead. */
+  editLast(text: string): CommandResult<SendMessageResult> {
+    const last = this.#takeBackLastTurn();
+    if (!last.ok) return last;
+    const startedAt = this.#options.now();
+    const message = startingOver(last.value.userTurn, text, 'completed', startedAt);
+    const reply = startingOver(last.value.assistantTurn, '', 'streaming', startedAt);
+    this.#options.transcript.restart(message);
+    this.#options.transcript.restart(reply);
+    return this.#started(this.#run(message, reply, text));
+  }
+
+  #started(turn: { userTurnId: string; assistantTurnId: string }): CommandResult<SendMessageResult> {
+    return { ok: true, value: { userTurnId: turn.userTurnId, assistantTurnId: turn.assistantTurnId } };
+  }
+
+  /**
+   * The last typed turn, taken out of the agent's ledger so its answer can be replaced. Only the
+   * newest exchange qualifies: anything said after it (a voice turn, say) built on it.
+   */
+  #takeBackLastTurn(): CommandResult<LastTurn> {
+    const { transcript } = this.#options;
+    if (this.#turnsInFlight > 0) return { ok: false, problem: { code: 'busy', message: 'A reply is still coming.', hint: 'Stop it first (Escape), then try again.' } };
+    const last = this.#last;
+    const [secondLast, newest] = transcript.turns.slice(-2);
+    if (last === null || secondLast?.id !== last.userTurn.id || newest?.id !== last.assistantTurn.id) {
+      return { ok: false, problem: { code: 'invalid_payload', message: 'Only the latest typed message can be answered again or edited.', hint: 'Send a new message instead.' } };
+    }
     const session = this.#options.session();
+    if (session === null) {
+      const state = this.#options.connection();
+      return { ok: false, problem: state.status === 'error' ? state.problem : { code: 'connection_failed', message: 'Parley is still connecting.', hint: 'Wait a moment and try again.' } };
+    }
+    // A turn on an earlier session (before a reconnect with a new key) is not in this one's ledger.
+    const outcome = last.session === session ? session.forgetTurn(last.assistantTurn.id) : 'forgotten';
+    if (outcome === 'compacted') {
+      return { ok: false, problem: { code: 'invalid_payload', message: 'That exchange was folded into a summary when the conversation was compacted, so it cannot be taken back.', hint: 'Send the message again as a new one.' } };
+    }
+    if (outcome !== 'forgotten') {
+      return { ok: false, problem: { code: 'busy', message: 'The agent has answered something else since.', hint: 'Send a new message instead.' } };
+    }
+    return { ok: true, value: { ...last, userTurn: transcript.get(last.userTurn.id) ?? last.userTurn, assistantTurn: transcript.get(last.assistantTurn.id) ?? last.assistantTurn } };
+  }
+
+  #run(userTurn: Turn, assistantTurn: Turn, text: string): { userTurnId: string; assistantTurnId: string; outcome: Promise<AgentOutcome> } {
+    const { transcript, emit, inspector, log, now } = this.#options;
+    const session = this.#options.session();
+    this.#last = userTurn.source === 'typed' ? { userTurn, assistantTurn, session } : null;
     if (session === null) {
       const problem: Problem = { code: 'connection_failed', message: 'The agent is not connected.', hint: 'Check the connection indicator.' };
       transcript.finish({ ...assistantTurn, status: 'failed', problem });
@@ -81,9 +150,11 @@ export class AgentService {
     this.#turn = controller;
     emit({ type: 'agent', busy: true });
     const sent = session.runTurn([userMessage(text)], {
+      turnId: assistantTurn.id,
       signal: controller.signal,
       onTextDelta: (delta) => transcript.delta(assistantTurn.id, delta),
       onRestart: () => transcript.restart({ ...assistantTurn, text: '' }),
+      onWait: (wait) => transcript.restart({ ...assistantTurn, text: '', waiting: wait }),
     });
     const outcome = sent.then((result): AgentOutcome => {
       this.#turnsInFlight -= 1;
@@ -120,7 +191,13 @@ export class AgentService {
     }
     this.#options.session()?.reset();
     this.#options.transcript.clear();
+    this.#last = null;
     this.#options.publishInspector();
     return { ok: true, value: null };
   }
+}
+
+/** A turn said again under its own id: its old text, problem and wait are gone. */
+function startingOver(turn: Turn, text: string, status: TurnStatus, startedAt: number): Turn {
+  return { id: turn.id, role: turn.role, source: turn.source, text, status, startedAt };
 }

@@ -66,6 +66,11 @@ export interface CopilotDeps {
   agentStallTimeoutMs?: number;
   /** Opens the history database (SQLite); without it nothing is saved and history says so. */
   openHistory?: () => HistoryDatabase;
+  /**
+   * Hands a checked web link to the system browser (the desktop shell's `shell.openExternal`).
+   * Without it (browser mode) the page opens links itself.
+   */
+  openExternal?: (url: string) => Promise<void>;
 }
 
 /** Agent session settings from the user's settings. */
@@ -379,6 +384,17 @@ export function createCopilot(deps: CopilotDeps): Copilot {
     renameConversation: (request) => conversations.rename(request.id, request.title),
     deleteConversation: (request) => conversations.delete(request.id),
     exportConversation: (request) => conversations.export(request.id, request.format),
+    regenerateReply: () => agent.regenerate(),
+    editLastMessage: (request) => agent.editLast(request.text),
+    openLink: async (request) => {
+      if (deps.openExternal === undefined) return { ok: true, value: { openedBy: 'page' } };
+      try {
+        await deps.openExternal(request.url);
+        return { ok: true, value: { openedBy: 'system' } };
+      } catch (error) {
+        return { ok: false, problem: { code: 'internal', message: `The link could not be opened: ${(error as Error).message}`, hint: 'Copy it into your browser instead.' } };
+      }
+    },
   };
 
   const call = commandDispatcher(handlers, log);

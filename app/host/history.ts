@@ -41,6 +41,8 @@ export class HistoryService {
   #written = new WeakSet<Turn>();
   /** How far the saved ledger goes, so an unchanged ledger is not written again. */
   #ledgerMark: { offset: number; length: number } | null = null;
+  /** The ledger's `rewinds` when it was last saved: a change means saved items were taken back. */
+  #ledgerRewinds = 0;
   #prunedAt = -Infinity;
   #lastFailure: string | null = null;
 
@@ -145,9 +147,10 @@ export class HistoryService {
     const { transcript, session, now } = this.#options;
     const turns = transcript.turns.filter((turn) => turn.status !== 'streaming' && !this.#written.has(turn));
     const ledger = session()?.ledger;
+    const rewound = ledger !== undefined && ledger.rewinds !== this.#ledgerRewinds;
     const snapshot: LedgerSnapshot | undefined =
-      ledger === undefined ? undefined : { offset: ledger.length - ledger.entries.length, entries: ledger.entries };
-    const ledgerMoved = snapshot !== undefined && !sameMark(markOf(snapshot), this.#ledgerMark);
+      ledger === undefined ? undefined : { offset: ledger.length - ledger.entries.length, entries: ledger.entries, ...(rewound ? { rewound } : {}) };
+    const ledgerMoved = snapshot !== undefined && (rewound || !sameMark(markOf(snapshot), this.#ledgerMark));
     if (turns.length === 0 && !ledgerMoved) return;
     const title = this.#current.title ?? titleOf(transcript.turns);
     const saved = this.#run((store) => {
@@ -156,7 +159,10 @@ export class HistoryService {
     });
     if (saved !== true) return;
     for (const turn of turns) this.#written.add(turn);
-    if (ledgerMoved) this.#ledgerMark = markOf(snapshot);
+    if (ledgerMoved) {
+      this.#ledgerMark = markOf(snapshot);
+      this.#ledgerRewinds = ledger?.rewinds ?? 0;
+    }
     if (this.#current.title === null) this.#current = { ...this.#current, title };
     this.#changed();
     if (now() - this.#prunedAt >= pruneEveryMs) this.prune();

@@ -12,6 +12,8 @@ export interface LedgerEntry {
   bytes: number;
   /** Came from a response created with `store: true`, so the server can find it by id. */
   stored: boolean;
+  /** Its place in the order of everything ever recorded (the ledger's `length` when it came). */
+  seq: number;
 }
 
 /** What decides which items a full resend may carry. */
@@ -45,6 +47,10 @@ export class Ledger {
   #tokensAtFold = 0;
   /** The window's bytes and items by resend class, kept as items come and go (see `resendBytes`). */
   #tally = emptyTally();
+  /** The `seq` of the latest compaction's last item; -1 before any. */
+  #foldedAt = -1;
+  /** How many times items were taken back (see `dropFrom`). */
+  #rewinds = 0;
 
   /** How many items were ever recorded, including those a compaction folded away. */
   get length(): number {
@@ -53,6 +59,14 @@ export class Ledger {
 
   get entries(): readonly LedgerEntry[] {
     return this.#window;
+  }
+
+  /**
+   * Counts `dropFrom` calls. Numbers taken back are used again by the items that come next, so a
+   * copy kept elsewhere (the history database) must rewrite its window when this changes.
+   */
+  get rewinds(): number {
+    return this.#rewinds;
   }
 
   /** What a full resend sends: the latest compaction item (if any) and everything after it. */
@@ -108,13 +122,14 @@ export class Ledger {
   append(items: readonly ResponseInputItem[], { stored = false }: { stored?: boolean } = {}): LedgerFold | null {
     let foldedFrom: number | null = null;
     for (const item of items) {
-      this.#recorded += 1;
+      const seq = this.#recorded++;
       // A server-side compaction item stands for everything before it (PROTOCOL.md §1).
       if ((item as { type?: unknown }).type === 'compaction') {
         foldedFrom = Math.max(foldedFrom ?? 0, this.#windowTokens);
         this.#empty();
+        this.#foldedAt = seq;
       }
-      this.#push(entryOf(item, stored));
+      this.#push(entryOf(item, stored, seq));
     }
     if (foldedFrom === null) return null;
     this.#tokensAtFold = this.#windowTokens;
@@ -125,10 +140,8 @@ export class Ledger {
   replaceWindow(compacted: readonly ResponseInputItem[]): LedgerFold {
     const tokensBefore = this.#windowTokens;
     this.#empty();
-    for (const item of compacted) {
-      this.#recorded += 1;
-      this.#push(entryOf(item, false));
-    }
+    for (const item of compacted) this.#push(entryOf(item, false, this.#recorded++));
+    this.#foldedAt = this.#recorded - 1;
     this.#tokensAtFold = this.#windowTokens;
     return { tokensBefore, tokensAfter: this.#windowTokens };
   }
@@ -139,10 +152,29 @@ export class Ledger {
    */
   restore(offset: number, entries: ReadonlyArray<{ item: ResponseInputItem; stored: boolean }>): void {
     this.clear();
-    for (const { item, stored } of entries) this.#push(entryOf(item, stored));
+    entries.forEach(({ item, stored }, index) => this.#push(entryOf(item, stored, offset + index)));
     this.#recorded = offset + entries.length;
     // A window that starts at a compaction is what that compaction left; otherwise none happened.
-    this.#tokensAtFold = (entries[0]?.item as { type?: unknown } | undefined)?.type === 'compaction' ? this.#windowTokens : 0;
+    const folded = (entries[0]?.item as { type?: unknown } | undefined)?.type === 'compaction';
+    this.#tokensAtFold = folded ? this.#windowTokens : 0;
+    this.#foldedAt = folded ? offset : -1;
+  }
+
+  /**
+   * Takes back everything recorded from `mark` (an earlier `length`) on, as when the last turn is
+   * regenerated or edited, so the model does not see it twice. Refused (false) when a compaction
+   * since then folded some of it into a summary that cannot be taken apart.
+   */
+  dropFrom(mark: number): boolean {
+    if (this.#foldedAt >= mark) return false;
+    const first = this.#window.findIndex((entry) => entry.seq >= mark);
+    if (first < 0) return true;
+    const kept = this.#window.slice(0, first);
+    this.#empty();
+    for (const entry of kept) this.#push(entry);
+    this.#recorded = mark;
+    this.#rewinds += 1;
+    return true;
   }
 
   clear(): void {
@@ -192,9 +224,9 @@ function resendClass(entry: LedgerEntry): ResendClass | 'never' {
   return entry.stored ? 'storedOnly' : 'never';
 }
 
-function entryOf(item: ResponseInputItem, stored: boolean): LedgerEntry {
+function entryOf(item: ResponseInputItem, stored: boolean, seq: number): LedgerEntry {
   const json = JSON.stringify(item);
-  return { item, tokens: Math.max(1, Math.ceil(json.length / 4)), bytes: Buffer.byteLength(json), stored };
+  return { item, tokens: Math.max(1, Math.ceil(json.length / 4)), bytes: Buffer.byteLength(json), stored, seq };
 }
 
 function allows(resend: ResendClass, rules: ResendRules): boolean {

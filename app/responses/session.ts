@@ -90,7 +90,14 @@ export interface TurnHandlers {
   onTextDelta?: (delta: string) => void;
   /** A retried response streams again from the start: drop what was shown of the failed attempt. */
   onRestart?: () => void;
+  /** The service asked to wait (a rate limit): the request goes again after `retryAfterMs`. */
+  onWait?: (wait: { reason: 'rate_limited'; retryAfterMs: number }) => void;
+  /** Names the turn, so `forgetTurn` can take it back while it is the lane's latest. */
+  turnId?: string;
 }
+
+/** Why `forgetTurn` could not take a turn back, or that it did. */
+export type ForgetOutcome = 'forgotten' | 'running' | 'not_latest' | 'compacted';
 
 export interface TurnSummary {
   requests: number;
@@ -126,6 +133,8 @@ interface Lane {
   active: ActiveRequest | null;
   /** Its ledger came from a saved conversation and has not been sent yet. */
   resumed: boolean;
+  /** The turn that ran (or runs) last, and the ledger's length when it began. */
+  lastTurn: { id: string | null; mark: number; running: boolean } | null;
 }
 
 interface ActiveRequest {
@@ -219,7 +228,15 @@ export class ResponsesSession {
   /** Runs one user turn, tool loop included. Turns on one lane queue; lanes run in parallel. */
   runTurn(input: readonly ResponseInputItem[], handlers: TurnHandlers = {}, laneName = defaultLane): Promise<TurnOutcome> {
     const lane = this.#lane(laneName);
-    const turn = lane.queue.then(() => this.#runTurn(lane, [...input], handlers));
+    const turn = lane.queue.then(async () => {
+      const record = { id: handlers.turnId ?? null, mark: lane.ledger.length, running: true };
+      lane.lastTurn = record;
+      try {
+        return await this.#runTurn(lane, [...input], handlers);
+      } finally {
+        record.running = false;
+      }
+    });
     lane.queue = turn.catch(() => undefined);
     return turn;
   }
@@ -232,6 +249,7 @@ export class ResponsesSession {
     const lane = this.#lane(laneName);
     lane.ledger.restore(saved.offset, saved.entries);
     lane.head = null;
+    lane.lastTurn = null;
     lane.resumed = saved.entries.length > 0;
   }
 
@@ -241,6 +259,23 @@ export class ResponsesSession {
     lane.ledger.clear();
     lane.head = null;
     lane.resumed = false;
+    lane.lastTurn = null;
+  }
+
+  /**
+   * Takes the lane's latest turn (named by `TurnHandlers.turnId`) out of the ledger: its input,
+   * its outputs and its tool results, so a regenerated or edited turn is not seen twice. The next
+   * request resends the window, since the server's chain still ends in the forgotten turn.
+   */
+  forgetTurn(turnId: string, laneName = defaultLane): ForgetOutcome {
+    const lane = this.#lane(laneName);
+    const last = lane.lastTurn;
+    if (last === null || last.id !== turnId) return 'not_latest';
+    if (last.running) return 'running';
+    if (!lane.ledger.dropFrom(last.mark)) return 'compacted';
+    lane.head = null;
+    lane.lastTurn = null;
+    return 'forgotten';
   }
 
   close(): void {
@@ -251,7 +286,7 @@ export class ResponsesSession {
   #lane(name: string): Lane {
     let lane = this.#lanes.get(name);
     if (lane === undefined) {
-      lane = { name, ledger: new Ledger(), head: null, queue: Promise.resolve(), active: null, resumed: false };
+      lane = { name, ledger: new Ledger(), head: null, queue: Promise.resolve(), active: null, resumed: false, lastTurn: null };
       this.#lanes.set(name, lane);
     }
     return lane;
@@ -385,6 +420,7 @@ export class ResponsesSession {
       if (waitMs !== null && rateLimited < maxRateLimitRetries) {
         rateLimited += 1;
         this.#emit({ type: 'rate_limited', lane: lane.name, retryAfterMs: waitMs });
+        handlers.onWait?.({ reason: 'rate_limited', retryAfterMs: waitMs });
         await this.#options.sleep(waitMs);
         continue;
       }

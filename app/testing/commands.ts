@@ -26,4 +26,7 @@ export const sampleRequests: { [N in CommandName]: CommandRequest<N> } = {
   renameConversation: { id: 'c1', title: 'Plans' },
   deleteConversation: { id: 'c1' },
   exportConversation: { id: 'c1', format: 'markdown' },
+  regenerateReply: undefined,
+  editLastMessage: { text: 'hello again' },
+  openLink: { url: 'https://example.org/' },
 };

@@ -62,6 +62,9 @@ function scriptedBridge(snapshot: Partial<CopilotSnapshot> = {}) {
     renameConversation: async ({ id, title }) => (calls.push(`rename ${id} ${title}`), { ok: true, value: { id, title, createdAt: 0, updatedAt: 0, turnCount: 0 } }),
     deleteConversation: async ({ id }) => (calls.push(`delete ${id}`), { ok: true, value: { id: 'c1', title: null, private: false } }),
     exportConversation: async () => ({ ok: true, value: { fileName: 'c.md', mimeType: 'text/markdown', content: '' } }),
+    regenerateReply: async () => (calls.push('regenerate'), { ok: true, value: { userTurnId: 'u1', assistantTurnId: 'a1' } }),
+    editLastMessage: async ({ text }) => (calls.push(`edit ${text}`), { ok: true, value: { userTurnId: 'u1', assistantTurnId: 'a1' } }),
+    openLink: async ({ url }) => (calls.push(`open ${url}`), { ok: true, value: { openedBy: 'system' } }),
     listDevices: async () => ({ ok: true, value: { inputs: [{ id: 'mouth.monitor', label: 'Built-in microphone', isDefault: true }], outputs: [{ id: 'ear', label: 'Speakers', isDefault: true }] } }),
     onEvent: (listener) => {
       listeners.add(listener);

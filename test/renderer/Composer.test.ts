@@ -33,4 +33,13 @@ describe('Composer', () => {
     await fireEvent.click(send);
     expect(onSend).toHaveBeenCalledWith(longest);
   });
+
+  it('offers Stop while the agent answers, and Stop cancels it', async () => {
+    const onStop = vi.fn();
+    const { rerender } = render(Composer, { props: { disabled: false, onSend: async () => true, busy: false, onStop } });
+    expect(screen.queryByRole('button', { name: 'Stop' })).toBeNull();
+    await rerender({ busy: true });
+    await fireEvent.click(screen.getByRole('button', { name: 'Stop' }));
+    expect(onStop).toHaveBeenCalledOnce();
+  });
 });

@@ -46,6 +46,9 @@ function settingsBridge(settings: Partial<Settings> = {}) {
     renameConversation: notHere,
     deleteConversation: notHere,
     exportConversation: notHere,
+    regenerateReply: notHere,
+    editLastMessage: notHere,
+    openLink: notHere,
     onEvent: () => () => undefined,
   };
   return { bridge, updates };

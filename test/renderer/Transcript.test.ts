@@ -54,4 +54,57 @@ describe('Transcript', () => {
     const live = document.querySelector('[aria-live="polite"]');
     expect(live?.textContent).toBe('Parley: turn number 1');
   });
+
+  it('renders a reply as Markdown: a list, a link opened through the app, a code block whose Copy copies the code', async () => {
+    const writeText = vi.fn(async () => undefined);
+    Object.defineProperty(navigator, 'clipboard', { value: { writeText }, configurable: true });
+    const onOpenLink = vi.fn();
+    const reply = { ...turn(1), text: 'See [the docs](https://example.org/docs):\n\n- one\n- two\n\n```js\nconst a = 1;\n```' };
+    render(Transcript, { props: { turns: [turn(0), reply], streaming: false, onOpenLink } });
+    expect(screen.getAllByRole('listitem').map((item) => item.textContent)).toEqual(expect.arrayContaining(['one', 'two']));
+    const link = screen.getByRole('link', { name: 'the docs' });
+    const click = new MouseEvent('click', { bubbles: true, cancelable: true });
+    link.dispatchEvent(click);
+    expect(click.defaultPrevented).toBe(true);
+    expect(onOpenLink).toHaveBeenCalledWith('https://example.org/docs');
+    await fireEvent.click(screen.getByRole('button', { name: 'Copy code' }));
+    expect(writeText).toHaveBeenCalledWith('const a = 1;');
+    await waitFor(() => expect(screen.getByRole('button', { name: 'Copy code' }).textContent).toBe('Copied'));
+  });
+
+  it('shows raw HTML in a reply as text and keeps no script, handler or non-web link', () => {
+    const onOpenLink = vi.fn();
+    const reply = { ...turn(1), text: '<script>window.pwned = 1</script>\n\n<img src=x onerror="window.pwned = 2">\n\n[run](javascript:alert(1)) [disk](file:///etc/passwd) [call](tel:123) [inside](/settings)' };
+    render(Transcript, { props: { turns: [turn(0), reply], streaming: false, onOpenLink } });
+    const bubble = document.querySelector('li[data-role="assistant"] .bubble');
+    expect(bubble?.textContent).toContain('<script>window.pwned = 1</script>');
+    expect(bubble?.querySelector('script, img, [onerror]')).toBeNull();
+    expect(bubble?.querySelectorAll('a[href]')).toHaveLength(0);
+    screen.getByText('run').click();
+    expect(onOpenLink).not.toHaveBeenCalled();
+  });
+
+  it('offers Edit on your last message and Retry on its failed reply, and says when the service makes it wait', async () => {
+    const onRegenerate = vi.fn();
+    const onEdit = vi.fn(async () => true);
+    const failed: Turn = { ...turn(3), status: 'failed', text: '', problem: { code: 'server_error', message: 'The server could not answer.', hint: 'Try again.' } };
+    const { rerender } = render(Transcript, { props: { turns: [turn(0), turn(1), turn(2), failed], streaming: false, onRegenerate, onEdit } });
+    // Only the newest exchange can be redone.
+    expect(screen.getAllByRole('button', { name: 'Edit' })).toHaveLength(1);
+    await fireEvent.click(screen.getByRole('button', { name: 'Retry' }));
+    expect(onRegenerate).toHaveBeenCalledOnce();
+
+    await fireEvent.click(screen.getByRole('button', { name: 'Edit' }));
+    const box = screen.getByRole<HTMLTextAreaElement>('textbox', { name: 'Edit your message' });
+    expect(box.value).toBe('turn number 2');
+    expect(document.activeElement).toBe(box);
+    await fireEvent.input(box, { target: { value: 'turn number 2, edited' } });
+    await fireEvent.keyDown(box, { key: 'Enter' });
+    expect(onEdit).toHaveBeenCalledWith('turn number 2, edited');
+    await waitFor(() => expect(screen.queryByRole('textbox', { name: 'Edit your message' })).toBeNull());
+
+    const waiting: Turn = { ...turn(3), status: 'streaming', text: '', waiting: { reason: 'rate_limited', retryAfterMs: 2000 } };
+    await rerender({ turns: [turn(0), turn(1), turn(2), waiting], streaming: true });
+    expect(screen.getByRole('status').textContent).toBe('The service is rate-limiting requests; Parley will try again in 2 s.');
+  });
 });

@@ -82,7 +82,7 @@ export const folderRules: readonly FolderRule[] = [
   { folder: 'main/', imports: [...everyAppFolder, 'app/host/', 'app/emulator/', 'app/audio/native/', 'resources/'], packages: ['electron', 'ws', 'uiohook-napi', '@modelcontextprotocol/sdk', 'zod', 'better-sqlite3'], node: true },
   // The renderer's bridge builds its functions from the command names at run time: the contract's
   // channel table, which has no run-time imports, is the one app/ file it may import for real.
-  { folder: 'renderer/', imports: [], typeImports: ['app/contract/'], fileImports: ['app/contract/channels'], packages: ['svelte'], node: false },
+  { folder: 'renderer/', imports: [], typeImports: ['app/contract/'], fileImports: ['app/contract/channels'], packages: ['svelte', 'marked', 'dompurify'], node: false },
 ];
 
 export function ruleFor(file: string): FolderRule | null {

@@ -142,6 +142,28 @@ export class Conversation {
     }
   }
 
+  /** Answers the last typed message again: Retry on a failed reply, Regenerate on a finished one. */
+  async regenerate(): Promise<void> {
+    this.#report(await this.#bridge.regenerateReply());
+  }
+
+  /** Replaces the last typed message and answers it afresh; false (with a notice) when refused. */
+  async editLast(text: string): Promise<boolean> {
+    const result = await this.#bridge.editLastMessage({ text });
+    this.#report(result);
+    return result.ok;
+  }
+
+  /**
+   * Opens a link from a reply once the app has checked it: the desktop shell hands it to the
+   * system browser; in browser mode it opens in a new tab that cannot reach back to this page.
+   */
+  async openLink(url: string): Promise<void> {
+    const result = await this.#bridge.openLink({ url });
+    if (!result.ok) this.#report(result);
+    else if (result.value.openedBy === 'page') window.open(url, '_blank', 'noopener,noreferrer');
+  }
+
   async newConversation(): Promise<void> {
     const result = await this.#bridge.newConversation();
     if (!result.ok) this.#notify(result.problem);

@@ -184,6 +184,28 @@ describe('prompts the brain has no tool for', () => {
   });
 });
 
+describe('replies asked for by name, to try the UI with', () => {
+  const reply = (text: string): string => {
+    const turn = think([{ role: 'user', text }], registryOf(builtins()).forResponses());
+    expect(turn.kind).toBe('text');
+    return (turn as Extract<typeof turn, { kind: 'text' }>).text;
+  };
+
+  it('writes a long reply, several screens of paragraphs, still counting the messages', () => {
+    const text = reply('Please write a long reply');
+    expect(text.split(/\s+/).length).toBeGreaterThan(500);
+    expect(text.split('\n\n').length).toBeGreaterThan(20);
+    expect(text).toContain('this is your first message');
+  });
+
+  it('shows Markdown of each common kind, and hostile markup, without calling a tool', () => {
+    const sample = reply('show me a markdown sample');
+    for (const part of ['## ', '**bold**', '- a list item', '```js\n', '](https://example.org/docs)', '| --- |']) expect(sample).toContain(part);
+    const hostile = reply('hostile markdown please');
+    for (const part of ['<script>', 'onerror=', '](javascript:', '](file:', 'onclick=']) expect(hostile).toContain(part);
+  });
+});
+
 describe('the app against the emulator', () => {
   let copilot: Copilot | null = null;
   afterEach(async () => {

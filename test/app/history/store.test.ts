@@ -58,6 +58,15 @@ describe('HistoryStore (SQLite in a temporary folder)', () => {
     expect(loaded?.ledger).toEqual(ledgerOf(0, said('Plan a trip to Lisbon'), answered('Here is a plan.')));
   });
 
+  it('rewrites the saved window when items were taken back (a regenerated turn reuses their numbers)', () => {
+    const store = openStore();
+    store.save({ id: 'c1', title: 't', at: 1, turns: [], ledger: ledgerOf(0, said('one'), answered('1'), said('two'), answered('first answer')) });
+    // The last turn was regenerated: items 2 and 3 are new ones under the same numbers.
+    const regenerated = { ...ledgerOf(0, said('one'), answered('1'), said('two'), answered('other answer')), rewound: true };
+    store.save({ id: 'c1', title: 't', at: 2, turns: [], ledger: regenerated });
+    expect(store.load('c1')?.ledger).toEqual(ledgerOf(0, said('one'), answered('1'), said('two'), answered('other answer')));
+  });
+
   it('writes only the new ledger items each turn, and drops the items a compaction folded away', () => {
     const store = openStore();
     store.save({ id: 'c1', title: 't', at: 1, turns: [], ledger: ledgerOf(0, said('one'), answered('1')) });

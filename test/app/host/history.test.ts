@@ -80,6 +80,31 @@ describe('conversation history in the composition root', () => {
     expect(reopened[0]?.turnCount).toBe(8);
   });
 
+  it('saves a regenerated or edited turn in place of the old one, so a resumed conversation has each message once', async () => {
+    const first = await startCopilot();
+    await send(first, 'apricots');
+    await send(first, 'bananas');
+    const regenerated = nextEvent(first.onEvent, finished);
+    expect(await first.call(commandChannels.regenerateReply, undefined)).toMatchObject({ ok: true });
+    expect((await regenerated).turn.text).toContain('message 2 of our conversation');
+    const edited = nextEvent(first.onEvent, finished);
+    expect(await first.call(commandChannels.editLastMessage, { text: 'cherries' })).toMatchObject({ ok: true });
+    expect((await edited).turn.text).toContain('You said: "cherries". This is message 2');
+    await stop(first);
+    // The saved ledger holds what the agent holds: the old turns' items were overwritten, not kept.
+    const reader = new Database(join(dir, 'history.sqlite'), { readonly: true });
+    const items = reader.prepare<[], { item: string }>('SELECT item FROM ledger ORDER BY seq').all().map((row) => row.item);
+    reader.close();
+    expect(items.filter((item) => item.includes('"role":"user"')).map((item) => /apricots|bananas|cherries/.exec(item)?.[0])).toEqual(['apricots', 'cherries']);
+    expect(items.join('\n')).not.toContain('bananas');
+
+    const second = await startCopilot();
+    const [saved] = await value<ConversationSummary[]>(second.call(commandChannels.listConversations, undefined));
+    await value(second.call(commandChannels.openConversation, { id: saved?.id }));
+    expect(second.snapshot().turns.filter((turn) => turn.role === 'user').map((turn) => turn.text)).toEqual(['apricots', 'cherries']);
+    expect((await send(second, 'dates')).text).toContain('message 3 of our conversation');
+  });
+
   it('never writes a private conversation, and the next new one is saved again', async () => {
     const copilot = await startCopilot();
     await value(copilot.call(commandChannels.newConversation, { private: true }));

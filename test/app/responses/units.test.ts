@@ -64,6 +64,47 @@ describe('Ledger', () => {
     const rules = { reasoning: true, store: false };
     expect(ledger.resendBytes(rules)).toBe(Buffer.byteLength(JSON.stringify(ledger.resendWindow(rules))));
   });
+
+  it('takes back a turn: everything from its mark on, with its tokens', () => {
+    const ledger = new Ledger();
+    ledger.append([text(40), text(80)]);
+    const tokensBefore = ledger.windowTokens();
+    const mark = ledger.length;
+    ledger.append([text(120)]);
+    ledger.append([text(160), text(200)]);
+    expect(ledger.dropFrom(mark)).toBe(true);
+    expect(ledger.window()).toEqual([text(40), text(80)]);
+    expect(ledger.windowTokens()).toBe(tokensBefore);
+    // The numbers taken back are used again, and a saved copy is told to rewrite its window.
+    expect(ledger.length).toBe(mark);
+    expect(ledger.rewinds).toBe(1);
+    const rules = { reasoning: false, store: false };
+    expect(ledger.resendBytes(rules)).toBe(Buffer.byteLength(JSON.stringify(ledger.resendWindow(rules))));
+    // Taking back what is not there is no harm: a turn the server refused recorded nothing.
+    expect(ledger.dropFrom(ledger.length)).toBe(true);
+    expect(ledger.window()).toHaveLength(2);
+  });
+
+  it('will not take back a turn that a compaction since folded into its summary', () => {
+    const server = new Ledger();
+    server.append([text(40)]);
+    const mark = server.length;
+    server.append([text(80), { type: 'compaction', id: 'cmp_1', encrypted_content: 'e' } as ResponseInputItem, text(4)]);
+    expect(server.dropFrom(mark)).toBe(false);
+    expect(server.window()).toHaveLength(2);
+
+    const endpoint = new Ledger();
+    endpoint.append([text(40)]);
+    const before = endpoint.length;
+    endpoint.replaceWindow([text(8)]);
+    endpoint.append([text(80)]);
+    expect(endpoint.dropFrom(before)).toBe(false);
+    // A turn begun after the compaction can still be taken back.
+    const after = endpoint.length;
+    endpoint.append([text(12)]);
+    expect(endpoint.dropFrom(after)).toBe(true);
+    expect(endpoint.window()).toEqual([text(8), text(80)]);
+  });
 });
 
 describe('reasoning models', () => {
