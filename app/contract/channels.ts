@@ -35,6 +35,12 @@ export const commandChannels = {
   regenerateReply: 'copilot:regenerate-reply',
   editLastMessage: 'copilot:edit-last-message',
   openLink: 'copilot:open-link',
+  getMeeting: 'copilot:get-meeting',
+  startMeeting: 'copilot:start-meeting',
+  stopMeeting: 'copilot:stop-meeting',
+  askMeeting: 'copilot:ask-meeting',
+  updateMeetingNotes: 'copilot:update-meeting-notes',
+  exportMeeting: 'copilot:export-meeting',
 } as const;
 
 export type CommandName = keyof typeof commandChannels;

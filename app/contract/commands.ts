@@ -29,6 +29,7 @@ import {
   type CurrentConversation,
 } from './history';
 import type { CopilotSnapshot, DeviceList, KeyStatus, OpenLinkResult, SendMessageResult, SettingsView } from './types';
+import { askMeetingRequest, type MeetingAnswer, type MeetingExport, type MeetingView } from './meeting';
 
 declare const responseType: unique symbol;
 
@@ -75,6 +76,12 @@ export const commands = {
   /** Replaces the last typed message and its reply with this text, answered afresh. */
   editLastMessage: { request: sendMessageRequest, response: returns<SendMessageResult>() },
   openLink: { request: openLinkRequest, response: returns<OpenLinkResult>() },
+  getMeeting: { request: emptyRequest, response: returns<MeetingView>() },
+  startMeeting: { request: emptyRequest, response: returns<MeetingView>() },
+  stopMeeting: { request: emptyRequest, response: returns<MeetingView>() },
+  askMeeting: { request: askMeetingRequest, response: returns<MeetingAnswer>() },
+  updateMeetingNotes: { request: emptyRequest, response: returns<MeetingView>() },
+  exportMeeting: { request: emptyRequest, response: returns<MeetingExport>() },
 } satisfies { [N in CommandName]: CommandSpec };
 
 export type Commands = typeof commands;

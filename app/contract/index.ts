@@ -1,6 +1,7 @@
 export * from './channels';
 export * from './commands';
 export * from './history';
+export * from './meeting';
 export * from './schemas';
 export * from './settings';
 export type * from './types';

@@ -69,6 +69,8 @@ export const settingsSchema = z.strictObject({
   audioFormat: z.enum(['pcm16', 'pcmu', 'pcma']),
   inputDevice: z.string().max(200).nullable(),
   outputDevice: z.string().max(200).nullable(),
+  /** Meeting mode hears the call through this output's monitor; the system default when null. */
+  meetingAudioDevice: z.string().max(200).nullable(),
   hotkey: z.string().min(1).max(64),
   earcons: z.boolean(),
   instructions: z.string().max(20_000),

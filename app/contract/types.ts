@@ -2,6 +2,7 @@ import type { z } from 'zod';
 import type { CommandName } from './channels';
 import type { Commands, Returns } from './commands';
 import type { CurrentConversation } from './history';
+import type { MeetingLine, MeetingStatus } from './meeting';
 import type { Settings } from './settings';
 
 /** What a caller sends with command `N` (before the schema's defaults and trimming). */
@@ -298,7 +299,11 @@ export type PushEvent =
   | { type: 'agent'; busy: boolean }
   | { type: 'tools.catalog'; tools: ToolInfo[] }
   /** The conversation on screen changed, or the saved ones did (a turn saved, one renamed or deleted). */
-  | { type: 'history'; current: CurrentConversation };
+  | { type: 'history'; current: CurrentConversation }
+  /** A line of the meeting transcript was heard or grew. */
+  | { type: 'meeting.line'; line: MeetingLine }
+  /** The meeting started or stopped, its notes changed, or a problem came or went. */
+  | { type: 'meeting.status'; status: MeetingStatus };
 
 export interface SendMessageResult {
   userTurnId: string;

@@ -38,6 +38,7 @@ import { AgentService } from './agentService';
 import { agentEventTranslator, inspectorPublisher } from './events';
 import { commandDispatcher } from './commands';
 import { HistoryService } from './history';
+import { MeetingService } from './meeting';
 import { HistoryStore, type HistoryDatabase } from '../history/store';
 
 export type { EmbeddedEmulator, Logger, ToolInstallContext } from './ports';
@@ -192,6 +193,20 @@ export function createCopilot(deps: CopilotDeps): Copilot {
     newId,
   });
   const conversations = history;
+  let endpoint: { baseUrl: string; apiKey: string } | null = null;
+  const meeting = new MeetingService({
+    endpoint: () => endpoint,
+    agent: () => session,
+    audio: deps.voice ?? null,
+    parleySpeaking: () => voice?.speaking === true,
+    settings: () => settings.settings,
+    createWebSocket: deps.createWebSocket,
+    now,
+    sleep: deps.sleep,
+    random: deps.random,
+    emit,
+    log,
+  });
   settings.onChange(() => conversations.prune());
   tools.registry.register(
     delegationTool({
@@ -262,6 +277,7 @@ export function createCopilot(deps: CopilotDeps): Copilot {
       mode = 'online';
     }
     target = { mode, endpoint: responsesSocketUrl(baseUrl) };
+    endpoint = { baseUrl, apiKey };
     session = new ResponsesSession({
       baseUrl,
       apiKey,
@@ -395,6 +411,12 @@ export function createCopilot(deps: CopilotDeps): Copilot {
         return { ok: false, problem: { code: 'internal', message: `The link could not be opened: ${(error as Error).message}`, hint: 'Copy it into your browser instead.' } };
       }
     },
+    getMeeting: () => ({ ok: true, value: meeting.view() }),
+    startMeeting: () => meeting.start(),
+    stopMeeting: () => meeting.stop(),
+    askMeeting: (request) => meeting.ask(request.question),
+    updateMeetingNotes: () => meeting.updateNotes(),
+    exportMeeting: () => meeting.export(),
   };
 
   const call = commandDispatcher(handlers, log);
@@ -430,6 +452,7 @@ export function createCopilot(deps: CopilotDeps): Copilot {
     async close() {
       tools.cancelAll();
       if (typeof uninstallTools === 'function') uninstallTools();
+      await meeting.close();
       await voice?.stop();
       session?.close();
       await emulator?.close();

@@ -6,7 +6,7 @@
  * the meeting goes on with the other and says what is missing.
  */
 import type { Problem } from '../contract';
-import { excludeWhilePlaying, watchSilence } from '../audio/systemAudio';
+import { excludeWhilePlaying, watchSilence, type PlaybackState } from '../audio/systemAudio';
 import type { PlayoutBuffer } from '../audio/playout';
 import type { MicSource } from '../audio/ports';
 import { userMessage } from '../protocol/responses';
@@ -36,8 +36,10 @@ export interface MeetingOptions extends Pick<VoiceSessionIo, 'baseUrl' | 'apiKey
   mic: MicSource;
   /** The system's audio (app/audio/native/systemAudio.ts). */
   system: MicSource;
-  /** Parley's own playback: the system's audio carries it, so it is dropped while Parley speaks. */
+  /** The listeners' clock (and, unless `parleySpeaking` is given, Parley's playback). */
   playout: PlayoutBuffer;
+  /** Whether Parley is speaking: the system's audio carries its voice, so it is dropped meanwhile. */
+  parleySpeaking?: PlaybackState;
   agent: MeetingAgent;
   settings: TranscriberSettings;
   setTimer?: SetTimer;
@@ -73,7 +75,7 @@ export class MeetingSession {
       onNotes: (markdown) => options.onEvent({ type: 'notes', markdown }),
       onProblem: (problem) => options.onEvent({ type: 'problem', source: 'notes', problem }),
     });
-    const system = watchSilence(excludeWhilePlaying(options.system, options.playout), {
+    const system = watchSilence(excludeWhilePlaying(options.system, options.parleySpeaking ?? options.playout), {
       ...(options.systemSilenceMs === undefined ? {} : { afterMs: options.systemSilenceMs }),
       onSilent: (problem) => this.#report('them', problem),
       onSound: () => options.onEvent({ type: 'problem.cleared', source: 'them' }),

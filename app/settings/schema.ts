@@ -41,6 +41,7 @@ export const defaultSettings: Settings = {
   audioFormat: 'pcm16',
   inputDevice: null,
   outputDevice: null,
+  meetingAudioDevice: null,
   hotkey: 'CommandOrControl+Shift+Space',
   earcons: true,
   instructions: 'You are Parley, a concise desktop co-pilot. Answer briefly and plainly; say so when you are unsure.',

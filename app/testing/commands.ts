@@ -29,4 +29,10 @@ export const sampleRequests: { [N in CommandName]: CommandRequest<N> } = {
   regenerateReply: undefined,
   editLastMessage: { text: 'hello again' },
   openLink: { url: 'https://example.org/' },
+  getMeeting: undefined,
+  startMeeting: undefined,
+  stopMeeting: undefined,
+  askMeeting: { question: 'what did they just ask?' },
+  updateMeetingNotes: undefined,
+  exportMeeting: undefined,
 };

@@ -47,6 +47,8 @@ export interface VoiceTranscript {
 
 export interface VoiceDeps {
   createMic: (deviceId: string | null) => MicSource;
+  /** The system's audio (the other side of a call), from an output device's monitor; meeting mode only. */
+  createSystemAudio?: (deviceId: string | null) => MicSource;
   createSpeaker: (deviceId: string | null) => SpeakerSink;
   /** The local speech detector that lets the user barge in over the canceller (Silero in the shells). */
   createSpeechDetector?: () => Promise<SpeechDetector>;
@@ -209,10 +211,14 @@ export class VoiceController {
     this.#session?.previewVoice(voice);
   }
 
-  /** A note for the voice to speak about (a delegated task's result). */
   /** True while a voice conversation is open: typed text then goes to the voice front too. */
   get active(): boolean {
     return this.#session !== null && !['off', 'offline', 'error'].includes(this.#status.state);
+  }
+
+  /** True while Parley's voice is playing. */
+  get speaking(): boolean {
+    return this.#status.state === 'speaking';
   }
 
   /** Typed text into the voice conversation: the voice answers, and delegates real work. */
@@ -221,6 +227,7 @@ export class VoiceController {
     this.#session?.sendText(text);
   }
 
+  /** A note for the voice to speak about (a delegated task's result). */
   addNote(note: string): void {
     this.#session?.addNote(note);
   }

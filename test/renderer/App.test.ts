@@ -65,6 +65,13 @@ function scriptedBridge(snapshot: Partial<CopilotSnapshot> = {}) {
     regenerateReply: async () => (calls.push('regenerate'), { ok: true, value: { userTurnId: 'u1', assistantTurnId: 'a1' } }),
     editLastMessage: async ({ text }) => (calls.push(`edit ${text}`), { ok: true, value: { userTurnId: 'u1', assistantTurnId: 'a1' } }),
     openLink: async ({ url }) => (calls.push(`open ${url}`), { ok: true, value: { openedBy: 'system' } }),
+    // The window has no meeting panel yet: these answer as a host with no meeting would.
+    getMeeting: async () => ({ ok: true, value: { live: false, startedAt: null, notes: '', problems: [], lines: [] } }),
+    startMeeting: async () => ({ ok: true, value: { live: true, startedAt: 0, notes: '', problems: [], lines: [] } }),
+    stopMeeting: async () => ({ ok: true, value: { live: false, startedAt: 0, notes: '', problems: [], lines: [] } }),
+    askMeeting: async () => ({ ok: true, value: { text: '' } }),
+    updateMeetingNotes: async () => ({ ok: true, value: { live: false, startedAt: 0, notes: '', problems: [], lines: [] } }),
+    exportMeeting: async () => ({ ok: true, value: { fileName: 'meeting.md', mimeType: 'text/markdown', content: '' } }),
     listDevices: async () => ({ ok: true, value: { inputs: [{ id: 'mouth.monitor', label: 'Built-in microphone', isDefault: true }], outputs: [{ id: 'ear', label: 'Speakers', isDefault: true }] } }),
     onEvent: (listener) => {
       listeners.add(listener);

@@ -49,6 +49,12 @@ function settingsBridge(settings: Partial<Settings> = {}) {
     regenerateReply: notHere,
     editLastMessage: notHere,
     openLink: notHere,
+    getMeeting: notHere,
+    startMeeting: notHere,
+    stopMeeting: notHere,
+    askMeeting: notHere,
+    updateMeetingNotes: notHere,
+    exportMeeting: notHere,
     onEvent: () => () => undefined,
   };
   return { bridge, updates };

@@ -1,0 +1,158 @@
+/**
+ * The meeting service: starts and stops meeting mode (app/meeting) with the host's microphone,
+ * the system's audio and the agent's socket, keeps the meeting's lines and problems for the UI,
+ * and answers the meeting commands. One meeting at a time; its transcript stays readable and
+ * exportable after it stops, until the next one starts.
+ */
+import type { CommandResult, MeetingAnswer, MeetingExport, MeetingLine, MeetingProblem, MeetingStatus, MeetingView, Problem, PushEvent } from '../contract';
+import { PlayoutBuffer, type Scheduler } from '../audio/playout';
+import type { MicSource, SpeakerSink } from '../audio/ports';
+import { MeetingSession, type MeetingAgent, type MeetingEvent } from '../meeting/session';
+import type { Settings } from '../settings/schema';
+import type { WebSocketFactory } from '../transport/socket';
+import { defaultPipelineSettings } from '../voice/pipeline';
+import type { Logger } from './ports';
+
+export interface MeetingServiceOptions {
+  /** Where the sockets go; null while the copilot is not connected. */
+  endpoint: () => { baseUrl: string; apiKey: string } | null;
+  agent: () => MeetingAgent | null;
+  audio: { createMic: (deviceId: string | null) => MicSource; createSystemAudio?: (deviceId: string | null) => MicSource; scheduler: Scheduler } | null;
+  /** Whether Parley's voice is playing (kept out of the system's audio). */
+  parleySpeaking: () => boolean;
+  settings: () => Settings;
+  createWebSocket: WebSocketFactory;
+  now: () => number;
+  sleep: (ms: number) => Promise<void>;
+  random: () => number;
+  emit: (event: PushEvent) => void;
+  log: Logger;
+}
+
+/** The meeting plays nothing: its listeners only need a playout clock. */
+const nothingPlays: SpeakerSink = { sampleRate: 24_000, latencyMs: 0, open: async () => undefined, write: () => undefined, flush: () => undefined, close: async () => undefined };
+
+const noSystemAudio = (): MicSource => ({
+  sampleRate: 24_000,
+  start: async (_onChunk, onError) =>
+    onError({ code: 'internal', message: "This window cannot hear the system's audio, so the other side of a call is not transcribed.", hint: 'Meeting mode hears your microphone only here.' }),
+  stop: async () => undefined,
+});
+
+export class MeetingService {
+  readonly #options: MeetingServiceOptions;
+  #meeting: MeetingSession | null = null;
+  #lines = new Map<string, MeetingLine>();
+  #problems: MeetingProblem[] = [];
+  #startedAt: number | null = null;
+  #notes = '';
+
+  constructor(options: MeetingServiceOptions) {
+    this.#options = options;
+  }
+
+  view(): MeetingView {
+    return { ...this.#status(), lines: [...this.#lines.values()] };
+  }
+
+  async start(): Promise<CommandResult<MeetingView>> {
+    if (this.#meeting?.live === true) return { ok: true, value: this.view() };
+    const { audio } = this.#options;
+    const endpoint = this.#options.endpoint();
+    const agent = this.#options.agent();
+    if (audio === null) return failure({ code: 'connection_failed', message: 'Meeting mode needs a microphone, and this window has none.', hint: 'Use the desktop app, or browser mode on a machine with a sound server.' });
+    if (endpoint === null || agent === null) return failure({ code: 'connection_failed', message: 'Parley is not connected yet, so a meeting cannot start.', hint: 'Wait for the connection indicator, then start the meeting again.' });
+    const settings = this.#options.settings();
+    const speaking = this.#options.parleySpeaking;
+    this.#lines = new Map();
+    this.#problems = [];
+    this.#notes = '';
+    const meeting = new MeetingSession({
+      ...endpoint,
+      createWebSocket: this.#options.createWebSocket,
+      now: this.#options.now,
+      sleep: this.#options.sleep,
+      random: this.#options.random,
+      mic: audio.createMic(settings.inputDevice),
+      system: (audio.createSystemAudio ?? noSystemAudio)(settings.meetingAudioDevice),
+      playout: new PlayoutBuffer({ sink: nothingPlays, scheduler: audio.scheduler }),
+      parleySpeaking: { get playing() { return speaking(); } },
+      agent,
+      settings: {
+        transcriptionModel: settings.transcriptionModel,
+        language: null,
+        vad: { ...defaultPipelineSettings.vad, ...settings.vad },
+        echo: settings.echo,
+        frameMs: defaultPipelineSettings.frameMs,
+      },
+      onEvent: (event) => this.#onEvent(event),
+    });
+    this.#meeting = meeting;
+    await meeting.start();
+    this.#startedAt = meeting.transcript.startedAt;
+    this.#options.log.info('meeting started', {});
+    return { ok: true, value: this.view() };
+  }
+
+  async stop(): Promise<CommandResult<MeetingView>> {
+    await this.#meeting?.stop();
+    return { ok: true, value: this.view() };
+  }
+
+  async ask(question: string): Promise<CommandResult<MeetingAnswer>> {
+    const meeting = this.#meeting;
+    if (meeting === null) return failure({ code: 'invalid_payload', message: 'No meeting has been held yet, so there is nothing to ask about.', hint: 'Start a meeting first.' });
+    const outcome = await meeting.ask(question);
+    return outcome.status === 'failed' ? failure(outcome.problem) : { ok: true, value: { text: outcome.text } };
+  }
+
+  async updateNotes(): Promise<CommandResult<MeetingView>> {
+    await this.#meeting?.updateNotes();
+    return { ok: true, value: this.view() };
+  }
+
+  export(): CommandResult<MeetingExport> {
+    const meeting = this.#meeting;
+    if (meeting === null) return failure({ code: 'invalid_payload', message: 'No meeting has been held yet, so there is nothing to export.', hint: 'Start a meeting first.' });
+    const started = new Date(meeting.transcript.startedAt);
+    const stamp = started.toISOString().slice(0, 16).replace('T', ' ');
+    return { ok: true, value: { fileName: `meeting-${stamp.replace(/[: ]/g, '-')}.md`, mimeType: 'text/markdown', content: meeting.markdown(`Meeting, ${stamp} UTC`) } };
+  }
+
+  async close(): Promise<void> {
+    await this.#meeting?.stop();
+  }
+
+  #status(): MeetingStatus {
+    return { live: this.#meeting?.live === true, startedAt: this.#startedAt, notes: this.#notes, problems: [...this.#problems] };
+  }
+
+  #onEvent(event: MeetingEvent): void {
+    switch (event.type) {
+      case 'segment':
+        this.#lines.set(event.segment.id, event.segment);
+        this.#options.emit({ type: 'meeting.line', line: event.segment });
+        return;
+      case 'notes':
+        this.#notes = event.markdown;
+        break;
+      case 'problem':
+        // One problem per source at a time: the newest says what is wrong now.
+        this.#problems = [...this.#problems.filter((problem) => problem.source !== event.source), { source: event.source, message: event.problem.message, hint: event.problem.hint }];
+        this.#options.log.warn(event.problem.message, { source: event.source });
+        break;
+      case 'problem.cleared':
+        this.#problems = this.#problems.filter((problem) => problem.source !== event.source);
+        break;
+      case 'meeting':
+        break;
+      case 'source':
+        return;
+    }
+    this.#options.emit({ type: 'meeting.status', status: this.#status() });
+  }
+}
+
+function failure<T>(problem: Problem): CommandResult<T> {
+  return { ok: false, problem };
+}

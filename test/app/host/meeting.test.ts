@@ -1,0 +1,86 @@
+/**
+ * Meeting mode through the copilot's command table, on the embedded emulator: start, the lines
+ * pushed as they are heard, a question answered from them, the notes, stop and export. The
+ * microphone and the system's audio are the shipped scripted sources.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { commandChannels, type MeetingView, type PushEvent } from '../../../app/contract';
+import { createCopilot, type Copilot } from '../../../app/host/copilot';
+import { fastScheduler, ScriptedMic, RecordingSink } from '../../../app/testing';
+import { nextEvent, testDeps } from '../../support/copilot';
+
+let copilot: Copilot | null = null;
+afterEach(async () => {
+  await copilot?.close();
+  copilot = null;
+});
+
+async function meetingCopilot(options: { systemAudio?: boolean } = {}) {
+  const me = new ScriptedMic();
+  const them = new ScriptedMic();
+  copilot = createCopilot({
+    ...testDeps({}),
+    voice: {
+      createMic: () => me,
+      createSpeaker: () => new RecordingSink(),
+      ...(options.systemAudio === false ? {} : { createSystemAudio: () => them }),
+      scheduler: fastScheduler(20),
+    },
+  });
+  await copilot.start();
+  const call = async <T>(channel: string, payload?: unknown): Promise<T> => {
+    const result = await copilot!.call(channel, payload);
+    if (!result.ok) throw new Error(result.problem.message);
+    return result.value as T;
+  };
+  const onEvent = (listener: (event: PushEvent) => void) => copilot!.onEvent(listener);
+  return { me, them, call, onEvent };
+}
+
+const finalLine = (onEvent: (listener: (event: PushEvent) => void) => () => void, speaker: 'me' | 'them') =>
+  nextEvent(onEvent, (event): event is Extract<PushEvent, { type: 'meeting.line' }> => event.type === 'meeting.line' && event.line.final && event.line.speaker === speaker);
+
+describe('meeting mode through the commands', () => {
+  it('starts, pushes both sides\' lines, answers from them, keeps notes, stops and exports Markdown', async () => {
+    const { me, them, call, onEvent } = await meetingCopilot();
+    const started = await call<MeetingView>(commandChannels.startMeeting);
+    expect(started).toMatchObject({ live: true, lines: [], problems: [] });
+
+    const theirs = finalLine(onEvent, 'them');
+    them.speak(700);
+    them.silence(600);
+    await theirs;
+    const mine = finalLine(onEvent, 'me');
+    me.speak(400);
+    me.silence(600);
+    await mine;
+
+    const answer = await call<{ text: string }>(commandChannels.askMeeting, { question: 'what did they just ask?' });
+    expect(answer.text).toMatch(/they said: "\[\d\.\d s of speech\]"/);
+    const noted = await call<MeetingView>(commandChannels.updateMeetingNotes);
+    expect(noted.notes).toMatch(/2 lines so far: 1 from you, 1 from them/);
+
+    const stopped = await call<MeetingView>(commandChannels.stopMeeting);
+    expect(stopped.live).toBe(false);
+    expect(stopped.lines.map((line) => line.speaker)).toEqual(['them', 'me']);
+    const exported = await call<{ fileName: string; content: string }>(commandChannels.exportMeeting);
+    expect(exported.fileName).toMatch(/^meeting-\d{4}-\d\d-\d\d-\d\d-\d\d\.md$/);
+    expect(exported.content).toMatch(/## Notes[\s\S]*## Transcript\n\n- \*\*\d\d:\d\d Them:\*\*/);
+  });
+
+  it('where the system\'s audio cannot be heard, says so and transcribes the microphone', async () => {
+    const { me, call, onEvent } = await meetingCopilot({ systemAudio: false });
+    const started = await call<MeetingView>(commandChannels.startMeeting);
+    expect(started.problems).toEqual([expect.objectContaining({ source: 'them', message: "This window cannot hear the system's audio, so the other side of a call is not transcribed." })]);
+    const mine = finalLine(onEvent, 'me');
+    me.speak(400);
+    me.silence(600);
+    await mine;
+  });
+
+  it('refuses a question with nothing in it, and export before any meeting, in words', async () => {
+    const { call } = await meetingCopilot();
+    await expect(call(commandChannels.askMeeting, { question: '   ' })).rejects.toThrow(/Type a question about the meeting/);
+    await expect(call(commandChannels.exportMeeting)).rejects.toThrow(/No meeting has been held yet/);
+  });
+});
