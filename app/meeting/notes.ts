@@ -6,17 +6,15 @@
  */
 import type { Problem } from '../contract';
 import { userMessage } from '../protocol/responses';
-import type { TurnOutcome } from '../responses/session';
+import type { ResponsesSession } from '../responses/session';
 import type { SetTimer } from '../transport/deadline';
-import { MeetingTranscript } from './transcript';
+import { MeetingTranscript, UnseenLines } from './transcript';
 
-/** The agent, or anything that runs a turn on a named lane like it. */
-export interface NotesAgent {
-  runTurn(input: ReturnType<typeof userMessage>[], handlers?: object, lane?: string): Promise<TurnOutcome>;
-}
+/** The agent's socket, or anything that runs a turn on a named lane like it. */
+export type MeetingAgent = Pick<ResponsesSession, 'runTurn'>;
 
 export interface LiveNotesOptions {
-  agent: NotesAgent;
+  agent: MeetingAgent;
   transcript: MeetingTranscript;
   setTimer: SetTimer;
   /** How often the notes catch up while lines keep coming (default a minute). */
@@ -35,14 +33,14 @@ const notesRequest =
 export class LiveNotes {
   readonly #options: LiveNotesOptions;
   #markdown = '';
-  /** Lines the notes lane has been sent, by segment id. */
-  readonly #sent = new Set<string>();
+  readonly #unsent: UnseenLines;
   #running: Promise<void> | null = null;
   #again = false;
   #cancelTimer: (() => void) | null = null;
 
   constructor(options: LiveNotesOptions) {
     this.#options = options;
+    this.#unsent = new UnseenLines(options.transcript);
   }
 
   get markdown(): string {
@@ -86,11 +84,9 @@ export class LiveNotes {
   async #catchUp(): Promise<void> {
     do {
       this.#again = false;
-      // A line still partial goes with a later update, once final; each line goes once.
-      const ready = this.#options.transcript.finalBetween(0).filter((segment) => !this.#sent.has(segment.id));
+      // The session keeps a failed turn's message for the next one, so lines taken count as sent either way.
+      const ready = this.#unsent.take();
       if (ready.length === 0) continue;
-      // The session keeps a failed turn's message for the next one, so these lines count as sent either way.
-      for (const segment of ready) this.#sent.add(segment.id);
       const outcome = await this.#options.agent.runTurn([userMessage(`${MeetingTranscript.lines(ready)}\n\n${notesRequest}`)], {}, this.#options.lane ?? notesLane);
       if (outcome.status === 'failed') this.#options.onProblem({ ...outcome.problem, message: `The meeting notes could not be updated: ${outcome.problem.message}` });
       else if (outcome.text.trim() !== '') {

@@ -15,13 +15,10 @@ import { realTimer, type SetTimer } from '../transport/deadline';
 import type { VoiceState } from '../voice/session';
 import type { VoiceSessionIo } from '../voice/sessionBase';
 import { Transcriber, type TranscriberSettings } from '../voice/transcriber';
-import { LiveNotes, type NotesAgent } from './notes';
-import { MeetingTranscript, type Segment, type Speaker } from './transcript';
+import { LiveNotes, type MeetingAgent } from './notes';
+import { MeetingTranscript, UnseenLines, type Segment, type Speaker } from './transcript';
 
-/** The agent: its default lane answers the user, the notes lane keeps the notes. */
-export interface MeetingAgent extends NotesAgent {
-  runTurn(input: ReturnType<typeof userMessage>[], handlers?: TurnHandlers, lane?: string): Promise<TurnOutcome>;
-}
+export type { MeetingAgent } from './notes';
 
 export type MeetingEvent =
   | { type: 'meeting'; state: 'live' | 'stopped'; startedAt: number }
@@ -49,7 +46,7 @@ export interface MeetingOptions extends Pick<VoiceSessionIo, 'baseUrl' | 'apiKey
   onEvent: (event: MeetingEvent) => void;
 }
 
-/** How far back a question looks by default, when the agent has not seen the lines yet. */
+/** Heads the lines sent with a question: those the user's lane has not been given before. */
 const questionContext = 'Lines of the meeting so far that you have not seen yet';
 
 export class MeetingSession {
@@ -57,8 +54,8 @@ export class MeetingSession {
   readonly transcript: MeetingTranscript;
   readonly #notes: LiveNotes;
   readonly #listeners: Record<Speaker, Transcriber>;
-  /** Lines the user's lane has been given with a question, by segment id. */
-  readonly #shown = new Set<string>();
+  /** Lines the user's lane has not been given with a question yet. */
+  readonly #unasked: UnseenLines;
   #live = false;
   /** Problems each source has reported so far. */
   readonly #problems: Record<Speaker, number> = { me: 0, them: 0 };
@@ -66,6 +63,7 @@ export class MeetingSession {
   constructor(options: MeetingOptions) {
     this.#options = options;
     this.transcript = new MeetingTranscript(options.now());
+    this.#unasked = new UnseenLines(this.transcript);
     const setTimer = options.setTimer ?? realTimer;
     this.#notes = new LiveNotes({
       agent: options.agent,
@@ -132,8 +130,7 @@ export class MeetingSession {
    * it, so "what did they just ask?" is answered from what was said.
    */
   ask(question: string, handlers: TurnHandlers = {}): Promise<TurnOutcome> {
-    const unseen = this.transcript.finalBetween(0).filter((segment) => !this.#shown.has(segment.id));
-    for (const segment of unseen) this.#shown.add(segment.id);
+    const unseen = this.#unasked.take();
     const context = unseen.length === 0 ? '' : `${questionContext}:\n${MeetingTranscript.lines(unseen)}\n\n`;
     return this.#options.agent.runTurn([userMessage(`${context}Question about the meeting: ${question}`)], handlers);
   }

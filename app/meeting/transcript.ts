@@ -79,3 +79,22 @@ export function clock(ms: number): string {
   const two = (value: number) => String(value).padStart(2, '0');
   return hours > 0 ? `${hours}:${two(minutes)}:${two(seconds)}` : `${two(minutes)}:${two(seconds)}`;
 }
+
+/**
+ * The final lines one reader (the notes lane, the user's questions) has not been given yet, in
+ * transcript order. A line still partial waits until it is final; each line is given once.
+ */
+export class UnseenLines {
+  readonly #transcript: MeetingTranscript;
+  readonly #given = new Set<string>();
+
+  constructor(transcript: MeetingTranscript) {
+    this.#transcript = transcript;
+  }
+
+  take(): Segment[] {
+    const unseen = this.#transcript.finalBetween(0).filter((segment) => !this.#given.has(segment.id));
+    for (const segment of unseen) this.#given.add(segment.id);
+    return unseen;
+  }
+}

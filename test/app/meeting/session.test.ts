@@ -7,6 +7,7 @@
 import { WebSocket } from 'ws';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { PlayoutBuffer } from '../../../app/audio/playout';
+import type { Problem } from '../../../app/contract';
 import { noLatency } from '../../../app/emulator/latency';
 import { startEmulator, type Emulator } from '../../../app/emulator/server';
 import { MeetingSession, type MeetingEvent } from '../../../app/meeting/session';
@@ -35,7 +36,15 @@ interface Rig extends Omit<EventLog<MeetingEvent>, 'push'> {
   notesTimer: ManualClock;
 }
 
-async function rig(options: { systemSilenceMs?: number; outputTokensPerSecond?: number; playout?: PlayoutBuffer } = {}): Promise<Rig> {
+interface RigOptions {
+  systemSilenceMs?: number;
+  outputTokensPerSecond?: number;
+  playout?: PlayoutBuffer;
+  /** The system's audio fails as it starts, as it does where it cannot be captured. */
+  systemFails?: Problem;
+}
+
+async function rig(options: RigOptions = {}): Promise<Rig> {
   emulator = await startEmulator({ latency: { ...noLatency, outputTokensPerSecond: options.outputTokensPerSecond ?? 0 } });
   const agentWire = frameRecorder();
   agent = testSession(emulator.baseUrl, {}, { createWebSocket: agentWire.createWebSocket }).session;
@@ -43,6 +52,7 @@ async function rig(options: { systemSilenceMs?: number; outputTokensPerSecond?: 
   const log = eventLog<MeetingEvent>();
   const me = new ScriptedMic();
   const them = new ScriptedMic();
+  if (options.systemFails !== undefined) them.failNextStart(options.systemFails);
   // The notes' minute is the test's to move; every socket runs on real time.
   const notesTimer = new ManualClock();
   const playout = options.playout ?? drainingPlayout({ sink: new RecordingSink(), scheduler: fastScheduler(20) }).playout;
@@ -171,31 +181,11 @@ describe('meeting mode', () => {
   });
 
   it('goes on with the microphone when the system audio cannot start, and says what is missing', async () => {
-    emulator = await startEmulator({ latency: noLatency });
-    agent = testSession(emulator.baseUrl).session;
-    const log = eventLog<MeetingEvent>();
-    const me = new ScriptedMic();
-    const them = new ScriptedMic();
-    them.failNextStart({ code: 'internal', message: "Hearing the system's audio is not built for Windows yet.", hint: 'Use Linux.' });
-    const { playout } = drainingPlayout({ sink: new RecordingSink(), scheduler: fastScheduler(20) });
-    meeting = new MeetingSession({
-      baseUrl: emulator.baseUrl,
-      apiKey: 'sk-test',
-      createWebSocket: (url, wsOptions) => new WebSocket(url, wsOptions),
-      now: () => performance.now(),
-      sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
-      mic: me,
-      system: them,
-      playout,
-      agent,
-      settings: { transcriptionModel: 'gpt-4o-mini-transcribe', language: null, vad: { threshold: 0.5, prefixPaddingMs: 300, silenceDurationMs: 300 }, echo: 'headphones', frameMs: 40 },
-      onEvent: log.push,
-    });
-    await meeting.start();
-    expect(log.of('problem').map((event) => [event.source, event.problem.message])).toEqual([['them', "Hearing the system's audio is not built for Windows yet."]]);
-    me.speak(500);
-    me.silence(600);
-    await log.until('segment', (event) => event.segment.final && event.segment.speaker === 'me');
+    const r = await rig({ systemFails: { code: 'internal', message: "Hearing the system's audio is not built for Windows yet.", hint: 'Use Linux.' } });
+    expect(r.of('problem').map((event) => [event.source, event.problem.message])).toEqual([['them', "Hearing the system's audio is not built for Windows yet."]]);
+    r.me.speak(500);
+    r.me.silence(600);
+    await finalLine(r, 'me');
   });
 });
 
