@@ -227,7 +227,6 @@ export class RealtimeSession extends VoiceSessionBase implements VoiceSession {
 
   protected onLost(): void {
     this.#responses.lost();
-    this.#replyDeadline.stop();
     this.#options.playout.stop();
   }
 
@@ -258,15 +257,11 @@ export class RealtimeSession extends VoiceSessionBase implements VoiceSession {
     this.setState('thinking');
   }
 
-  /** The slot freed: nothing is in flight to wait for. */
-  #stopWaitingIfIdle(): void {
-    if (this.#responses.idle) this.#replyDeadline.stop();
-  }
-
   /**
    * A reply in flight heard nothing from the server for the whole deadline on a socket that still
    * answers pings: the server lost it. It is cancelled (what it still sends is neither played nor
-   * shown), the user is told, and a reply wanted behind it goes now, so the voice never waits forever.
+   * shown), the user is told, and a reply wanted behind it goes now, so the voice never waits
+   * forever. With nothing in flight (the reply ended) the deadline just lapses.
    */
   #replyStalled(silentMs: number): void {
     const slot = this.#responses.state;
@@ -294,7 +289,6 @@ export class RealtimeSession extends VoiceSessionBase implements VoiceSession {
         if (frame.responseId !== null && this.#outOfBand.has(frame.responseId)) return;
         // The reply ended, even if how is unreadable: the turn is over.
         void this.#afterResponse(this.#responses.done());
-        this.#stopWaitingIfIdle();
         return;
       case 'error':
         // An unreadable error may have refused the response.create still waiting: free its slot.
@@ -402,7 +396,6 @@ export class RealtimeSession extends VoiceSessionBase implements VoiceSession {
         }
         if (outOfBand) return;
         void this.#afterResponse(deferred);
-        this.#stopWaitingIfIdle();
         return;
       }
       case 'error':
@@ -438,7 +431,6 @@ export class RealtimeSession extends VoiceSessionBase implements VoiceSession {
   #afterRefusal(refusal: { freed: boolean; deferred: boolean }): void {
     if (refusal.deferred) this.#requestResponse();
     else if (refusal.freed) this.#settle();
-    this.#stopWaitingIfIdle();
   }
 
   /** Back to waiting for the user once the reply has finished playing. */
