@@ -405,6 +405,7 @@ export function createCopilot(deps: CopilotDeps): Copilot {
     openLink: async (request) => {
       if (deps.openExternal === undefined) return { ok: true, value: { openedBy: 'page' } };
       try {
+        // Electronegativity OPEN_EXTERNAL_JS_CHECK: the dispatcher checked the URL against openLinkRequest first (http and https only; test/app/host/redo.test.ts refuses javascript:, file: and the rest).
         await deps.openExternal(request.url);
         return { ok: true, value: { openedBy: 'system' } };
       } catch (error) {
