@@ -43,7 +43,13 @@ export interface PlayoutOptions {
 
 interface Scheduled {
   itemId: string;
-  levelDbfs: number;
+  /**
+   * The chunk as played, kept until it folds into history so its level can be measured when the
+   * echo gate first asks: most sessions never ask (the canceller, headphones), and measuring every
+   * chunk as it was written was the largest part of playback's own CPU.
+   */
+  samples: Int16Array;
+  levelDbfs?: number;
   /** When the chunk's first sample reaches the listener. */
   startsAt: number;
   durationMs: number;
@@ -156,6 +162,7 @@ export class PlayoutBuffer {
       for (const chunk of item.scheduled) {
         if (chunk.startsAt > at + 50) break;
         if (chunk.startsAt + chunk.durationMs < at - lookbackMs) continue;
+        chunk.levelDbfs ??= levelDbfs(chunk.samples);
         loudest = loudest === null ? chunk.levelDbfs : Math.max(loudest, chunk.levelDbfs);
       }
     }
@@ -251,7 +258,7 @@ export class PlayoutBuffer {
       const durationMs = (next.samples.length * 1000) / this.#rate;
       const item = this.#items.get(next.itemId) as Item;
       if (item.scheduled.length === 0 && item.foldedMs === 0) this.#onEvent({ type: 'playout.started', itemId: next.itemId });
-      item.scheduled.push({ itemId: next.itemId, startsAt, durationMs, levelDbfs: levelDbfs(next.samples) });
+      item.scheduled.push({ itemId: next.itemId, startsAt, durationMs, samples: next.samples });
       this.#audibleUntil = startsAt + durationMs;
       this.#sink.write(next.samples);
       for (const listener of this.#farEndListeners) listener({ type: 'played', pcm: next.samples, startsAt });
