@@ -41,7 +41,7 @@ describe('model settings', () => {
     expect(settingsPatchSchema.safeParse({ realtimeModel: 'gpt-realtime-2', agentModel: 'gpt-5.5', transcriptionModel: 'gpt-live-transcribe', speechModel: 'tts-1' }).success).toBe(true);
     const custom = settingsPatchSchema.safeParse({ agentModel: 'ft:gpt-5.4-mini:acme::abc123' });
     expect(custom.success).toBe(true);
-    expect(modelWarning('agent', custom.data?.agentModel ?? '', new Date('2026-12-01'))).toBe('ft:gpt-5.4-mini:acme::abc123 is not an agent model Parley knows; it will be sent as typed. Check the spelling.');
+    expect(modelWarning('agent', custom.data?.agentModel ?? '', new Date('2026-12-01'))).toBe("Parley doesn't know the agent model ft:gpt-5.4-mini:acme::abc123; it will be sent as typed and the service may refuse it. Check the spelling.");
   });
 
   it('refuses what cannot be a model name, saying why', () => {
