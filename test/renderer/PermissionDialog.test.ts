@@ -3,6 +3,7 @@ import { fireEvent, render, screen } from '@testing-library/svelte';
 import { describe, expect, it } from 'vitest';
 import type { PermissionDecision, PermissionRequest } from '../../app/contract';
 import PermissionDialog from '../../renderer/components/PermissionDialog.svelte';
+import { argumentFields } from '../../renderer/lib/permission';
 
 const longText = `buy milk ${'and more eggs '.repeat(20)}`.trim();
 
@@ -38,5 +39,15 @@ describe('permission prompt', () => {
     expect(dialog.textContent).toContain('“Always allow” is kept in Settings → Tool permissions; Revoke there makes Parley ask again.');
     await fireEvent.click(screen.getByRole('button', { name: 'Always allow', hidden: true }));
     expect(answers).toEqual(['always']);
+  });
+
+  it('labels arguments in words and shows nested values as text', () => {
+    expect(argumentFields({ file_path: '/a', maxResults: 3, options: { deep: true } }).map(({ label, value }) => [label, value])).toEqual([
+      ['File path', '/a'],
+      ['Max results', '3'],
+      ['Options', '{"deep":true}'],
+    ]);
+    expect(argumentFields({})).toEqual([]);
+    expect(argumentFields('raw')).toEqual([{ label: 'Arguments', value: 'raw', short: 'raw' }]);
   });
 });
