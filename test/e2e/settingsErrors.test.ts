@@ -39,7 +39,7 @@ async function descriptionOf(control: Locator): Promise<string> {
   return control.evaluate((element) =>
     (element.getAttribute('aria-describedby') ?? '')
       .split(' ')
-      .map((id) => document.getElementById(id)?.textContent ?? '')
+      .map((id: string) => element.ownerDocument.getElementById(id)?.textContent ?? '')
       .join(' ')
       .trim(),
   );
@@ -77,7 +77,7 @@ describe('settings errors and tool permissions in the UI', () => {
 
     await expect.poll(() => descriptionOf(rollover)).toBe('The rollover time (minutes) can be at most 59.');
     expect(await descriptionOf(folder)).toBe('“projects” is not a full path; give the whole folder, like /home/you/projects or C:\\Users\\you\\projects.');
-    expect(await rollover.evaluate((element) => element === document.activeElement)).toBe(true);
+    expect(await rollover.evaluate((element) => element === element.ownerDocument.activeElement)).toBe(true);
     expect(await panel.getByRole('alert').textContent()).toBe('Not saved: 2 fields need a change, marked above.');
     expect(await panel.textContent()).not.toMatch(/Too (small|big)|expected/);
     await shoot(page, 'settings-errors');
