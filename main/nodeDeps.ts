@@ -14,6 +14,7 @@ import type { CopilotDeps, Logger } from '../app/host/copilot';
 import { startEmulator } from '../app/emulator/server';
 import type { ClipboardPort } from '../app/agent/builtins';
 import { mkdirSync } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type BetterSqlite3 from 'better-sqlite3';
@@ -74,5 +75,6 @@ export function nodeCopilotDeps(env: Readonly<Record<string, string | undefined>
     devices: createAudioDevices({ spawn: spawnProcess, env }),
     installTools: installTools({ dataDir, log, ...(shell.clipboard === undefined ? {} : { clipboard: shell.clipboard }) }),
     openHistory: () => openHistoryDatabase(dataDir),
+    folderExists: async (path) => (await stat(path).catch(() => null))?.isDirectory() === true,
   };
 }

@@ -32,6 +32,11 @@ export interface ToolDefinition {
    * write changes when the model gave a link or a relative path; a throw leaves it out.
    */
   describeCall?(args: Record<string, unknown>): Promise<string>;
+  /**
+   * What this call will do, completing "Parley wants to …" (e.g. `save a note: “buy milk”`);
+   * without it the prompt names the tool.
+   */
+  summarize?(args: Record<string, unknown>): string;
   /** Returns text for the model; throwing reports a tool error to the model. */
   execute(args: Record<string, unknown>, context: ToolContext): Promise<string>;
 }

@@ -89,6 +89,7 @@ export class ToolExecutor {
         name: call.name,
         risk: definition.risk,
         arguments: call.arguments,
+        summary: `Parley wants to ${summaryOf(definition, call.arguments as Record<string, unknown>)}`,
         reason: detail === undefined ? reasons[definition.risk] : `${reasons[definition.risk]} ${detail}`,
       });
       if (decision === 'deny') return this.#denied(update, activity, 'The user said no.');
@@ -133,6 +134,17 @@ class TimeoutError extends Error {
   constructor(name: string, ms: number) {
     super(`${name} did not finish within ${ms < 1000 ? `${ms} ms` : `${Math.round(ms / 1000)} s`} and was stopped.`);
   }
+}
+
+/** The tool's own summary of the call, or its name (and server) when it has none or it throws. */
+function summaryOf(definition: ToolDefinition, args: Record<string, unknown>): string {
+  try {
+    const said = definition.summarize?.(args);
+    if (said !== undefined && said.trim() !== '') return said;
+  } catch {
+    // A summary is a courtesy: the tool's name says enough.
+  }
+  return definition.source === 'builtin' ? `use the tool “${definition.name}”` : `use the tool “${definition.name}” from the MCP server “${definition.source}”`;
 }
 
 function preview(result: string): string {

@@ -26,6 +26,41 @@ function capital(text: string): string {
   return text.charAt(0).toUpperCase() + text.slice(1);
 }
 
+/** Electron's accelerator modifiers, lower-cased: a hotkey needs one of them beside its key. */
+const hotkeyModifiers = new Set(['command', 'cmd', 'control', 'ctrl', 'commandorcontrol', 'cmdorctrl', 'alt', 'option', 'altgr', 'shift', 'super', 'meta']);
+
+/**
+ * The global hotkey as an Electron accelerator. A bare key is refused: registered system-wide, it
+ * would swallow every press of that key in every other program. Function keys are the exception.
+ */
+const hotkey = z
+  .string()
+  .trim()
+  .min(1, 'Choose a hotkey: press the button, then the keys.')
+  .max(64, 'The hotkey is at most 64 characters.')
+  .superRefine((value, context) => {
+    const parts = value.split('+').map((part) => part.trim().toLowerCase());
+    const key = parts.filter((part) => !hotkeyModifiers.has(part));
+    if (key.length === 0) context.addIssue({ code: 'custom', message: 'The hotkey needs a key besides Ctrl/Cmd, Alt and Shift, like Ctrl+Shift+Space.' });
+    // A bare function key (F9) is typed nowhere, so it may stand alone.
+    else if (key.length === parts.length && !/^f([1-9]|1\d|2[0-4])$/.test(key[0] ?? '')) {
+      context.addIssue({ code: 'custom', message: `The hotkey needs Ctrl/Cmd, Alt or Shift with its key: “${value}” alone would fire every time you press ${value} in any program.` });
+    }
+  });
+
+/** A path from the top of the file system: /home/you, C:\Users\you or \\server\share. */
+export function isAbsolutePath(path: string): boolean {
+  return path.startsWith('/') || /^[A-Za-z]:[\\/]/.test(path) || path.startsWith('\\\\');
+}
+
+/** A folder the file tools may read; whether it exists is checked where the file system is. */
+const workspaceFolder = z
+  .string()
+  .trim()
+  .min(1, 'A workspace folder can\'t be empty.')
+  .max(1000, 'A workspace folder path is at most 1000 characters.')
+  .refine(isAbsolutePath, { error: (issue) => `“${String(issue.input)}” is not a full path; give the whole folder, like /home/you/projects or C:\\Users\\you\\projects.` });
+
 const realtimeEffort = z.enum(['auto', 'minimal', 'low', 'medium', 'high', 'xhigh'], { error: 'Choose auto, minimal, low, medium, high or xhigh.' });
 const agentEffort = z.enum(['auto', 'none', 'minimal', 'low', 'medium', 'high', 'xhigh'], { error: 'Choose auto, none, minimal, low, medium, high or xhigh.' });
 
@@ -71,7 +106,7 @@ export const settingsSchema = z.strictObject({
   outputDevice: z.string().max(200).nullable(),
   /** Meeting mode hears the call through this output's monitor; the system default when null. */
   meetingAudioDevice: z.string().max(200).nullable(),
-  hotkey: z.string().min(1).max(64),
+  hotkey,
   earcons: z.boolean(),
   instructions: z.string().max(20_000),
   /** Overrides OPENAI_BASE_URL when set. */
@@ -81,7 +116,7 @@ export const settingsSchema = z.strictObject({
   rolloverMinutes: z.number().min(1).max(59),
   toolPermissions: z.record(z.string().max(100), z.enum(['ask', 'allow', 'deny'])),
   /** Folders the file tools may list, search and read (absolute paths). */
-  workspaceFolders: z.array(z.string().min(1).max(1000)).max(20),
+  workspaceFolders: z.array(workspaceFolder).max(20),
   mcpServers: z.array(mcpServerSchema).max(32),
   startMinimised: z.boolean(),
   /** How long saved conversations are kept after their last use: null keeps them for ever. */

@@ -27,6 +27,8 @@ export interface Problem {
   code: ProblemCode;
   message: string;
   hint: string;
+  /** For a refused form: each field's problem in words, keyed by the field (settings' top-level names). */
+  fields?: Record<string, string>;
 }
 
 export type ProblemCode =
@@ -153,7 +155,9 @@ export interface PermissionRequest {
   name: string;
   risk: ToolRiskLevel;
   arguments: unknown;
-  /** Why it asks, in words for the user. */
+  /** What will happen, as a sentence: "Parley wants to save a note: “buy milk”". */
+  summary: string;
+  /** Why it asks, in words for the user, said once: what the tool may touch and, where known, the real path. */
   reason: string;
 }
 

@@ -52,6 +52,11 @@ export class AgentService {
 
   sendMessage(text: string): CommandResult<SendMessageResult> {
     const { connection, newId } = this.#options;
+    // A turn is paused on the user's answer; a second one would start beside it on the same lane.
+    const waiting = this.#options.tools.pendingPermissions[0];
+    if (waiting !== undefined) {
+      return { ok: false, problem: { code: 'busy', message: `Not sent: Parley is waiting for your answer first (${waiting.summary}).`, hint: 'Answer the prompt (Allow or Deny), then send your message again.' } };
+    }
     if (this.#options.session() === null) {
       const state = connection();
       const problem: Problem =

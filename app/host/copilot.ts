@@ -57,6 +57,8 @@ export interface CopilotDeps {
   voice?: VoiceDeps;
   /** Saved settings; defaults (kept in memory) when absent. */
   settingsStore?: SettingsStore;
+  /** Whether a path is an existing folder, for workspace folders in settings; without it only full paths are required. */
+  folderExists?: (path: string) => Promise<boolean>;
   /** The API key's secure storage; without it keys come from the environment only. */
   keyStore?: KeyStore;
   /** Microphones and speakers for the settings panel. */
@@ -156,7 +158,14 @@ export function createCopilot(deps: CopilotDeps): Copilot {
   let target: { mode: ConnectionMode; endpoint: string } | null = null;
   let voice: VoiceController | null = null;
 
-  const settings = new SettingsService({ store: deps.settingsStore, keyStore: deps.keyStore, now, emit, apply: (next) => configure(next) });
+  const settings = new SettingsService({
+    store: deps.settingsStore,
+    keyStore: deps.keyStore,
+    now,
+    emit,
+    apply: (next) => configure(next),
+    ...(deps.folderExists === undefined ? {} : { folderExists: deps.folderExists }),
+  });
   const opened = openHistoryStore(deps.openHistory);
   // Declared before the transcript, whose every settled turn it writes.
   let history: HistoryService | null = null;

@@ -6,6 +6,7 @@
 import type { CommandResult, KeyStatus, PushEvent, SettingsView } from '../contract';
 import { applyPatch, defaultSettings, settingsPatchSchema, type Settings } from '../settings/schema';
 import { modelCatalog } from '../settings/models';
+import { settingsErrorMap, settingsFieldErrors } from '../settings/messages';
 import type { KeyStore, SettingsStore } from '../settings/store';
 
 /** Where no secure storage exists (tests, browser mode): keys come from the environment only. */
@@ -23,6 +24,11 @@ export interface SettingsServiceOptions {
   emit: (event: PushEvent) => void;
   /** Applies new settings (and key) to the sessions; `settings` is already the new value. */
   apply: (next: { settings: Settings; apiKey?: string | null }) => Promise<void>;
+  /**
+   * Whether a workspace folder exists and is a folder (the shell's file system); without it
+   * folders are checked only for being full paths.
+   */
+  folderExists?: (path: string) => Promise<boolean>;
 }
 
 export class SettingsService {
@@ -91,10 +97,19 @@ export class SettingsService {
   }
 
   async #update(patch: Record<string, unknown>): Promise<CommandResult<SettingsView>> {
-    const parsed = settingsPatchSchema.safeParse(patch);
-    if (!parsed.success) {
-      const message = parsed.error.issues.map((issue) => `${issue.path.join('.') || 'settings'}: ${issue.message}`).join('; ');
-      return { ok: false, problem: { code: 'invalid_payload', message: `Not saved: ${message}`, hint: 'Correct the value and save again; nothing was changed.' } };
+    const parsed = settingsPatchSchema.safeParse(patch, { error: settingsErrorMap });
+    const fields = parsed.success ? await this.#missingFolders(parsed.data.workspaceFolders) : settingsFieldErrors(parsed.error.issues);
+    if (!parsed.success || Object.keys(fields).length > 0) {
+      const count = Object.keys(fields).length;
+      return {
+        ok: false,
+        problem: {
+          code: 'invalid_payload',
+          message: `Not saved: ${Object.values(fields).join(' ')}`,
+          hint: `Correct ${count === 1 ? 'the field' : `the ${count} fields`} marked and save again; nothing was changed.`,
+          fields,
+        },
+      };
     }
     const next = applyPatch(this.#settings, parsed.data);
     try {
@@ -107,6 +122,17 @@ export class SettingsService {
     const view = this.view();
     this.#options.emit({ type: 'settings', view });
     return { ok: true, value: view };
+  }
+
+  /** Newly added folders that are not there, named; folders already saved are not asked about again. */
+  async #missingFolders(folders: readonly string[] | undefined): Promise<Record<string, string>> {
+    const check = this.#options.folderExists;
+    if (folders === undefined || check === undefined) return {};
+    const added = folders.filter((folder) => !this.#settings.workspaceFolders.includes(folder));
+    const found = await Promise.all(added.map(async (folder) => ({ folder, there: await check(folder).catch(() => false) })));
+    const missing = found.filter((entry) => !entry.there).map((entry) => `“${entry.folder}”`);
+    if (missing.length === 0) return {};
+    return { workspaceFolders: missing.length === 1 ? `The folder ${missing[0]} does not exist (or is not a folder).` : `The folders ${missing.join(', ')} do not exist (or are not folders).` };
   }
 
   setKey(key: string): Promise<CommandResult<KeyStatus>> {

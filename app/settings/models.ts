@@ -271,7 +271,7 @@ export function modelCatalog(today: Date): ModelInfo[] {
 }
 
 const kindNames: Record<ModelKind, string> = { realtime: 'voice', transcription: 'transcription', speech: 'speech', agent: 'agent' };
-const aKind: Record<ModelKind, string> = { realtime: 'a voice', transcription: 'a transcription', speech: 'a speech', agent: 'an agent' };
+const kindWord: Record<ModelKind, string> = { realtime: 'voice', transcription: 'transcription', speech: 'speech', agent: 'agent' };
 
 /**
  * What the settings panel says next to a model name, or null when there is nothing to say: an
@@ -279,7 +279,7 @@ const aKind: Record<ModelKind, string> = { realtime: 'a voice', transcription: '
  */
 export function modelWarning(kind: ModelKind, id: string, today: Date): string | null {
   const entry = findModel(kind, id);
-  if (entry === undefined) return `${id} is not ${aKind[kind]} model Parley knows; it will be sent as typed. Check the spelling.`;
+  if (entry === undefined) return `Parley doesn't know the ${kindWord[kind]} model ${id}; it will be sent as typed and the service may refuse it. Check the spelling.`;
   const status = statusOn(entry, today);
   const instead = entry.successor === undefined ? '' : ` Try ${entry.successor}.`;
   if (status === 'retired') return `${id} is retired.${instead}`;

@@ -6,6 +6,7 @@
  */
 import type { z } from 'zod';
 import { settingsSchema, settingsVersion, type Settings, type settingsPatchSchema } from '../contract/settings';
+import { settingsErrorMap } from './messages';
 import { defaultModels, defaultRealtimeReasoningEffort } from './models';
 
 // The shape and its messages live in the contract, which carries settings to the renderer.
@@ -78,7 +79,8 @@ export function loadSettings(raw: unknown): LoadedSettings {
   const shape = settingsSchema.shape as Record<string, z.ZodType>;
   for (const [key, schema] of Object.entries(shape)) {
     if (key === 'version' || !(key in value)) continue;
-    const parsed = schema.safeParse(value[key]);
+    // Worded as a save's refusal would be: the path starts at the field, so the sentence names it.
+    const parsed = schema.safeParse(value[key], { error: (issue) => settingsErrorMap({ ...issue, path: [key, ...(issue.path ?? [])] }) });
     if (parsed.success) settings[key] = parsed.data;
     else problems.push(`"${key}" was invalid (${parsed.error.issues[0]?.message ?? 'wrong type'}); the default is in use.`);
   }

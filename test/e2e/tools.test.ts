@@ -43,10 +43,11 @@ describe('tools in the UI', () => {
   it('asks before reading the notes, then shows the call in the transcript and the tool panel', async () => {
     await page.getByRole('button', { name: 'Tools', exact: true }).click();
     await ask('find the TODO items in my notes');
-    const dialog = page.getByRole('dialog', { name: 'Allow search_notes?' });
+    const dialog = page.getByRole('dialog', { name: 'Parley wants to search your notes for “TODO”' });
     await dialog.waitFor();
     expect(await dialog.textContent()).toContain('It reads your data.');
-    expect(await dialog.textContent()).toContain('"query": "TODO"');
+    expect(await dialog.locator('dt').allTextContents()).toEqual(['Query']);
+    expect(await dialog.locator('dd').allTextContents()).toEqual(['TODO']);
     await page.screenshot({ path: join(resultsDir, 'permission-light.png') });
     await dialog.getByRole('button', { name: 'Allow once' }).click();
     const transcript = page.getByRole('region', { name: 'Transcript' });
@@ -62,7 +63,7 @@ describe('tools in the UI', () => {
 
   it('tells the model when permission is denied', async () => {
     await ask('search for the TODO notes again');
-    const dialog = page.getByRole('dialog', { name: 'Allow search_notes?' });
+    const dialog = page.getByRole('dialog', { name: /^Parley wants to search your notes for/ });
     await dialog.waitFor();
     await dialog.getByRole('button', { name: 'Deny' }).click();
     await page.getByRole('region', { name: 'Transcript' }).getByRole('listitem').getByText(/denied/).waitFor();

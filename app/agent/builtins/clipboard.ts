@@ -3,7 +3,7 @@
  * the system clipboard, through the port (Electron's `clipboard` in the desktop shell).
  */
 import type { ToolDefinition } from '../registry';
-import { stringArg, truncate } from './limits';
+import { quoted, stringArg, truncate } from './limits';
 
 export interface ClipboardPort {
   readText(): string | Promise<string>;
@@ -21,6 +21,7 @@ export function createClipboardTools(ports: { clipboard: ClipboardPort }): ToolD
       parameters: { type: 'object', properties: {}, additionalProperties: false },
       risk: 'private',
       source: 'builtin',
+      summarize: () => 'read the text on your clipboard',
       async execute() {
         const text = await clipboard.readText();
         if (text === '') return 'The clipboard is empty or holds no text.';
@@ -38,6 +39,7 @@ export function createClipboardTools(ports: { clipboard: ClipboardPort }): ToolD
       },
       risk: 'write',
       source: 'builtin',
+      summarize: (args) => `put text on your clipboard: ${quoted(args.text)}`,
       async execute(args) {
         const text = stringArg(args, 'text') ?? '';
         if (text.length > maxWriteChars) throw new Error(`The text is too long for the clipboard tool (${text.length} characters; the limit is ${maxWriteChars}).`);

@@ -10,7 +10,7 @@
  */
 import type { ClientRequest, IncomingMessage, RequestOptions } from 'node:http';
 import type { ToolDefinition } from '../registry';
-import { resultLimitChars, stringArg, truncate } from './limits';
+import { quoted, resultLimitChars, stringArg, truncate } from './limits';
 
 export interface FetchResponseLike {
   status: number;
@@ -67,6 +67,7 @@ export function createFetchTools(ports: FetchPorts): ToolDefinition[] {
       },
       risk: 'network',
       source: 'builtin',
+      summarize: (args) => `fetch the web page ${quoted(args.url, 120)}`,
       async execute(args, { signal }) {
         return fetchPage(stringArg(args, 'url') ?? '', signal, ports);
       },

@@ -9,7 +9,7 @@
  */
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import type { ToolDefinition } from '../registry';
-import { resultLimitChars, stringArg, throwIfAborted } from './limits';
+import { quoted, resultLimitChars, stringArg, throwIfAborted } from './limits';
 
 export interface FileStats {
   isFile(): boolean;
@@ -513,6 +513,7 @@ export function createFileTools(ports: FilePorts): ToolDefinition[] {
       },
       risk: 'private',
       source: 'builtin',
+      summarize: (args) => (typeof args.path === 'string' ? `list the files in ${quoted(args.path, 120)}` : 'list your workspace folders'),
       async execute(args) {
         return workspace.list(stringArg(args, 'path'));
       },
@@ -533,6 +534,7 @@ export function createFileTools(ports: FilePorts): ToolDefinition[] {
       risk: 'private',
       timeoutMs: 30_000,
       source: 'builtin',
+      summarize: (args) => `search ${typeof args.path === 'string' ? quoted(args.path, 120) : 'your workspace folders'} for ${quoted(args.query)}`,
       async execute(args, { signal }) {
         return workspace.search(stringArg(args, 'query') ?? '', stringArg(args, 'path'), signal);
       },
@@ -551,6 +553,7 @@ export function createFileTools(ports: FilePorts): ToolDefinition[] {
       },
       risk: 'private',
       source: 'builtin',
+      summarize: (args) => `read the file ${quoted(args.path, 120)}`,
       async describeCall(args) {
         return workspace.describeRead(stringArg(args, 'path') ?? '');
       },
@@ -572,6 +575,7 @@ export function createFileTools(ports: FilePorts): ToolDefinition[] {
       },
       risk: 'write',
       source: 'builtin',
+      summarize: (args) => `write the file ${quoted(args.path, 120)}`,
       async describeCall(args) {
         return workspace.describeWrite(stringArg(args, 'path') ?? '');
       },

@@ -28,3 +28,9 @@ export function messageOf(error: unknown): string {
 export function throwIfAborted(signal: AbortSignal): void {
   if (signal.aborted) throw signal.reason instanceof Error ? signal.reason : new Error('The tool call was cancelled.');
 }
+
+/** A value from the model, quoted for a sentence and cut to `max` characters (the prompt lists it in full). */
+export function quoted(value: unknown, max = 60): string {
+  const text = (typeof value === 'string' ? value : JSON.stringify(value) ?? '').replace(/\s+/g, ' ').trim();
+  return `“${text.length > max ? `${text.slice(0, max - 1).trimEnd()}…` : text}”`;
+}

@@ -6,7 +6,7 @@
  */
 import { join } from 'node:path';
 import type { ToolDefinition } from '../registry';
-import { resultLimitChars, stringArg } from './limits';
+import { quoted, resultLimitChars, stringArg } from './limits';
 
 /** The subset of `node:fs/promises` the notes need; the host passes that module. */
 export interface NotesFileSystem {
@@ -133,6 +133,7 @@ export function createNoteTools(ports: NotesPorts): ToolDefinition[] {
       },
       risk: 'write',
       source: 'builtin',
+      summarize: (args) => `save a note: ${quoted(args.text)}`,
       async execute(args) {
         const note = await store.save(stringArg(args, 'text') ?? '', stringArg(args, 'title'));
         return JSON.stringify({ saved: true, id: note.id, title: note.title, createdAt: note.createdAt });
@@ -148,6 +149,7 @@ export function createNoteTools(ports: NotesPorts): ToolDefinition[] {
       },
       risk: 'private',
       source: 'builtin',
+      summarize: () => 'read your saved notes',
       async execute(args) {
         const notes = await store.all();
         const limit = typeof args.limit === 'number' ? args.limit : defaultListLimit;
@@ -166,6 +168,7 @@ export function createNoteTools(ports: NotesPorts): ToolDefinition[] {
       },
       risk: 'private',
       source: 'builtin',
+      summarize: (args) => `search your notes for ${quoted(args.query)}`,
       async execute(args) {
         const matches = await store.search(stringArg(args, 'query') ?? '');
         return renderNotes(matches, matches.length, 'matching notes');

@@ -2,7 +2,7 @@
  * The settings panel's state: the saved values, a draft being edited, per-field errors from the
  * last save, the API key's status and the audio devices. Only this class talks to the bridge.
  */
-import type { CopilotBridge, DeviceList, KeyStatus, ModelInfo, ModelKind, Problem, Settings, SettingsPatch } from '../../../app/contract';
+import type { CopilotBridge, DeviceList, KeyStatus, ModelInfo, ModelKind, Problem, Settings, SettingsPatch, SettingsView } from '../../../app/contract';
 
 /** The values being edited; empty until the settings load. */
 export type Draft = Partial<Settings>;
@@ -67,7 +67,7 @@ export class SettingsState {
   modelWarning(kind: ModelKind, id: unknown): string | null {
     if (typeof id !== 'string' || id.trim() === '' || this.#models.length === 0) return null;
     const model = this.model(kind, id.trim());
-    if (model === undefined) return `${id.trim()} is not ${kindNames[kind]} model Parley knows; it will be sent as typed. Check the spelling.`;
+    if (model === undefined) return `Parley doesn't know the ${kindNames[kind]} model ${id.trim()}; it will be sent as typed and the service may refuse it. Check the spelling.`;
     const instead = model.successor === null ? '' : ` Try ${model.successor}.`;
     if (model.status === 'retired') return `${model.id} is retired.${instead}`;
     if (model.status === 'legacy') return `${model.id} is legacy${model.shutdown === null ? '' : ` (shuts down ${model.shutdown})`}.${instead}`;
@@ -92,6 +92,47 @@ export class SettingsState {
     this.#devices = devices.ok ? devices.value : null;
   }
 
+  /**
+   * Follows settings changed elsewhere (an "Always allow" in a permission prompt): the saved
+   * values move, and so does every field of the draft the user has not edited. Returns the unsubscribe.
+   */
+  follow(): () => void {
+    return this.#bridge.onEvent((event) => {
+      if (event.type === 'settings') this.#receive(event.view);
+    });
+  }
+
+  #receive(view: SettingsView): void {
+    const next = structuredClone(view.settings);
+    for (const field of Object.keys(next) as Array<keyof Settings>) {
+      if (JSON.stringify(this.#draft[field]) === JSON.stringify(this.#saved[field])) this.#draft = { ...this.#draft, [field]: structuredClone(next[field]) };
+    }
+    this.#saved = next;
+    this.#key = view.key;
+  }
+
+  /** The tools the user chose "Always allow" for, as saved. */
+  get alwaysAllowed(): string[] {
+    return Object.entries(this.#saved.toolPermissions ?? {})
+      .filter(([, choice]) => choice === 'allow')
+      .map(([name]) => name)
+      .sort();
+  }
+
+  /** Takes back an "Always allow" at once (saved, not drafted): the tool's next call asks again. */
+  async revoke(tool: string): Promise<boolean> {
+    const { [tool]: _revoked, ...rest } = this.#saved.toolPermissions ?? {};
+    const result = await this.#bridge.updateSettings({ patch: { toolPermissions: rest } });
+    if (!result.ok) {
+      this.#fieldErrors = { ...this.#fieldErrors, toolPermissions: result.problem.fields?.toolPermissions ?? result.problem.message };
+      return false;
+    }
+    this.#receive(result.value);
+    const { [tool]: _drafted, ...draftRest } = this.#draft.toolPermissions ?? {};
+    this.#draft = { ...this.#draft, toolPermissions: draftRest };
+    return true;
+  }
+
   set<K extends SettingsField>(field: K, value: Settings[K]): void {
     this.#draft[field] = value;
     delete this.#fieldErrors[field];
@@ -108,7 +149,7 @@ export class SettingsState {
     try {
       const result = await this.#bridge.updateSettings({ patch });
       if (!result.ok) {
-        this.#fieldErrors = fieldErrorsOf(result.problem.message);
+        this.#fieldErrors = result.problem.fields ?? {};
         this.#problem = result.problem;
         return false;
       }
@@ -159,17 +200,4 @@ export class SettingsState {
   }
 }
 
-const kindNames: Record<ModelKind, string> = { realtime: 'a voice', transcription: 'a transcription', speech: 'a speech', agent: 'an agent' };
-
-/** "Not saved: voice: Invalid option; vad.threshold: Too big" → { voice: …, vad: … }. */
-export function fieldErrorsOf(message: string): Record<string, string> {
-  const errors: Record<string, string> = {};
-  const body = message.replace(/^Not saved:\s*/, '');
-  for (const part of body.split('; ')) {
-    const match = /^([\w.]+): (.*)$/.exec(part);
-    if (match === null) continue;
-    const field = (match[1] ?? '').split('.')[0] ?? '';
-    errors[field] = errors[field] === undefined ? (match[2] ?? '') : `${errors[field]}; ${match[2]}`;
-  }
-  return errors;
-}
+const kindNames: Record<ModelKind, string> = { realtime: 'voice', transcription: 'transcription', speech: 'speech', agent: 'agent' };

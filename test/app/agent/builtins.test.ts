@@ -50,6 +50,20 @@ describe('the built-in tools', () => {
     expect(registry.validate('calculate', {})).toMatchObject({ ok: false });
     expect(registry.validate('get_time', { timezone: 'Europe/Paris' })).toEqual({ ok: true });
   });
+
+  it('say in a sentence what each call that asks first will do, quoting long values cut', () => {
+    const tools = builtins();
+    const summary = (name: string, args: Record<string, unknown>) => tools.find((tool) => tool.name === name)?.summarize?.(args);
+    expect(summary('save_note', { text: 'buy milk' })).toBe('save a note: “buy milk”');
+    expect(summary('save_note', { text: `call the plumber\nabout ${'the leak '.repeat(10)}` })).toBe('save a note: “call the plumber about the leak the leak the leak the leak…”');
+    expect(summary('read_file', { path: '/home/me/notes.md' })).toBe('read the file “/home/me/notes.md”');
+    expect(summary('list_files', {})).toBe('list your workspace folders');
+    expect(summary('search_files', { query: 'TODO' })).toBe('search your workspace folders for “TODO”');
+    expect(summary('fetch_page', { url: 'https://example.com/a' })).toBe('fetch the web page “https://example.com/a”');
+    expect(summary('write_clipboard', { text: 'hello' })).toBe('put text on your clipboard: “hello”');
+    // Every tool that may ask has its own sentence; only the safe ones, which never ask, go without.
+    expect(tools.filter((tool) => tool.risk !== 'safe' && tool.summarize === undefined).map((tool) => tool.name)).toEqual([]);
+  });
 });
 
 describe('get_time', () => {

@@ -86,9 +86,20 @@ describe('ToolExecutor', () => {
     const described: ToolDefinition = { ...echo, describeCall: async (args) => `It reads ${String(args.text)}.` };
     const r = rig({ tools: [described], policy: () => 'ask' });
     expect(await r.executor.run(call({ text: 'notes.md' }), 'agent')).toBe('said: notes.md');
-    expect(r.asked).toEqual([{ requestId: 'req_1', callId: 'call_1', name: 'echo', risk: 'private', arguments: { text: 'notes.md' }, reason: 'It reads your data. It reads notes.md.' }]);
+    expect(r.asked).toEqual([{ requestId: 'req_1', callId: 'call_1', name: 'echo', risk: 'private', arguments: { text: 'notes.md' }, summary: 'Parley wants to use the tool “echo”', reason: 'It reads your data. It reads notes.md.' }]);
     expect(r.statuses()).toEqual(['requested', 'waiting_permission', 'running', 'succeeded']);
     expect(r.always).toEqual([]);
+  });
+
+  it("says what the call will do in the tool's own words, or names the tool and its server", async () => {
+    const summarized: ToolDefinition = { ...echo, summarize: (args) => `say ${String(args.text)} back` };
+    const own = rig({ tools: [summarized], policy: () => 'ask' });
+    await own.executor.run(call({ text: 'hello' }), 'agent');
+    expect(own.asked[0]?.summary).toBe('Parley wants to say hello back');
+    const throwing: ToolDefinition = { ...echo, source: 'github', summarize: () => { throw new Error('no'); } };
+    const fallback = rig({ tools: [throwing], policy: () => 'ask' });
+    await fallback.executor.run(call({ text: 'hello' }), 'agent');
+    expect(fallback.asked[0]?.summary).toBe('Parley wants to use the tool “echo” from the MCP server “github”');
   });
 
   it('asks without detail when describing the call fails, and remembers "always"', async () => {

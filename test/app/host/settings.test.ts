@@ -52,9 +52,29 @@ describe('settings commands', () => {
     expect(ok).toMatchObject({ ok: true, value: { settings: { voice: 'cedar' } } });
     expect(saved.at(-1)).toMatchObject({ voice: 'cedar', vad: { threshold: 0.7 } });
     const bad = await copilot.call(commandChannels.updateSettings, { patch: { voice: 'robot', rolloverMinutes: 0 } });
-    expect(bad).toMatchObject({ ok: false, problem: { code: 'invalid_payload', message: expect.stringMatching(/voice.*rolloverMinutes/) } });
+    expect(bad).toMatchObject({
+      ok: false,
+      problem: {
+        code: 'invalid_payload',
+        fields: { voice: 'The voice must be one of: alloy, ash, ballad, coral, echo, sage, shimmer, verse, marin, cedar.', rolloverMinutes: 'The rollover time (minutes) must be at least 1.' },
+      },
+    });
     expect(saved).toHaveLength(1);
     expect(await copilot.call(commandChannels.updateSettings, { patch: 'voice=cedar' })).toMatchObject({ ok: false, problem: { code: 'invalid_payload' } });
+  });
+
+  it('refuses a workspace folder that does not exist, naming it, and asks the shell only about new folders', async () => {
+    const { store, saved } = memoryStore({ workspaceFolders: ['/home/me/gone'] });
+    const asked: string[] = [];
+    const folderExists = async (path: string) => (asked.push(path), path === '/home/me/projects');
+    copilot = createCopilot({ ...testDeps({}), settingsStore: store, folderExists });
+    await copilot.start();
+    const missing = await copilot.call(commandChannels.updateSettings, { patch: { workspaceFolders: ['/home/me/gone', '/home/me/typo'] } });
+    expect(missing).toMatchObject({ ok: false, problem: { fields: { workspaceFolders: 'The folder “/home/me/typo” does not exist (or is not a folder).' } } });
+    expect(saved).toHaveLength(0);
+    expect(await copilot.call(commandChannels.updateSettings, { patch: { workspaceFolders: ['/home/me/gone', '/home/me/projects'] } })).toMatchObject({ ok: true });
+    expect(saved.at(-1)?.workspaceFolders).toEqual(['/home/me/gone', '/home/me/projects']);
+    expect(asked).toEqual(['/home/me/typo', '/home/me/projects']);
   });
 
   it('keeps both of two changes saved in quick succession', async () => {

@@ -54,6 +54,50 @@ describe('tools through the copilot', () => {
     expect(app.snapshot().permissions).toEqual([]);
   });
 
+  it('refuses a message sent while a prompt waits, in words, and takes it once the prompt is answered', async () => {
+    const { app, finished, permission } = start((registry) => registry.register(searchNotes({ summarize: (args) => `search your notes for “${String(args.query)}”` })));
+    await app.start();
+    const done = finished();
+    const asked = permission();
+    await app.call(commandChannels.sendMessage, { text: 'find the TODO items in my notes' });
+    const { request } = await asked;
+    expect(request.summary).toBe('Parley wants to search your notes for “TODO”');
+    const refused = await app.call(commandChannels.sendMessage, { text: 'what time is it?' });
+    expect(refused).toEqual({
+      ok: false,
+      problem: { code: 'busy', message: 'Not sent: Parley is waiting for your answer first (Parley wants to search your notes for “TODO”).', hint: 'Answer the prompt (Allow or Deny), then send your message again.' },
+    });
+    expect(app.snapshot().turns.map((turn) => turn.text)).not.toContain('what time is it?');
+    await app.call(commandChannels.answerPermission, { requestId: request.requestId, decision: 'once' });
+    await done;
+    const next = finished();
+    expect(await app.call(commandChannels.sendMessage, { text: 'what time is it?' })).toMatchObject({ ok: true });
+    await next;
+  });
+
+  it('asks again after "always" is revoked in settings', async () => {
+    let runs = 0;
+    const { app, finished, permission } = start((registry) => registry.register(searchNotes({ execute: async () => (runs += 1, '[]') })));
+    await app.start();
+    let done = finished();
+    let asked = permission();
+    await app.call(commandChannels.sendMessage, { text: 'find the TODO notes' });
+    await app.call(commandChannels.answerPermission, { requestId: (await asked).request.requestId, decision: 'always' });
+    await done;
+    expect(app.snapshot().permissions).toEqual([]);
+    const view = await app.call(commandChannels.getSettings, undefined);
+    expect(view).toMatchObject({ ok: true, value: { settings: { toolPermissions: { search_notes: 'allow' } } } });
+    expect(await app.call(commandChannels.updateSettings, { patch: { toolPermissions: {} } })).toMatchObject({ ok: true });
+    done = finished();
+    asked = permission();
+    await app.call(commandChannels.sendMessage, { text: 'find the TODO notes again' });
+    const { request } = await asked;
+    expect(request.name).toBe('search_notes');
+    await app.call(commandChannels.answerPermission, { requestId: request.requestId, decision: 'once' });
+    await done;
+    expect(runs).toBe(2);
+  });
+
   it('tells the model a denial and does not run the tool; "always" stops asking', async () => {
     let runs = 0;
     const { app, finished, permission, activities } = start((registry) => registry.register(searchNotes({ execute: async () => (runs += 1, '[]') })));

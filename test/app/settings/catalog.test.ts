@@ -46,9 +46,9 @@ describe('modelWarning', () => {
     expect(modelWarning('realtime', 'gpt-realtime-mini-2025-10-06', today)).toBe('gpt-realtime-mini-2025-10-06 is legacy. Try gpt-realtime-2.1-mini.');
     expect(modelWarning('agent', 'gpt-5.1-mini', today)).toBe('gpt-5.1-mini is retired. Try gpt-5.4-mini.');
     expect(modelWarning('agent', 'gpt-5.4', today)).toBeNull();
-    expect(modelWarning('transcription', 'my-asr', today)).toBe('my-asr is not a transcription model Parley knows; it will be sent as typed. Check the spelling.');
-    expect(modelWarning('speech', 'my-tts', today)).toBe('my-tts is not a speech model Parley knows; it will be sent as typed. Check the spelling.');
-    expect(modelWarning('realtime', 'my-voice', today)).toBe('my-voice is not a voice model Parley knows; it will be sent as typed. Check the spelling.');
+    expect(modelWarning('transcription', 'my-asr', today)).toBe("Parley doesn't know the transcription model my-asr; it will be sent as typed and the service may refuse it. Check the spelling.");
+    expect(modelWarning('speech', 'my-tts', today)).toBe("Parley doesn't know the speech model my-tts; it will be sent as typed and the service may refuse it. Check the spelling.");
+    expect(modelWarning('realtime', 'my-voice', today)).toBe("Parley doesn't know the voice model my-voice; it will be sent as typed and the service may refuse it. Check the spelling.");
   });
 });
 

@@ -43,7 +43,7 @@ describe('the model table', () => {
 
   it('warns about unknown and legacy names without refusing them', () => {
     expect(modelWarning('realtime', 'gpt-realtime-2', today)).toBeNull();
-    expect(modelWarning('realtime', 'my-fine-tune', today)).toMatch(/my-fine-tune is not a voice model Parley knows; it will be sent as typed/);
+    expect(modelWarning('realtime', 'my-fine-tune', today)).toMatch(/Parley doesn't know the voice model my-fine-tune; it will be sent as typed/);
     expect(modelWarning('realtime', 'gpt-realtime', today)).toBe('gpt-realtime is legacy (shuts down 2027-01-20). Try gpt-realtime-2.1.');
     expect(modelWarning('realtime', 'gpt-4o-realtime-preview', today)).toBe('gpt-4o-realtime-preview is retired. Try gpt-realtime-2.1.');
   });

@@ -12,7 +12,7 @@ describe('settings', () => {
     const loaded = loadSettings({ ...defaultSettings, voice: 'robot', vad: { threshold: 3 }, hotkey: 'F9', colour: 'blue' });
     expect(loaded.settings).toMatchObject({ voice: defaultSettings.voice, vad: defaultSettings.vad, hotkey: 'F9' });
     expect(loaded.problems).toHaveLength(3);
-    expect(loaded.problems.join('\n')).toMatch(/"voice" was invalid/);
+    expect(loaded.problems).toContain('"voice" was invalid (The voice must be one of: alloy, ash, ballad, coral, echo, sage, shimmer, verse, marin, cedar.); the default is in use.');
     expect(loaded.problems.join('\n')).toMatch(/"vad" was invalid/);
     expect(loaded.problems.join('\n')).toMatch(/"colour" is not a Parley setting/);
   });
@@ -41,7 +41,7 @@ describe('model settings', () => {
     expect(settingsPatchSchema.safeParse({ realtimeModel: 'gpt-realtime-2', agentModel: 'gpt-5.5', transcriptionModel: 'gpt-live-transcribe', speechModel: 'tts-1' }).success).toBe(true);
     const custom = settingsPatchSchema.safeParse({ agentModel: 'ft:gpt-5.4-mini:acme::abc123' });
     expect(custom.success).toBe(true);
-    expect(modelWarning('agent', custom.data?.agentModel ?? '', new Date('2026-12-01'))).toBe('ft:gpt-5.4-mini:acme::abc123 is not an agent model Parley knows; it will be sent as typed. Check the spelling.');
+    expect(modelWarning('agent', custom.data?.agentModel ?? '', new Date('2026-12-01'))).toBe("Parley doesn't know the agent model ft:gpt-5.4-mini:acme::abc123; it will be sent as typed and the service may refuse it. Check the spelling.");
   });
 
   it('refuses what cannot be a model name, saying why', () => {
