@@ -88,8 +88,9 @@ export class MeetingService {
       onEvent: (event) => this.#onEvent(event),
     });
     this.#meeting = meeting;
-    await meeting.start();
+    // Set before the sources start, so the status they push already names this meeting.
     this.#startedAt = meeting.transcript.startedAt;
+    await meeting.start();
     this.#options.log.info('meeting started', {});
     return { ok: true, value: this.view() };
   }
