@@ -365,8 +365,8 @@ export function createCopilot(deps: CopilotDeps): Copilot {
   async function listDevices(): Promise<CommandResult<DeviceList>> {
     if (deps.devices === undefined) return { ok: false, problem: noVoice };
     try {
-      const [inputs, outputs] = await Promise.all([deps.devices.inputs(), deps.devices.outputs()]);
-      return { ok: true, value: { inputs, outputs } };
+      const [inputs, outputs, system] = await Promise.all([deps.devices.inputs(), deps.devices.outputs(), deps.devices.systemAudio?.()]);
+      return { ok: true, value: { inputs, outputs, ...(system === undefined ? {} : { system }) } };
     } catch (error) {
       return { ok: false, problem: { code: 'internal', message: `The audio devices could not be listed: ${(error as Error).message}`, hint: 'Check that PulseAudio or ALSA is running.' } };
     }

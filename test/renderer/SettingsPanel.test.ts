@@ -1,6 +1,6 @@
 import { fireEvent, render, screen, waitFor, within } from '@testing-library/svelte';
 import { describe, expect, it } from 'vitest';
-import type { CopilotBridge, Settings, SettingsPatch, SettingsView } from '../../app/contract';
+import type { CopilotBridge, DeviceList, Settings, SettingsPatch, SettingsView } from '../../app/contract';
 import { modelCatalog } from '../../app/settings/models';
 import { applyPatch, defaultSettings, settingsPatchSchema } from '../../app/settings/schema';
 import SettingsPanel from '../../renderer/components/SettingsPanel.svelte';
@@ -10,7 +10,7 @@ const unused = async () => ({ ok: true as const, value: null });
 const notHere = async () => ({ ok: false as const, problem: { code: 'internal' as const, message: 'not used by the settings panel', hint: '' } });
 
 /** A bridge serving the given settings and the real model table; it records each update. */
-function settingsBridge(settings: Partial<Settings> = {}) {
+function settingsBridge(settings: Partial<Settings> = {}, devices: DeviceList = { inputs: [], outputs: [] }) {
   const updates: SettingsPatch[] = [];
   const view: SettingsView = {
     settings: { ...defaultSettings, ...settings },
@@ -36,7 +36,7 @@ function settingsBridge(settings: Partial<Settings> = {}) {
     },
     setApiKey: async () => ({ ok: true, value: view.key }),
     clearApiKey: async () => ({ ok: true, value: view.key }),
-    listDevices: async () => ({ ok: true, value: { inputs: [], outputs: [] } }),
+    listDevices: async () => ({ ok: true, value: devices }),
     answerPermission: unused,
     cancelAgent: unused,
     currentConversation: notHere,
@@ -60,8 +60,8 @@ function settingsBridge(settings: Partial<Settings> = {}) {
   return { bridge, updates };
 }
 
-async function renderPanel(settings: Partial<Settings> = {}) {
-  const { bridge, updates } = settingsBridge(settings);
+async function renderPanel(settings: Partial<Settings> = {}, devices?: DeviceList) {
+  const { bridge, updates } = settingsBridge(settings, devices);
   render(SettingsPanel, { props: { settings: new SettingsState(bridge), toolNames: [] } });
   const voiceModel = await screen.findByRole('combobox', { name: 'Voice model' });
   // The panel renders before the settings arrive; the table's options mean they have.
@@ -121,5 +121,28 @@ describe('settings: models', () => {
   it('names the successor of a legacy model that is still chosen', async () => {
     await renderPanel({ agentModel: 'gpt-5-mini' });
     expect(screen.getAllByRole('status').map((status) => status.textContent)).toContain('gpt-5-mini is legacy (shuts down 2026-12-11). Try gpt-5.4-mini.');
+  });
+});
+
+describe('settings: meeting audio', () => {
+  const speakers = { id: 'pulse:alsa_output.pci', label: 'Built-in Speakers', isDefault: true };
+  const headset = { id: 'pulse:bluez_sink.headset', label: 'Headset', isDefault: false };
+
+  it('lists the outputs whose sound a meeting can hear, and saves the one chosen', async () => {
+    const { updates } = await renderPanel({}, { inputs: [], outputs: [], system: { available: true, devices: [{ ...speakers, label: 'What Built-in Speakers plays' }, { ...headset, label: 'What Headset plays' }] } });
+    const select = await screen.findByRole('combobox', { name: 'Meeting audio' });
+    await waitFor(() => expect((select as HTMLSelectElement).disabled).toBe(false));
+    expect(within(select).getAllByRole('option').map((option) => option.textContent)).toEqual(['What the default output plays', 'What Built-in Speakers plays (default)', 'What Headset plays']);
+    await fireEvent.change(select, { target: { value: headset.id } });
+    await fireEvent.click(screen.getByRole('button', { name: 'Save settings' }));
+    await waitFor(() => expect(updates).toEqual([{ meetingAudioDevice: headset.id }]));
+  });
+
+  it('says why where the system\'s audio cannot be heard', async () => {
+    await renderPanel({}, { inputs: [], outputs: [], system: { available: false, reason: "Not available on this platform: hearing the system's audio is not built for macOS yet." } });
+    const select = await screen.findByRole('combobox', { name: 'Meeting audio' });
+    await waitFor(() => expect(select.getAttribute('aria-describedby')).toBe('meeting-audio-note'));
+    expect((select as HTMLSelectElement).disabled).toBe(true);
+    expect(document.getElementById('meeting-audio-note')?.textContent).toBe("Not available on this platform: hearing the system's audio is not built for macOS yet.");
   });
 });
