@@ -208,6 +208,7 @@ export function createCopilot(deps: CopilotDeps): Copilot {
     log,
   });
   settings.onChange(() => conversations.prune());
+  tools.registry.register(meeting.tool());
   tools.registry.register(
     delegationTool({
       runAgentTurn: (request) => agent.runTurn(request, 'voice').outcome,

@@ -7,7 +7,9 @@
 import type { CommandResult, MeetingAnswer, MeetingExport, MeetingLine, MeetingProblem, MeetingStatus, MeetingView, Problem, PushEvent } from '../contract';
 import { PlayoutBuffer, type Scheduler } from '../audio/playout';
 import type { MicSource, SpeakerSink } from '../audio/ports';
+import type { ToolDefinition } from '../agent/registry';
 import { MeetingSession, type MeetingAgent, type MeetingEvent } from '../meeting/session';
+import { MeetingTranscript } from '../meeting/transcript';
 import type { Settings } from '../settings/schema';
 import type { WebSocketFactory } from '../transport/socket';
 import { defaultPipelineSettings } from '../voice/pipeline';
@@ -120,6 +122,11 @@ export class MeetingService {
     return { ok: true, value: { fileName: `meeting-${stamp.replace(/[: ]/g, '-')}.md`, mimeType: 'text/markdown', content: meeting.markdown(`Meeting, ${stamp} UTC`) } };
   }
 
+  /** The tool the voice and the agent answer questions about the meeting with. */
+  tool(): ToolDefinition {
+    return meetingTranscriptTool(() => this.#meeting, this.#options.now);
+  }
+
   async close(): Promise<void> {
     await this.#meeting?.stop();
   }
@@ -152,6 +159,37 @@ export class MeetingService {
     }
     this.#options.emit({ type: 'meeting.status', status: this.#status() });
   }
+}
+
+export const meetingToolName = 'get_meeting_transcript';
+
+/**
+ * The meeting as a tool the voice and the agent can call: how a question asked by push to talk,
+ * or typed into the chat, is answered from what was said. It reads only what the Meeting panel
+ * shows, so it needs no permission.
+ */
+export function meetingTranscriptTool(meeting: () => MeetingSession | null, now: () => number): ToolDefinition {
+  return {
+    name: meetingToolName,
+    description:
+      'The transcript of the meeting or call the user is in (or last held), for questions such as "what did they just ask?" or "summarise the last five minutes". Each line is "[mm:ss] Me: …" (the user) or "[mm:ss] Them: …" (the other side of the call), timed from the start of the meeting.',
+    parameters: {
+      type: 'object',
+      properties: { last_minutes: { type: 'number', minimum: 1, description: 'Only the lines of the last this many minutes. Omit for the whole meeting.' } },
+      additionalProperties: false,
+    },
+    risk: 'safe',
+    source: 'builtin',
+    async execute(args) {
+      const current = meeting();
+      if (current === null) return JSON.stringify({ live: false, lines: [], message: 'No meeting has been held yet; the user can start one from the Meeting panel.' });
+      const { transcript } = current;
+      const lines = typeof args.last_minutes === 'number' ? transcript.recent(args.last_minutes * 60_000, now()) : transcript.finalBetween(0);
+      // The latest lines are what a question about the call is about.
+      const text = MeetingTranscript.lines(lines.slice(-200));
+      return JSON.stringify({ live: current.live, lines: text === '' ? [] : text.split('\n') });
+    },
+  };
 }
 
 function failure<T>(problem: Problem): CommandResult<T> {

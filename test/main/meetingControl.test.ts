@@ -55,11 +55,11 @@ describe('meeting mode from the tray and the global hotkey', () => {
     expect(tray.item('Start meeting')?.label).toBe('Start meeting (Ctrl+Alt+M)');
     electron.globalShortcut.press(meetingAccelerator);
     await until(() => meeting.state.live);
-    expect(await running.call(commandChannels.getMeeting)).toMatchObject({ ok: true, value: { live: true } });
+    expect(await running.call(commandChannels.getMeeting, {})).toMatchObject({ ok: true, value: { live: true } });
     expect(tray.item('Stop meeting')?.label).toBe('Stop meeting (Ctrl+Alt+M)');
     tray.item('Stop meeting')?.click?.();
     await until(() => !meeting.state.live);
-    expect(await running.call(commandChannels.getMeeting)).toMatchObject({ ok: true, value: { live: false } });
+    expect(await running.call(commandChannels.getMeeting, {})).toMatchObject({ ok: true, value: { live: false } });
     expect(tray.item('Start meeting')).toBeDefined();
   });
 
