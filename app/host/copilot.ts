@@ -187,6 +187,7 @@ export function createCopilot(deps: CopilotDeps): Copilot {
     },
     resumeVoice: async () => voice?.start(),
     retentionDays: () => settings.settings.historyRetentionDays,
+    showMeeting: (saved) => meeting.show(saved),
     emit,
     log,
     now,
@@ -205,6 +206,7 @@ export function createCopilot(deps: CopilotDeps): Copilot {
     sleep: deps.sleep,
     random: deps.random,
     emit,
+    save: (saved) => history.saveMeeting(saved),
     log,
   });
   settings.onChange(() => conversations.prune());
