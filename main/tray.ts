@@ -1,11 +1,12 @@
 /**
  * The tray icon: Parley's state at a glance (icon colour and tooltip), and a menu to show or hide
- * the window, read how the hotkey works, and quit.
+ * the window, start or stop a meeting, read how the hotkey works, and quit.
  */
 import type { MenuItemConstructorOptions, NativeImage } from 'electron';
 import type { ConnectionState, VoiceStatus } from '../app/contract';
 import type { HotkeyStatus } from './hotkey';
 import { displayAccelerator } from './hotkey';
+import { meetingMenuLabel, type MeetingControlState } from './meetingControl';
 import { trayIconPng, type TrayState } from './trayIcon';
 
 export type { TrayState } from './trayIcon';
@@ -58,6 +59,8 @@ export interface TrayLike {
 export interface TrayActions {
   isWindowVisible(): boolean;
   toggleWindow(): void;
+  /** Starts or stops meeting mode. */
+  toggleMeeting?(): void;
   quit(): void;
 }
 
@@ -65,6 +68,7 @@ export interface ParleyTray {
   readonly state: TrayState;
   setState(state: TrayState): void;
   setHotkey(status: HotkeyStatus | null): void;
+  setMeeting(state: MeetingControlState): void;
   /** Rebuilds the menu, e.g. after the window was shown or hidden. */
   refresh(): void;
   destroy(): void;
@@ -79,11 +83,23 @@ export function trayImage(deps: Pick<TrayDeps, 'nativeImage'>, state: TrayState)
 export function createTray(deps: TrayDeps, actions: TrayActions): ParleyTray {
   let state: TrayState = 'offline';
   let hotkey: HotkeyStatus | null = null;
+  let meeting: MeetingControlState | null = null;
   const tray = new deps.Tray(trayImage(deps, state));
+
+  const meetingItems = (): MenuItemConstructorOptions[] => {
+    const toggleMeeting = actions.toggleMeeting;
+    if (toggleMeeting === undefined) return [];
+    return [
+      { type: 'separator' },
+      { label: meetingMenuLabel(meeting), click: () => toggleMeeting() },
+      ...(meeting?.problem == null ? [] : [{ label: `  ${meeting.problem}`, enabled: false }]),
+    ];
+  };
 
   const refresh = (): void => {
     const template: MenuItemConstructorOptions[] = [
       { label: actions.isWindowVisible() ? 'Hide Parley' : 'Show Parley', click: () => actions.toggleWindow() },
+      ...meetingItems(),
       { type: 'separator' },
       { label: hotkeyMenuLabel(hotkey, deps.platform), enabled: false },
       ...(hotkey === null ? [] : [{ label: `  ${hotkey.reason}`, enabled: false }]),
@@ -109,6 +125,10 @@ export function createTray(deps: TrayDeps, actions: TrayActions): ParleyTray {
     },
     setHotkey(status) {
       hotkey = status;
+      refresh();
+    },
+    setMeeting(state) {
+      meeting = state;
       refresh();
     },
     refresh,

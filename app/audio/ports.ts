@@ -38,7 +38,12 @@ export interface AudioDevice {
 export interface AudioDevices {
   inputs(): Promise<AudioDevice[]>;
   outputs(): Promise<AudioDevice[]>;
+  /** What meeting mode can hear of the system's audio (app/audio/native/systemAudio.ts). */
+  systemAudio?(): Promise<SystemAudioSources>;
 }
+
+/** The sources of the system's audio there are to choose from, or why there are none here. */
+export type SystemAudioSources = { available: true; devices: AudioDevice[] } | { available: false; reason: string };
 
 /**
  * Local voice activity detection on the mic (after echo cancellation): says when the user starts

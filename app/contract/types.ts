@@ -123,6 +123,8 @@ export interface ModelInfo {
 export interface DeviceList {
   inputs: Array<{ id: string; label: string; isDefault: boolean }>;
   outputs: Array<{ id: string; label: string; isDefault: boolean }>;
+  /** The system's audio for meeting mode (each output's monitor), or why it cannot be heard here; absent where nothing was asked. */
+  system?: { available: true; devices: Array<{ id: string; label: string; isDefault: boolean }> } | { available: false; reason: string };
 }
 
 export type ToolRiskLevel = 'safe' | 'private' | 'write' | 'network';

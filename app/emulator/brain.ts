@@ -25,11 +25,12 @@ export interface BrainTool {
 
 export type BrainTurn = { kind: 'text'; text: string } | { kind: 'tool_call'; name: string; arguments: string };
 
-type Skill = 'clock' | 'calculator' | 'notes' | 'delegate' | 'search';
+type Skill = 'clock' | 'calculator' | 'notes' | 'delegate' | 'search' | 'meeting';
 
 /** Which skill a tool offers, judged by its name, as a model would from its name and description. */
 function skillOf(name: string): Skill | null {
   const lower = name.toLowerCase();
+  if (/meeting|transcript/.test(lower)) return 'meeting';
   if (/delegate|agent|research|supervisor/.test(lower)) return 'delegate';
   if (/search|find|lookup/.test(lower)) return 'search';
   if (/calc|math|arith|evaluate/.test(lower)) return 'calculator';
@@ -45,6 +46,7 @@ const asks: Record<Skill, RegExp> = {
   notes: /\b(note|remember|jot)\b/i,
   delegate: /\b(find|search|look up|research|investigate|summari[sz]e|go through)\b/i,
   search: /\b(find|search|look up|look for)\b/i,
+  meeting: /\b(what did (they|he|she) (just )?(ask|say)|(they|he|she) (just )?(asked|said)|the (meeting|call)|summari[sz]e the last)\b/i,
 };
 
 export function think(conversation: readonly BrainMessage[], tools: readonly BrainTool[]): BrainTurn {
@@ -66,7 +68,7 @@ export function think(conversation: readonly BrainMessage[], tools: readonly Bra
   const text = lastUser.text;
   const meeting = meetingAnswer(conversation, text);
   if (meeting !== null) return { kind: 'text', text: meeting };
-  for (const skill of ['delegate', 'search', 'calculator', 'notes', 'clock'] as const) {
+  for (const skill of ['meeting', 'delegate', 'search', 'calculator', 'notes', 'clock'] as const) {
     if (!asks[skill].test(text)) continue;
     for (const tool of tools) {
       if (skillOf(tool.name) !== skill) continue;
@@ -90,12 +92,11 @@ interface MeetingLine {
 }
 
 function meetingLines(conversation: readonly BrainMessage[]): MeetingLine[] {
-  const lines: MeetingLine[] = [];
-  for (const message of conversation) {
-    if (message.role !== 'user' || !('text' in message)) continue;
-    for (const match of message.text.matchAll(/^\[(\d{1,2}:\d{2}(?::\d{2})?)\] (Me|Them): (.+)$/gm)) lines.push({ at: match[1] ?? '', speaker: match[2] as 'Me' | 'Them', text: match[3] ?? '' });
-  }
-  return lines;
+  return conversation.flatMap((message) => (message.role === 'user' && 'text' in message ? linesIn(message.text) : []));
+}
+
+function linesIn(text: string): MeetingLine[] {
+  return [...text.matchAll(/^\[(\d{1,2}:\d{2}(?::\d{2})?)\] (Me|Them): (.+)$/gm)].map((match) => ({ at: match[1] ?? '', speaker: match[2] as 'Me' | 'Them', text: match[3] ?? '' }));
 }
 
 /**
@@ -123,8 +124,15 @@ function meetingAnswer(conversation: readonly BrainMessage[], text: string): str
       '- None recorded.',
     ].join('\n');
   }
+  return answerAbout(lines, question ?? '');
+}
+
+/** A question about the meeting, answered from its lines. */
+function answerAbout(lines: readonly MeetingLine[], question: string): string {
+  const theirs = lines.filter((line) => line.speaker === 'Them');
+  const lastTheirs = theirs.at(-1);
   if (lines.length === 0) return 'Nothing has been said in the meeting yet.';
-  if (/summar/i.test(question ?? '')) return `So far ${lines.length} lines: ${lines.length - theirs.length} from you and ${theirs.length} from them, from ${lines[0]?.at} to ${lines.at(-1)?.at}.`;
+  if (/summar/i.test(question)) return `So far ${lines.length} lines: ${lines.length - theirs.length} from you and ${theirs.length} from them, from ${lines[0]?.at} to ${lines.at(-1)?.at}.`;
   if (lastTheirs === undefined) return 'They have not said anything yet; only you have spoken.';
   return `At ${lastTheirs.at} they said: "${lastTheirs.text}"`;
 }
@@ -236,6 +244,9 @@ function argumentsFor(skill: Skill, tool: BrainTool, text: string): Record<strin
     case 'search':
       args = fill('query', searchTerm(text));
       break;
+    case 'meeting':
+      args = {};
+      break;
   }
   return args !== null && schema.required.every((key) => key in args) ? args : null;
 }
@@ -273,11 +284,13 @@ function searchTerm(text: string): string {
 /** One sentence per tool output, in the order the calls were made, as a model would report them. */
 function answerFromTools(conversation: readonly BrainMessage[]): string {
   const sentences: string[] = [];
+  const asked = conversation.findLast((message) => message.role === 'user' && 'text' in message);
+  const question = asked !== undefined && 'text' in asked ? asked.text : '';
   for (let index = conversation.length - 1; index >= 0; index -= 1) {
     const message = conversation[index];
     if (message?.role !== 'tool_output') break;
     const call = conversation.find((candidate): candidate is Extract<BrainMessage, { role: 'tool_call' }> => candidate.role === 'tool_call' && candidate.callId === message.callId);
-    sentences.unshift(sentenceFor(call?.name ?? 'the tool', call === undefined ? {} : parseArguments(call.arguments), readOutput(message.output)));
+    sentences.unshift(sentenceFor(call?.name ?? 'the tool', call === undefined ? {} : parseArguments(call.arguments), readOutput(message.output), question));
   }
   return sentences.join(' ');
 }
@@ -306,7 +319,7 @@ function parseArguments(text: string): Record<string, unknown> {
   }
 }
 
-function sentenceFor(name: string, args: Record<string, unknown>, output: Output): string {
+function sentenceFor(name: string, args: Record<string, unknown>, output: Output, question: string): string {
   const skill = skillOf(name);
   if (output.kind === 'unreadable') return `${labelOf(skill, name)} answered, but I could not read its output.`;
   const record = output.kind === 'json' && isRecord(output.value) ? output.value : null;
@@ -314,11 +327,11 @@ function sentenceFor(name: string, args: Record<string, unknown>, output: Output
   if (failure !== null) return `${labelOf(skill, name)} couldn't do that: ${asSentence(failure.replace(new RegExp(`^${escapeRegExp(name)} failed: `), ''))}`;
   // A tool may say what to tell the user (a delegated task that has started, say).
   if (typeof record?.message === 'string') return asSentence(record.message);
-  const answer = skill === null ? null : skillAnswers[skill](output, firstString(args));
+  const answer = skill === null ? null : skillAnswers[skill](output, firstString(args), question);
   return answer ?? `${name} says: ${asSentence(summarise(output.kind === 'json' ? inWords(output.value) : output.text))}`;
 }
 
-const skillAnswers: Record<Skill, (output: Exclude<Output, { kind: 'unreadable' }>, argument: string | null) => string | null> = {
+const skillAnswers: Record<Skill, (output: Exclude<Output, { kind: 'unreadable' }>, argument: string | null, question: string) => string | null> = {
   clock: (output) => {
     if (output.kind === 'text') return /^\d{1,2}:\d{2}/.test(output.text) ? `It's ${output.text}.` : null;
     if (!isRecord(output.value) || typeof output.value.time !== 'string') return null;
@@ -351,6 +364,10 @@ const skillAnswers: Record<Skill, (output: Exclude<Output, { kind: 'unreadable' 
     return `I found ${total} ${noun}${total === 1 ? '' : 's'}${matching}: ${shown.join('; ')}${more}.`;
   },
   delegate: () => null,
+  meeting: (output, _argument, question) => {
+    const value = output.kind === 'json' && isRecord(output.value) ? output.value.lines : null;
+    return Array.isArray(value) ? answerAbout(linesIn(value.filter((line) => typeof line === 'string').join('\n')), question) : null;
+  },
 };
 
 function labelOf(skill: Skill | null, name: string): string {
@@ -365,6 +382,8 @@ function labelOf(skill: Skill | null, name: string): string {
       return 'The search';
     case 'delegate':
       return 'The agent';
+    case 'meeting':
+      return 'The meeting transcript';
     case null:
       return `The tool ${name}`;
   }

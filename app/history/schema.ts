@@ -48,6 +48,13 @@ const migrations: readonly string[] = [
      stored INTEGER NOT NULL,
      PRIMARY KEY (conversation_id, seq)
    ) WITHOUT ROWID;`,
+  // 2: the meeting held in a conversation: its notes and its transcript lines (JSON), kept whole.
+  `CREATE TABLE meetings (
+     conversation_id TEXT PRIMARY KEY REFERENCES conversations (id) ON DELETE CASCADE,
+     started_at INTEGER NOT NULL,
+     notes TEXT NOT NULL,
+     lines TEXT NOT NULL
+   ) WITHOUT ROWID;`,
 ];
 
 export const historySchemaVersion = migrations.length;

@@ -7,7 +7,7 @@
  * the change or after it, never a turn without its ledger or half a ledger.
  */
 import type BetterSqlite3 from 'better-sqlite3';
-import type { ConversationHit, ConversationSummary, SnippetPart, Turn } from '../contract';
+import type { ConversationHit, ConversationSummary, MeetingLine, SnippetPart, Turn } from '../contract';
 import type { ResponseInputItem } from '../protocol/responses';
 import { migrate } from './schema';
 
@@ -57,6 +57,14 @@ interface TurnRow {
 
 const summaryColumns = `c.id, c.title, c.created_at, c.updated_at, (SELECT count(*) FROM turns t WHERE t.conversation_id = c.id) AS turn_count`;
 
+/** A meeting as saved with its conversation. */
+export interface SavedMeeting {
+  /** Epoch ms. */
+  startedAt: number;
+  notes: string;
+  lines: MeetingLine[];
+}
+
 export class HistoryStore {
   readonly #db: HistoryDatabase;
   readonly #statements;
@@ -92,6 +100,11 @@ export class HistoryStore {
          ) best JOIN conversations c ON c.id = best.conversation ORDER BY best.score`,
       ),
       searchTitles: db.prepare<[string, number], ConversationRow>(`SELECT ${summaryColumns} FROM conversations c WHERE c.title LIKE ? ESCAPE '\\' ORDER BY c.updated_at DESC LIMIT ?`),
+      saveMeeting: db.prepare(
+        `INSERT INTO meetings (conversation_id, started_at, notes, lines) VALUES (?, ?, ?, ?)
+         ON CONFLICT (conversation_id) DO UPDATE SET started_at = excluded.started_at, notes = excluded.notes, lines = excluded.lines`,
+      ),
+      meeting: db.prepare<[string], { started_at: number; notes: string; lines: string }>('SELECT started_at, notes, lines FROM meetings WHERE conversation_id = ?'),
       rename: db.prepare('UPDATE conversations SET title = ? WHERE id = ?'),
       delete: db.prepare('DELETE FROM conversations WHERE id = ?'),
       prune: db.prepare('DELETE FROM conversations WHERE updated_at < ? AND id IS NOT ?'),
@@ -130,6 +143,19 @@ export class HistoryStore {
       if (entry === undefined) continue;
       s.insertLedger.run(id, seq, JSON.stringify(entry.item), entry.stored ? 1 : 0);
     }
+  }
+
+  /** Saves the conversation's meeting (one per conversation: a later one replaces it), creating the conversation if need be. */
+  saveMeeting(id: string, title: string, at: number, meeting: SavedMeeting): void {
+    this.#db.transaction(() => {
+      this.#statements.createConversation.run(id, title, at, at);
+      this.#statements.saveMeeting.run(id, Math.round(meeting.startedAt), meeting.notes, JSON.stringify(meeting.lines));
+    })();
+  }
+
+  loadMeeting(id: string): SavedMeeting | null {
+    const row = this.#statements.meeting.get(id);
+    return row === undefined ? null : { startedAt: row.started_at, notes: row.notes, lines: JSON.parse(row.lines) as MeetingLine[] };
   }
 
   summary(id: string): ConversationSummary | null {

@@ -196,6 +196,7 @@ export function createCopilot(deps: CopilotDeps): Copilot {
     },
     resumeVoice: async () => voice?.start(),
     retentionDays: () => settings.settings.historyRetentionDays,
+    showMeeting: (saved) => meeting.show(saved),
     emit,
     log,
     now,
@@ -214,9 +215,11 @@ export function createCopilot(deps: CopilotDeps): Copilot {
     sleep: deps.sleep,
     random: deps.random,
     emit,
+    save: (saved) => history.saveMeeting(saved),
     log,
   });
   settings.onChange(() => conversations.prune());
+  tools.registry.register(meeting.tool());
   tools.registry.register(
     delegationTool({
       runAgentTurn: (request) => agent.runTurn(request, 'voice').outcome,
@@ -374,8 +377,8 @@ export function createCopilot(deps: CopilotDeps): Copilot {
   async function listDevices(): Promise<CommandResult<DeviceList>> {
     if (deps.devices === undefined) return { ok: false, problem: noVoice };
     try {
-      const [inputs, outputs] = await Promise.all([deps.devices.inputs(), deps.devices.outputs()]);
-      return { ok: true, value: { inputs, outputs } };
+      const [inputs, outputs, system] = await Promise.all([deps.devices.inputs(), deps.devices.outputs(), deps.devices.systemAudio?.()]);
+      return { ok: true, value: { inputs, outputs, ...(system === undefined ? {} : { system }) } };
     } catch (error) {
       return { ok: false, problem: { code: 'internal', message: `The audio devices could not be listed: ${(error as Error).message}`, hint: 'Check that PulseAudio or ALSA is running.' } };
     }

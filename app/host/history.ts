@@ -5,7 +5,7 @@
  */
 import type { CommandResult, ConversationExport, ConversationHit, ConversationSummary, CurrentConversation, Problem, PushEvent, Turn } from '../contract';
 import { exportConversation, type ExportFormat } from '../history/export';
-import type { HistoryStore, LedgerSnapshot } from '../history/store';
+import type { HistoryStore, LedgerSnapshot, SavedMeeting } from '../history/store';
 import type { ResponsesSession } from '../responses/session';
 import type { Logger } from './ports';
 import type { Transcript } from './transcript';
@@ -24,6 +24,8 @@ export interface HistoryServiceOptions {
   pauseVoice: () => Promise<boolean>;
   resumeVoice: () => Promise<void>;
   retentionDays: () => number | null;
+  /** Shows the meeting saved with a conversation being opened (null: it had none). */
+  showMeeting?: (meeting: SavedMeeting | null) => void;
   emit: (event: PushEvent) => void;
   log: Logger;
   now: () => number;
@@ -89,6 +91,7 @@ export class HistoryService {
     for (const turn of saved.turns) this.#written.add(turn);
     this.#switchTo({ id, title: saved.summary.title, private: false }, markOf(saved.ledger));
     this.#options.transcript.load(saved.turns);
+    this.#options.showMeeting?.(this.#run((history) => history.loadMeeting(id)) ?? null);
     this.#options.session()?.resume(saved.ledger);
     if (voiceWasOpen) await this.#options.resumeVoice();
     return { ok: true, value: this.#current };
@@ -139,6 +142,19 @@ export class HistoryService {
       this.#options.log.info('old conversations removed by the retention setting', { removed, days });
       this.#changed();
     }
+  }
+
+  /** Saves the meeting with the conversation on screen (unless it is private). */
+  saveMeeting(meeting: SavedMeeting): void {
+    if (this.#current.private || this.#options.store === null) return;
+    const title = this.#current.title ?? (this.#options.transcript.turns.length > 0 ? titleOf(this.#options.transcript.turns) : `Meeting, ${new Date(meeting.startedAt).toISOString().slice(0, 16).replace('T', ' ')} UTC`);
+    const saved = this.#run((store) => {
+      store.saveMeeting(this.#current.id, title, this.#options.now(), meeting);
+      return true;
+    });
+    if (saved !== true) return;
+    if (this.#current.title === null) this.#current = { ...this.#current, title };
+    this.#changed();
   }
 
   /** Writes every settled turn not yet written, and the ledger if it moved, in one transaction. */

@@ -7,7 +7,10 @@
 import type { CommandResult, MeetingAnswer, MeetingExport, MeetingLine, MeetingProblem, MeetingStatus, MeetingView, Problem, PushEvent } from '../contract';
 import { PlayoutBuffer, type Scheduler } from '../audio/playout';
 import type { MicSource, SpeakerSink } from '../audio/ports';
+import type { ToolDefinition } from '../agent/registry';
+import type { SavedMeeting } from '../history/store';
 import { MeetingSession, type MeetingAgent, type MeetingEvent } from '../meeting/session';
+import { MeetingTranscript } from '../meeting/transcript';
 import type { Settings } from '../settings/schema';
 import type { WebSocketFactory } from '../transport/socket';
 import { defaultPipelineSettings } from '../voice/pipeline';
@@ -26,6 +29,8 @@ export interface MeetingServiceOptions {
   sleep: (ms: number) => Promise<void>;
   random: () => number;
   emit: (event: PushEvent) => void;
+  /** Saves the meeting with the conversation (each final line, each notes update and the stop). */
+  save?: (meeting: SavedMeeting) => void;
   log: Logger;
 }
 
@@ -88,8 +93,9 @@ export class MeetingService {
       onEvent: (event) => this.#onEvent(event),
     });
     this.#meeting = meeting;
-    await meeting.start();
+    // Set before the sources start, so the status they push already names this meeting.
     this.#startedAt = meeting.transcript.startedAt;
+    await meeting.start();
     this.#options.log.info('meeting started', {});
     return { ok: true, value: this.view() };
   }
@@ -112,11 +118,37 @@ export class MeetingService {
   }
 
   export(): CommandResult<MeetingExport> {
-    const meeting = this.#meeting;
-    if (meeting === null) return failure({ code: 'invalid_payload', message: 'No meeting has been held yet, so there is nothing to export.', hint: 'Start a meeting first.' });
-    const started = new Date(meeting.transcript.startedAt);
-    const stamp = started.toISOString().slice(0, 16).replace('T', ' ');
-    return { ok: true, value: { fileName: `meeting-${stamp.replace(/[: ]/g, '-')}.md`, mimeType: 'text/markdown', content: meeting.markdown(`Meeting, ${stamp} UTC`) } };
+    if (this.#startedAt === null) return failure({ code: 'invalid_payload', message: 'No meeting has been held yet, so there is nothing to export.', hint: 'Start a meeting first.' });
+    const stamp = new Date(this.#startedAt).toISOString().slice(0, 16).replace('T', ' ');
+    const title = `Meeting, ${stamp} UTC`;
+    // A meeting held this run, or one shown again from a saved conversation.
+    const content = this.#meeting?.markdown(title) ?? transcriptOf(this.#startedAt, [...this.#lines.values()]).markdown(title, this.#notes);
+    return { ok: true, value: { fileName: `meeting-${stamp.replace(/[: ]/g, '-')}.md`, mimeType: 'text/markdown', content } };
+  }
+
+  /**
+   * Shows a saved meeting (a conversation was opened), or none; a live meeting is left alone.
+   * It can be read and exported, not resumed.
+   */
+  show(saved: SavedMeeting | null): void {
+    if (this.#meeting?.live === true) return;
+    this.#meeting = null;
+    this.#startedAt = saved?.startedAt ?? null;
+    this.#notes = saved?.notes ?? '';
+    this.#problems = [];
+    this.#lines = new Map((saved?.lines ?? []).map((line) => [line.id, line]));
+    this.#options.emit({ type: 'meeting.status', status: this.#status() });
+    for (const line of this.#lines.values()) this.#options.emit({ type: 'meeting.line', line });
+  }
+
+  #save(): void {
+    if (this.#startedAt === null) return;
+    this.#options.save?.({ startedAt: this.#startedAt, notes: this.#notes, lines: [...this.#lines.values()].filter((line) => line.final) });
+  }
+
+  /** The tool the voice and the agent answer questions about the meeting with. */
+  tool(): ToolDefinition {
+    return meetingTranscriptTool(() => this.#meeting, this.#options.now);
   }
 
   async close(): Promise<void> {
@@ -132,9 +164,11 @@ export class MeetingService {
       case 'segment':
         this.#lines.set(event.segment.id, event.segment);
         this.#options.emit({ type: 'meeting.line', line: event.segment });
+        if (event.segment.final) this.#save();
         return;
       case 'notes':
         this.#notes = event.markdown;
+        this.#save();
         break;
       case 'problem':
         // One problem per source at a time: the newest says what is wrong now.
@@ -145,12 +179,51 @@ export class MeetingService {
         this.#problems = this.#problems.filter((problem) => problem.source !== event.source);
         break;
       case 'meeting':
+        if (event.state === 'stopped') this.#save();
         break;
       case 'source':
         return;
     }
     this.#options.emit({ type: 'meeting.status', status: this.#status() });
   }
+}
+
+export const meetingToolName = 'get_meeting_transcript';
+
+/**
+ * The meeting as a tool the voice and the agent can call: how a question asked by push to talk,
+ * or typed into the chat, is answered from what was said. It reads only what the Meeting panel
+ * shows, so it needs no permission.
+ */
+export function meetingTranscriptTool(meeting: () => MeetingSession | null, now: () => number): ToolDefinition {
+  return {
+    name: meetingToolName,
+    description:
+      'The transcript of the meeting or call the user is in (or last held), for questions such as "what did they just ask?" or "summarise the last five minutes". Each line is "[mm:ss] Me: …" (the user) or "[mm:ss] Them: …" (the other side of the call), timed from the start of the meeting.',
+    parameters: {
+      type: 'object',
+      properties: { last_minutes: { type: 'number', minimum: 1, description: 'Only the lines of the last this many minutes. Omit for the whole meeting.' } },
+      additionalProperties: false,
+    },
+    risk: 'safe',
+    source: 'builtin',
+    async execute(args) {
+      const current = meeting();
+      if (current === null) return JSON.stringify({ live: false, lines: [], message: 'No meeting has been held yet; the user can start one from the Meeting panel.' });
+      const { transcript } = current;
+      const lines = typeof args.last_minutes === 'number' ? transcript.recent(args.last_minutes * 60_000, now()) : transcript.finalBetween(0);
+      // The latest lines are what a question about the call is about.
+      const text = MeetingTranscript.lines(lines.slice(-200));
+      return JSON.stringify({ live: current.live, lines: text === '' ? [] : text.split('\n') });
+    },
+  };
+}
+
+/** A saved meeting's lines as a transcript again, for its Markdown. */
+function transcriptOf(startedAt: number, lines: readonly MeetingLine[]): MeetingTranscript {
+  const transcript = new MeetingTranscript(startedAt);
+  for (const line of lines) if (line.final) transcript.heard(line.speaker, line.id, line.text, true, startedAt + line.atMs);
+  return transcript;
 }
 
 function failure<T>(problem: Problem): CommandResult<T> {

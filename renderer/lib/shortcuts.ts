@@ -13,6 +13,8 @@ export type ShortcutAction =
   | 'toggleTools'
   | 'toggleInspector'
   | 'toggleSettings'
+  | 'toggleMeetingPanel'
+  | 'toggleMeeting'
   | 'pushToTalk';
 
 export interface Shortcut {
@@ -48,6 +50,8 @@ export const shortcuts: readonly Shortcut[] = [
   { action: 'toggleTools', keys: 'Ctrl+Shift+1', description: 'Open or close Tools', matches: (e) => mod(e) && e.shiftKey && e.code === 'Digit1' },
   { action: 'toggleInspector', keys: 'Ctrl+Shift+2', description: 'Open or close the Inspector', matches: (e) => mod(e) && e.shiftKey && e.code === 'Digit2' },
   { action: 'toggleSettings', keys: 'Ctrl+Shift+3 or Ctrl+,', description: 'Open or close Settings', matches: (e) => mod(e) && ((e.shiftKey && e.code === 'Digit3') || (!e.shiftKey && e.key === ',')) },
+  { action: 'toggleMeetingPanel', keys: 'Ctrl+Shift+4', description: 'Open or close the Meeting panel', matches: (e) => mod(e) && e.shiftKey && e.code === 'Digit4' },
+  { action: 'toggleMeeting', keys: 'Ctrl+Shift+L', description: 'Start or stop a meeting', matches: (e) => mod(e) && e.shiftKey && e.code === 'KeyL' },
   { action: 'pushToTalk', keys: 'hold Ctrl+Space', description: 'Talk while held (push to talk)', matches: (e) => mod(e) && !e.shiftKey && e.code === 'Space' },
 ];
 

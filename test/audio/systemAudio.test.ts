@@ -6,7 +6,7 @@
 import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Problem } from '../../app/contract';
-import { createSystemAudioSource } from '../../app/audio/native/systemAudio';
+import { createSystemAudioSource, listSystemAudioSources } from '../../app/audio/native/systemAudio';
 import { concatPcm16 } from '../../app/audio/pcm';
 import { dominantFrequency, sineTone, soundSpans, startPulse, until, type Pulse } from '../support/pulse';
 
@@ -80,5 +80,14 @@ describe('the system audio source (PulseAudio monitor)', () => {
     const problems: Problem[] = [];
     await source.start(() => undefined, (problem) => void problems.push(problem));
     expect(problems[0]?.message).toBe(`Hearing the system's audio is not built for ${name} yet, so the other side of a call cannot be transcribed.`);
+  });
+
+  it('lists every output as a source to choose, the default marked, and none on macOS', async () => {
+    const listed = await listSystemAudioSources({ spawn, platform: 'linux', env: pulse.env });
+    expect(listed.available).toBe(true);
+    const devices = listed.available ? listed.devices : [];
+    expect(devices.map((device) => [device.id, device.isDefault])).toEqual(expect.arrayContaining([['pulse:ear', true], ['pulse:mouth', false]]));
+    expect(devices.find((device) => device.id === 'pulse:ear')?.label).toMatch(/^What .+ plays$/);
+    expect(await listSystemAudioSources({ spawn, platform: 'darwin' })).toEqual({ available: false, reason: "Not available on this platform: hearing the system's audio is not built for macOS yet." });
   });
 });

@@ -9,6 +9,7 @@ import { uiBench } from './ui';
 import { soakBench } from './soak';
 import { echoBench } from './echo';
 import { historyBench } from './history';
+import { meetingBench } from './meeting';
 
 const print = (line: object): void => console.log(JSON.stringify(line));
 
@@ -25,6 +26,7 @@ const benches: Record<string, (argv: readonly string[]) => Promise<void>> = {
   soak: (argv) => soakBench(argv, print),
   echo: (argv) => echoBench(argv, print),
   history: (argv) => historyBench(argv, print),
+  meeting: (argv) => meetingBench(argv, print),
 };
 
 const [name, ...argv] = process.argv.slice(2);

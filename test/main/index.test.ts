@@ -144,16 +144,19 @@ describe('the desktop shell around the window', { timeout: 30_000 }, () => {
     vi.stubEnv('XDG_SESSION_TYPE', 'wayland');
     vi.stubEnv('DISPLAY', ':0');
     electron = await launch({ singleInstance: true });
-    await waitFor(() => expect(electron?.globalShortcut.registered.size).toBe(1));
+    // Push to talk beside the meeting hotkey.
+    await waitFor(() => expect(electron?.globalShortcut.registered.size).toBe(2));
     expect(electron.app.switches).toContainEqual(['enable-features', 'GlobalShortcutsPortal']);
     expect(electron.Tray.created[0]?.menu?.items.some((item) => item.label?.includes('Wayland session'))).toBe(true);
   });
 
   it('rebinds the hotkey when the setting changes', async () => {
     electron = await launch({ singleInstance: true });
-    await waitFor(() => expect(electron?.globalShortcut.registered.size).toBe(1));
+    await waitFor(() => expect(electron?.globalShortcut.registered.size).toBe(2));
     expect(await callFromPage(electron, commandChannels.updateSettings, { patch: { hotkey: 'Alt+F13' } })).toMatchObject({ ok: true });
-    expect([...electron.globalShortcut.registered.keys()]).toEqual(['Alt+F13']);
+    // The meeting hotkey stays as it was.
+    expect([...electron.globalShortcut.registered.keys()].sort()).toEqual(['Alt+F13', 'CommandOrControl+Alt+M']);
+    expect(electron.Tray.created[0]?.item('Start meeting')?.label).toBe('Start meeting (Ctrl+Alt+M)');
     expect(JSON.parse(readFileSync(join(userData, 'settings.json'), 'utf8'))).toMatchObject({ hotkey: 'Alt+F13' });
   });
 

@@ -1,10 +1,11 @@
 import { render, screen, fireEvent, waitFor, within } from '@testing-library/svelte';
 import { describe, expect, it } from 'vitest';
-import type { CommandResult, CopilotBridge, CopilotSnapshot, PushEvent, SendMessageResult, SettingsView } from '../../app/contract';
+import type { CommandResult, CopilotBridge, CopilotSnapshot, MeetingView, PushEvent, SendMessageResult, SettingsView } from '../../app/contract';
 import { applyPatch, defaultSettings, settingsPatchSchema } from '../../app/settings/schema';
 import { emptySummary } from '../../app/inspector/log';
 import App from '../../renderer/components/App.svelte';
 import { HistoryState } from '../../renderer/lib/state/History.svelte';
+import { MeetingState } from '../../renderer/lib/state/Meeting.svelte';
 import { Conversation } from '../../renderer/lib/state/Conversation.svelte';
 import { SettingsState } from '../../renderer/lib/state/Settings.svelte';
 
@@ -65,7 +66,7 @@ function scriptedBridge(snapshot: Partial<CopilotSnapshot> = {}) {
     regenerateReply: async () => (calls.push('regenerate'), { ok: true, value: { userTurnId: 'u1', assistantTurnId: 'a1' } }),
     editLastMessage: async ({ text }) => (calls.push(`edit ${text}`), { ok: true, value: { userTurnId: 'u1', assistantTurnId: 'a1' } }),
     openLink: async ({ url }) => (calls.push(`open ${url}`), { ok: true, value: { openedBy: 'system' } }),
-    // The window has no meeting panel yet: these answer as a host with no meeting would.
+    // A host where no meeting has been held; the meeting panel's own tests drive these.
     getMeeting: async () => ({ ok: true, value: { live: false, startedAt: null, notes: '', problems: [], lines: [] } }),
     startMeeting: async () => ({ ok: true, value: { live: true, startedAt: 0, notes: '', problems: [], lines: [] } }),
     stopMeeting: async () => ({ ok: true, value: { live: false, startedAt: 0, notes: '', problems: [], lines: [] } }),
@@ -90,7 +91,7 @@ function scriptedBridge(snapshot: Partial<CopilotSnapshot> = {}) {
 }
 
 function renderApp(bridge: CopilotBridge) {
-  return render(App, { props: { conversation: new Conversation(bridge), settings: new SettingsState(bridge), history: new HistoryState(bridge) } });
+  return render(App, { props: { conversation: new Conversation(bridge), settings: new SettingsState(bridge), history: new HistoryState(bridge), meeting: new MeetingState(bridge) } });
 }
 
 describe('voice controls', () => {
@@ -266,5 +267,115 @@ describe('App', () => {
     expect(status.getAttribute('title')).toBe('Bad key.');
     // The problem is spelled out on screen, not only in a tooltip.
     expect((await screen.findByRole('alert')).textContent).toContain('Bad key.');
+  });
+});
+
+describe('meeting panel', () => {
+  const view = (over: Partial<MeetingView> = {}): MeetingView => ({ live: false, startedAt: null, notes: '', problems: [], lines: [], ...over });
+
+  /** A bridge whose meeting commands answer like a host holding one meeting, recording each call. */
+  function meetingBridge() {
+    const scripted = scriptedBridge();
+    const { bridge, calls, push } = scripted;
+    let current = view();
+    bridge.startMeeting = async () => (calls.push('start-meeting'), (current = view({ live: true, startedAt: 1000 })), { ok: true, value: current });
+    bridge.stopMeeting = async () => (calls.push('stop-meeting'), (current = { ...current, live: false }), { ok: true, value: current });
+    bridge.askMeeting = async ({ question }) => (calls.push(`ask ${question}`), { ok: true, value: { text: 'At 00:03 they said: "Can you send the **report** by Friday?"' } });
+    bridge.updateMeetingNotes = async () => (calls.push('update-notes'), { ok: true, value: { ...current, notes: '## Notes\n- They want the report.\n\n## Action items\n- Me: send the report' } });
+    bridge.exportMeeting = async () => (calls.push('export-meeting'), { ok: true, value: { fileName: 'meeting.md', mimeType: 'text/markdown', content: '# Meeting' } });
+    /** A line heard by the host: kept in its view, as the host keeps it, and pushed. */
+    const hear = (id: string, speaker: 'me' | 'them', text: string, atMs: number, final = true): void => {
+      const line = { id, speaker, text, final, atMs };
+      current = { ...current, lines: [...current.lines.filter((kept) => kept.id !== id), line] };
+      push({ type: 'meeting.line', line });
+    };
+    return { bridge, calls, push, hear };
+  }
+
+  it('opens from the keyboard, starts a meeting and shows each side\'s lines, timestamped, as they are heard', async () => {
+    const { bridge, calls, hear } = meetingBridge();
+    renderApp(bridge);
+    await fireEvent.keyDown(window, { key: '$', code: 'Digit4', ctrlKey: true, shiftKey: true });
+    const panel = await screen.findByRole('complementary', { name: 'Meeting panel' });
+    await fireEvent.click(within(panel).getByRole('button', { name: 'Start meeting' }));
+    await waitFor(() => expect(within(panel).getByRole('status', { name: 'Meeting state' }).textContent).toBe('Live'));
+    expect(calls).toContain('start-meeting');
+    hear('them-1', 'them', 'Can you send the', 3200, false);
+    hear('me-1', 'me', 'Sure.', 6100);
+    hear('them-1', 'them', 'Can you send the report by Friday?', 3200);
+    const transcript = await within(panel).findByRole('list', { name: 'Transcript' });
+    await waitFor(() => expect(within(transcript).getAllByRole('listitem').map((item) => item.textContent?.replace(/\s+/g, ' ').trim())).toEqual(['00:03 Them Can you send the report by Friday?', '00:06 Me Sure.']));
+    await fireEvent.click(within(panel).getByRole('button', { name: 'Stop meeting' }));
+    await waitFor(() => expect(within(panel).getByRole('status', { name: 'Meeting state' }).textContent).toBe('Stopped'));
+    expect(within(panel).getAllByRole('listitem')).toHaveLength(2);
+  });
+
+  it('starts and stops the meeting with Ctrl+Shift+L', async () => {
+    const { bridge, calls } = meetingBridge();
+    renderApp(bridge);
+    await fireEvent.keyDown(window, { key: 'L', code: 'KeyL', ctrlKey: true, shiftKey: true });
+    await waitFor(() => expect(calls).toContain('start-meeting'));
+    await waitFor(() => expect(screen.getByRole('button', { name: 'Meeting ●' })).toBeTruthy());
+    await fireEvent.keyDown(window, { key: 'L', code: 'KeyL', ctrlKey: true, shiftKey: true });
+    await waitFor(() => expect(calls).toContain('stop-meeting'));
+    await waitFor(() => expect(screen.getByRole('button', { name: 'Meeting' })).toBeTruthy());
+  });
+
+  it('says what is not working, and takes it away when it works again', async () => {
+    const { bridge, push } = meetingBridge();
+    renderApp(bridge);
+    await fireEvent.click(screen.getByRole('button', { name: 'Meeting' }));
+    const panel = await screen.findByRole('complementary', { name: 'Meeting panel' });
+    const silent = { source: 'them' as const, message: 'No audio from the system for 30 s, so the other side of the call is not being heard.', hint: 'Check the output device.' };
+    push({ type: 'meeting.status', status: { live: true, startedAt: 1000, notes: '', problems: [silent] } });
+    const problems = await within(panel).findByRole('list', { name: 'Not working' });
+    expect(problems.textContent).toContain('System audio: No audio from the system for 30 s');
+    push({ type: 'meeting.status', status: { live: true, startedAt: 1000, notes: '', problems: [] } });
+    await waitFor(() => expect(within(panel).queryByRole('list', { name: 'Not working' })).toBeNull());
+  });
+
+  it('shows why a meeting could not start', async () => {
+    const { bridge } = meetingBridge();
+    bridge.startMeeting = async () => ({ ok: false, problem: { code: 'connection_failed', message: 'Parley is not connected yet, so a meeting cannot start.', hint: 'Wait for the connection indicator.' } });
+    renderApp(bridge);
+    await fireEvent.click(screen.getByRole('button', { name: 'Meeting' }));
+    const panel = await screen.findByRole('complementary', { name: 'Meeting panel' });
+    await fireEvent.click(within(panel).getByRole('button', { name: 'Start meeting' }));
+    expect((await within(panel).findByRole('alert')).textContent).toContain('Parley is not connected yet');
+    expect(within(panel).getByRole('status', { name: 'Meeting state' }).textContent).toBe('Not started');
+  });
+
+  it('answers a typed question, brings the notes up to date on demand and exports Markdown', async () => {
+    const { bridge, calls } = meetingBridge();
+    const downloads: string[] = [];
+    const click = HTMLAnchorElement.prototype.click;
+    HTMLAnchorElement.prototype.click = function (this: HTMLAnchorElement) {
+      downloads.push(this.download);
+    };
+    URL.createObjectURL ??= () => 'blob:meeting';
+    URL.revokeObjectURL ??= () => undefined;
+    try {
+      renderApp(bridge);
+      await fireEvent.click(screen.getByRole('button', { name: 'Meeting' }));
+      const panel = await screen.findByRole('complementary', { name: 'Meeting panel' });
+      expect((within(panel).getByRole('button', { name: 'Export as Markdown' }) as HTMLButtonElement).disabled).toBe(true);
+      await fireEvent.click(within(panel).getByRole('button', { name: 'Start meeting' }));
+      await waitFor(() => expect(within(panel).getByRole('status', { name: 'Meeting state' }).textContent).toBe('Live'));
+      const box = within(panel).getByRole('textbox', { name: 'Ask about the meeting' });
+      await fireEvent.input(box, { target: { value: 'what did they just ask?' } });
+      await fireEvent.click(within(panel).getByRole('button', { name: 'Ask' }));
+      const answer = await within(panel).findByRole('region', { name: 'Answer' });
+      await waitFor(() => expect(answer.querySelector('strong')?.textContent).toBe('report'));
+      expect(calls).toContain('ask what did they just ask?');
+      expect((box as HTMLInputElement).value).toBe('');
+      await fireEvent.click(within(panel).getByRole('button', { name: 'Update now' }));
+      const notes = within(panel).getByRole('region', { name: 'Live notes' });
+      await waitFor(() => expect(within(notes).getByRole('heading', { name: 'Action items' })).toBeTruthy());
+      expect(notes.textContent).toContain('Me: send the report');
+      await fireEvent.click(within(panel).getByRole('button', { name: 'Export as Markdown' }));
+      await waitFor(() => expect(downloads).toEqual(['meeting.md']));
+    } finally {
+      HTMLAnchorElement.prototype.click = click;
+    }
   });
 });

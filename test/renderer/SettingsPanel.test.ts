@@ -1,6 +1,6 @@
 import { fireEvent, render, screen, waitFor, within } from '@testing-library/svelte';
 import { describe, expect, it } from 'vitest';
-import type { CopilotBridge, PushEvent, Settings, SettingsPatch } from '../../app/contract';
+import type { CopilotBridge, DeviceList, PushEvent, Settings, SettingsPatch } from '../../app/contract';
 import { SettingsService } from '../../app/host/settingsService';
 import { defaultSettings } from '../../app/settings/schema';
 import SettingsPanel from '../../renderer/components/SettingsPanel.svelte';
@@ -13,7 +13,7 @@ const notHere = async () => ({ ok: false as const, problem: { code: 'internal' a
  * A bridge over the real settings service (its schema, its messages), holding the given settings
  * and the real model table; it records each update and folders exist only under /home/me.
  */
-function settingsBridge(settings: Partial<Settings> = {}) {
+function settingsBridge(settings: Partial<Settings> = {}, devices: DeviceList = { inputs: [], outputs: [] }) {
   const updates: SettingsPatch[] = [];
   const listeners = new Set<(event: PushEvent) => void>();
   const service = new SettingsService({
@@ -45,7 +45,7 @@ function settingsBridge(settings: Partial<Settings> = {}) {
     },
     setApiKey: async () => ({ ok: true, value: view.key }),
     clearApiKey: async () => ({ ok: true, value: view.key }),
-    listDevices: async () => ({ ok: true, value: { inputs: [], outputs: [] } }),
+    listDevices: async () => ({ ok: true, value: devices }),
     answerPermission: unused,
     cancelAgent: unused,
     currentConversation: notHere,
@@ -72,8 +72,8 @@ function settingsBridge(settings: Partial<Settings> = {}) {
   return { bridge, updates, service };
 }
 
-async function renderPanel(settings: Partial<Settings> = {}, toolNames: string[] = []) {
-  const { bridge, updates, service } = settingsBridge(settings);
+async function renderPanel(settings: Partial<Settings> = {}, toolNames: string[] = [], devices?: DeviceList) {
+  const { bridge, updates, service } = settingsBridge(settings, devices);
   render(SettingsPanel, { props: { settings: new SettingsState(bridge), toolNames } });
   const voiceModel = await screen.findByRole('combobox', { name: 'Voice model' });
   // The panel renders before the settings arrive; the table's options mean they have.
@@ -196,5 +196,28 @@ describe('settings: tool permissions', () => {
     await service.update({ toolPermissions: { save_note: 'allow' } });
     const list = await screen.findByRole('list', { name: 'Always allowed' });
     expect(within(list).getByRole('button', { name: 'Revoke always allow for save_note' })).toBeTruthy();
+  });
+});
+
+describe('settings: meeting audio', () => {
+  const speakers = { id: 'pulse:alsa_output.pci', label: 'Built-in Speakers', isDefault: true };
+  const headset = { id: 'pulse:bluez_sink.headset', label: 'Headset', isDefault: false };
+
+  it('lists the outputs whose sound a meeting can hear, and saves the one chosen', async () => {
+    const { updates } = await renderPanel({}, [], { inputs: [], outputs: [], system: { available: true, devices: [{ ...speakers, label: 'What Built-in Speakers plays' }, { ...headset, label: 'What Headset plays' }] } });
+    const select = await screen.findByRole('combobox', { name: 'Meeting audio' });
+    await waitFor(() => expect((select as HTMLSelectElement).disabled).toBe(false));
+    expect(within(select).getAllByRole('option').map((option) => option.textContent)).toEqual(['What the default output plays', 'What Built-in Speakers plays (default)', 'What Headset plays']);
+    await fireEvent.change(select, { target: { value: headset.id } });
+    await fireEvent.click(screen.getByRole('button', { name: 'Save settings' }));
+    await waitFor(() => expect(updates).toEqual([{ meetingAudioDevice: headset.id }]));
+  });
+
+  it('says why where the system\'s audio cannot be heard', async () => {
+    await renderPanel({}, [], { inputs: [], outputs: [], system: { available: false, reason: "Not available on this platform: hearing the system's audio is not built for macOS yet." } });
+    const select = await screen.findByRole('combobox', { name: 'Meeting audio' });
+    await waitFor(() => expect(select.getAttribute('aria-describedby')).toBe('meeting-audio-note'));
+    expect((select as HTMLSelectElement).disabled).toBe(true);
+    expect(document.getElementById('meeting-audio-note')?.textContent).toBe("Not available on this platform: hearing the system's audio is not built for macOS yet.");
   });
 });

@@ -43,7 +43,7 @@ export function createAudioDevices(options: AudioDevicesOptions): AudioDevices {
 }
 
 /** Null when no PulseAudio server answers (or pactl is not installed). */
-async function pulseDevices(options: AudioDevicesOptions, direction: 'input' | 'output'): Promise<AudioDevice[] | null> {
+export async function pulseDevices(options: AudioDevicesOptions, direction: 'input' | 'output'): Promise<AudioDevice[] | null> {
   const env = { ...(options.env ?? process.env), LC_ALL: 'C' };
   const run = (args: string[]) => runCommand(options.spawn, 'pactl', args, { env, timeoutMs: options.timeoutMs ?? 3000 });
   const [info, listing] = await Promise.all([run(['info']), run(['list', direction === 'input' ? 'sources' : 'sinks'])]);

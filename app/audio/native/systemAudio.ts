@@ -5,8 +5,8 @@
  * process taps) and Windows (WASAPI loopback) are not built yet; there the source says so.
  */
 import type { Problem } from '../../contract';
-import type { MicSource } from '../ports';
-import { parseDeviceId, parsePactlInfo, pulseDeviceId } from './devices';
+import type { MicSource, SystemAudioSources } from '../ports';
+import { parseDeviceId, parsePactlInfo, pulseDeviceId, pulseDevices } from './devices';
 import { runCommand, type Env, type Spawn } from './processes';
 import { createSoxMic } from './soxMic';
 
@@ -58,8 +58,23 @@ async function monitorOf(options: SystemAudioOptions): Promise<string | Problem>
   return `${sink}.monitor`;
 }
 
+/**
+ * The outputs whose sound meeting mode can hear: on Linux every PulseAudio (or PipeWire) sink,
+ * each heard through its monitor; elsewhere none, and why.
+ */
+export async function listSystemAudioSources(options: Omit<SystemAudioOptions, 'device'>): Promise<SystemAudioSources> {
+  if (options.platform !== 'linux') return { available: false, reason: `Not available on this platform: hearing the system's audio is not built for ${platformName(options.platform)} yet.` };
+  const sinks = await pulseDevices({ spawn: options.spawn, ...(options.env === undefined ? {} : { env: options.env }) }, 'output');
+  if (sinks === null) return { available: false, reason: "No PulseAudio or PipeWire sound server answered, so the system's audio cannot be heard (Debian: install pulseaudio-utils for pactl)." };
+  return { available: true, devices: sinks.map((sink) => ({ ...sink, label: `What ${sink.label} plays` })) };
+}
+
+function platformName(platform: NodeJS.Platform): string {
+  return platform === 'darwin' ? 'macOS' : platform === 'win32' ? 'Windows' : platform;
+}
+
 function unavailable(platform: NodeJS.Platform): MicSource {
-  const system = platform === 'darwin' ? 'macOS' : platform === 'win32' ? 'Windows' : platform;
+  const system = platformName(platform);
   return {
     sampleRate: 24_000,
     async start(_onChunk, onError) {

@@ -3,8 +3,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { commandChannels, type ConversationSummary, type CurrentConversation, type PushEvent, type SettingsView, type Turn } from '../../../app/contract';
+import { commandChannels, type ConversationSummary, type CurrentConversation, type MeetingView, type PushEvent, type SettingsView, type Turn } from '../../../app/contract';
 import { createCopilot, type Copilot, type CopilotDeps } from '../../../app/host/copilot';
+import { fastScheduler, RecordingSink, ScriptedMic } from '../../../app/testing';
 import { nextEvent, testDeps } from '../../support/copilot';
 
 let dir: string;
@@ -176,5 +177,43 @@ describe('conversation history in the composition root', () => {
     expect(notices).toEqual([{ type: 'notice', problem: expect.objectContaining({ message: 'Conversation history could not be opened: unable to open database file.' }) }]);
     expect((await send(copilot, 'hello')).status).toBe('completed');
     expect(await copilot.call(commandChannels.listConversations, undefined)).toMatchObject({ ok: false, problem: { message: expect.stringContaining('could not be opened') } });
+  });
+});
+
+describe('a meeting saved with its conversation', () => {
+  it('keeps the transcript and notes with the conversation, and shows them again when it is reopened after a restart', async () => {
+    const me = new ScriptedMic();
+    const them = new ScriptedMic();
+    const voice = { createMic: () => me, createSystemAudio: () => them, createSpeaker: () => new RecordingSink(), scheduler: fastScheduler(20) };
+    const first = await startCopilot({ voice });
+    const conversation = await value<CurrentConversation>(first.call(commandChannels.currentConversation, {}));
+    await value(first.call(commandChannels.startMeeting, {}));
+    const line = (speaker: 'me' | 'them') => nextEvent(first.onEvent, (event): event is Extract<PushEvent, { type: 'meeting.line' }> => event.type === 'meeting.line' && event.line.final && event.line.speaker === speaker);
+    const theirs = line('them');
+    them.speak(700);
+    them.silence(600);
+    await theirs;
+    const mine = line('me');
+    me.speak(400);
+    me.silence(600);
+    await mine;
+    const held = await value<MeetingView>(first.call(commandChannels.stopMeeting, {}));
+    expect(held.notes).toMatch(/## Action items/);
+    await stop(first);
+
+    const second = await startCopilot({ voice });
+    const listed = await value<ConversationSummary[]>(second.call(commandChannels.listConversations, {}));
+    expect(listed.map((entry) => entry.id)).toEqual([conversation.id]);
+    expect(await value<MeetingView>(second.call(commandChannels.getMeeting, {}))).toMatchObject({ startedAt: null, lines: [] });
+    const shown: PushEvent[] = [];
+    second.onEvent((event) => void shown.push(event));
+    await value(second.call(commandChannels.openConversation, { id: conversation.id }));
+    const reopened = await value<MeetingView>(second.call(commandChannels.getMeeting, {}));
+    expect(reopened).toMatchObject({ live: false, startedAt: Math.round(held.startedAt ?? Number.NaN), notes: held.notes });
+    expect(reopened.lines.map((entry) => [entry.speaker, entry.text])).toEqual(held.lines.filter((entry) => entry.final).map((entry) => [entry.speaker, entry.text]));
+    // The window hears of it: the status, then each line.
+    expect(shown.filter((event) => event.type === 'meeting.line')).toHaveLength(2);
+    const exported = await value<{ content: string }>(second.call(commandChannels.exportMeeting, {}));
+    expect(exported.content).toMatch(/- \*\*\d\d:\d\d Them:\*\*[\s\S]*- \*\*\d\d:\d\d Me:\*\*/);
   });
 });

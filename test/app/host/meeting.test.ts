@@ -83,4 +83,22 @@ describe('meeting mode through the commands', () => {
     await expect(call(commandChannels.askMeeting, { question: '   ' })).rejects.toThrow(/Type a question about the meeting/);
     await expect(call(commandChannels.exportMeeting)).rejects.toThrow(/No meeting has been held yet/);
   });
+
+  it('answers a question typed into the chat from the meeting, through the transcript tool the agent and the voice are given', async () => {
+    const { them, call, onEvent } = await meetingCopilot();
+    const catalog = copilot!.snapshot().toolCatalog.find((tool) => tool.name === 'get_meeting_transcript');
+    // Safe, so the voice front has it too (it keeps only safe tools and the delegation).
+    expect(catalog).toMatchObject({ risk: 'safe', source: 'builtin' });
+    await call(commandChannels.startMeeting);
+    const theirs = finalLine(onEvent, 'them');
+    them.speak(900);
+    them.silence(600);
+    const heard = (await theirs).line.text;
+    const reply = nextEvent(onEvent, (event): event is Extract<PushEvent, { type: 'turn.finished' }> => event.type === 'turn.finished' && event.turn.role === 'assistant');
+    await call(commandChannels.sendMessage, { text: 'what did they just ask?' });
+    const { turn } = await reply;
+    expect(turn.text).toMatch(/^At \d\d:\d\d they said: "/);
+    expect(turn.text).toContain(heard);
+    expect(copilot!.snapshot().tools.map((tool) => [tool.name, tool.status])).toEqual([['get_meeting_transcript', 'succeeded']]);
+  });
 });
