@@ -62,7 +62,7 @@ export function agentEventTranslator(options: AgentEventsOptions): (event: Respo
         } else if (state.status === 'closed') {
           inspector.record({ socket: 'agent', type: 'socket.closed', at, code: state.code, reason: state.reason });
           log.info('agent socket closed', { socket: event.socketId, code: state.code, reason: state.reason });
-          // A socket retired by rollover closes while its successor is open: nothing to report.
+          // A retired socket (rolled over, cancelled, stalled) closes while its successor is open: nothing to report.
           if (session?.socketInfo?.id !== undefined && session.socketInfo.id !== event.socketId) return;
           setConnection(
             state.problem === null
