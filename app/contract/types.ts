@@ -27,6 +27,11 @@ export interface Problem {
   code: ProblemCode;
   message: string;
   hint: string;
+  /**
+   * A notice about a passing state, which goes away by itself once it is over: `connected`, once
+   * the agent's connection is open again. Newer ones of the same kind replace older ones.
+   */
+  until?: 'connected';
 }
 
 export type ProblemCode =
