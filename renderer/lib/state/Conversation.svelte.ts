@@ -218,6 +218,9 @@ export class Conversation {
   }
 
   #notify(problem: Problem): void {
+    // The connection banner already says it: a command refused for the same reason adds nothing.
+    const shown = this.#connection.status === 'error' ? this.#connection.problem : null;
+    if (shown !== null && shown.code === problem.code && shown.message === problem.message) return;
     this.#notices = addNotice(this.#notices, problem);
   }
 
