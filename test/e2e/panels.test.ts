@@ -3,41 +3,27 @@
  * injected through the emulator's control endpoint, settings save and survive a reload, the
  * main flow works from the keyboard alone, and screenshots of each screen in light and dark.
  */
-import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { emulatorRootIn, launchChromium, repoRoot, runBrowserMode, say, type RunningBrowserMode } from '../support/browserMode';
+import type { Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
+import { emulatorRootIn, resultsDir, say, useBrowserMode } from '../support/browserMode';
 
-const resultsDir = join(repoRoot, 'test-results/e2e');
-
-let server: RunningBrowserMode;
-let browser: Browser;
+const rig = useBrowserMode();
 const pageErrors: string[] = [];
 
-beforeAll(async () => {
-  await mkdir(resultsDir, { recursive: true });
-  server = await runBrowserMode();
-  browser = await launchChromium();
-});
-afterAll(async () => {
-  await browser?.close();
-  await server?.stop();
-});
-
 async function open(colorScheme: 'light' | 'dark' = 'light'): Promise<Page> {
-  const page = await browser.newPage({ colorScheme, viewport: { width: 1280, height: 800 } });
+  const page = await rig.browser.newPage({ colorScheme, viewport: { width: 1280, height: 800 } });
   page.on('pageerror', (error) => pageErrors.push(error.message));
   page.on('console', (message) => message.type() === 'error' && pageErrors.push(message.text()));
-  await page.goto(server.url);
+  await page.goto(rig.server.url);
   await page.getByRole('status', { name: 'Connection' }).filter({ hasText: 'Offline (emulator)' }).waitFor();
   return page;
 }
 
 /** The embedded emulator's control endpoint, from the line browser mode prints for it. */
 function emulatorRoot(): string {
-  const root = emulatorRootIn(server.output());
-  if (root === null) throw new Error(`browser mode did not say where its emulator is:\n${server.output()}`);
+  const root = emulatorRootIn(rig.server.output());
+  if (root === null) throw new Error(`browser mode did not say where its emulator is:\n${rig.server.output()}`);
   return root;
 }
 
