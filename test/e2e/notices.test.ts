@@ -77,6 +77,23 @@ describe('the inspector with data', () => {
     for (let turn = 1; turn <= 9; turn += 1) await say(page, `quick ${turn}`);
     await inject({ kind: 'stall', ms: 4000 });
     await say(page, 'slow one');
+
+    // Scrolled to the top of a long conversation, the offline banner sits above the transcript, covering none of it.
+    for (const width of [420, 1280]) {
+      await page.setViewportSize({ width, height: 800 });
+      const transcript = page.getByRole('region', { name: 'Transcript' });
+      await transcript.evaluate((element) => element.scrollTo({ top: 0 }));
+      const banner = await page.getByRole('note').filter({ hasText: 'Offline mode.' }).boundingBox();
+      const box = await transcript.boundingBox();
+      expect(banner !== null && box !== null && banner.y + banner.height <= box.y, `at ${width} px`).toBe(true);
+      const onTop = await transcript.evaluate((element) => {
+        const { left, top } = element.getBoundingClientRect();
+        return element.contains(element.ownerDocument.elementFromPoint(left + 40, top + 4));
+      });
+      expect(onTop, `at ${width} px`).toBe(true);
+    }
+    await page.setViewportSize({ width: 1280, height: 800 });
+
     await page.getByRole('button', { name: 'Inspector' }).click();
     const inspector = page.getByRole('region', { name: 'Inspector' });
     const chart = inspector.getByRole('img', { name: /Latency of the last \d+ turns/ });
