@@ -105,6 +105,14 @@ export async function startBrowserMode(options: BrowserModeOptions): Promise<Bro
   let origin = '';
 
   const server = createServer((request, response) => {
+    // A page whose bridge socket was refused cannot read the refusal's status; it asks here, so
+    // a link from an earlier run is told apart from a server that stopped.
+    const target = requestTarget(request.url, 'http://localhost');
+    if (target?.pathname === bridgePath) {
+      const status = sameSecret(target.searchParams.get('token') ?? '', token) ? 204 : 401;
+      response.writeHead(status, securityHeaders).end();
+      return;
+    }
     void serveStatic(rendererDir, request, response).catch((error: unknown) => {
       log.error('browser mode could not serve a file', { url: request.url, error: (error as Error).message });
       if (!response.headersSent) response.writeHead(500, securityHeaders).end('Internal error');

@@ -29,6 +29,11 @@ export interface Problem {
   hint: string;
   /** For a refused form: each field's problem in words, keyed by the field (settings' top-level names). */
   fields?: Record<string, string>;
+  /**
+   * A notice about a passing state, which goes away by itself once it is over: `connected`, once
+   * the agent's connection is open again. Newer ones of the same kind replace older ones.
+   */
+  until?: 'connected';
 }
 
 export type ProblemCode =

@@ -62,7 +62,7 @@ export function agentEventTranslator(options: AgentEventsOptions): (event: Respo
         } else if (state.status === 'closed') {
           inspector.record({ socket: 'agent', type: 'socket.closed', at, code: state.code, reason: state.reason });
           log.info('agent socket closed', { socket: event.socketId, code: state.code, reason: state.reason });
-          // A socket retired by rollover closes while its successor is open: nothing to report.
+          // A retired socket (rolled over, cancelled, stalled) closes while its successor is open: nothing to report.
           if (session?.socketInfo?.id !== undefined && session.socketInfo.id !== event.socketId) return;
           setConnection(
             state.problem === null
@@ -87,7 +87,7 @@ export function agentEventTranslator(options: AgentEventsOptions): (event: Respo
         inspector.record({ socket: 'agent', type: 'reconnect', at, attempt: event.attempt, delayMs: event.delayMs, code: event.code });
         emit({
           type: 'notice',
-          problem: { code: 'connection_failed', message: `Connection lost (code ${event.code ?? 'none'}); retrying in ${Math.max(1, Math.round(event.delayMs / 1000))} s (attempt ${event.attempt}).`, hint: 'Your message is kept and will be sent when the connection is back.' },
+          problem: { code: 'connection_failed', message: `Connection lost (code ${event.code ?? 'none'}); retrying in ${Math.max(1, Math.round(event.delayMs / 1000))} s (attempt ${event.attempt}).`, hint: 'Your message is kept and will be sent when the connection is back.', until: 'connected' },
         });
         break;
       case 'rehydration':
@@ -103,7 +103,7 @@ export function agentEventTranslator(options: AgentEventsOptions): (event: Respo
         inspector.record({ socket: 'agent', type: 'stalled', at, silentMs: event.silentMs, retrying: event.retrying });
         if (event.retrying) {
           const seconds = Math.max(1, Math.round(event.silentMs / 1000));
-          emit({ type: 'notice', problem: { code: 'connection_failed', message: `No reply for ${seconds} s: sending your message again on a new connection.`, hint: 'Nothing is lost; Cancel stops it.' } });
+          emit({ type: 'notice', problem: { code: 'connection_failed', message: `No reply for ${seconds} s: sending your message again on a new connection.`, hint: 'Nothing is lost; Cancel stops it.', until: 'connected' } });
         }
         break;
       case 'tool':

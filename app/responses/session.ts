@@ -160,6 +160,9 @@ type RequestResult =
   | { kind: 'response'; status: 'completed' | 'incomplete'; responseId: string; output: ResponseOutputItem[]; usage: RequestMetrics['usage'] }
   | { kind: 'failed'; problem: Problem; wireError: WireError | null; disconnected: { code: number } | null; ended?: 'stalled' | 'cancelled' };
 
+/** Why a socket was taken out of use: the close reason the inspector's log shows. */
+export type RetireReason = 'rolled over' | 'connection limit reached' | 'reply stalled' | 'reply cancelled';
+
 interface CurrentSocket {
   id: number;
   socket: Socket;
@@ -176,8 +179,11 @@ export class ResponsesSession {
   #connecting: Promise<CurrentSocket> | null = null;
   #socketCount = 0;
   #tools = new ToolCalls();
-  /** Sockets replaced by a rollover, closed once their last request has finished. */
-  #retired = new Set<Socket>();
+  /**
+   * Sockets taken out of use (rolled over, at the connection limit, a stalled or cancelled reply),
+   * each closed once its last request has finished, with why it was retired as the close reason.
+   */
+  #retired = new Map<Socket, RetireReason>();
   #closed = false;
 
   constructor(options: ResponsesSessionOptions) {
@@ -412,7 +418,7 @@ export class ResponsesSession {
       }
       if (code === 'websocket_connection_limit_reached' && !renewed) {
         renewed = true;
-        this.#retire();
+        this.#abandon(this.#current?.socket ?? null, 'connection limit reached');
         this.#emit({ type: 'rehydration', lane: lane.name, reason: 'websocket_connection_limit_reached', items: this.#resendWindow(lane).length + pending.length });
         continue;
       }
@@ -522,7 +528,7 @@ export class ResponsesSession {
         setTimer: this.#options.setTimer ?? realTimer,
         onExpired: () => {
           if (lane.active !== active) return;
-          this.#abandon(active.socket);
+          this.#abandon(active.socket, 'reply stalled');
           active.settle({ kind: 'failed', problem: stalledProblem(this.#stallTimeoutMs), wireError: null, disconnected: null, ended: 'stalled' });
         },
       });
@@ -530,7 +536,7 @@ export class ResponsesSession {
       const onAbort = (): void => {
         // The service has no cancel for a Responses request: leave its socket, which still
         // streams the reply on this lane, and let the next request start on a fresh one.
-        this.#abandon(active.socket);
+        this.#abandon(active.socket, 'reply cancelled');
         active.settle({ kind: 'failed', problem: cancelledProblem, wireError: null, disconnected: null, ended: 'cancelled' });
       };
       const active: ActiveRequest = {
@@ -692,36 +698,35 @@ export class ResponsesSession {
     this.#current = next;
     await this.#warm(next);
     this.#emit({ type: 'rollover', fromSocketId: old.id, toSocketId: next.id, ageMs, gapMs: this.#options.now() - startedAt });
-    this.#closeWhenIdle(old.socket);
+    this.#closeWhenIdle(old.socket, 'rolled over');
   }
 
-  /** Stops using the current socket (it hit the connection limit); the next request opens another. */
-  #retire(): void {
-    this.#abandon(this.#current?.socket ?? null);
-  }
-
-  /** Stops sending on a socket whose lane is stuck with a reply we gave up on; closed once idle. */
-  #abandon(socket: Socket | null): void {
+  /**
+   * Stops sending on a socket (it hit the connection limit, or its lane is stuck with a reply we
+   * gave up on); the next request opens another, and this one is closed once idle.
+   */
+  #abandon(socket: Socket | null, reason: RetireReason): void {
     if (socket === null) return;
     if (this.#current?.socket === socket) this.#current = null;
-    this.#closeWhenIdle(socket);
+    this.#closeWhenIdle(socket, reason);
   }
 
   get #stallTimeoutMs(): number {
     return this.#options.stallTimeoutMs ?? defaultStallTimeoutMs;
   }
 
-  #closeWhenIdle(socket: Socket): void {
-    this.#retired.add(socket);
+  #closeWhenIdle(socket: Socket, reason: RetireReason): void {
+    // A socket retired twice keeps its first reason: that is why it stopped being used.
+    if (!this.#retired.has(socket)) this.#retired.set(socket, reason);
     this.#closeRetiredIfIdle();
   }
 
   #closeRetiredIfIdle(): void {
-    for (const socket of this.#retired) {
+    for (const [socket, reason] of this.#retired) {
       const busy = [...this.#lanes.values()].some((lane) => lane.active?.socket === socket);
       if (busy) continue;
       this.#retired.delete(socket);
-      socket.close(1000, 'rolled over');
+      socket.close(1000, reason);
     }
   }
 

@@ -28,6 +28,26 @@ const lostContact: Problem = {
   hint: 'Start it again with npm run browser, then reload this page.',
 };
 
+const staleLink: Problem = {
+  code: 'unauthorized',
+  message: "This page's link is from an earlier run of browser mode.",
+  hint: 'Open the new address printed in the terminal (it carries this run\'s token).',
+};
+
+/**
+ * Why the bridge socket closed before it ever opened. A browser does not show a refused
+ * upgrade's status, so the server is asked over HTTP whether this token is its own: a 401 means
+ * the server runs but the link is old; no answer means it stopped.
+ */
+async function whyRefused(origin: string, token: string): Promise<Problem> {
+  try {
+    const response = await fetch(`${origin}/bridge?token=${encodeURIComponent(token)}`, { cache: 'no-store' });
+    return response.status === 401 || response.status === 403 ? staleLink : lostContact;
+  } catch {
+    return lostContact;
+  }
+}
+
 export function socketBridge(location: Pick<Location, 'protocol' | 'host' | 'search'>): CopilotBridge {
   const token = new URLSearchParams(location.search).get('token') ?? '';
   const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
@@ -36,7 +56,17 @@ export function socketBridge(location: Pick<Location, 'protocol' | 'host' | 'sea
   const pending = new Map<number, (result: CommandResult<unknown>) => void>();
   let nextId = 1;
   let closed = false;
-  const opened = new Promise<void>((resolve) => socket.addEventListener('open', () => resolve(), { once: true }));
+  let everOpened = false;
+  const opened = new Promise<void>((resolve) =>
+    socket.addEventListener(
+      'open',
+      () => {
+        everOpened = true;
+        resolve();
+      },
+      { once: true },
+    ),
+  );
 
   socket.addEventListener('message', (message: MessageEvent<string>) => {
     const frame = JSON.parse(message.data) as ServerFrame;
@@ -50,17 +80,23 @@ export function socketBridge(location: Pick<Location, 'protocol' | 'host' | 'sea
       for (const listener of listeners) listener({ type: 'notice', problem: frame.result.problem });
     }
   });
-  socket.addEventListener('close', () => {
-    closed = true;
-    for (const resolve of pending.values()) resolve({ ok: false, problem: lostContact });
+  /** Why the socket is gone, settled once it has closed. */
+  const gone = new Promise<Problem>((resolve) =>
+    socket.addEventListener('close', () => {
+      closed = true;
+      resolve(everOpened ? lostContact : whyRefused(`${location.protocol}//${location.host}`, token));
+    }),
+  );
+  void gone.then((problem) => {
+    for (const resolve of pending.values()) resolve({ ok: false, problem });
     pending.clear();
-    const connection = { status: 'error', mode: null, endpoint: null, problem: lostContact } as const;
+    const connection = { status: 'error', mode: null, endpoint: null, problem } as const;
     for (const listener of listeners) listener({ type: 'connection', connection });
   });
 
   async function call(channel: CommandChannel, ...request: [] | [unknown]): Promise<CommandResult<unknown>> {
-    await Promise.race([opened, new Promise((resolve) => socket.addEventListener('close', resolve, { once: true }))]);
-    if (closed) return { ok: false, problem: lostContact };
+    await Promise.race([opened, gone]);
+    if (closed) return { ok: false, problem: await gone };
     const id = nextId++;
     return new Promise((resolve) => {
       pending.set(id, resolve);

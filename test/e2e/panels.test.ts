@@ -3,49 +3,27 @@
  * injected through the emulator's control endpoint, settings save and survive a reload, the
  * main flow works from the keyboard alone, and screenshots of each screen in light and dark.
  */
-import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { emulatorRootIn, launchChromium, repoRoot, runBrowserMode, type RunningBrowserMode } from '../support/browserMode';
+import type { Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
+import { emulatorRootIn, resultsDir, say, useBrowserMode } from '../support/browserMode';
 
-const resultsDir = join(repoRoot, 'test-results/e2e');
-
-let server: RunningBrowserMode;
-let browser: Browser;
+const rig = useBrowserMode();
 const pageErrors: string[] = [];
 
-beforeAll(async () => {
-  await mkdir(resultsDir, { recursive: true });
-  server = await runBrowserMode();
-  browser = await launchChromium();
-});
-afterAll(async () => {
-  await browser?.close();
-  await server?.stop();
-});
-
 async function open(colorScheme: 'light' | 'dark' = 'light'): Promise<Page> {
-  const page = await browser.newPage({ colorScheme, viewport: { width: 1280, height: 800 } });
+  const page = await rig.browser.newPage({ colorScheme, viewport: { width: 1280, height: 800 } });
   page.on('pageerror', (error) => pageErrors.push(error.message));
   page.on('console', (message) => message.type() === 'error' && pageErrors.push(message.text()));
-  await page.goto(server.url);
+  await page.goto(rig.server.url);
   await page.getByRole('status', { name: 'Connection' }).filter({ hasText: 'Offline (emulator)' }).waitFor();
   return page;
 }
 
-async function say(page: Page, text: string): Promise<void> {
-  const transcript = page.getByRole('region', { name: 'Transcript' });
-  const before = await transcript.locator('li[data-role="assistant"]').count();
-  await page.getByRole('textbox', { name: 'Message' }).fill(text);
-  await page.getByRole('textbox', { name: 'Message' }).press('Enter');
-  await expect.poll(() => transcript.locator('li[data-role="assistant"][data-status="completed"]').count(), { timeout: 15_000 }).toBeGreaterThan(before);
-}
-
 /** The embedded emulator's control endpoint, from the line browser mode prints for it. */
 function emulatorRoot(): string {
-  const root = emulatorRootIn(server.output());
-  if (root === null) throw new Error(`browser mode did not say where its emulator is:\n${server.output()}`);
+  const root = emulatorRootIn(rig.server.output());
+  if (root === null) throw new Error(`browser mode did not say where its emulator is:\n${rig.server.output()}`);
   return root;
 }
 
@@ -58,10 +36,10 @@ describe('the side panels', () => {
     await say(page, 'are you still there?');
     await page.getByRole('button', { name: 'Inspector' }).click();
     const inspector = page.getByRole('region', { name: 'Inspector' });
-    await expect.poll(() => inspector.locator('rect[data-type="reconnect"]').count()).toBeGreaterThan(0);
+    await expect.poll(() => inspector.locator('.timeline [data-types~="reconnect"]').count()).toBeGreaterThan(0);
     await expect.poll(() => inspector.getByLabel('Counters').textContent()).toMatch(/Agent reconnects\s*1/);
     // Reconnecting with a conversation warms the new socket, so the next turn is chained.
-    await expect.poll(() => inspector.locator('rect[data-type="warmup"]').count()).toBeGreaterThan(0);
+    await expect.poll(() => inspector.locator('.timeline [data-types~="warmup"]').count()).toBeGreaterThan(0);
     const transcript = page.getByRole('region', { name: 'Transcript' });
     expect(await transcript.getByRole('listitem').getByText(/message 2 of our conversation/).count()).toBe(1);
     await page.screenshot({ path: join(resultsDir, 'inspector-light.png') });

@@ -54,6 +54,12 @@ describe('browser mode', () => {
     expect(await upgradeStatus(bridgeUrl(browser.token), { Origin: browser.origin })).toBe(101);
   });
 
+  it("tells a page whose socket was refused whether its token is this run's, over plain HTTP", async () => {
+    expect((await fetch(`${browser.origin}/bridge?token=${browser.token}`)).status).toBe(204);
+    expect((await fetch(`${browser.origin}/bridge?token=from-an-earlier-run`)).status).toBe(401);
+    expect((await fetch(`${browser.origin}/bridge`)).status).toBe(401);
+  });
+
   it('carries commands and streamed events over the bridge, and answers bad frames clearly', async () => {
     const client = await openRawClient(bridgeUrl(browser.token), { Origin: browser.origin });
     client.send('not json');

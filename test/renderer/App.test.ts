@@ -1,4 +1,5 @@
 import { render, screen, fireEvent, waitFor, within } from '@testing-library/svelte';
+import { tick } from 'svelte';
 import { describe, expect, it } from 'vitest';
 import type { CommandResult, CopilotBridge, CopilotSnapshot, MeetingView, PushEvent, SendMessageResult, SettingsView } from '../../app/contract';
 import { applyPatch, defaultSettings, settingsPatchSchema } from '../../app/settings/schema';
@@ -377,5 +378,42 @@ describe('meeting panel', () => {
     } finally {
       HTMLAnchorElement.prototype.click = click;
     }
+  });
+});
+
+describe('notices', () => {
+  const lost = (attempt: number) => ({
+    type: 'notice' as const,
+    problem: { code: 'connection_failed' as const, message: `Connection lost (code 1006); retrying in ${attempt} s (attempt ${attempt}).`, hint: 'Your message is kept.', until: 'connected' as const },
+  });
+  const notices = () => within(screen.getByRole('list', { name: 'Notices' })).queryAllByRole('alert');
+
+  it('a reconnect notice is replaced by the next attempt, and goes away once the connection is open again', async () => {
+    const { bridge, push } = scriptedBridge();
+    renderApp(bridge);
+    await screen.findByRole('status', { name: 'Connection' });
+    push({ type: 'connection', connection: { status: 'closed', mode: 'offline-emulator', endpoint: 'ws://x', reason: '' } });
+    push(lost(1));
+    push(lost(2));
+    await waitFor(() => expect(notices().map((notice) => notice.textContent)).toEqual([expect.stringContaining('attempt 2')]));
+    push({ type: 'connection', connection: { status: 'open', mode: 'offline-emulator', endpoint: 'ws://x' } });
+    await waitFor(() => expect(screen.queryByRole('list', { name: 'Notices' })).toBeNull());
+  });
+
+  it('the same problem twice is one notice that says how many times; other notices stay when the connection opens', async () => {
+    const { bridge, push } = scriptedBridge();
+    renderApp(bridge);
+    const saved = { type: 'notice' as const, problem: { code: 'internal' as const, message: 'History could not be saved.', hint: 'Check the disk.' } };
+    push(saved);
+    push(saved);
+    push(saved);
+    await waitFor(() => expect(notices()).toHaveLength(1));
+    expect(notices()[0]?.textContent).toContain('History could not be saved.');
+    expect(within(notices()[0] as HTMLElement).getByLabelText('3 times').textContent).toBe('×3');
+    push({ type: 'connection', connection: { status: 'open', mode: 'offline-emulator', endpoint: 'ws://x' } });
+    await tick();
+    expect(notices()).toHaveLength(1);
+    await fireEvent.click(within(notices()[0] as HTMLElement).getByRole('button', { name: 'Dismiss' }));
+    await waitFor(() => expect(screen.queryByRole('list', { name: 'Notices' })).toBeNull());
   });
 });

@@ -47,4 +47,40 @@ describe("browser mode's socket bridge", () => {
       commandNames.filter((name) => requests[name] !== undefined).map((name) => commandChannels[name]),
     );
   });
+
+  describe('a socket refused before it opened', () => {
+    /** Browser mode refusing the upgrade: the page sees only a close, never the status. */
+    class RefusedSocket extends EventTarget {
+      constructor(readonly url: string) {
+        super();
+        queueMicrotask(() => this.dispatchEvent(new CloseEvent('close', { code: 1006 })));
+      }
+      send(): void {
+        throw new Error('never opened');
+      }
+    }
+
+    async function refusedWith(answer: () => Promise<Response>): Promise<{ connection: unknown; result: unknown; asked: string[] }> {
+      const asked: string[] = [];
+      vi.stubGlobal('WebSocket', RefusedSocket);
+      vi.stubGlobal('fetch', (url: string) => (asked.push(url), answer()));
+      const bridge = socketBridge({ protocol: 'http:', host: '127.0.0.1:5000', search: '?token=old' });
+      const connection = new Promise((resolve) => bridge.onEvent((event) => event.type === 'connection' && resolve(event.connection)));
+      const result = await bridge.getSnapshot();
+      return { connection: await connection, result, asked };
+    }
+
+    it("explains a link from an earlier run when the server says the token is not its own", async () => {
+      const { connection, result, asked } = await refusedWith(async () => new Response(null, { status: 401 }));
+      expect(asked).toEqual(['http://127.0.0.1:5000/bridge?token=old']);
+      const problem = { code: 'unauthorized', message: "This page's link is from an earlier run of browser mode.", hint: expect.stringContaining('new address printed in the terminal') };
+      expect(connection).toMatchObject({ status: 'error', problem });
+      expect(result).toMatchObject({ ok: false, problem });
+    });
+
+    it('says the server stopped when nothing answers', async () => {
+      const { connection } = await refusedWith(() => Promise.reject(new TypeError('Failed to fetch')));
+      expect(connection).toMatchObject({ status: 'error', problem: { message: expect.stringContaining('server stopped') } });
+    });
+  });
 });

@@ -2,10 +2,15 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { chromium, type Browser } from 'playwright-core';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { afterAll, beforeAll, expect } from 'vitest';
 
 export const repoRoot = join(import.meta.dirname, '../..');
+
+/** Where e2e screenshots go (not committed). */
+export const resultsDir = join(repoRoot, 'test-results/e2e');
 
 export interface RunningBrowserMode {
   url: string;
@@ -85,4 +90,40 @@ export function launchChromium(): Promise<Browser> {
     headless: true,
     args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
   });
+}
+
+/** One browser mode and one Chromium for a test file, started before its tests and stopped after. */
+export function useBrowserMode(): { readonly server: RunningBrowserMode; readonly browser: Browser } {
+  let server: RunningBrowserMode | undefined;
+  let browser: Browser | undefined;
+  beforeAll(async () => {
+    await mkdir(resultsDir, { recursive: true });
+    server = await runBrowserMode();
+    browser = await launchChromium();
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await server?.stop();
+  });
+  const started = <T>(value: T | undefined): T => {
+    if (value === undefined) throw new Error('browser mode is not started yet (use it inside a test)');
+    return value;
+  };
+  return {
+    get server() {
+      return started(server);
+    },
+    get browser() {
+      return started(browser);
+    },
+  };
+}
+
+/** Types a message, sends it, and waits for one more finished reply. */
+export async function say(page: Page, text: string): Promise<void> {
+  const transcript = page.getByRole('region', { name: 'Transcript' });
+  const before = await transcript.locator('li[data-role="assistant"][data-status="completed"]').count();
+  await page.getByRole('textbox', { name: 'Message' }).fill(text);
+  await page.getByRole('textbox', { name: 'Message' }).press('Enter');
+  await expect.poll(() => transcript.locator('li[data-role="assistant"][data-status="completed"]').count(), { timeout: 15_000 }).toBeGreaterThan(before);
 }

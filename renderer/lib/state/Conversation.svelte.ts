@@ -17,6 +17,7 @@ import type {
   Turn,
   VoiceStatus,
 } from '../../../app/contract';
+import { addNotice, whenConnected, type Notice } from '../notices';
 
 /** The inspector keeps this many events in the window. */
 const maxEvents = 1000;
@@ -40,7 +41,7 @@ export class Conversation {
   #streamingIds = new Set<string>();
   #streaming = $state(false);
   #connection = $state<ConnectionState>({ status: 'starting' });
-  #notices = $state<Problem[]>([]);
+  #notices = $state.raw<Notice[]>([]);
   #inspector = $state<InspectorSummary | null>(null);
   #sending = $state(false);
   #voice = $state<VoiceStatus>({ state: 'off', turnMode: 'push_to_talk', muted: false, problem: null });
@@ -64,7 +65,7 @@ export class Conversation {
   get connection(): ConnectionState {
     return this.#connection;
   }
-  get notices(): readonly Problem[] {
+  get notices(): readonly Notice[] {
     return this.#notices;
   }
   get inspector(): InspectorSummary | null {
@@ -209,21 +210,25 @@ export class Conversation {
   }
 
   #report(result: CommandResult<unknown>): void {
-    if (!result.ok && !this.#notices.some((notice) => notice.message === result.problem.message)) this.#notify(result.problem);
+    if (!result.ok) this.#notify(result.problem);
   }
 
-  dismiss(problem: Problem): void {
-    this.#notices = this.#notices.filter((notice) => notice !== problem);
+  dismiss(notice: Notice): void {
+    this.#notices = this.#notices.filter((entry) => entry.id !== notice.id);
   }
 
   #notify(problem: Problem): void {
-    this.#notices = [...this.#notices.slice(-4), problem];
+    // The connection banner already says it: a command refused for the same reason adds nothing.
+    const shown = this.#connection.status === 'error' ? this.#connection.problem : null;
+    if (shown !== null && shown.code === problem.code && shown.message === problem.message) return;
+    this.#notices = addNotice(this.#notices, problem);
   }
 
   #apply(event: PushEvent): void {
     switch (event.type) {
       case 'connection':
         this.#connection = event.connection;
+        if (event.connection.status === 'open') this.#notices = whenConnected(this.#notices);
         return;
       case 'turn.started':
         // A retried reply starts over under the same id: it replaces the turn rather than adds a second.
