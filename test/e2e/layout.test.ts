@@ -4,28 +4,16 @@
  * back; nothing overflows sideways at 360 px or 1920 px in light or dark; and axe-core finds no
  * serious or critical accessibility violation on the main screen or any panel.
  */
-import { mkdir, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium, repoRoot, runBrowserMode, type RunningBrowserMode } from '../support/browserMode';
+import type { Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
+import { e2eResultsDir as resultsDir, sharedBrowserMode } from '../support/browserMode';
 
-const resultsDir = join(repoRoot, 'test-results/e2e');
 const axeSource = readFile(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 
-let server: RunningBrowserMode;
-let browser: Browser;
-
-beforeAll(async () => {
-  await mkdir(resultsDir, { recursive: true });
-  server = await runBrowserMode();
-  browser = await launchChromium();
-});
-afterAll(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+const running = sharedBrowserMode();
 
 const panels = [
   { button: 'History', region: 'History', shortcut: 'Control+KeyK' },
@@ -37,10 +25,10 @@ const panels = [
 async function open(options: { width?: number; height?: number; colorScheme?: 'light' | 'dark' } = {}): Promise<{ page: Page; errors: string[] }> {
   const errors: string[] = [];
   // bypassCSP lets the test inject axe-core; the app's own scripts are what the policy allows anyway.
-  const page = await browser.newPage({ viewport: { width: options.width ?? 1280, height: options.height ?? 800 }, colorScheme: options.colorScheme ?? 'light', bypassCSP: true });
+  const page = await running.browser().newPage({ viewport: { width: options.width ?? 1280, height: options.height ?? 800 }, colorScheme: options.colorScheme ?? 'light', bypassCSP: true });
   page.on('pageerror', (error) => errors.push(error.message));
   page.on('console', (message) => message.type() === 'error' && errors.push(message.text()));
-  await page.goto(server.url);
+  await page.goto(running.server().url);
   await page.getByRole('status', { name: 'Connection' }).filter({ hasText: 'Offline (emulator)' }).waitFor();
   // Browser mode keeps one conversation for every page: start each test from an empty one, then
   // load the page afresh as a new window would.

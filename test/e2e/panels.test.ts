@@ -3,33 +3,20 @@
  * injected through the emulator's control endpoint, settings save and survive a reload, the
  * main flow works from the keyboard alone, and screenshots of each screen in light and dark.
  */
-import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { emulatorRootIn, launchChromium, repoRoot, runBrowserMode, type RunningBrowserMode } from '../support/browserMode';
+import type { Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
+import { e2eResultsDir as resultsDir, injectFault, sharedBrowserMode } from '../support/browserMode';
 
-const resultsDir = join(repoRoot, 'test-results/e2e');
 
-let server: RunningBrowserMode;
-let browser: Browser;
 const pageErrors: string[] = [];
-
-beforeAll(async () => {
-  await mkdir(resultsDir, { recursive: true });
-  server = await runBrowserMode();
-  browser = await launchChromium();
-});
-afterAll(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+const running = sharedBrowserMode();
 
 async function open(colorScheme: 'light' | 'dark' = 'light'): Promise<Page> {
-  const page = await browser.newPage({ colorScheme, viewport: { width: 1280, height: 800 } });
+  const page = await running.browser().newPage({ colorScheme, viewport: { width: 1280, height: 800 } });
   page.on('pageerror', (error) => pageErrors.push(error.message));
   page.on('console', (message) => message.type() === 'error' && pageErrors.push(message.text()));
-  await page.goto(server.url);
+  await page.goto(running.server().url);
   await page.getByRole('status', { name: 'Connection' }).filter({ hasText: 'Offline (emulator)' }).waitFor();
   return page;
 }
@@ -42,19 +29,11 @@ async function say(page: Page, text: string): Promise<void> {
   await expect.poll(() => transcript.locator('li[data-role="assistant"][data-status="completed"]').count(), { timeout: 15_000 }).toBeGreaterThan(before);
 }
 
-/** The embedded emulator's control endpoint, from the line browser mode prints for it. */
-function emulatorRoot(): string {
-  const root = emulatorRootIn(server.output());
-  if (root === null) throw new Error(`browser mode did not say where its emulator is:\n${server.output()}`);
-  return root;
-}
-
 describe('the side panels', () => {
   it('shows a reconnect on the inspector timeline after the emulator drops the socket', async () => {
     const page = await open();
     await say(page, 'hello');
-    const injected = await fetch(`${emulatorRoot()}/_emulator/faults`, { method: 'POST', body: JSON.stringify({ kind: 'drop_socket', closeCode: 1011, afterDeltas: 2, protocol: 'responses' }) });
-    expect(injected.status).toBe(200);
+    await injectFault(running.server(), { kind: 'drop_socket', closeCode: 1011, afterDeltas: 2, protocol: 'responses' });
     await say(page, 'are you still there?');
     await page.getByRole('button', { name: 'Inspector' }).click();
     const inspector = page.getByRole('region', { name: 'Inspector' });

@@ -1,9 +1,11 @@
 /** Starts the built browser mode as a user would (`node out/main/browser.js`) and finds its URL. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
+import { afterAll, beforeAll } from 'vitest';
 
 export const repoRoot = join(import.meta.dirname, '../..');
 
@@ -85,4 +87,37 @@ export function launchChromium(): Promise<Browser> {
     headless: true,
     args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
   });
+}
+
+export const e2eResultsDir = join(repoRoot, 'test-results/e2e');
+
+/**
+ * The usual e2e file's setup: one browser mode (offline, its own data folder) and one Chromium for
+ * the whole file, started before its tests and stopped after; each test opens its own page.
+ */
+export function sharedBrowserMode(): { server: () => RunningBrowserMode; browser: () => Browser } {
+  let server: RunningBrowserMode | undefined;
+  let browser: Browser | undefined;
+  beforeAll(async () => {
+    await mkdir(e2eResultsDir, { recursive: true });
+    server = await runBrowserMode();
+    browser = await launchChromium();
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await server?.stop();
+  });
+  const started = <T>(value: T | undefined): T => {
+    if (value === undefined) throw new Error('browser mode is not running: sharedBrowserMode() starts it in beforeAll');
+    return value;
+  };
+  return { server: () => started(server), browser: () => started(browser) };
+}
+
+/** Queues a fault on the embedded emulator of this browser mode (`POST /_emulator/faults`). */
+export async function injectFault(server: RunningBrowserMode, fault: Record<string, unknown>): Promise<void> {
+  const root = emulatorRootIn(server.output());
+  if (root === null) throw new Error(`browser mode did not say where its emulator is:\n${server.output()}`);
+  const response = await fetch(`${root}/_emulator/faults`, { method: 'POST', body: JSON.stringify(fault) });
+  if (response.status !== 200) throw new Error(`the emulator refused the fault ${JSON.stringify(fault)}: HTTP ${response.status} ${await response.text()}`);
 }
