@@ -26,6 +26,7 @@ import { delegationTool, delegationToolName } from '../agent/supervisor';
 import type { ToolRegistry } from '../agent/registry';
 import { VoiceController, type PipelineConfig, type VoiceDeps } from '../voice/controller';
 import { planConnection } from './config';
+import { checkApiKey } from './keyCheck';
 import type { Settings } from '../settings/schema';
 import { agentReasoningEffort, modelProblem, realtimeModelOptions } from '../settings/models';
 import type { KeyStore, SettingsStore } from '../settings/store';
@@ -156,7 +157,19 @@ export function createCopilot(deps: CopilotDeps): Copilot {
   let target: { mode: ConnectionMode; endpoint: string } | null = null;
   let voice: VoiceController | null = null;
 
-  const settings = new SettingsService({ store: deps.settingsStore, keyStore: deps.keyStore, now, emit, apply: (next) => configure(next) });
+  const settings = new SettingsService({
+    store: deps.settingsStore,
+    keyStore: deps.keyStore,
+    now,
+    emit,
+    apply: (next) => configure(next),
+    // The key goes to the service it will be used with (OPENAI_BASE_URL or the setting) before it is kept.
+    checkKey: async (key, current) => {
+      const plan = planConnection(deps.env, { apiKey: key, baseUrl: current.baseUrl });
+      if (plan.kind === 'invalid') return plan.problem;
+      return plan.kind === 'online' ? checkApiKey(deps.fetch, plan.baseUrl, key) : null;
+    },
+  });
   const opened = openHistoryStore(deps.openHistory);
   // Declared before the transcript, whose every settled turn it writes.
   let history: HistoryService | null = null;

@@ -3,7 +3,7 @@
  * panel's commands (checked against the schema, saved, then applied through `apply`), and
  * watched by the tools that depend on them.
  */
-import type { CommandResult, KeyStatus, PushEvent, SettingsView } from '../contract';
+import type { CommandResult, KeyStatus, Problem, PushEvent, SettingsView } from '../contract';
 import { applyPatch, defaultSettings, settingsPatchSchema, type Settings } from '../settings/schema';
 import { modelCatalog } from '../settings/models';
 import type { KeyStore, SettingsStore } from '../settings/store';
@@ -23,6 +23,8 @@ export interface SettingsServiceOptions {
   emit: (event: PushEvent) => void;
   /** Applies new settings (and key) to the sessions; `settings` is already the new value. */
   apply: (next: { settings: Settings; apiKey?: string | null }) => Promise<void>;
+  /** Asks the service whether it accepts a key (null: it does); a refused key is never stored. */
+  checkKey?: (key: string, settings: Settings) => Promise<Problem | null>;
 }
 
 export class SettingsService {
@@ -109,7 +111,11 @@ export class SettingsService {
     return { ok: true, value: view };
   }
 
-  setKey(key: string): Promise<CommandResult<KeyStatus>> {
+  async setKey(key: string): Promise<CommandResult<KeyStatus>> {
+    const unstorable = this.#keyStore.status();
+    if (unstorable.storage === 'unavailable') return { ok: false, problem: { code: 'internal', message: unstorable.note ?? 'Keys cannot be stored here.', hint: 'Set OPENAI_API_KEY in the environment instead.' } };
+    const refused = (await this.#options.checkKey?.(key.trim(), this.#settings)) ?? null;
+    if (refused !== null) return { ok: false, problem: refused };
     return this.#changeKey(() => this.#keyStore.write(key), key);
   }
 
