@@ -187,6 +187,31 @@ describe('App', () => {
     expect(screen.getByRole('status', { name: 'Connection' }).dataset.offline).toBe('true');
   });
 
+  it('suggests things to try on the empty screen, and a suggestion is sent as a message', async () => {
+    const { bridge, sent } = scriptedBridge();
+    renderApp(bridge);
+    const suggestions = screen.getByRole('list', { name: 'Suggestions' });
+    expect(within(suggestions).getAllByRole('button').length).toBeGreaterThanOrEqual(3);
+    expect(await screen.findByText(/they work offline/)).toBeTruthy();
+    await fireEvent.click(within(suggestions).getByRole('button', { name: /What time is it\?/ }));
+    expect(sent).toEqual(['What time is it?']);
+  });
+
+  it('keeps the turn metrics in the inspector, not under the chat, and names the open panel', async () => {
+    const { bridge, push } = scriptedBridge();
+    renderApp(bridge);
+    const lastTurn = { turnId: 'turn_1', fullResendBytes: 900, timeToFirstByteMs: 120, timeToFirstDeltaMs: 150, totalMs: 400, bytesSent: 300, bytesReceived: 2000, inputItemsSent: 1, chained: true, requests: 1, toolCalls: 0, inputTokens: 20, cachedTokens: 0, outputTokens: 30, costUsd: 0.001 };
+    push({ type: 'turn.finished', turn: { id: 'a1', role: 'assistant', source: 'typed', text: 'Done.', status: 'completed', startedAt: 0 } });
+    await screen.findByText('Done.');
+    push({ type: 'inspector', summary: { ...emptySummary(), lastTurn } });
+    expect(screen.queryByText(/first token/)).toBeNull();
+    expect(screen.queryByRole('complementary')).toBeNull();
+    await fireEvent.click(screen.getByRole('button', { name: 'Inspector' }));
+    // The side panel is a landmark a screen reader can find by name.
+    const panel = await screen.findByRole('complementary', { name: 'Inspector panel' });
+    expect((await within(panel).findByLabelText('Last turn')).textContent).toContain('first token 150 ms');
+  });
+
   it('sends the typed message and shows the reply as it streams', async () => {
     const { bridge, sent, push } = scriptedBridge();
     renderApp(bridge);
