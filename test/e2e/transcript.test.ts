@@ -254,3 +254,30 @@ describe('the transcript in Chromium', () => {
     await on.page.close();
   });
 });
+
+describe('the transcript on screen', () => {
+  for (const width of [420, 1280]) {
+    for (const colorScheme of ['light', 'dark'] as const) {
+      it(`fits at ${width} px in ${colorScheme}: Markdown, a failed turn with Retry, and the pill`, async () => {
+        const on = await open({ width, height: 760, colorScheme });
+        await say(on, 'show me a markdown sample');
+        await injectFault(running.server(), { kind: 'error_mid_stream', afterDeltas: 1, protocol: 'responses' });
+        await say(on, 'and a long reply');
+        await lastReply(on).focus();
+        await lastReply(on).getByRole('button', { name: 'Retry' }).waitFor();
+        // Nothing runs off the side: the transcript and each code block fit or scroll on their own.
+        const overflow = await on.transcript.evaluate((section) => ({
+          transcript: section.scrollWidth - section.clientWidth,
+          page: section.ownerDocument.documentElement.scrollWidth - section.ownerDocument.documentElement.clientWidth,
+        }));
+        expect(overflow).toEqual({ transcript: 0, page: 0 });
+        await on.page.screenshot({ path: join(resultsDir, `transcript-${width}-${colorScheme}.png`) });
+        await scrollUp(on, 300);
+        await on.page.getByRole('button', { name: /Jump to latest/ }).waitFor();
+        await on.page.screenshot({ path: join(resultsDir, `transcript-${width}-${colorScheme}-scrolled.png`) });
+        expect(on.errors).toEqual([]);
+        await on.page.close();
+      });
+    }
+  }
+});

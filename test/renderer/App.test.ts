@@ -1,4 +1,5 @@
 import { render, screen, fireEvent, waitFor, within } from '@testing-library/svelte';
+import { tick } from 'svelte';
 import { describe, expect, it } from 'vitest';
 import type { CommandResult, CopilotBridge, CopilotSnapshot, PushEvent, SendMessageResult, SettingsView } from '../../app/contract';
 import { applyPatch, defaultSettings, settingsPatchSchema } from '../../app/settings/schema';
@@ -210,6 +211,50 @@ describe('App', () => {
     // The side panel is a landmark a screen reader can find by name.
     const panel = await screen.findByRole('complementary', { name: 'Inspector panel' });
     expect((await within(panel).findByLabelText('Last turn')).textContent).toContain('first token 150 ms');
+  });
+
+  it('offers a first-run step to paste a key: a refused key is explained and the step stays, a good one is saved', async () => {
+    localStorage.clear();
+    const { bridge, calls } = scriptedBridge();
+    const refusal = { code: 'unauthorized' as const, message: 'api.openai.com does not accept this key: it is wrong or has been revoked. It was not saved.', hint: 'Copy the key again.' };
+    let refuse = true;
+    bridge.setApiKey = async () => (calls.push('set-key'), refuse ? { ok: false, problem: refusal } : { ok: true, value: { ...settingsView.key, set: true, lastFour: 'WXYZ' } });
+    renderApp(bridge);
+    const step = await screen.findByRole('region', { name: 'Connect your OpenAI account' });
+    const box = within(step).getByLabelText('OpenAI API key') as HTMLInputElement;
+    expect(box.type).toBe('password');
+    await fireEvent.input(box, { target: { value: 'sk-wrong-0000' } });
+    await fireEvent.click(within(step).getByRole('button', { name: 'Check and save' }));
+    expect((await within(step).findByRole('alert')).textContent).toBe(`${refusal.message} ${refusal.hint}`);
+    expect(box.value).toBe('sk-wrong-0000');
+    refuse = false;
+    await fireEvent.input(box, { target: { value: 'sk-right-WXYZ' } });
+    await fireEvent.click(within(step).getByRole('button', { name: 'Check and save' }));
+    await waitFor(() => expect(screen.queryByRole('region', { name: 'Connect your OpenAI account' })).toBeNull());
+    expect(calls.filter((call) => call === 'set-key')).toHaveLength(2);
+    // The suggestions are still there to try.
+    expect(screen.getByRole('list', { name: 'Suggestions' })).toBeTruthy();
+  });
+
+  it('lets a first run continue offline, and remembers it', async () => {
+    localStorage.clear();
+    const first = renderApp(scriptedBridge().bridge);
+    await fireEvent.click(await screen.findByRole('button', { name: 'Continue offline' }));
+    expect(screen.queryByRole('region', { name: 'Connect your OpenAI account' })).toBeNull();
+    first.unmount();
+    const { bridge } = scriptedBridge();
+    let loaded = false;
+    const getSettings = bridge.getSettings;
+    bridge.getSettings = async () => {
+      const view = await getSettings();
+      loaded = true;
+      return view;
+    };
+    renderApp(bridge);
+    await waitFor(() => expect(loaded).toBe(true));
+    await tick();
+    expect(screen.getByRole('list', { name: 'Suggestions' })).toBeTruthy();
+    expect(screen.queryByRole('region', { name: 'Connect your OpenAI account' })).toBeNull();
   });
 
   it('sends the typed message and shows the reply as it streams', async () => {
