@@ -23,3 +23,11 @@ export function modelRefusal(model: string): ModelRefusal | null {
   if (families.test(model) && !retired.some((pattern) => pattern.test(model))) return null;
   return { type: 'invalid_request_error', code: 'model_not_found', message: `The model \`${model}\` does not exist or you do not have access to it.` };
 }
+
+/** What `GET /v1/models` lists: the models Parley uses by default (any model of a live family is served). */
+const listed = ['gpt-realtime-2.1-mini', 'gpt-5.4-mini', 'gpt-transcribe', 'gpt-4o-mini-tts'];
+
+/** The body of `GET /v1/models`, in the service's list shape. */
+export function modelList(createdS: number): { object: 'list'; data: Array<{ id: string; object: 'model'; created: number; owned_by: string }> } {
+  return { object: 'list', data: listed.map((id) => ({ id, object: 'model', created: createdS, owned_by: 'system' })) };
+}

@@ -12,6 +12,7 @@ import type { ResponseCreateEvent } from '../protocol/responses';
 import { systemClock, type EmulatorClock } from './clock';
 import { FaultQueue, faultSchema, type FaultInput, type Protocol } from './faults';
 import { newId } from './ids';
+import { modelList } from './models';
 import { defaultLatency, type LatencyModel } from './latency';
 import { RealtimeSession } from './realtime/session';
 import { handleSpeech } from './speechEndpoint';
@@ -72,6 +73,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     throw new Error(`Refusing to listen on ${host}: the emulator binds loopback only unless told otherwise (--allow-non-loopback).`);
   }
   const clock = options.clock ?? systemClock;
+  const startedS = Math.floor(clock.now() / 1000);
   const latency: LatencyModel = { ...defaultLatency, ...options.latency };
   const maxMessageBytes = options.maxMessageBytes ?? 16 * 1024 * 1024;
   const faults = new FaultQueue();
@@ -120,6 +122,11 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     if (path === `${apiRoot}/responses` && request.method === 'POST') return handleCreate(request, response, httpContext);
     if (path === `${apiRoot}/responses/compact` && request.method === 'POST') return handleCompact(request, response, httpContext);
     if (path === `${apiRoot}/audio/speech` && request.method === 'POST') return handleSpeech(request, response, httpContext);
+    // The cheap authenticated call a client makes to check a key before it keeps it.
+    if (path === `${apiRoot}/models` && request.method === 'GET') {
+      response.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify(modelList(startedS)));
+      return;
+    }
     sendError(response, 404, { type: 'invalid_request_error', code: 'not_found', message: `Unknown request URL: ${request.method} ${path}.`, param: null });
   }
 

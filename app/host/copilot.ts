@@ -26,6 +26,7 @@ import { delegationTool, delegationToolName } from '../agent/supervisor';
 import type { ToolRegistry } from '../agent/registry';
 import { VoiceController, type PipelineConfig, type VoiceDeps } from '../voice/controller';
 import { planConnection } from './config';
+import { checkApiKey } from './keyCheck';
 import type { Settings } from '../settings/schema';
 import { agentReasoningEffort, modelProblem, realtimeModelOptions } from '../settings/models';
 import type { KeyStore, SettingsStore } from '../settings/store';
@@ -165,6 +166,12 @@ export function createCopilot(deps: CopilotDeps): Copilot {
     emit,
     apply: (next) => configure(next),
     ...(deps.folderExists === undefined ? {} : { folderExists: deps.folderExists }),
+    // The key goes to the service it will be used with (OPENAI_BASE_URL or the setting) before it is kept.
+    checkKey: async (key, current) => {
+      const plan = planConnection(deps.env, { apiKey: key, baseUrl: current.baseUrl });
+      if (plan.kind === 'invalid') return plan.problem;
+      return plan.kind === 'online' ? checkApiKey(deps.fetch, plan.baseUrl, key) : null;
+    },
   });
   const opened = openHistoryStore(deps.openHistory);
   // Declared before the transcript, whose every settled turn it writes.

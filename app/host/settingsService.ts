@@ -3,7 +3,7 @@
  * panel's commands (checked against the schema, saved, then applied through `apply`), and
  * watched by the tools that depend on them.
  */
-import type { CommandResult, KeyStatus, PushEvent, SettingsView } from '../contract';
+import type { CommandResult, KeyStatus, Problem, PushEvent, SettingsView } from '../contract';
 import { applyPatch, defaultSettings, settingsPatchSchema, type Settings } from '../settings/schema';
 import { modelCatalog } from '../settings/models';
 import { settingsErrorMap, settingsFieldErrors } from '../settings/messages';
@@ -29,6 +29,8 @@ export interface SettingsServiceOptions {
    * folders are checked only for being full paths.
    */
   folderExists?: (path: string) => Promise<boolean>;
+  /** Asks the service whether it accepts a key (null: it does); a refused key is never stored. */
+  checkKey?: (key: string, settings: Settings) => Promise<Problem | null>;
 }
 
 export class SettingsService {
@@ -135,7 +137,11 @@ export class SettingsService {
     return { workspaceFolders: missing.length === 1 ? `The folder ${missing[0]} does not exist (or is not a folder).` : `The folders ${missing.join(', ')} do not exist (or are not folders).` };
   }
 
-  setKey(key: string): Promise<CommandResult<KeyStatus>> {
+  async setKey(key: string): Promise<CommandResult<KeyStatus>> {
+    const unstorable = this.#keyStore.status();
+    if (unstorable.storage === 'unavailable') return { ok: false, problem: { code: 'internal', message: unstorable.note ?? 'Keys cannot be stored here.', hint: 'Set OPENAI_API_KEY in the environment instead.' } };
+    const refused = (await this.#options.checkKey?.(key.trim(), this.#settings)) ?? null;
+    if (refused !== null) return { ok: false, problem: refused };
     return this.#changeKey(() => this.#keyStore.write(key), key);
   }
 

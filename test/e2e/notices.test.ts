@@ -7,7 +7,7 @@
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
-import { emulatorRootIn, resultsDir, say, useBrowserMode } from '../support/browserMode';
+import { injectFault, resultsDir, say, useBrowserMode } from '../support/browserMode';
 
 const rig = useBrowserMode();
 
@@ -16,13 +16,6 @@ async function open(width = 1280): Promise<Page> {
   await page.goto(rig.server.url);
   await page.getByRole('status', { name: 'Connection' }).filter({ hasText: 'Offline (emulator)' }).waitFor();
   return page;
-}
-
-async function inject(fault: Record<string, unknown>): Promise<void> {
-  const root = emulatorRootIn(rig.server.output());
-  if (root === null) throw new Error(`browser mode did not say where its emulator is:\n${rig.server.output()}`);
-  const answer = await fetch(`${root}/_emulator/faults`, { method: 'POST', body: JSON.stringify({ protocol: 'responses', ...fault }) });
-  expect(answer.status).toBe(200);
 }
 
 /** Every notice text the page shows from now on, and the most shown at once (watched in the page, so a short-lived one is not missed). */
@@ -48,7 +41,7 @@ describe('notices', () => {
     const page = await open();
     await say(page, 'hello');
     const record = await watchNotices(page);
-    await inject({ kind: 'drop_socket', closeCode: 1011, afterDeltas: 2 });
+    await injectFault(rig.server, { protocol: 'responses', kind: 'drop_socket', closeCode: 1011, afterDeltas: 2 });
     await say(page, 'are you still there?');
     expect(await page.getByRole('region', { name: 'Transcript' }).getByRole('listitem').getByText(/message 2 of our conversation/).count()).toBe(1);
     await expect.poll(() => page.getByRole('list', { name: 'Notices' }).count()).toBe(0);
@@ -75,7 +68,7 @@ describe('the inspector with data', () => {
   it('draws a slow turn cut off above the scale, with the first-byte part at 3:1 or more in light and dark', async () => {
     const page = await open();
     for (let turn = 1; turn <= 9; turn += 1) await say(page, `quick ${turn}`);
-    await inject({ kind: 'stall', ms: 4000 });
+    await injectFault(rig.server, { protocol: 'responses', kind: 'stall', ms: 4000 });
     await say(page, 'slow one');
 
     // Scrolled to the top of a long conversation, the offline banner sits above the transcript, covering none of it.

@@ -6,7 +6,7 @@
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
-import { emulatorRootIn, resultsDir, say, useBrowserMode } from '../support/browserMode';
+import { injectFault, resultsDir, say, useBrowserMode } from '../support/browserMode';
 
 const rig = useBrowserMode();
 const pageErrors: string[] = [];
@@ -20,19 +20,11 @@ async function open(colorScheme: 'light' | 'dark' = 'light'): Promise<Page> {
   return page;
 }
 
-/** The embedded emulator's control endpoint, from the line browser mode prints for it. */
-function emulatorRoot(): string {
-  const root = emulatorRootIn(rig.server.output());
-  if (root === null) throw new Error(`browser mode did not say where its emulator is:\n${rig.server.output()}`);
-  return root;
-}
-
 describe('the side panels', () => {
   it('shows a reconnect on the inspector timeline after the emulator drops the socket', async () => {
     const page = await open();
     await say(page, 'hello');
-    const injected = await fetch(`${emulatorRoot()}/_emulator/faults`, { method: 'POST', body: JSON.stringify({ kind: 'drop_socket', closeCode: 1011, afterDeltas: 2, protocol: 'responses' }) });
-    expect(injected.status).toBe(200);
+    await injectFault(rig.server, { kind: 'drop_socket', closeCode: 1011, afterDeltas: 2, protocol: 'responses' });
     await say(page, 'are you still there?');
     await page.getByRole('button', { name: 'Inspector' }).click();
     const inspector = page.getByRole('region', { name: 'Inspector' });

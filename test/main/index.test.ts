@@ -1,8 +1,10 @@
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, onTestFinished as onTeardown, vi } from 'vitest';
 import { commandChannels } from '../../app/contract';
+import { noLatency } from '../../app/emulator/latency';
+import { startEmulator } from '../../app/emulator/server';
 import { defaultSettings } from '../../app/settings/schema';
 
 import type * as FakeElectron from '../support/fakeElectron';
@@ -233,19 +235,26 @@ describe('the desktop shell around the window', { timeout: 30_000 }, () => {
     expect(view.value.problems[0]).toContain(join(userData, backups[0] ?? ''));
   });
 
-  it('keeps the API key in the keychain file and tells the page only its last four characters', async () => {
-    // A base URL nothing listens on: the reconnect with the new key fails fast and offline.
-    vi.stubEnv('OPENAI_BASE_URL', 'http://127.0.0.1:9/v1');
+  it('keeps the API key in the keychain file, once the service accepted it, and tells the page only its last four characters', async () => {
+    // The emulator on loopback stands in for the service the key is checked with.
+    const revokedKey = 'sk-test-revoked-0123456789abcdefghWXYZ';
+    const service = await startEmulator({ latency: noLatency, revokedKeys: [revokedKey] });
+    onTeardown(() => service.close());
+    vi.stubEnv('OPENAI_BASE_URL', service.baseUrl);
     electron = await launch({ singleInstance: true });
     await waitFor(() => expect(electron?.ipcMain.handlers.size).toBeGreaterThan(0));
+    const refused = await callFromPage(electron, commandChannels.setApiKey, { key: revokedKey });
+    expect(refused).toMatchObject({ ok: false, problem: { code: 'unauthorized', message: expect.stringContaining('wrong or has been revoked') } });
+    expect(existsSync(join(userData, 'api-key.bin'))).toBe(false);
     const key = 'sk-test-0123456789abcdefghijklmnopQRST';
     const stored = await callFromPage(electron, commandChannels.setApiKey, { key });
     expect(stored).toEqual({ ok: true, value: { set: true, lastFour: 'QRST', storage: 'keychain', note: null } });
     expect(existsSync(join(userData, 'api-key.bin'))).toBe(true);
     expect(readFileSync(join(userData, 'api-key.bin')).toString('utf8')).not.toContain(key);
     const view = await callFromPage(electron, commandChannels.getSettings);
-    const sentToPage = JSON.stringify([stored, view, electron.BrowserWindow.created[0]?.webContents.sent]);
+    const sentToPage = JSON.stringify([refused, stored, view, electron.BrowserWindow.created[0]?.webContents.sent]);
     expect(sentToPage).not.toContain(key);
+    expect(sentToPage).not.toContain(revokedKey);
     expect(logged.join('\n')).not.toContain(key);
   });
 });

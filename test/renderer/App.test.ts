@@ -189,6 +189,75 @@ describe('App', () => {
     expect(screen.getByRole('status', { name: 'Connection' }).dataset.offline).toBe('true');
   });
 
+  it('suggests things to try on the empty screen, and a suggestion is sent as a message', async () => {
+    const { bridge, sent } = scriptedBridge();
+    renderApp(bridge);
+    const suggestions = screen.getByRole('list', { name: 'Suggestions' });
+    expect(within(suggestions).getAllByRole('button').length).toBeGreaterThanOrEqual(3);
+    expect(await screen.findByText(/they work offline/)).toBeTruthy();
+    await fireEvent.click(within(suggestions).getByRole('button', { name: /What time is it\?/ }));
+    expect(sent).toEqual(['What time is it?']);
+  });
+
+  it('keeps the turn metrics in the inspector, not under the chat, and names the open panel', async () => {
+    const { bridge, push } = scriptedBridge();
+    renderApp(bridge);
+    const lastTurn = { turnId: 'turn_1', fullResendBytes: 900, timeToFirstByteMs: 120, timeToFirstDeltaMs: 150, totalMs: 400, bytesSent: 300, bytesReceived: 2000, inputItemsSent: 1, chained: true, requests: 1, toolCalls: 0, inputTokens: 20, cachedTokens: 0, outputTokens: 30, costUsd: 0.001 };
+    push({ type: 'turn.finished', turn: { id: 'a1', role: 'assistant', source: 'typed', text: 'Done.', status: 'completed', startedAt: 0 } });
+    await screen.findByText('Done.');
+    push({ type: 'inspector', summary: { ...emptySummary(), lastTurn } });
+    expect(screen.queryByText(/first token/)).toBeNull();
+    expect(screen.queryByRole('complementary')).toBeNull();
+    await fireEvent.click(screen.getByRole('button', { name: 'Inspector' }));
+    // The side panel is a landmark a screen reader can find by name.
+    const panel = await screen.findByRole('complementary', { name: 'Inspector panel' });
+    expect((await within(panel).findByLabelText('Last turn')).textContent).toContain('first token 150 ms');
+  });
+
+  it('offers a first-run step to paste a key: a refused key is explained and the step stays, a good one is saved', async () => {
+    localStorage.clear();
+    const { bridge, calls } = scriptedBridge();
+    const refusal = { code: 'unauthorized' as const, message: 'api.openai.com does not accept this key: it is wrong or has been revoked. It was not saved.', hint: 'Copy the key again.' };
+    let refuse = true;
+    bridge.setApiKey = async () => (calls.push('set-key'), refuse ? { ok: false, problem: refusal } : { ok: true, value: { ...settingsView.key, set: true, lastFour: 'WXYZ' } });
+    renderApp(bridge);
+    const step = await screen.findByRole('region', { name: 'Connect your OpenAI account' });
+    const box = within(step).getByLabelText('OpenAI API key') as HTMLInputElement;
+    expect(box.type).toBe('password');
+    await fireEvent.input(box, { target: { value: 'sk-wrong-0000' } });
+    await fireEvent.click(within(step).getByRole('button', { name: 'Check and save' }));
+    expect((await within(step).findByRole('alert')).textContent).toBe(`${refusal.message} ${refusal.hint}`);
+    expect(box.value).toBe('sk-wrong-0000');
+    refuse = false;
+    await fireEvent.input(box, { target: { value: 'sk-right-WXYZ' } });
+    await fireEvent.click(within(step).getByRole('button', { name: 'Check and save' }));
+    await waitFor(() => expect(screen.queryByRole('region', { name: 'Connect your OpenAI account' })).toBeNull());
+    expect(calls.filter((call) => call === 'set-key')).toHaveLength(2);
+    // The suggestions are still there to try.
+    expect(screen.getByRole('list', { name: 'Suggestions' })).toBeTruthy();
+  });
+
+  it('lets a first run continue offline, and remembers it', async () => {
+    localStorage.clear();
+    const first = renderApp(scriptedBridge().bridge);
+    await fireEvent.click(await screen.findByRole('button', { name: 'Continue offline' }));
+    expect(screen.queryByRole('region', { name: 'Connect your OpenAI account' })).toBeNull();
+    first.unmount();
+    const { bridge } = scriptedBridge();
+    let loaded = false;
+    const getSettings = bridge.getSettings;
+    bridge.getSettings = async () => {
+      const view = await getSettings();
+      loaded = true;
+      return view;
+    };
+    renderApp(bridge);
+    await waitFor(() => expect(loaded).toBe(true));
+    await tick();
+    expect(screen.getByRole('list', { name: 'Suggestions' })).toBeTruthy();
+    expect(screen.queryByRole('region', { name: 'Connect your OpenAI account' })).toBeNull();
+  });
+
   it('sends the typed message and shows the reply as it streams', async () => {
     const { bridge, sent, push } = scriptedBridge();
     renderApp(bridge);

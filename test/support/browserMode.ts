@@ -1,8 +1,8 @@
 /** Starts the built browser mode as a user would (`node out/main/browser.js`) and finds its URL. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { mkdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, expect } from 'vitest';
@@ -126,4 +126,12 @@ export async function say(page: Page, text: string): Promise<void> {
   await page.getByRole('textbox', { name: 'Message' }).fill(text);
   await page.getByRole('textbox', { name: 'Message' }).press('Enter');
   await expect.poll(() => transcript.locator('li[data-role="assistant"][data-status="completed"]').count(), { timeout: 15_000 }).toBeGreaterThan(before);
+}
+
+/** Queues a fault on the embedded emulator of this browser mode (`POST /_emulator/faults`). */
+export async function injectFault(server: RunningBrowserMode, fault: Record<string, unknown>): Promise<void> {
+  const root = emulatorRootIn(server.output());
+  if (root === null) throw new Error(`browser mode did not say where its emulator is:\n${server.output()}`);
+  const response = await fetch(`${root}/_emulator/faults`, { method: 'POST', body: JSON.stringify(fault) });
+  if (response.status !== 200) throw new Error(`the emulator refused the fault ${JSON.stringify(fault)}: HTTP ${response.status} ${await response.text()}`);
 }

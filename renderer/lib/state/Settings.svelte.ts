@@ -185,7 +185,7 @@ export class SettingsState {
   async setKey(key: string): Promise<boolean> {
     const result = await this.#bridge.setApiKey({ key });
     if (!result.ok) {
-      this.#fieldErrors = { ...this.#fieldErrors, apiKey: result.problem.message };
+      this.#fieldErrors = { ...this.#fieldErrors, apiKey: `${result.problem.message} ${result.problem.hint}`.trim() };
       return false;
     }
     this.#key = result.value;
@@ -196,7 +196,7 @@ export class SettingsState {
   async clearKey(): Promise<void> {
     const result = await this.#bridge.clearApiKey();
     if (result.ok) this.#key = result.value;
-    else this.#fieldErrors = { ...this.#fieldErrors, apiKey: result.problem.message };
+    else this.#fieldErrors = { ...this.#fieldErrors, apiKey: `${result.problem.message} ${result.problem.hint}`.trim() };
   }
 }
 

@@ -145,4 +145,21 @@ describe('the HTTP Responses API (openai SDK) against the emulator', () => {
     const missing = await fetch(`${emulator.baseUrl}/responses`, { method: 'POST', body: '{}' });
     expect(missing.status).toBe(401);
   });
+
+  it('lists models for a good key through the SDK, and answers a revoked key with the service\'s 401 body', async () => {
+    await emulator.close();
+    emulator = await startEmulator({ latency: noLatency, revokedKeys: ['sk-revoked-0123WXYZ'] });
+    const good = new OpenAI({ apiKey: 'sk-good', baseURL: emulator.baseUrl, maxRetries: 0 });
+    const ids = [];
+    for await (const model of good.models.list()) ids.push(model.id);
+    expect(ids).toContain('gpt-5.4-mini');
+    const revoked = new OpenAI({ apiKey: 'sk-revoked-0123WXYZ', baseURL: emulator.baseUrl, maxRetries: 0 });
+    await expect(revoked.models.list()).rejects.toMatchObject({ status: 401, code: 'invalid_api_key', type: 'invalid_request_error' });
+    const raw = await fetch(`${emulator.baseUrl}/models`, { headers: { Authorization: 'Bearer sk-revoked-0123WXYZ' } });
+    expect(raw.status).toBe(401);
+    const body = (await raw.json()) as { error: Record<string, unknown> };
+    expect(Object.keys(body.error).sort()).toEqual(['code', 'message', 'param', 'type']);
+    // Like the service, it quotes only the ends of the key.
+    expect(body.error.message).not.toContain('sk-revoked-0123WXYZ');
+  });
 });

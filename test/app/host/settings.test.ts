@@ -107,6 +107,44 @@ describe('settings commands', () => {
     expect(copilot.snapshot().connection).toMatchObject({ mode: 'offline-emulator' });
   });
 
+  it('checks a key with the service before keeping it: a revoked key is refused in a sentence and not stored', async () => {
+    const revokedKey = 'sk-proj-revoked0123456789abcdQRST';
+    server = await startEmulator({ latency: noLatency, revokedKeys: [revokedKey] });
+    const keys = memoryKeys();
+    const { store } = memoryStore({ baseUrl: server.baseUrl });
+    copilot = createCopilot({ ...testDeps({}), settingsStore: store, keyStore: keys });
+    await copilot.start();
+    const refused = await copilot.call(commandChannels.setApiKey, { key: revokedKey });
+    expect(refused).toEqual({
+      ok: false,
+      problem: {
+        code: 'unauthorized',
+        message: `${new URL(server.baseUrl).host} does not accept this key: it is wrong or has been revoked. It was not saved.`,
+        hint: 'Copy the key again from platform.openai.com/api-keys and paste the whole of it, or continue offline.',
+      },
+    });
+    expect(JSON.stringify(refused)).not.toContain('revoked0123456789');
+    expect(keys.key).toBeNull();
+    expect(copilot.snapshot().connection).toMatchObject({ mode: 'offline-emulator' });
+    // A key the service accepts is kept, and Parley goes online with it.
+    expect(await copilot.call(commandChannels.setApiKey, { key: 'sk-proj-good0123456789abcdefLMNO' })).toMatchObject({ ok: true, value: { set: true, lastFour: 'LMNO' } });
+    expect(keys.key).toBe('sk-proj-good0123456789abcdefLMNO');
+  });
+
+  it('does not keep a key it could not check, and says where it could not reach', async () => {
+    server = await startEmulator({ latency: noLatency });
+    const baseUrl = server.baseUrl;
+    await server.close();
+    server = null;
+    const keys = memoryKeys();
+    const { store } = memoryStore({ baseUrl });
+    copilot = createCopilot({ ...testDeps({}), settingsStore: store, keyStore: keys });
+    await copilot.start();
+    const result = await copilot.call(commandChannels.setApiKey, { key: 'sk-proj-0123456789abcdefghijWXYZ' });
+    expect(result).toMatchObject({ ok: false, problem: { code: 'connection_failed', message: `Parley could not reach ${new URL(baseUrl).host} to check the key (ECONNREFUSED), so it was not saved.` } });
+    expect(keys.key).toBeNull();
+  });
+
   it('explains where a key cannot be stored and where devices cannot be listed', async () => {
     copilot = createCopilot(testDeps({}));
     await copilot.start();
