@@ -15,6 +15,7 @@ import {
   type PushEvent,
   type Turn,
   type VoiceStatus,
+  screenPermission,
 } from '../contract';
 import { InspectorLog } from '../inspector/log';
 import { defaultSessionSettings } from '../responses/settings';
@@ -27,7 +28,8 @@ import type { ToolRegistry } from '../agent/registry';
 import { VoiceController, type PipelineConfig, type VoiceDeps } from '../voice/controller';
 import { planConnection } from './config';
 import type { Settings } from '../settings/schema';
-import { agentReasoningEffort, modelProblem, realtimeModelOptions } from '../settings/models';
+import { agentReasoningEffort, modelProblem, realtimeModelOptions, realtimeTakesImages } from '../settings/models';
+import { ScreenService, type ScreenCapturer } from './screen';
 import type { KeyStore, SettingsStore } from '../settings/store';
 import type { AudioDevices } from '../audio/ports';
 import type { SessionSettings } from '../responses/settings';
@@ -72,6 +74,8 @@ export interface CopilotDeps {
    * Without it (browser mode) the page opens links itself.
    */
   openExternal?: (url: string) => Promise<void>;
+  /** Captures the screen (the desktop shell's desktopCapturer); without it the page captures. */
+  captureScreen?: ScreenCapturer;
 }
 
 /** Agent session settings from the user's settings. */
@@ -173,7 +177,9 @@ export function createCopilot(deps: CopilotDeps): Copilot {
     newId,
   });
   const publishInspector = inspectorPublisher({ session: () => session, settings: () => settings.settings, inspector, emit });
-  const agent = new AgentService({ session: () => session, voice: () => voice, connection: () => connection, transcript, tools, inspector, publishInspector, emit, log, now, newId });
+  const voiceTakesImages = () => settings.settings.turnMode === 'pipeline' || realtimeTakesImages(settings.settings.realtimeModel);
+  const agent = new AgentService({ session: () => session, voice: () => voice, connection: () => connection, transcript, tools, inspector, publishInspector, emit, log, now, newId, voiceTakesImages });
+  const screen = new ScreenService({ tools, agent, ...(deps.captureScreen === undefined ? {} : { capture: deps.captureScreen }), log });
   history = new HistoryService({
     ...opened,
     transcript,
@@ -187,6 +193,7 @@ export function createCopilot(deps: CopilotDeps): Copilot {
     },
     resumeVoice: async () => voice?.start(),
     retentionDays: () => settings.settings.historyRetentionDays,
+    forHistory: (entries) => screen.forHistory(entries),
     emit,
     log,
     now,
@@ -219,7 +226,9 @@ export function createCopilot(deps: CopilotDeps): Copilot {
   const agentTools = () => tools.registry.forResponses((tool) => tool.name !== delegationToolName);
   // The voice front keeps quick, safe tools and delegates everything else.
   const voiceTools = () => tools.registry.forRealtime((tool) => tool.name === delegationToolName || tool.risk === 'safe');
-  const toolCatalog = () => tools.registry.list().map(({ name, description, risk, source }) => ({ name, description, risk, source }));
+  // Capturing the screen is not a tool, but its permission is listed, and revoked, with theirs.
+  const screenEntry = { name: screenPermission, description: 'Capture the screen or a window for "Ask about my screen".', risk: 'private' as const, source: 'Parley' };
+  const toolCatalog = () => [...tools.registry.list().map(({ name, description, risk, source }) => ({ name, description, risk, source })), screenEntry];
   tools.registry.onChange(() => {
     session?.updateSettings({ tools: agentTools() });
     voice?.setTools(voiceTools());
@@ -418,6 +427,8 @@ export function createCopilot(deps: CopilotDeps): Copilot {
     askMeeting: (request) => meeting.ask(request.question),
     updateMeetingNotes: () => meeting.updateNotes(),
     exportMeeting: () => meeting.export(),
+    captureScreen: () => screen.capture(),
+    askAboutScreen: (request) => screen.ask(request.text, request.image, request.keep),
   };
 
   const call = commandDispatcher(handlers, log);

@@ -7,6 +7,7 @@ import type { CommandResult, ConversationExport, ConversationHit, ConversationSu
 import { exportConversation, type ExportFormat } from '../history/export';
 import type { HistoryStore, LedgerSnapshot } from '../history/store';
 import type { ResponsesSession } from '../responses/session';
+import type { LedgerEntry } from '../responses/ledger';
 import type { Logger } from './ports';
 import type { Transcript } from './transcript';
 
@@ -24,6 +25,8 @@ export interface HistoryServiceOptions {
   pauseVoice: () => Promise<boolean>;
   resumeVoice: () => Promise<void>;
   retentionDays: () => number | null;
+  /** The ledger as it may be written (screenshots the user did not keep left out); as it is without it. */
+  forHistory?: (entries: readonly LedgerEntry[]) => readonly LedgerEntry[];
   emit: (event: PushEvent) => void;
   log: Logger;
   now: () => number;
@@ -149,7 +152,7 @@ export class HistoryService {
     const ledger = session()?.ledger;
     const rewound = ledger !== undefined && ledger.rewinds !== this.#ledgerRewinds;
     const snapshot: LedgerSnapshot | undefined =
-      ledger === undefined ? undefined : { offset: ledger.length - ledger.entries.length, entries: ledger.entries, ...(rewound ? { rewound } : {}) };
+      ledger === undefined ? undefined : { offset: ledger.length - ledger.entries.length, entries: this.#options.forHistory?.(ledger.entries) ?? ledger.entries, ...(rewound ? { rewound } : {}) };
     const ledgerMoved = snapshot !== undefined && (rewound || !sameMark(markOf(snapshot), this.#ledgerMark));
     if (turns.length === 0 && !ledgerMoved) return;
     const title = this.#current.title ?? titleOf(transcript.turns);

@@ -35,4 +35,6 @@ export const sampleRequests: { [N in CommandName]: CommandRequest<N> } = {
   askMeeting: { question: 'what did they just ask?' },
   updateMeetingNotes: undefined,
   exportMeeting: undefined,
+  captureScreen: undefined,
+  askAboutScreen: { text: 'what is this?', image: 'data:image/png;base64,iVBORw0KGgo=', keep: false },
 };

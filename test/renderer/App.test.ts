@@ -72,6 +72,8 @@ function scriptedBridge(snapshot: Partial<CopilotSnapshot> = {}) {
     askMeeting: async () => ({ ok: true, value: { text: '' } }),
     updateMeetingNotes: async () => ({ ok: true, value: { live: false, startedAt: 0, notes: '', problems: [], lines: [] } }),
     exportMeeting: async () => ({ ok: true, value: { fileName: 'meeting.md', mimeType: 'text/markdown', content: '' } }),
+    captureScreen: async () => ({ ok: true, value: { image: null } }),
+    askAboutScreen: async () => ({ ok: true, value: { userTurnId: 'u1', assistantTurnId: 'a1' } }),
     listDevices: async () => ({ ok: true, value: { inputs: [{ id: 'mouth.monitor', label: 'Built-in microphone', isDefault: true }], outputs: [{ id: 'ear', label: 'Speakers', isDefault: true }] } }),
     onEvent: (listener) => {
       listeners.add(listener);

@@ -55,6 +55,8 @@ function settingsBridge(settings: Partial<Settings> = {}) {
     askMeeting: notHere,
     updateMeetingNotes: notHere,
     exportMeeting: notHere,
+    captureScreen: notHere,
+    askAboutScreen: notHere,
     onEvent: () => () => undefined,
   };
   return { bridge, updates };
