@@ -13,7 +13,8 @@ export type ShortcutAction =
   | 'toggleTools'
   | 'toggleInspector'
   | 'toggleSettings'
-  | 'pushToTalk';
+  | 'pushToTalk'
+  | 'askScreen';
 
 export interface Shortcut {
   action: ShortcutAction;
@@ -48,6 +49,7 @@ export const shortcuts: readonly Shortcut[] = [
   { action: 'toggleTools', keys: 'Ctrl+Shift+1', description: 'Open or close Tools', matches: (e) => mod(e) && e.shiftKey && e.code === 'Digit1' },
   { action: 'toggleInspector', keys: 'Ctrl+Shift+2', description: 'Open or close the Inspector', matches: (e) => mod(e) && e.shiftKey && e.code === 'Digit2' },
   { action: 'toggleSettings', keys: 'Ctrl+Shift+3 or Ctrl+,', description: 'Open or close Settings', matches: (e) => mod(e) && ((e.shiftKey && e.code === 'Digit3') || (!e.shiftKey && e.key === ',')) },
+  { action: 'askScreen', keys: 'Ctrl+Shift+S', description: 'Ask about my screen (capture, crop, then ask)', matches: (e) => mod(e) && e.shiftKey && e.code === 'KeyS' },
   { action: 'pushToTalk', keys: 'hold Ctrl+Space', description: 'Talk while held (push to talk)', matches: (e) => mod(e) && !e.shiftKey && e.code === 'Space' },
 ];
 

@@ -142,6 +142,31 @@ export class Conversation {
     }
   }
 
+  /**
+   * Asks to capture the screen (the permission prompt comes first). The picture in the desktop
+   * app; `page` when the page captures itself (browser mode); null when refused, with a notice.
+   */
+  async captureScreen(): Promise<string | 'page' | null> {
+    const result = await this.#bridge.captureScreen();
+    if (!result.ok) {
+      this.#notify(result.problem);
+      return null;
+    }
+    return result.value.image ?? 'page';
+  }
+
+  /** Sends a question with the screenshot the user accepted; false (with a notice) when refused. */
+  async askAboutScreen(text: string, image: string, keep: boolean): Promise<boolean> {
+    const result = await this.#bridge.askAboutScreen({ text, image, keep });
+    if (!result.ok) this.#notify(result.problem);
+    return result.ok;
+  }
+
+  /** Shows a problem found in the page itself (a capture the browser refused). */
+  report(problem: Problem): void {
+    this.#notify(problem);
+  }
+
   /** Answers the last typed message again: Retry on a failed reply, Regenerate on a finished one. */
   async regenerate(): Promise<void> {
     this.#report(await this.#bridge.regenerateReply());
