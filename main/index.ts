@@ -3,7 +3,7 @@
  * push-to-talk hotkey, settings in userData and the API key in the OS keychain.
  * Everything here is glue; behaviour lives in app/ and in the main/ modules it wires.
  */
-import { app, BrowserWindow, globalShortcut, ipcMain, Menu, nativeImage, safeStorage, screen, session, shell, Tray, type IpcMainInvokeEvent } from 'electron';
+import { app, BrowserWindow, desktopCapturer, globalShortcut, ipcMain, Menu, nativeImage, safeStorage, screen, session, shell, Tray, type IpcMainInvokeEvent } from 'electron';
 import * as fs from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
@@ -20,6 +20,7 @@ import { consoleLogger } from './log';
 import { nodeCopilotDeps } from './nodeDeps';
 import { copilotSettingsStore, createSettingsFile } from './settingsStore';
 import { createTray, trayStateOf, type ParleyTray } from './tray';
+import { applyContentProtection, screenCapturer } from './screen';
 import { lockNavigation, secureWebPreferences } from './window';
 import { restoredBounds, trackWindowBounds, type Bounds } from './windowState';
 
@@ -183,6 +184,7 @@ async function main(): Promise<void> {
     keyStore,
     // Electronegativity OPEN_EXTERNAL_JS_CHECK: the composition root passes only URLs the openLink schema checked to be http or https.
     openExternal: (url) => shell.openExternal(url),
+    captureScreen: screenCapturer({ desktopCapturer, screen, window: () => mainWindow }),
   });
   registerIpc({ ipcMain, copilot, log, isTrustedSender });
 
@@ -194,6 +196,7 @@ async function main(): Promise<void> {
       onError: (error) => log.warn('the window position could not be saved', { error: error.message }),
     });
     forwardEvents(copilot, window.webContents);
+    applyContentProtection(window, settingsFile.current().hideFromCapture);
     return window;
   };
   // Starting minimised needs the tray to come back from; without one the window shows.
@@ -219,7 +222,10 @@ async function main(): Promise<void> {
     },
     (error: unknown) => log.error('the push-to-talk hotkey could not be set up', { error: (error as Error).message }),
   );
-  settingsFile.onSaved((settings) => hotkey?.setAccelerator(settings.hotkey));
+  settingsFile.onSaved((settings) => {
+    hotkey?.setAccelerator(settings.hotkey);
+    applyContentProtection(mainWindow, settings.hideFromCapture);
+  });
 
   app.on('activate', () => {
     if (mainWindow !== null) showWindow();

@@ -34,6 +34,15 @@ async function callFromPage(electron: Fake, channel: string, payload?: unknown):
   return handler?.({ sender: window?.webContents, senderFrame: { url: window?.loaded ?? '', parent: null } }, payload);
 }
 
+/** The main window, once the shell has opened it. */
+function theWindow(fake: Fake): Promise<InstanceType<Fake['BrowserWindow']>> {
+  return waitFor(() => {
+    const [window] = fake.BrowserWindow.created;
+    if (window === undefined) throw new Error('no window yet');
+    return window;
+  });
+}
+
 let electron: Fake | null = null;
 let logged: string[];
 beforeEach(() => {
@@ -155,6 +164,36 @@ describe('the desktop shell around the window', { timeout: 30_000 }, () => {
     expect(await callFromPage(electron, commandChannels.updateSettings, { patch: { hotkey: 'Alt+F13' } })).toMatchObject({ ok: true });
     expect([...electron.globalShortcut.registered.keys()]).toEqual(['Alt+F13']);
     expect(JSON.parse(readFileSync(join(userData, 'settings.json'), 'utf8'))).toMatchObject({ hotkey: 'Alt+F13' });
+  });
+
+  it('hides the window from screen sharing when the setting says so, at start and when it changes', async () => {
+    electron = await launch({ singleInstance: true, settings: { ...defaultSettings, hideFromCapture: true } });
+    const window = await theWindow(electron);
+    await waitFor(() => expect(window?.contentProtection).toBe(true));
+    expect(await callFromPage(electron, commandChannels.updateSettings, { patch: { hideFromCapture: false } })).toMatchObject({ ok: true });
+    expect(window?.contentProtection).toBe(false);
+    expect(await callFromPage(electron, commandChannels.updateSettings, { patch: { hideFromCapture: true } })).toMatchObject({ ok: true });
+    expect(window?.contentProtection).toBe(true);
+  });
+
+  it('captures the primary screen through desktopCapturer once allowed, with its own window out of the way', async () => {
+    electron = await launch({ singleInstance: true, settings: { ...defaultSettings, toolPermissions: { screen_capture: 'allow' } } });
+    electron.screen.displays = [{ id: 1, workArea: { x: 0, y: 0, width: 1440, height: 900 }, size: { width: 1440, height: 900 }, scaleFactor: 2 }];
+    electron.desktopCapturer.picture = 'data:image/png;base64,c2NyZWVu';
+    const window = await theWindow(electron);
+    window?.emit('ready-to-show');
+    await waitFor(() => expect(window?.isVisible()).toBe(true));
+    expect(await callFromPage(electron, commandChannels.captureScreen)).toEqual({ ok: true, value: { image: 'data:image/png;base64,c2NyZWVu' } });
+    expect(electron.desktopCapturer.requests).toEqual([{ types: ['screen'], thumbnailSize: { width: 2880, height: 1800 } }]);
+    expect(electron.desktopCapturer.windowVisibleDuring).toEqual([false]);
+    expect(window?.isVisible()).toBe(true);
+  });
+
+  it('says so when the system offers no screen to capture', async () => {
+    electron = await launch({ singleInstance: true, settings: { ...defaultSettings, toolPermissions: { screen_capture: 'allow' } } });
+    electron.desktopCapturer.picture = '';
+    await theWindow(electron);
+    expect(await callFromPage(electron, commandChannels.captureScreen)).toMatchObject({ ok: false, problem: { message: 'The screen could not be captured: the system offered no screen to capture' } });
   });
 
   it('starts hidden in the tray when asked to, and the tray brings the window back', async () => {
