@@ -20,7 +20,7 @@ import { consoleLogger } from './log';
 import { nodeCopilotDeps } from './nodeDeps';
 import { copilotSettingsStore, createSettingsFile } from './settingsStore';
 import { createTray, trayStateOf, type ParleyTray } from './tray';
-import { applyContentProtection, screenCapturer } from './screen';
+import { applyContentProtection, compactWindow, screenCapturer } from './screen';
 import { lockNavigation, secureWebPreferences } from './window';
 import { restoredBounds, trackWindowBounds, type Bounds } from './windowState';
 
@@ -185,6 +185,7 @@ async function main(): Promise<void> {
     // Electronegativity OPEN_EXTERNAL_JS_CHECK: the composition root passes only URLs the openLink schema checked to be http or https.
     openExternal: (url) => shell.openExternal(url),
     captureScreen: screenCapturer({ desktopCapturer, screen, window: () => mainWindow }),
+    setCompact: compactWindow(() => mainWindow),
   });
   registerIpc({ ipcMain, copilot, log, isTrustedSender });
 

@@ -37,3 +37,28 @@ export function applyContentProtection(window: Pick<BrowserWindow, 'setContentPr
   if (window === null || window.isDestroyed()) return;
   window.setContentProtection(hidden);
 }
+
+/** The compact overlay's size: a transcript tail, the message box and hold-to-talk. */
+export const compactSize = { width: 380, height: 460 };
+
+/**
+ * Compact mode for calls: the window shrinks to the overlay and floats above the others; off, it
+ * goes back to the size it had.
+ */
+export function compactWindow(window: () => Pick<BrowserWindow, 'setAlwaysOnTop' | 'getBounds' | 'setBounds' | 'setMinimumSize' | 'isDestroyed'> | null): (compact: boolean) => void {
+  let before: Electron.Rectangle | null = null;
+  return (compact) => {
+    const target = window();
+    if (target === null || target.isDestroyed()) return;
+    target.setAlwaysOnTop(compact, 'floating');
+    if (compact) {
+      before ??= target.getBounds();
+      target.setMinimumSize(320, 300);
+      target.setBounds({ ...compactSize });
+    } else if (before !== null) {
+      target.setMinimumSize(480, 400);
+      target.setBounds(before);
+      before = null;
+    }
+  };
+}

@@ -43,6 +43,7 @@ export const commandChannels = {
   exportMeeting: 'copilot:export-meeting',
   captureScreen: 'copilot:capture-screen',
   askAboutScreen: 'copilot:ask-about-screen',
+  setCompact: 'copilot:set-compact',
 } as const;
 
 export type CommandName = keyof typeof commandChannels;

@@ -30,7 +30,7 @@ import {
 } from './history';
 import type { CopilotSnapshot, DeviceList, KeyStatus, OpenLinkResult, SendMessageResult, SettingsView } from './types';
 import { askMeetingRequest, type MeetingAnswer, type MeetingExport, type MeetingView } from './meeting';
-import { askAboutScreenRequest, type ScreenCapture } from './screen';
+import { askAboutScreenRequest, setCompactRequest, type CompactResult, type ScreenCapture } from './screen';
 
 declare const responseType: unique symbol;
 
@@ -86,6 +86,8 @@ export const commands = {
   /** Asks to capture (the permission), and in the desktop app captures the screen. */
   captureScreen: { request: emptyRequest, response: returns<ScreenCapture>() },
   askAboutScreen: { request: askAboutScreenRequest, response: returns<SendMessageResult>() },
+  /** The compact always-on-top overlay for calls, on or off. */
+  setCompact: { request: setCompactRequest, response: returns<CompactResult>() },
 } satisfies { [N in CommandName]: CommandSpec };
 
 export type Commands = typeof commands;

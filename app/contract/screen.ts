@@ -23,6 +23,14 @@ export const askAboutScreenRequest = z.strictObject({
   keep: z.boolean(),
 });
 
+/** Compact mode for calls: a small window kept above the others (the desktop app), or just the compact layout (browser mode). */
+export const setCompactRequest = z.strictObject({ compact: z.boolean() });
+
+export interface CompactResult {
+  /** Whether the window now stays on top of others; false where the shell cannot (browser mode). */
+  alwaysOnTop: boolean;
+}
+
 /**
  * `image`: the desktop shell's capture, as a PNG data URL. Null: capturing is allowed, and the
  * page captures itself (browser mode's `getDisplayMedia`).

@@ -76,6 +76,8 @@ export interface CopilotDeps {
   openExternal?: (url: string) => Promise<void>;
   /** Captures the screen (the desktop shell's desktopCapturer); without it the page captures. */
   captureScreen?: ScreenCapturer;
+  /** Makes the window the small always-on-top overlay, or back; without it only the page changes. */
+  setCompact?: (compact: boolean) => void;
 }
 
 /** Agent session settings from the user's settings. */
@@ -429,6 +431,10 @@ export function createCopilot(deps: CopilotDeps): Copilot {
     exportMeeting: () => meeting.export(),
     captureScreen: () => screen.capture(),
     askAboutScreen: (request) => screen.ask(request.text, request.image, request.keep),
+    setCompact: (request) => {
+      deps.setCompact?.(request.compact);
+      return { ok: true, value: { alwaysOnTop: deps.setCompact !== undefined && request.compact } };
+    },
   };
 
   const call = commandDispatcher(handlers, log);

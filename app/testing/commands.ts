@@ -37,4 +37,5 @@ export const sampleRequests: { [N in CommandName]: CommandRequest<N> } = {
   exportMeeting: undefined,
   captureScreen: undefined,
   askAboutScreen: { text: 'what is this?', image: 'data:image/png;base64,iVBORw0KGgo=', keep: false },
+  setCompact: { compact: true },
 };

@@ -14,7 +14,8 @@ export type ShortcutAction =
   | 'toggleInspector'
   | 'toggleSettings'
   | 'pushToTalk'
-  | 'askScreen';
+  | 'askScreen'
+  | 'toggleCompact';
 
 export interface Shortcut {
   action: ShortcutAction;
@@ -50,6 +51,7 @@ export const shortcuts: readonly Shortcut[] = [
   { action: 'toggleInspector', keys: 'Ctrl+Shift+2', description: 'Open or close the Inspector', matches: (e) => mod(e) && e.shiftKey && e.code === 'Digit2' },
   { action: 'toggleSettings', keys: 'Ctrl+Shift+3 or Ctrl+,', description: 'Open or close Settings', matches: (e) => mod(e) && ((e.shiftKey && e.code === 'Digit3') || (!e.shiftKey && e.key === ',')) },
   { action: 'askScreen', keys: 'Ctrl+Shift+S', description: 'Ask about my screen (capture, crop, then ask)', matches: (e) => mod(e) && e.shiftKey && e.code === 'KeyS' },
+  { action: 'toggleCompact', keys: 'Ctrl+Shift+L', description: 'Compact overlay for calls (stays on top in the desktop app)', matches: (e) => mod(e) && e.shiftKey && e.code === 'KeyL' },
   { action: 'pushToTalk', keys: 'hold Ctrl+Space', description: 'Talk while held (push to talk)', matches: (e) => mod(e) && !e.shiftKey && e.code === 'Space' },
 ];
 

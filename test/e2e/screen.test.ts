@@ -98,4 +98,31 @@ describe('ask about my screen', () => {
     expect(await transcript.textContent()).not.toContain('I received');
     await page.close();
   });
+
+  it('compact mode keeps only the transcript tail, hold-to-talk and the message box, by button or Ctrl+Shift+L', async () => {
+    const page = await open(1280);
+    await page.getByRole('textbox', { name: 'Message' }).fill('hello');
+    await page.getByRole('button', { name: 'Send' }).click();
+    const transcript = page.getByRole('region', { name: 'Transcript' });
+    await transcript.getByText(/This is your first message/).first().waitFor();
+    await page.getByRole('button', { name: 'Compact' }).click();
+    await page.getByRole('button', { name: 'Full window' }).waitFor();
+    expect(await page.getByRole('navigation', { name: 'Parley' }).isVisible()).toBe(false);
+    expect(await page.getByRole('note').filter({ hasText: 'Offline mode' }).count()).toBe(0);
+    for (const visible of [transcript, page.getByRole('button', { name: 'Hold to talk' }), page.getByRole('textbox', { name: 'Message' })]) expect(await visible.isVisible()).toBe(true);
+    for (const [width, height] of [[1280, 800], [420, 520]] as const) {
+      await page.setViewportSize({ width, height });
+      for (const colorScheme of ['light', 'dark'] as const) {
+        await page.emulateMedia({ colorScheme });
+        await page.screenshot({ path: join(resultsDir, `compact-${width}-${colorScheme}.png`) });
+      }
+    }
+    // The message box keeps its place beside the transcript's last reply at the overlay's size.
+    const reply = await transcript.getByText(/This is your first message/).first().boundingBox();
+    const box = await page.getByRole('textbox', { name: 'Message' }).boundingBox();
+    expect(reply !== null && box !== null && reply.y < box.y && box.y + box.height <= 520).toBe(true);
+    await page.keyboard.press('Control+Shift+L');
+    await page.getByRole('navigation', { name: 'Parley' }).waitFor();
+    await page.close();
+  });
 });

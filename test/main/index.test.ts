@@ -189,6 +189,18 @@ describe('the desktop shell around the window', { timeout: 30_000 }, () => {
     expect(window?.isVisible()).toBe(true);
   });
 
+  it('compact mode makes the window a small overlay that stays on top, and back to its size', async () => {
+    electron = await launch({ singleInstance: true });
+    const window = await theWindow(electron);
+    const before = window.getBounds();
+    expect(await callFromPage(electron, commandChannels.setCompact, { compact: true })).toEqual({ ok: true, value: { alwaysOnTop: true } });
+    expect(window.alwaysOnTop).toEqual({ flag: true, level: 'floating' });
+    expect(window.getBounds()).toMatchObject({ width: 380, height: 460 });
+    expect(await callFromPage(electron, commandChannels.setCompact, { compact: false })).toEqual({ ok: true, value: { alwaysOnTop: false } });
+    expect(window.alwaysOnTop).toEqual({ flag: false, level: 'floating' });
+    expect(window.getBounds()).toEqual(before);
+  });
+
   it('says so when the system offers no screen to capture', async () => {
     electron = await launch({ singleInstance: true, settings: { ...defaultSettings, toolPermissions: { screen_capture: 'allow' } } });
     electron.desktopCapturer.picture = '';

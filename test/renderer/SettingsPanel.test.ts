@@ -57,6 +57,7 @@ function settingsBridge(settings: Partial<Settings> = {}) {
     exportMeeting: notHere,
     captureScreen: notHere,
     askAboutScreen: notHere,
+    setCompact: notHere,
     onEvent: () => () => undefined,
   };
   return { bridge, updates };

@@ -61,6 +61,17 @@ export class BrowserWindow extends EventEmitter {
   isVisible(): boolean {
     return this.visible;
   }
+  alwaysOnTop: { flag: boolean; level?: string } | null = null;
+  minimumSize: [number, number] | null = null;
+  setAlwaysOnTop(flag: boolean, level?: string): void {
+    this.alwaysOnTop = { flag, ...(level === undefined ? {} : { level }) };
+  }
+  getBounds(): { x: number; y: number; width: number; height: number } {
+    return { ...this.bounds };
+  }
+  setMinimumSize(width: number, height: number): void {
+    this.minimumSize = [width, height];
+  }
   /** What setContentProtection was last given; null before any call. */
   contentProtection: boolean | null = null;
   setContentProtection(enable: boolean): void {

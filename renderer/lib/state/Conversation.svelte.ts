@@ -162,6 +162,13 @@ export class Conversation {
     return result.ok;
   }
 
+  /** Compact mode for calls on or off; whether the window now stays on top (the desktop app). */
+  async setCompact(compact: boolean): Promise<boolean> {
+    const result = await this.#bridge.setCompact({ compact });
+    if (!result.ok) this.#notify(result.problem);
+    return result.ok && result.value.alwaysOnTop;
+  }
+
   /** Shows a problem found in the page itself (a capture the browser refused). */
   report(problem: Problem): void {
     this.#notify(problem);
