@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { warmBuiltins } from '../app/agent/builtins';
 import type { ConnectionState, VoiceStatus } from '../app/contract';
-import { commandChannels } from '../app/contract';
+import { commandChannels, pushChannel, type PushEvent } from '../app/contract';
 import { createCopilot, type Copilot } from '../app/host/copilot';
 import { contentSecurityPolicy } from './csp';
 import { probeKeyboardHook, startHotkey, type Hotkey, type HotkeyStatus, type KeyboardHook } from './hotkey';
@@ -223,6 +223,12 @@ async function main(): Promise<void> {
     },
     (error: unknown) => log.error('the push-to-talk hotkey could not be set up', { error: (error as Error).message }),
   );
+  // "Ask about my screen" from anywhere: the window comes forward and starts the capture.
+  const screenHotkey = 'CommandOrControl+Alt+S';
+  const askScreen: PushEvent = { type: 'screen.ask' };
+  if (!globalShortcut.register(screenHotkey, () => (showWindow(), mainWindow?.webContents.send(pushChannel, askScreen)))) {
+    log.warn('the ask-about-my-screen hotkey is taken by another program', { accelerator: screenHotkey });
+  }
   settingsFile.onSaved((settings) => {
     hotkey?.setAccelerator(settings.hotkey);
     applyContentProtection(mainWindow, settings.hideFromCapture);

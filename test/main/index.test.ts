@@ -153,16 +153,16 @@ describe('the desktop shell around the window', { timeout: 30_000 }, () => {
     vi.stubEnv('XDG_SESSION_TYPE', 'wayland');
     vi.stubEnv('DISPLAY', ':0');
     electron = await launch({ singleInstance: true });
-    await waitFor(() => expect(electron?.globalShortcut.registered.size).toBe(1));
+    await waitFor(() => expect(electron?.globalShortcut.registered.has(defaultSettings.hotkey)).toBe(true));
     expect(electron.app.switches).toContainEqual(['enable-features', 'GlobalShortcutsPortal']);
     expect(electron.Tray.created[0]?.menu?.items.some((item) => item.label?.includes('Wayland session'))).toBe(true);
   });
 
   it('rebinds the hotkey when the setting changes', async () => {
     electron = await launch({ singleInstance: true });
-    await waitFor(() => expect(electron?.globalShortcut.registered.size).toBe(1));
+    await waitFor(() => expect(electron?.globalShortcut.registered.has(defaultSettings.hotkey)).toBe(true));
     expect(await callFromPage(electron, commandChannels.updateSettings, { patch: { hotkey: 'Alt+F13' } })).toMatchObject({ ok: true });
-    expect([...electron.globalShortcut.registered.keys()]).toEqual(['Alt+F13']);
+    expect([...electron.globalShortcut.registered.keys()].sort()).toEqual(['Alt+F13', 'CommandOrControl+Alt+S']);
     expect(JSON.parse(readFileSync(join(userData, 'settings.json'), 'utf8'))).toMatchObject({ hotkey: 'Alt+F13' });
   });
 
@@ -187,6 +187,15 @@ describe('the desktop shell around the window', { timeout: 30_000 }, () => {
     expect(electron.desktopCapturer.requests).toEqual([{ types: ['screen'], thumbnailSize: { width: 2880, height: 1800 } }]);
     expect(electron.desktopCapturer.windowVisibleDuring).toEqual([false]);
     expect(window?.isVisible()).toBe(true);
+  });
+
+  it('the global Ctrl+Alt+S brings the window forward and tells the page to ask about the screen', async () => {
+    electron = await launch({ singleInstance: true });
+    const window = await theWindow(electron);
+    await waitFor(() => expect(electron?.globalShortcut.registered.has('CommandOrControl+Alt+S')).toBe(true));
+    electron.globalShortcut.press('CommandOrControl+Alt+S');
+    expect(window.isVisible()).toBe(true);
+    expect(window.webContents.sent).toContainEqual({ channel: 'copilot:event', payload: { type: 'screen.ask' } });
   });
 
   it('compact mode makes the window a small overlay that stays on top, and back to its size', async () => {

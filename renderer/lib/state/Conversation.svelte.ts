@@ -252,8 +252,22 @@ export class Conversation {
     this.#notices = [...this.#notices.slice(-4), problem];
   }
 
+  /** Not state: nothing renders from who listens. */
+  #askScreen: Array<() => void> = [];
+
+  /** Calls `listener` whenever the desktop's global hotkey asks about the screen; returns the unsubscribe. */
+  onAskScreen(listener: () => void): () => void {
+    this.#askScreen = [...this.#askScreen, listener];
+    return () => {
+      this.#askScreen = this.#askScreen.filter((entry) => entry !== listener);
+    };
+  }
+
   #apply(event: PushEvent): void {
     switch (event.type) {
+      case 'screen.ask':
+        for (const listener of this.#askScreen) listener();
+        return;
       case 'connection':
         this.#connection = event.connection;
         return;
