@@ -3,14 +3,14 @@
  * push-to-talk hotkey, settings in userData and the API key in the OS keychain.
  * Everything here is glue; behaviour lives in app/ and in the main/ modules it wires.
  */
-import { app, BrowserWindow, globalShortcut, ipcMain, Menu, nativeImage, safeStorage, screen, session, shell, Tray, type IpcMainInvokeEvent } from 'electron';
+import { app, BrowserWindow, desktopCapturer, globalShortcut, ipcMain, Menu, nativeImage, safeStorage, screen, session, shell, Tray, type IpcMainInvokeEvent } from 'electron';
 import * as fs from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { warmBuiltins } from '../app/agent/builtins';
 import type { ConnectionState, VoiceStatus } from '../app/contract';
-import { commandChannels } from '../app/contract';
+import { commandChannels, pushChannel, type PushEvent } from '../app/contract';
 import { createCopilot, type Copilot } from '../app/host/copilot';
 import { contentSecurityPolicy } from './csp';
 import { probeKeyboardHook, startHotkey, type Hotkey, type HotkeyStatus, type KeyboardHook } from './hotkey';
@@ -21,6 +21,7 @@ import { nodeCopilotDeps } from './nodeDeps';
 import { copilotSettingsStore, createSettingsFile } from './settingsStore';
 import { startMeetingControl, type MeetingControl } from './meetingControl';
 import { createTray, trayStateOf, type ParleyTray } from './tray';
+import { applyContentProtection, compactWindow, screenCapturer } from './screen';
 import { lockNavigation, secureWebPreferences } from './window';
 import { restoredBounds, trackWindowBounds, type Bounds } from './windowState';
 
@@ -185,6 +186,8 @@ async function main(): Promise<void> {
     keyStore,
     // Electronegativity OPEN_EXTERNAL_JS_CHECK: the composition root passes only URLs the openLink schema checked to be http or https.
     openExternal: (url) => shell.openExternal(url),
+    captureScreen: screenCapturer({ desktopCapturer, screen, window: () => mainWindow }),
+    setCompact: compactWindow(() => mainWindow),
   });
   registerIpc({ ipcMain, copilot, log, isTrustedSender });
 
@@ -196,6 +199,7 @@ async function main(): Promise<void> {
       onError: (error) => log.warn('the window position could not be saved', { error: error.message }),
     });
     forwardEvents(copilot, window.webContents);
+    applyContentProtection(window, settingsFile.current().hideFromCapture);
     return window;
   };
   // Starting minimised needs the tray to come back from; without one the window shows.
@@ -221,7 +225,16 @@ async function main(): Promise<void> {
     },
     (error: unknown) => log.error('the push-to-talk hotkey could not be set up', { error: (error as Error).message }),
   );
-  settingsFile.onSaved((settings) => hotkey?.setAccelerator(settings.hotkey));
+  // "Ask about my screen" from anywhere: the window comes forward and starts the capture.
+  const screenHotkey = 'CommandOrControl+Alt+S';
+  const askScreen: PushEvent = { type: 'screen.ask' };
+  if (!globalShortcut.register(screenHotkey, () => (showWindow(), mainWindow?.webContents.send(pushChannel, askScreen)))) {
+    log.warn('the ask-about-my-screen hotkey is taken by another program', { accelerator: screenHotkey });
+  }
+  settingsFile.onSaved((settings) => {
+    hotkey?.setAccelerator(settings.hotkey);
+    applyContentProtection(mainWindow, settings.hideFromCapture);
+  });
   meetingControl = startMeetingControl({
     call: (channel, payload) => copilot.call(channel, payload),
     onEvent: (listener) => copilot.onEvent(listener),

@@ -41,6 +41,9 @@ export const commandChannels = {
   askMeeting: 'copilot:ask-meeting',
   updateMeetingNotes: 'copilot:update-meeting-notes',
   exportMeeting: 'copilot:export-meeting',
+  captureScreen: 'copilot:capture-screen',
+  askAboutScreen: 'copilot:ask-about-screen',
+  setCompact: 'copilot:set-compact',
 } as const;
 
 export type CommandName = keyof typeof commandChannels;

@@ -30,6 +30,7 @@ import {
 } from './history';
 import type { CopilotSnapshot, DeviceList, KeyStatus, OpenLinkResult, SendMessageResult, SettingsView } from './types';
 import { askMeetingRequest, type MeetingAnswer, type MeetingExport, type MeetingView } from './meeting';
+import { askAboutScreenRequest, setCompactRequest, type CompactResult, type ScreenCapture } from './screen';
 
 declare const responseType: unique symbol;
 
@@ -82,6 +83,11 @@ export const commands = {
   askMeeting: { request: askMeetingRequest, response: returns<MeetingAnswer>() },
   updateMeetingNotes: { request: emptyRequest, response: returns<MeetingView>() },
   exportMeeting: { request: emptyRequest, response: returns<MeetingExport>() },
+  /** Asks to capture (the permission), and in the desktop app captures the screen. */
+  captureScreen: { request: emptyRequest, response: returns<ScreenCapture>() },
+  askAboutScreen: { request: askAboutScreenRequest, response: returns<SendMessageResult>() },
+  /** The compact always-on-top overlay for calls, on or off. */
+  setCompact: { request: setCompactRequest, response: returns<CompactResult>() },
 } satisfies { [N in CommandName]: CommandSpec };
 
 export type Commands = typeof commands;

@@ -5,3 +5,4 @@ export * from './meeting';
 export * from './schemas';
 export * from './settings';
 export type * from './types';
+export * from './screen';

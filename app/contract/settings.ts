@@ -119,6 +119,8 @@ export const settingsSchema = z.strictObject({
   workspaceFolders: z.array(workspaceFolder).max(20),
   mcpServers: z.array(mcpServerSchema).max(32),
   startMinimised: z.boolean(),
+  /** Hide Parley's window from screen sharing and recordings (BrowserWindow.setContentProtection). */
+  hideFromCapture: z.boolean(),
   /** How long saved conversations are kept after their last use: null keeps them for ever. */
   historyRetentionDays: z.union([z.literal(30), z.literal(90)], { error: 'Keep history for ever, 30 days or 90 days.' }).nullable(),
   window: z.strictObject({ x: z.number().int(), y: z.number().int(), width: z.number().int().min(400), height: z.number().int().min(300) }).nullable(),

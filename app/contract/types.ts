@@ -307,6 +307,8 @@ export type PushEvent =
   | { type: 'tool'; activity: ToolActivity }
   | { type: 'permission'; request: PermissionRequest }
   | { type: 'permission.closed'; requestId: string }
+  /** The desktop's global "ask about my screen" hotkey was pressed: the window starts that flow. */
+  | { type: 'screen.ask' }
   | { type: 'agent'; busy: boolean }
   | { type: 'tools.catalog'; tools: ToolInfo[] }
   /** The conversation on screen changed, or the saved ones did (a turn saved, one renamed or deleted). */

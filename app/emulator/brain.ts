@@ -3,10 +3,12 @@
  * reply shows whether the context arrived intact), calls the tools it recognises among those the
  * request offers, answers from their outputs, and says plainly that it is a local stand-in.
  */
+import { describeImage, type ImageSeen } from './images';
 
 /** The conversation as the brain reads it, whichever protocol it came over. */
 export type BrainMessage =
-  | { role: 'user'; text: string }
+  /** `images`: the pictures the message carried, which the brain cannot see but can describe. */
+  | { role: 'user'; text: string; images?: readonly ImageSeen[] }
   /** Speech the emulator cannot transcribe: it knows only how long it was. */
   | { role: 'user'; audioMs: number }
   | { role: 'assistant'; text: string }
@@ -66,6 +68,10 @@ export function think(conversation: readonly BrainMessage[], tools: readonly Bra
   }
 
   const text = lastUser.text;
+  if (lastUser.images !== undefined && lastUser.images.length > 0) {
+    const received = lastUser.images.map(describeImage).join(' and ');
+    return { kind: 'text', text: `I received ${received} with your question "${text}". I am the offline emulator, so I cannot see what it shows. This is ${ordinal}.` };
+  }
   const meeting = meetingAnswer(conversation, text);
   if (meeting !== null) return { kind: 'text', text: meeting };
   for (const skill of ['meeting', 'delegate', 'search', 'calculator', 'notes', 'clock'] as const) {

@@ -26,6 +26,13 @@ export interface AgentServiceOptions {
   log: Logger;
   now: () => number;
   newId: () => string;
+  /** Whether the voice conversation of the moment can be shown a screenshot (else it goes to the agent). */
+  voiceTakesImages?: () => boolean;
+}
+
+/** How a question asked with a screenshot reads in the transcript (the picture itself is not kept there). */
+export function withScreenshot(text: string): string {
+  return `(with a screenshot) ${text}`;
 }
 
 /** The last typed turn while nothing came after it: the one Retry, Regenerate and Edit act on. */
@@ -51,18 +58,9 @@ export class AgentService {
   }
 
   sendMessage(text: string): CommandResult<SendMessageResult> {
-    const { connection, newId } = this.#options;
-    // A turn is paused on the user's answer; a second one would start beside it on the same lane.
-    const waiting = this.#options.tools.pendingPermissions[0];
-    if (waiting !== undefined) {
-      return { ok: false, problem: { code: 'busy', message: `Not sent: Parley is waiting for your answer first (${waiting.summary}).`, hint: 'Answer the prompt (Allow or Deny), then send your message again.' } };
-    }
-    if (this.#options.session() === null) {
-      const state = connection();
-      const problem: Problem =
-        state.status === 'error' ? state.problem : { code: 'connection_failed', message: 'Parley is still starting.', hint: 'Wait a moment and send again.' };
-      return { ok: false, problem };
-    }
+    const { newId } = this.#options;
+    const starting = this.#starting();
+    if (starting !== null) return starting;
     // With a voice conversation open, typed text goes to the same co-pilot: the voice front,
     // which answers itself or delegates to the agent.
     const voice = this.#options.voice();
@@ -73,6 +71,39 @@ export class AgentService {
     }
     const { userTurnId, assistantTurnId } = this.runTurn(text, 'typed');
     return { ok: true, value: { userTurnId, assistantTurnId } };
+  }
+
+  /**
+   * A question with a screenshot (a data URL): to the voice conversation when one is open and its
+   * model looks at images, otherwise an agent turn. The transcript shows the question only.
+   */
+  askAboutScreen(text: string, image: string): CommandResult<SendMessageResult> {
+    const { transcript, now, newId } = this.#options;
+    const starting = this.#starting();
+    if (starting !== null) return starting;
+    const voice = this.#options.voice();
+    if (voice?.active === true && this.#options.voiceTakesImages?.() === true) {
+      const userTurnId = newId();
+      voice.sendText(text, userTurnId, { url: image, shown: withScreenshot(text) });
+      return { ok: true, value: { userTurnId, assistantTurnId: '' } };
+    }
+    const startedAt = now();
+    const userTurn = transcript.start({ id: newId(), role: 'user', source: 'typed', text: withScreenshot(text), status: 'completed', startedAt });
+    const assistantTurn = transcript.start({ id: newId(), role: 'assistant', source: 'typed', text: '', status: 'streaming', startedAt });
+    return this.#started(this.#run(userTurn, assistantTurn, text, image));
+  }
+
+  /** Why a new turn cannot start now (a prompt is waiting, or the agent is not connected yet), or null. */
+  #starting(): CommandResult<never> | null {
+    // A turn is paused on the user's answer; a second one would start beside it on the same lane.
+    const waiting = this.#options.tools.pendingPermissions[0];
+    if (waiting !== undefined) {
+      return { ok: false, problem: { code: 'busy', message: `Not sent: Parley is waiting for your answer first (${waiting.summary}).`, hint: 'Answer the prompt (Allow or Deny), then send your message again.' } };
+    }
+    if (this.#options.session() !== null) return null;
+    const state = this.#options.connection();
+    const problem: Problem = state.status === 'error' ? state.problem : { code: 'connection_failed', message: 'Parley is still starting.', hint: 'Wait a moment and send again.' };
+    return { ok: false, problem };
   }
 
   /**
@@ -141,10 +172,11 @@ export class AgentService {
     return { ok: true, value: { ...last, userTurn: transcript.get(last.userTurn.id) ?? last.userTurn, assistantTurn: transcript.get(last.assistantTurn.id) ?? last.assistantTurn } };
   }
 
-  #run(userTurn: Turn, assistantTurn: Turn, text: string): { userTurnId: string; assistantTurnId: string; outcome: Promise<AgentOutcome> } {
+  #run(userTurn: Turn, assistantTurn: Turn, text: string, image?: string): { userTurnId: string; assistantTurnId: string; outcome: Promise<AgentOutcome> } {
     const { transcript, emit, inspector, log, now } = this.#options;
     const session = this.#options.session();
-    this.#last = userTurn.source === 'typed' ? { userTurn, assistantTurn, session } : null;
+    // A screenshot is not kept for Regenerate or Edit to send again, so those leave such a turn be.
+    this.#last = userTurn.source === 'typed' && image === undefined ? { userTurn, assistantTurn, session } : null;
     if (session === null) {
       const problem: Problem = { code: 'connection_failed', message: 'The agent is not connected.', hint: 'Check the connection indicator.' };
       transcript.finish({ ...assistantTurn, status: 'failed', problem });
@@ -154,7 +186,7 @@ export class AgentService {
     const controller = new AbortController();
     this.#turn = controller;
     emit({ type: 'agent', busy: true });
-    const sent = session.runTurn([userMessage(text)], {
+    const sent = session.runTurn([userMessage(text, image)], {
       turnId: assistantTurn.id,
       signal: controller.signal,
       onTextDelta: (delta) => transcript.delta(assistantTurn.id, delta),

@@ -15,6 +15,7 @@ import {
   type PushEvent,
   type Turn,
   type VoiceStatus,
+  screenPermission,
 } from '../contract';
 import { InspectorLog } from '../inspector/log';
 import { defaultSessionSettings } from '../responses/settings';
@@ -28,7 +29,8 @@ import { VoiceController, type PipelineConfig, type VoiceDeps } from '../voice/c
 import { planConnection } from './config';
 import { checkApiKey } from './keyCheck';
 import type { Settings } from '../settings/schema';
-import { agentReasoningEffort, modelProblem, realtimeModelOptions } from '../settings/models';
+import { agentReasoningEffort, modelProblem, realtimeModelOptions, realtimeTakesImages } from '../settings/models';
+import { ScreenService, type ScreenCapturer } from './screen';
 import type { KeyStore, SettingsStore } from '../settings/store';
 import type { AudioDevices } from '../audio/ports';
 import type { SessionSettings } from '../responses/settings';
@@ -75,6 +77,10 @@ export interface CopilotDeps {
    * Without it (browser mode) the page opens links itself.
    */
   openExternal?: (url: string) => Promise<void>;
+  /** Captures the screen (the desktop shell's desktopCapturer); without it the page captures. */
+  captureScreen?: ScreenCapturer;
+  /** Makes the window the small always-on-top overlay, or back; without it only the page changes. */
+  setCompact?: (compact: boolean) => void;
 }
 
 /** Agent session settings from the user's settings. */
@@ -189,7 +195,9 @@ export function createCopilot(deps: CopilotDeps): Copilot {
     newId,
   });
   const publishInspector = inspectorPublisher({ session: () => session, settings: () => settings.settings, inspector, emit });
-  const agent = new AgentService({ session: () => session, voice: () => voice, connection: () => connection, transcript, tools, inspector, publishInspector, emit, log, now, newId });
+  const voiceTakesImages = () => settings.settings.turnMode === 'pipeline' || realtimeTakesImages(settings.settings.realtimeModel);
+  const agent = new AgentService({ session: () => session, voice: () => voice, connection: () => connection, transcript, tools, inspector, publishInspector, emit, log, now, newId, voiceTakesImages });
+  const screen = new ScreenService({ tools, agent, ...(deps.captureScreen === undefined ? {} : { capture: deps.captureScreen }), log });
   history = new HistoryService({
     ...opened,
     transcript,
@@ -204,6 +212,7 @@ export function createCopilot(deps: CopilotDeps): Copilot {
     resumeVoice: async () => voice?.start(),
     retentionDays: () => settings.settings.historyRetentionDays,
     showMeeting: (saved) => meeting.show(saved),
+    forHistory: (entries) => screen.forHistory(entries),
     emit,
     log,
     now,
@@ -238,7 +247,9 @@ export function createCopilot(deps: CopilotDeps): Copilot {
   const agentTools = () => tools.registry.forResponses((tool) => tool.name !== delegationToolName);
   // The voice front keeps quick, safe tools and delegates everything else.
   const voiceTools = () => tools.registry.forRealtime((tool) => tool.name === delegationToolName || tool.risk === 'safe');
-  const toolCatalog = () => tools.registry.list().map(({ name, description, risk, source }) => ({ name, description, risk, source }));
+  // Capturing the screen is not a tool, but its permission is listed, and revoked, with theirs.
+  const screenEntry = { name: screenPermission, description: 'Capture the screen or a window for "Ask about my screen".', risk: 'private' as const, source: 'Parley' };
+  const toolCatalog = () => [...tools.registry.list().map(({ name, description, risk, source }) => ({ name, description, risk, source })), screenEntry];
   tools.registry.onChange(() => {
     session?.updateSettings({ tools: agentTools() });
     voice?.setTools(voiceTools());
@@ -437,6 +448,12 @@ export function createCopilot(deps: CopilotDeps): Copilot {
     askMeeting: (request) => meeting.ask(request.question),
     updateMeetingNotes: () => meeting.updateNotes(),
     exportMeeting: () => meeting.export(),
+    captureScreen: () => screen.capture(),
+    askAboutScreen: (request) => screen.ask(request.text, request.image, request.keep),
+    setCompact: (request) => {
+      deps.setCompact?.(request.compact);
+      return { ok: true, value: { alwaysOnTop: deps.setCompact !== undefined && request.compact } };
+    },
   };
 
   const call = commandDispatcher(handlers, log);

@@ -7,6 +7,7 @@ import type { CommandResult, ConversationExport, ConversationHit, ConversationSu
 import { exportConversation, type ExportFormat } from '../history/export';
 import type { HistoryStore, LedgerSnapshot, SavedMeeting } from '../history/store';
 import type { ResponsesSession } from '../responses/session';
+import type { LedgerEntry } from '../responses/ledger';
 import type { Logger } from './ports';
 import type { Transcript } from './transcript';
 
@@ -26,6 +27,8 @@ export interface HistoryServiceOptions {
   retentionDays: () => number | null;
   /** Shows the meeting saved with a conversation being opened (null: it had none). */
   showMeeting?: (meeting: SavedMeeting | null) => void;
+  /** The ledger as it may be written (screenshots the user did not keep left out); as it is without it. */
+  forHistory?: (entries: readonly LedgerEntry[]) => readonly LedgerEntry[];
   emit: (event: PushEvent) => void;
   log: Logger;
   now: () => number;
@@ -165,7 +168,7 @@ export class HistoryService {
     const ledger = session()?.ledger;
     const rewound = ledger !== undefined && ledger.rewinds !== this.#ledgerRewinds;
     const snapshot: LedgerSnapshot | undefined =
-      ledger === undefined ? undefined : { offset: ledger.length - ledger.entries.length, entries: ledger.entries, ...(rewound ? { rewound } : {}) };
+      ledger === undefined ? undefined : { offset: ledger.length - ledger.entries.length, entries: this.#options.forHistory?.(ledger.entries) ?? ledger.entries, ...(rewound ? { rewound } : {}) };
     const ledgerMoved = snapshot !== undefined && (rewound || !sameMark(markOf(snapshot), this.#ledgerMark));
     if (turns.length === 0 && !ledgerMoved) return;
     const title = this.#current.title ?? titleOf(transcript.turns);

@@ -58,6 +58,19 @@ export class ToolHost {
     return true;
   }
 
+  /**
+   * The same prompt for something that is not a tool call (capturing the screen): the user's
+   * stored choice for `name` decides, else they are asked; "always" is stored like a tool's.
+   */
+  async askPermission(ask: Pick<PermissionRequest, 'name' | 'risk' | 'summary' | 'reason'>): Promise<'allow' | 'deny'> {
+    const chosen = this.#options.permissions()[ask.name] ?? 'ask';
+    if (chosen !== 'ask') return chosen;
+    const requestId = this.#options.newId();
+    const decision = await this.#ask({ requestId, callId: requestId, ...ask, arguments: {} });
+    if (decision === 'always') this.#options.allowAlways(ask.name);
+    return decision === 'deny' ? 'deny' : 'allow';
+  }
+
   /** Cancels running tools and declines open prompts. */
   cancelAll(): void {
     for (const requestId of [...this.#waiting.keys()]) this.answer(requestId, 'deny');

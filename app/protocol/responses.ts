@@ -268,8 +268,9 @@ export function readWireError(event: { type: 'error' } & Record<string, unknown>
 }
 
 /** The text of a user message as the ledger stores it. */
-export function userMessage(text: string): ResponseInputItem {
-  return { type: 'message', role: 'user', content: [{ type: 'input_text', text }] };
+/** A user message; `image` (a data URL) goes with it as an `input_image` part the model looks at. */
+export function userMessage(text: string, image?: string): ResponseInputItem {
+  return { type: 'message', role: 'user', content: [{ type: 'input_text', text }, ...(image === undefined ? [] : [{ type: 'input_image' as const, image_url: image, detail: 'auto' as const }])] };
 }
 
 /** Output items become input items when resent as context; messages and calls carry over as-is. */

@@ -295,6 +295,14 @@ export interface RealtimeModelOptions {
   parallelToolCalls: boolean | null;
 }
 
+/**
+ * Whether a speech-to-speech model takes `input_image` content: the gpt-realtime family does;
+ * the gpt-audio models hear and speak only.
+ */
+export function realtimeTakesImages(model: string): boolean {
+  return /^gpt-realtime/.test(model);
+}
+
 export function realtimeModelOptions(model: string, effort: RealtimeReasoningEffort | 'auto', parallelToolCalls: boolean): RealtimeModelOptions {
   const entry = findModel('realtime', model);
   const efforts = entry?.reasoningEfforts ?? [];

@@ -54,6 +54,7 @@ export const defaultSettings: Settings = {
   workspaceFolders: [],
   mcpServers: [],
   startMinimised: false,
+  hideFromCapture: false,
   historyRetentionDays: null,
   window: null,
 };

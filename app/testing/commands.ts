@@ -35,4 +35,7 @@ export const sampleRequests: { [N in CommandName]: CommandRequest<N> } = {
   askMeeting: { question: 'what did they just ask?' },
   updateMeetingNotes: undefined,
   exportMeeting: undefined,
+  captureScreen: undefined,
+  askAboutScreen: { text: 'what is this?', image: 'data:image/png;base64,iVBORw0KGgo=', keep: false },
+  setCompact: { compact: true },
 };

@@ -222,9 +222,9 @@ export class VoiceController {
   }
 
   /** Typed text into the voice conversation: the voice answers, and delegates real work. */
-  sendText(text: string, turnId: string): void {
-    this.#options.transcript.finish({ id: turnId, role: 'user', source: 'typed', text, status: 'completed', startedAt: this.#options.now() });
-    this.#session?.sendText(text);
+  sendText(text: string, turnId: string, image?: { url: string; shown: string }): void {
+    this.#options.transcript.finish({ id: turnId, role: 'user', source: 'typed', text: image?.shown ?? text, status: 'completed', startedAt: this.#options.now() });
+    this.#session?.sendText(text, image?.url);
   }
 
   /** A note for the voice to speak about (a delegated task's result). */

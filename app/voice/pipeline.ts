@@ -153,8 +153,8 @@ export class PipelineSession extends VoiceSessionBase implements VoiceSession {
   }
 
   /** Typed text as a spoken turn. */
-  sendText(text: string): void {
-    this.#startReply([userMessage(text)], null);
+  sendText(text: string, image?: string): void {
+    this.#startReply([userMessage(text, image)], null);
   }
 
   /** The agent's tools live on the Responses session; nothing to send here. */

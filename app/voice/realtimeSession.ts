@@ -177,12 +177,14 @@ export class RealtimeSession extends VoiceSessionBase implements VoiceSession {
   }
 
   /** Sends typed text as a user turn of the voice conversation. */
-  sendText(text: string): void {
+  sendText(text: string, image?: string): void {
     // Remembered before the server confirms it, under an id of ours: text sent as the socket
     // closes is replayed by the recovery instead of lost, and the server's echo updates the entry.
     const itemId = `parley_text_${(this.#typed += 1)}`;
     this.#remember({ role: 'user', itemId, text });
-    this.connection.send({ type: 'conversation.item.create', item: { id: itemId, type: 'message', role: 'user', content: [{ type: 'input_text', text }] } });
+    // A screenshot is sent once and not remembered: a recovery replays the words without it.
+    const picture = image === undefined ? [] : [{ type: 'input_image' as const, image_url: image, detail: 'auto' as const }];
+    this.connection.send({ type: 'conversation.item.create', item: { id: itemId, type: 'message', role: 'user', content: [{ type: 'input_text', text }, ...picture] } });
     this.#requestResponse();
   }
 

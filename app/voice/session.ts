@@ -66,7 +66,8 @@ export interface VoiceSession {
   /** Mute keeps the meter moving but sends no audio. */
   setMuted(muted: boolean): void;
   /** Typed text as a user turn. */
-  sendText(text: string): void;
+  /** `image`, a data URL, goes along as an `input_image` part (speech to speech) or to the agent (pipeline). */
+  sendText(text: string, image?: string): void;
   /** A note (a finished background task) for the voice to speak about. */
   addNote(text: string): void;
   /** Speaks a short sample in `voice` without changing the setting or the conversation. */

@@ -15,7 +15,9 @@ export type ShortcutAction =
   | 'toggleSettings'
   | 'toggleMeetingPanel'
   | 'toggleMeeting'
-  | 'pushToTalk';
+  | 'pushToTalk'
+  | 'askScreen'
+  | 'toggleCompact';
 
 export interface Shortcut {
   action: ShortcutAction;
@@ -52,6 +54,8 @@ export const shortcuts: readonly Shortcut[] = [
   { action: 'toggleSettings', keys: 'Ctrl+Shift+3 or Ctrl+,', description: 'Open or close Settings', matches: (e) => mod(e) && ((e.shiftKey && e.code === 'Digit3') || (!e.shiftKey && e.key === ',')) },
   { action: 'toggleMeetingPanel', keys: 'Ctrl+Shift+4', description: 'Open or close the Meeting panel', matches: (e) => mod(e) && e.shiftKey && e.code === 'Digit4' },
   { action: 'toggleMeeting', keys: 'Ctrl+Shift+L', description: 'Start or stop a meeting', matches: (e) => mod(e) && e.shiftKey && e.code === 'KeyL' },
+  { action: 'askScreen', keys: 'Ctrl+Shift+S', description: 'Ask about my screen (capture, crop, then ask)', matches: (e) => mod(e) && e.shiftKey && e.code === 'KeyS' },
+  { action: 'toggleCompact', keys: 'Ctrl+Shift+5', description: 'Compact overlay for calls (stays on top in the desktop app)', matches: (e) => mod(e) && e.shiftKey && e.code === 'Digit5' },
   { action: 'pushToTalk', keys: 'hold Ctrl+Space', description: 'Talk while held (push to talk)', matches: (e) => mod(e) && !e.shiftKey && e.code === 'Space' },
 ];
 

@@ -32,6 +32,10 @@ afterEach(async () => {
 function recordingCopilot(log: RecordingLogger): { app: Copilot; reached: string[] } {
   const real = createCopilot(testDeps({}, log));
   copilot = real;
+  // A command that asks the user first (captureScreen) is answered at once, as a user could.
+  real.onEvent((event) => {
+    if (event.type === 'permission') void real.call(commandChannels.answerPermission, { requestId: event.request.requestId, decision: 'deny' });
+  });
   const reached: string[] = [];
   return {
     reached,

@@ -36,6 +36,15 @@ async function callFromPage(electron: Fake, channel: string, payload?: unknown):
   return handler?.({ sender: window?.webContents, senderFrame: { url: window?.loaded ?? '', parent: null } }, payload);
 }
 
+/** The main window, once the shell has opened it. */
+function theWindow(fake: Fake): Promise<InstanceType<Fake['BrowserWindow']>> {
+  return waitFor(() => {
+    const [window] = fake.BrowserWindow.created;
+    if (window === undefined) throw new Error('no window yet');
+    return window;
+  });
+}
+
 let electron: Fake | null = null;
 let logged: string[];
 beforeEach(() => {
@@ -146,20 +155,72 @@ describe('the desktop shell around the window', { timeout: 30_000 }, () => {
     vi.stubEnv('XDG_SESSION_TYPE', 'wayland');
     vi.stubEnv('DISPLAY', ':0');
     electron = await launch({ singleInstance: true });
-    // Push to talk beside the meeting hotkey.
-    await waitFor(() => expect(electron?.globalShortcut.registered.size).toBe(2));
+    // Push to talk beside the meeting and screen hotkeys.
+    await waitFor(() => expect(electron?.globalShortcut.registered.size).toBe(3));
     expect(electron.app.switches).toContainEqual(['enable-features', 'GlobalShortcutsPortal']);
     expect(electron.Tray.created[0]?.menu?.items.some((item) => item.label?.includes('Wayland session'))).toBe(true);
   });
 
   it('rebinds the hotkey when the setting changes', async () => {
     electron = await launch({ singleInstance: true });
-    await waitFor(() => expect(electron?.globalShortcut.registered.size).toBe(2));
+    // Push to talk, the meeting hotkey and ask-about-my-screen.
+    await waitFor(() => expect(electron?.globalShortcut.registered.has(defaultSettings.hotkey)).toBe(true));
     expect(await callFromPage(electron, commandChannels.updateSettings, { patch: { hotkey: 'Alt+F13' } })).toMatchObject({ ok: true });
-    // The meeting hotkey stays as it was.
-    expect([...electron.globalShortcut.registered.keys()].sort()).toEqual(['Alt+F13', 'CommandOrControl+Alt+M']);
+    // The meeting and screen hotkeys stay as they were.
+    expect([...electron.globalShortcut.registered.keys()].sort()).toEqual(['Alt+F13', 'CommandOrControl+Alt+M', 'CommandOrControl+Alt+S']);
     expect(electron.Tray.created[0]?.item('Start meeting')?.label).toBe('Start meeting (Ctrl+Alt+M)');
     expect(JSON.parse(readFileSync(join(userData, 'settings.json'), 'utf8'))).toMatchObject({ hotkey: 'Alt+F13' });
+  });
+
+  it('hides the window from screen sharing when the setting says so, at start and when it changes', async () => {
+    electron = await launch({ singleInstance: true, settings: { ...defaultSettings, hideFromCapture: true } });
+    const window = await theWindow(electron);
+    await waitFor(() => expect(window?.contentProtection).toBe(true));
+    expect(await callFromPage(electron, commandChannels.updateSettings, { patch: { hideFromCapture: false } })).toMatchObject({ ok: true });
+    expect(window?.contentProtection).toBe(false);
+    expect(await callFromPage(electron, commandChannels.updateSettings, { patch: { hideFromCapture: true } })).toMatchObject({ ok: true });
+    expect(window?.contentProtection).toBe(true);
+  });
+
+  it('captures the primary screen through desktopCapturer once allowed, with its own window out of the way', async () => {
+    electron = await launch({ singleInstance: true, settings: { ...defaultSettings, toolPermissions: { screen_capture: 'allow' } } });
+    electron.screen.displays = [{ id: 1, workArea: { x: 0, y: 0, width: 1440, height: 900 }, size: { width: 1440, height: 900 }, scaleFactor: 2 }];
+    electron.desktopCapturer.picture = 'data:image/png;base64,c2NyZWVu';
+    const window = await theWindow(electron);
+    window?.emit('ready-to-show');
+    await waitFor(() => expect(window?.isVisible()).toBe(true));
+    expect(await callFromPage(electron, commandChannels.captureScreen)).toEqual({ ok: true, value: { image: 'data:image/png;base64,c2NyZWVu' } });
+    expect(electron.desktopCapturer.requests).toEqual([{ types: ['screen'], thumbnailSize: { width: 2880, height: 1800 } }]);
+    expect(electron.desktopCapturer.windowVisibleDuring).toEqual([false]);
+    expect(window?.isVisible()).toBe(true);
+  });
+
+  it('the global Ctrl+Alt+S brings the window forward and tells the page to ask about the screen', async () => {
+    electron = await launch({ singleInstance: true });
+    const window = await theWindow(electron);
+    await waitFor(() => expect(electron?.globalShortcut.registered.has('CommandOrControl+Alt+S')).toBe(true));
+    electron.globalShortcut.press('CommandOrControl+Alt+S');
+    expect(window.isVisible()).toBe(true);
+    expect(window.webContents.sent).toContainEqual({ channel: 'copilot:event', payload: { type: 'screen.ask' } });
+  });
+
+  it('compact mode makes the window a small overlay that stays on top, and back to its size', async () => {
+    electron = await launch({ singleInstance: true });
+    const window = await theWindow(electron);
+    const before = window.getBounds();
+    expect(await callFromPage(electron, commandChannels.setCompact, { compact: true })).toEqual({ ok: true, value: { alwaysOnTop: true } });
+    expect(window.alwaysOnTop).toEqual({ flag: true, level: 'floating' });
+    expect(window.getBounds()).toMatchObject({ width: 380, height: 460 });
+    expect(await callFromPage(electron, commandChannels.setCompact, { compact: false })).toEqual({ ok: true, value: { alwaysOnTop: false } });
+    expect(window.alwaysOnTop).toEqual({ flag: false, level: 'floating' });
+    expect(window.getBounds()).toEqual(before);
+  });
+
+  it('says so when the system offers no screen to capture', async () => {
+    electron = await launch({ singleInstance: true, settings: { ...defaultSettings, toolPermissions: { screen_capture: 'allow' } } });
+    electron.desktopCapturer.picture = '';
+    await theWindow(electron);
+    expect(await callFromPage(electron, commandChannels.captureScreen)).toMatchObject({ ok: false, problem: { message: 'The screen could not be captured: the system offered no screen to capture' } });
   });
 
   it('starts hidden in the tray when asked to, and the tray brings the window back', async () => {

@@ -64,6 +64,9 @@ function settingsBridge(settings: Partial<Settings> = {}, devices: DeviceList = 
     askMeeting: notHere,
     updateMeetingNotes: notHere,
     exportMeeting: notHere,
+    captureScreen: notHere,
+    askAboutScreen: notHere,
+    setCompact: notHere,
     onEvent: (listener) => {
       listeners.add(listener);
       return () => listeners.delete(listener);

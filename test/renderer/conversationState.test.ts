@@ -100,3 +100,20 @@ describe('the renderer conversation store', () => {
     expect(conversation.streaming).toBe(false);
   });
 });
+
+describe('the global ask-about-my-screen hotkey', () => {
+  it('starts the flow in the page each time main says it was pressed, until unsubscribed', () => {
+    const { bridge, push } = pushingBridge();
+    const conversation = new Conversation(bridge);
+    const stop = conversation.start();
+    const asked = vi.fn();
+    const unsubscribe = conversation.onAskScreen(asked);
+    push({ type: 'screen.ask' });
+    push({ type: 'screen.ask' });
+    expect(asked).toHaveBeenCalledTimes(2);
+    unsubscribe();
+    push({ type: 'screen.ask' });
+    expect(asked).toHaveBeenCalledTimes(2);
+    stop();
+  });
+});

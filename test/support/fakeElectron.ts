@@ -61,6 +61,26 @@ export class BrowserWindow extends EventEmitter {
   isVisible(): boolean {
     return this.visible;
   }
+  alwaysOnTop: { flag: boolean; level?: string } | null = null;
+  minimumSize: [number, number] | null = null;
+  setAlwaysOnTop(flag: boolean, level?: string): void {
+    this.alwaysOnTop = { flag, ...(level === undefined ? {} : { level }) };
+  }
+  getBounds(): { x: number; y: number; width: number; height: number } {
+    return { ...this.bounds };
+  }
+  setMinimumSize(width: number, height: number): void {
+    this.minimumSize = [width, height];
+  }
+  /** What setContentProtection was last given; null before any call. */
+  contentProtection: boolean | null = null;
+  setContentProtection(enable: boolean): void {
+    this.contentProtection = enable;
+  }
+  showInactive(): void {
+    this.visible = true;
+    this.emit('show');
+  }
   hide(): void {
     this.visible = false;
     this.emit('hide');
@@ -275,17 +295,34 @@ export const globalShortcut = {
   },
 };
 
-type Display = { id: number; workArea: { x: number; y: number; width: number; height: number } };
-const primaryDisplay: Display = { id: 1, workArea: { x: 0, y: 0, width: 1920, height: 1080 } };
+type Display = { id: number; workArea: { x: number; y: number; width: number; height: number }; size: { width: number; height: number }; scaleFactor: number };
+const primaryDisplay: Display = { id: 1, workArea: { x: 0, y: 0, width: 1920, height: 1080 }, size: { width: 1920, height: 1080 }, scaleFactor: 1 };
 
 export const screen = {
   displays: [primaryDisplay],
   getAllDisplays(): Display[] {
     return this.displays;
   },
+  getPrimaryDisplay(): Display {
+    return this.displays[0] ?? primaryDisplay;
+  },
 };
 
-export default { app, BrowserWindow, ipcMain, session, contextBridge, ipcRenderer, Tray, Menu, nativeImage, safeStorage, globalShortcut, screen };
+/** desktopCapturer: one screen whose thumbnail is `picture` (a data URL); each request recorded. */
+export const desktopCapturer = {
+  picture: 'data:image/png;base64,iVBORw0KGgo=',
+  requests: [] as Array<{ types: string[]; thumbnailSize?: { width: number; height: number } }>,
+  /** What the window's visibility was while the capture ran. */
+  windowVisibleDuring: [] as boolean[],
+  getSources(options: { types: string[]; thumbnailSize?: { width: number; height: number } }): Promise<Array<{ id: string; name: string; display_id: string; thumbnail: { isEmpty: () => boolean; toDataURL: () => string } }>> {
+    this.requests.push(options);
+    this.windowVisibleDuring.push(BrowserWindow.created.at(-1)?.visible ?? false);
+    const picture = this.picture;
+    return Promise.resolve([{ id: 'screen:1:0', name: 'Entire screen', display_id: '1', thumbnail: { isEmpty: () => picture === '', toDataURL: () => picture } }]);
+  },
+};
+
+export default { app, BrowserWindow, ipcMain, session, contextBridge, ipcRenderer, Tray, Menu, nativeImage, safeStorage, globalShortcut, screen, desktopCapturer };
 
 /** Forgets everything recorded; the mock module itself lives across `vi.resetModules()`. */
 export function resetFakeElectron(): void {
@@ -308,6 +345,9 @@ export function resetFakeElectron(): void {
   safeStorage.available = true;
   safeStorage.backend = 'gnome_libsecret';
   globalShortcut.registered.clear();
+  desktopCapturer.picture = 'data:image/png;base64,iVBORw0KGgo=';
+  desktopCapturer.requests = [];
+  desktopCapturer.windowVisibleDuring = [];
   globalShortcut.taken.clear();
   screen.displays = [primaryDisplay];
 }

@@ -8,6 +8,7 @@ import { fromBase64, realtimePcmRate, samplesToMs, toBase64 } from '../../audio/
 import type { BrainMessage } from '../brain';
 import { newId } from '../ids';
 import { array, InvalidRequest, invalidValue, object, oneOf, onlyKeys, required, string, type Json } from './validate';
+import { imageRefusal, realtimeImageRules, seeImage } from '../images';
 
 export type ItemStatus = 'completed' | 'incomplete' | 'in_progress';
 
@@ -117,7 +118,9 @@ export function toBrain(items: readonly Item[]): BrainMessage[] {
     } else if (item.role === 'user') {
       const text = item.content.flatMap((part) => (part.type === 'input_text' ? [part.text] : [])).join(' ');
       const heardMs = item.content.reduce((sum, part) => sum + (part.type === 'input_audio' ? audioMs(part.audio) : 0), 0);
-      messages.push(text !== '' ? { role: 'user', text } : { role: 'user', audioMs: heardMs });
+      const images = item.content.flatMap((part) => (part.type === 'input_image' ? [seeImage(part.image_url)] : []));
+      if (images.length > 0) messages.push({ role: 'user', text, images });
+      else messages.push(text !== '' ? { role: 'user', text } : { role: 'user', audioMs: heardMs });
     }
   }
   return messages;
@@ -158,6 +161,8 @@ function readContent(value: unknown, param: string, role: 'user' | 'assistant' |
       return { type, text: text('text') };
     case 'input_image': {
       onlyKeys(raw, param, ['type', 'image_url', 'detail']);
+      const refusal = imageRefusal(raw, param, realtimeImageRules);
+      if (refusal !== null) throw new InvalidRequest(refusal.code, refusal.param, refusal.message);
       const detail = raw.detail === undefined ? 'auto' : oneOf(raw.detail, `${param}.detail`, ['auto', 'low', 'high'] as const);
       return { type, image_url: text('image_url'), detail };
     }

@@ -14,6 +14,7 @@ import { contextTokens } from './items';
 import { promptTokens, streamResponse, type EventSink, type Steering } from './engine';
 import { modelRefusal } from '../models';
 import { refuseContext } from './reasoning';
+import { imageRefusal, responsesImageRules } from '../images';
 
 export interface StoredResponse {
   id: string;
@@ -325,6 +326,8 @@ export function validate(create: Partial<ResponseCreateEvent>): ErrorBody | null
   if (Array.isArray(create.input) && create.input.some((item) => typeof item !== 'object' || item === null || Array.isArray(item))) {
     return { type: 'invalid_request_error', code: 'invalid_type', message: "Invalid 'input': every item must be an object.", param: 'input' };
   }
+  const image = Array.isArray(create.input) ? inputImageRefusal(create.input) : null;
+  if (image !== null) return image;
   if (create.previous_response_id !== undefined && create.previous_response_id !== null && typeof create.previous_response_id !== 'string') {
     return { type: 'invalid_request_error', code: 'invalid_type', message: "Invalid type for 'previous_response_id': expected a string.", param: 'previous_response_id' };
   }
@@ -341,6 +344,20 @@ export function validate(create: Partial<ResponseCreateEvent>): ErrorBody | null
   }
   if (create.tools !== undefined && create.tools !== null && !Array.isArray(create.tools)) {
     return { type: 'invalid_request_error', code: 'invalid_type', message: "Invalid type for 'tools': expected an array.", param: 'tools' };
+  }
+  return null;
+}
+
+/** The first `input_image` part of a message the service would refuse. */
+function inputImageRefusal(input: readonly unknown[]): ErrorBody | null {
+  for (const [index, item] of input.entries()) {
+    const content = (item as { content?: unknown }).content;
+    if (!Array.isArray(content)) continue;
+    for (const [partIndex, part] of content.entries()) {
+      if ((part as { type?: unknown } | null)?.type !== 'input_image') continue;
+      const refusal = imageRefusal(part as Record<string, unknown>, `input[${index}].content[${partIndex}]`, responsesImageRules);
+      if (refusal !== null) return refusal;
+    }
   }
   return null;
 }

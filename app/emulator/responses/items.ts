@@ -2,6 +2,7 @@
  * Reading Responses items as the brain's conversation, and the emulator's stand-in for the
  * service's opaque compaction blobs (which it must accept back as input).
  */
+import { seeImage, type ImageSeen } from '../images';
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import type { ResponseInputItem } from '../../protocol/responses';
 import type { BrainMessage, BrainTool } from '../brain';
@@ -52,6 +53,13 @@ function textOf(content: unknown): string {
     .trim();
 }
 
+/** The images a message carries, as far as the brain can tell what they are. */
+function imagesOf(content: unknown): { images?: ImageSeen[] } {
+  if (!Array.isArray(content)) return {};
+  const images = content.filter((part: { type?: unknown } | null) => part?.type === 'input_image').map((part: { image_url?: unknown }) => seeImage(part.image_url));
+  return images.length === 0 ? {} : { images };
+}
+
 /** Client input is read loosely: a field of the wrong type reads as empty, never as a crash. */
 export function toBrainMessages(items: readonly ResponseInputItem[]): BrainMessage[] {
   const messages: BrainMessage[] = [];
@@ -59,7 +67,7 @@ export function toBrainMessages(items: readonly ResponseInputItem[]): BrainMessa
   for (const entry of items) {
     const item = entry as unknown as Record<string, unknown>;
     const type = item.type ?? 'message';
-    if (type === 'message' && item.role === 'user') messages.push({ role: 'user', text: textOf(item.content) });
+    if (type === 'message' && item.role === 'user') messages.push({ role: 'user', text: textOf(item.content), ...imagesOf(item.content) });
     else if (type === 'message' && item.role === 'assistant') messages.push({ role: 'assistant', text: textOf(item.content) });
     else if (type === 'function_call') messages.push({ role: 'tool_call', callId: text(item.call_id), name: text(item.name), arguments: text(item.arguments) });
     else if (type === 'function_call_output') messages.push({ role: 'tool_output', callId: text(item.call_id), output: text(item.output) });

@@ -143,6 +143,38 @@ export class Conversation {
     }
   }
 
+  /**
+   * Asks to capture the screen (the permission prompt comes first). The picture in the desktop
+   * app; `page` when the page captures itself (browser mode); null when refused, with a notice.
+   */
+  async captureScreen(): Promise<string | 'page' | null> {
+    const result = await this.#bridge.captureScreen();
+    if (!result.ok) {
+      this.#notify(result.problem);
+      return null;
+    }
+    return result.value.image ?? 'page';
+  }
+
+  /** Sends a question with the screenshot the user accepted; false (with a notice) when refused. */
+  async askAboutScreen(text: string, image: string, keep: boolean): Promise<boolean> {
+    const result = await this.#bridge.askAboutScreen({ text, image, keep });
+    if (!result.ok) this.#notify(result.problem);
+    return result.ok;
+  }
+
+  /** Compact mode for calls on or off; whether the window now stays on top (the desktop app). */
+  async setCompact(compact: boolean): Promise<boolean> {
+    const result = await this.#bridge.setCompact({ compact });
+    if (!result.ok) this.#notify(result.problem);
+    return result.ok && result.value.alwaysOnTop;
+  }
+
+  /** Shows a problem found in the page itself (a capture the browser refused). */
+  report(problem: Problem): void {
+    this.#notify(problem);
+  }
+
   /** Answers the last typed message again: Retry on a failed reply, Regenerate on a finished one. */
   async regenerate(): Promise<void> {
     this.#report(await this.#bridge.regenerateReply());
@@ -224,8 +256,22 @@ export class Conversation {
     this.#notices = addNotice(this.#notices, problem);
   }
 
+  /** Not state: nothing renders from who listens. */
+  #askScreen: Array<() => void> = [];
+
+  /** Calls `listener` whenever the desktop's global hotkey asks about the screen; returns the unsubscribe. */
+  onAskScreen(listener: () => void): () => void {
+    this.#askScreen = [...this.#askScreen, listener];
+    return () => {
+      this.#askScreen = this.#askScreen.filter((entry) => entry !== listener);
+    };
+  }
+
   #apply(event: PushEvent): void {
     switch (event.type) {
+      case 'screen.ask':
+        for (const listener of this.#askScreen) listener();
+        return;
       case 'connection':
         this.#connection = event.connection;
         if (event.connection.status === 'open') this.#notices = whenConnected(this.#notices);
