@@ -14,6 +14,10 @@ let copilot: Copilot;
 beforeAll(async () => {
   copilot = createCopilot(testDeps({}));
   await copilot.start();
+  // Capturing the screen waits on the user's answer to its prompt, and nobody answers here: a
+  // stored "deny" answers at once, so each payload still gets its result.
+  const denied = await copilot.call(commandChannels.updateSettings, { patch: { toolPermissions: { screen_capture: 'deny' } } });
+  expect(denied).toMatchObject({ ok: true });
 });
 afterAll(async () => {
   await copilot.close();
