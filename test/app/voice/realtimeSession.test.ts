@@ -3,7 +3,9 @@
  * speaker are stand-ins here (the real-device loop is in test/audio); playout time runs fast.
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import { levelDbfs, pcm16FromBytes } from '../../../app/audio/pcm';
 import { ManualClock } from '../../../app/emulator/clock';
+import { ManualDetector, SilencingCanceller } from '../../../app/testing';
 import { calculator, closeRig, paced, pressAfterHearing, rig, type Rig } from './rig';
 
 afterEach(closeRig);
@@ -177,6 +179,34 @@ describe('barge-in', () => {
     // Whole milliseconds, rounded down: never past what was heard.
     expect(r.wire.sent('conversation.item.truncate')[0]?.audio_end_ms).toBe(90);
     await r.session.release();
+  });
+});
+
+describe('echo on speakers, with a canceller and a local detector', () => {
+  it('sends the server what the canceller leaves of the mic, not the raw mic', async () => {
+    // All this mic picks up is the speaker's echo, which a perfect canceller removes.
+    const r = await rig({ turnMode: 'server_vad', echo: 'speakers' }, { echoCanceller: new SilencingCanceller() });
+    await r.session.connect();
+    r.mic.speak(400);
+    await expect.poll(() => r.wire.sent('input_audio_buffer.append').length).toBeGreaterThanOrEqual(10);
+    const levels = r.wire.sent('input_audio_buffer.append').map((event) => levelDbfs(pcm16FromBytes(Buffer.from(String(event.audio), 'base64'))));
+    expect(Math.max(...levels)).toBe(-Infinity);
+  });
+
+  it('the detector hearing the user over a reply stops playback at once, cut at what was heard', async () => {
+    const detector = new ManualDetector();
+    const r = await rig({ turnMode: 'server_vad', echo: 'speakers' }, { speed: 4, emulator: paced, echoCanceller: new SilencingCanceller(), speechDetector: detector });
+    await r.session.connect();
+    r.session.sendText('tell me something long');
+    await r.until('state', (event) => event.state === 'speaking');
+    r.mic.silence(200);
+    await expect.poll(() => detector.frames).toBeGreaterThan(0);
+    detector.speak(0);
+    const cut = await r.until('barge_in');
+    expect(cut.reason).toBe('speech');
+    expect(r.sink.flushes).toBe(1);
+    expect(r.playout.playing).toBe(false);
+    expect(r.wire.sent('conversation.item.truncate')).toEqual([expect.objectContaining({ item_id: cut.itemId, audio_end_ms: cut.audioEndMs })]);
   });
 });
 
