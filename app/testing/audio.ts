@@ -44,6 +44,11 @@ export class ScriptedMic implements MicSource {
     this.#emit(tone(ms, 220, 9000));
   }
 
+  /** A faint tone (about -44 dBFS): the speaker's echo as a mic picks it up, quieter than the reply plays. */
+  faint(ms: number): void {
+    this.#emit(tone(ms, 220, 300));
+  }
+
   silence(ms: number): void {
     this.#emit(new Int16Array(Math.round(ms * perMs)));
   }
