@@ -20,7 +20,7 @@
  *
  * Samples are floats in [-1, 1].
  */
-import FFT from 'fft.js';
+import { HalfSpectrumFft } from './halfSpectrum';
 
 /** The part of the step spread evenly over the partitions; the rest follows their weight. */
 const UNIFORM_SHARE = 0.2;
@@ -49,7 +49,7 @@ export class EchoFilter {
   readonly partitions: number;
   readonly #fftSize: number;
   readonly #bins: number;
-  readonly #fft: FFT;
+  readonly #fft: HalfSpectrumFft;
   readonly #step: number;
   readonly #sampleRate: number;
   /** Far-end spectra, newest first after rotation: #farSpectra[(#head + k) % K] is k blocks old. */
@@ -64,9 +64,6 @@ export class EchoFilter {
   #constrainNext = 0;
   // Scratch buffers, reused every block.
   readonly #timeIn: Float64Array;
-  readonly #spectrum: number[];
-  readonly #full: number[];
-  readonly #timeOut: number[];
   readonly #echoSpectrum: Float64Array;
   readonly #errorSpectrum: Float64Array;
   // Smoothed block statistics for the double-talk detector.
@@ -88,17 +85,14 @@ export class EchoFilter {
     this.#sampleRate = options.sampleRate;
     this.#fftSize = this.blockSize * 2;
     this.#bins = this.blockSize + 1;
-    this.#fft = new FFT(this.#fftSize);
-    const spectrum = () => new Float64Array(this.#bins * 2);
+    this.#fft = new HalfSpectrumFft(this.#fftSize);
+    const spectrum = () => this.#fft.halfSpectrum();
     this.#farSpectra = Array.from({ length: this.partitions }, spectrum);
     this.#weights = Array.from({ length: this.partitions }, spectrum);
     this.#farPower = new Float64Array(this.#bins);
     this.#farTime = new Float64Array(this.#fftSize);
     this.#farPeaks = new Float64Array(this.partitions + 1);
     this.#timeIn = new Float64Array(this.#fftSize);
-    this.#spectrum = this.#fft.createComplexArray();
-    this.#full = this.#fft.createComplexArray();
-    this.#timeOut = this.#fft.createComplexArray();
     this.#echoSpectrum = spectrum();
     this.#errorSpectrum = spectrum();
   }
@@ -136,7 +130,7 @@ export class EchoFilter {
     for (let age = 0; age < k; age += 1) {
       this.#timeIn.set(history[age + 1]!, 0);
       this.#timeIn.set(history[age]!, n);
-      this.#forward(this.#timeIn, this.#farSpectra[(this.#head + age) % k]!);
+      this.#fft.forward(this.#timeIn, this.#farSpectra[(this.#head + age) % k]!);
     }
     this.#farTime.set(history[1]!, 0);
     this.#farTime.set(history[0]!, n);
@@ -153,7 +147,7 @@ export class EchoFilter {
     this.#farTime.set(far, n);
     this.#head = (this.#head + this.partitions - 1) % this.partitions;
     const newest = this.#farSpectra[this.#head]!;
-    this.#forward(this.#farTime, newest);
+    this.#fft.forward(this.#farTime, newest);
     let farPeak = 0;
     for (let index = 0; index < n; index += 1) farPeak = Math.max(farPeak, Math.abs(far[index]!));
     this.#farPeaks.copyWithin(1, 0);
@@ -174,7 +168,7 @@ export class EchoFilter {
         echoSpectrum[index + 1] = echoSpectrum[index + 1]! + wr * xi + wi * xr;
       }
     }
-    this.#inverse(echoSpectrum);
+    const echoTime = this.#fft.inverse(echoSpectrum);
     const output = new Float64Array(n);
     const echoEstimate = new Float64Array(n);
     let micEnergy = 0;
@@ -183,7 +177,7 @@ export class EchoFilter {
     let cross = 0;
     let micPeak = 0;
     for (let index = 0; index < n; index += 1) {
-      const echo = this.#timeOut[2 * (n + index)]!;
+      const echo = echoTime[2 * (n + index)]!;
       const d = mic[index]!;
       const e = d - echo;
       output[index] = e;
@@ -266,7 +260,7 @@ export class EchoFilter {
     const bins = this.#bins;
     this.#timeIn.fill(0, 0, n);
     this.#timeIn.set(error, n);
-    this.#forward(this.#timeIn, this.#errorSpectrum);
+    this.#fft.forward(this.#timeIn, this.#errorSpectrum);
     // Proportionate shares: half spread evenly, half by each partition's weight.
     const norms = new Float64Array(this.partitions);
     let total = 0;
@@ -316,32 +310,10 @@ export class EchoFilter {
 
   /** Keeps a partition's impulse response within its first half (a linear convolution). */
   #constrain(weights: Float64Array): void {
-    this.#inverse(weights);
+    const time = this.#fft.inverse(weights);
     const n = this.blockSize;
-    for (let index = 0; index < n; index += 1) this.#timeIn[index] = this.#timeOut[2 * index]!;
+    for (let index = 0; index < n; index += 1) this.#timeIn[index] = time[2 * index]!;
     this.#timeIn.fill(0, n);
-    this.#forward(this.#timeIn, weights);
-  }
-
-  /** Real FFT of `time` (fftSize samples) into `spectrum` (bins 0..blockSize, interleaved). */
-  #forward(time: Float64Array, spectrum: Float64Array): void {
-    this.#fft.realTransform(this.#spectrum, time);
-    for (let index = 0; index < 2 * this.#bins; index += 1) spectrum[index] = this.#spectrum[index]!;
-  }
-
-  /** Inverse FFT of a half spectrum into #timeOut (interleaved; real parts at even indices). */
-  #inverse(spectrum: Float64Array): void {
-    const full = this.#full;
-    const size = this.#fftSize;
-    for (let bin = 0; bin < this.#bins; bin += 1) {
-      full[2 * bin] = spectrum[2 * bin]!;
-      full[2 * bin + 1] = spectrum[2 * bin + 1]!;
-    }
-    for (let bin = this.#bins; bin < size; bin += 1) {
-      const mirror = size - bin;
-      full[2 * bin] = spectrum[2 * mirror]!;
-      full[2 * bin + 1] = -spectrum[2 * mirror + 1]!;
-    }
-    this.#fft.inverseTransform(this.#timeOut, full);
+    this.#fft.forward(this.#timeIn, weights);
   }
 }

@@ -7,7 +7,7 @@
  * `floorDb`. Analysis and synthesis use square-root Hann windows with 50 % overlap, so the output
  * lags the input by one block.
  */
-import FFT from 'fft.js';
+import { HalfSpectrumFft } from './halfSpectrum';
 
 export interface EchoSuppressorOptions {
   blockSize: number;
@@ -21,17 +21,17 @@ export class EchoSuppressor {
   readonly #n: number;
   readonly #size: number;
   readonly #bins: number;
-  readonly #fft: FFT;
+  readonly #fft: HalfSpectrumFft;
   readonly #window: Float64Array;
   readonly #floor: number;
   readonly #over: number;
   readonly #errorFrame: Float64Array;
   readonly #echoFrame: Float64Array;
   readonly #scratch: Float64Array;
-  readonly #errorSpectrum: number[];
-  readonly #echoSpectrum: number[];
-  readonly #full: number[];
-  readonly #time: number[];
+  readonly #errorSpectrum: Float64Array;
+  readonly #echoSpectrum: Float64Array;
+  /** The error spectrum with each bin's gain applied. */
+  readonly #suppressed: Float64Array;
   readonly #gains: Float64Array;
   readonly #overlap: Float64Array;
   /** Residual power over echo-estimate power, learnt while the far end plays alone. */
@@ -41,7 +41,7 @@ export class EchoSuppressor {
     this.#n = options.blockSize;
     this.#size = 2 * this.#n;
     this.#bins = this.#n + 1;
-    this.#fft = new FFT(this.#size);
+    this.#fft = new HalfSpectrumFft(this.#size);
     this.#window = new Float64Array(this.#size);
     for (let index = 0; index < this.#size; index += 1) this.#window[index] = Math.sqrt(0.5 - 0.5 * Math.cos((2 * Math.PI * index) / this.#size));
     this.#floor = 10 ** ((options.floorDb ?? -30) / 20);
@@ -49,10 +49,9 @@ export class EchoSuppressor {
     this.#errorFrame = new Float64Array(this.#size);
     this.#echoFrame = new Float64Array(this.#size);
     this.#scratch = new Float64Array(this.#size);
-    this.#errorSpectrum = this.#fft.createComplexArray();
-    this.#echoSpectrum = this.#fft.createComplexArray();
-    this.#full = this.#fft.createComplexArray();
-    this.#time = this.#fft.createComplexArray();
+    this.#errorSpectrum = this.#fft.halfSpectrum();
+    this.#echoSpectrum = this.#fft.halfSpectrum();
+    this.#suppressed = this.#fft.halfSpectrum();
     this.#gains = new Float64Array(this.#bins).fill(1);
     this.#overlap = new Float64Array(this.#n);
   }
@@ -82,7 +81,7 @@ export class EchoSuppressor {
       echoTotal += this.#echoSpectrum[2 * bin]! ** 2 + this.#echoSpectrum[2 * bin + 1]! ** 2;
     }
     if (learn && echoTotal > 1e-6 * this.#size) this.#leak += 0.05 * (Math.min(4, errorTotal / echoTotal) - this.#leak);
-    const full = this.#full;
+    const suppressed = this.#suppressed;
     for (let bin = 0; bin < this.#bins; bin += 1) {
       const er = this.#errorSpectrum[2 * bin]!;
       const ei = this.#errorSpectrum[2 * bin + 1]!;
@@ -93,23 +92,18 @@ export class EchoSuppressor {
       const previous = this.#gains[bin]!;
       const gain = target < previous ? target : previous + 0.5 * (target - previous);
       this.#gains[bin] = gain;
-      full[2 * bin] = er * gain;
-      full[2 * bin + 1] = ei * gain;
+      suppressed[2 * bin] = er * gain;
+      suppressed[2 * bin + 1] = ei * gain;
     }
-    for (let bin = this.#bins; bin < this.#size; bin += 1) {
-      const mirror = this.#size - bin;
-      full[2 * bin] = full[2 * mirror]!;
-      full[2 * bin + 1] = -full[2 * mirror + 1]!;
-    }
-    this.#fft.inverseTransform(this.#time, full);
+    const time = this.#fft.inverse(suppressed);
     const out = new Float64Array(n);
-    for (let index = 0; index < n; index += 1) out[index] = this.#overlap[index]! + this.#time[2 * index]! * this.#window[index]!;
-    for (let index = 0; index < n; index += 1) this.#overlap[index] = this.#time[2 * (n + index)]! * this.#window[n + index]!;
+    for (let index = 0; index < n; index += 1) out[index] = this.#overlap[index]! + time[2 * index]! * this.#window[index]!;
+    for (let index = 0; index < n; index += 1) this.#overlap[index] = time[2 * (n + index)]! * this.#window[n + index]!;
     return out;
   }
 
-  #transform(frame: Float64Array, into: number[]): void {
+  #transform(frame: Float64Array, into: Float64Array): void {
     for (let index = 0; index < this.#size; index += 1) this.#scratch[index] = frame[index]! * this.#window[index]!;
-    this.#fft.realTransform(into, this.#scratch);
+    this.#fft.forward(this.#scratch, into);
   }
 }

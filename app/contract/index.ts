@@ -2,6 +2,7 @@ export * from './channels';
 export * from './commands';
 export * from './history';
 export * from './meeting';
+export * from './problemError';
 export * from './schemas';
 export * from './settings';
 export type * from './types';

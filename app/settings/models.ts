@@ -115,6 +115,15 @@ export const speechModels = [
 const tools = { parallelToolCalls: true } as const;
 /** Most current agent models: GPT-5.2's efforts and parallel tool calls, so only id and label differ. */
 const currentAgent = <const Id extends AgentModelId>(id: Id, label: string) => ({ id, label, status: 'current', reasoningEfforts: gpt52Efforts, ...tools }) as const;
+/**
+ * A model and its dated snapshots (`gpt-4o-2024-11-20`), which share everything but id and label;
+ * the snapshot ids are typed, so one the SDK does not know fails `tsc` like any other row.
+ */
+function dated<const Row extends Entry<AgentModelId>, const Dates extends readonly string[]>(row: Row, ...dates: Dates) {
+  type Snapshot = Omit<Row, 'id' | 'label'> & { id: `${Row['id']}-${Dates[number]}`; label: string };
+  const snapshots = dates.map((date): Snapshot => ({ ...row, id: `${row.id}-${date}` as Snapshot['id'], label: `${row.label} (${date})` }));
+  return [row, ...snapshots];
+}
 
 export const agentModels = [
   // Default: the agent runs a multi-step tool loop behind a voice, so each step's latency and
@@ -138,40 +147,25 @@ export const agentModels = [
   { id: 'gpt-5.4-mini-2026-03-17', label: 'GPT-5.4 mini (2026-03-17)', status: 'legacy', successor: 'gpt-5.4-mini', reasoningEfforts: gpt52Efforts, ...tools },
   { id: 'gpt-5.2-2025-12-11', label: 'GPT-5.2 (2025-12-11)', status: 'legacy', successor: 'gpt-5.2', reasoningEfforts: gpt52Efforts, ...tools },
   { id: 'gpt-5.2-pro-2025-12-11', label: 'GPT-5.2 pro (2025-12-11)', status: 'legacy', successor: 'gpt-5.2-pro', reasoningEfforts: ['medium', 'high', 'xhigh'], ...tools },
-  { id: 'gpt-5.4-nano', label: 'GPT-5.4 nano', status: 'legacy', shutdown: '2027-04-01', successor: 'gpt-5.4-mini', reasoningEfforts: gpt52Efforts, ...tools },
-  { id: 'gpt-5.4-nano-2026-03-17', label: 'GPT-5.4 nano (2026-03-17)', status: 'legacy', shutdown: '2027-04-01', successor: 'gpt-5.4-mini', reasoningEfforts: gpt52Efforts, ...tools },
-  { id: 'gpt-5.1', label: 'GPT-5.1', status: 'legacy', shutdown: '2027-04-01', successor: 'gpt-5.4', reasoningEfforts: gpt51Efforts, ...tools },
-  { id: 'gpt-5.1-2025-11-13', label: 'GPT-5.1 (2025-11-13)', status: 'legacy', shutdown: '2027-04-01', successor: 'gpt-5.4', reasoningEfforts: gpt51Efforts, ...tools },
-  { id: 'gpt-5', label: 'GPT-5', status: 'legacy', shutdown: '2026-12-11', successor: 'gpt-5.4', reasoningEfforts: gpt5Efforts, ...tools },
-  { id: 'gpt-5-mini', label: 'GPT-5 mini', status: 'legacy', shutdown: '2026-12-11', successor: 'gpt-5.4-mini', reasoningEfforts: gpt5Efforts, ...tools },
-  { id: 'gpt-5-nano', label: 'GPT-5 nano', status: 'legacy', shutdown: '2026-12-11', successor: 'gpt-5.4-mini', reasoningEfforts: gpt5Efforts, ...tools },
-  { id: 'gpt-5-2025-08-07', label: 'GPT-5 (2025-08-07)', status: 'legacy', shutdown: '2026-12-11', successor: 'gpt-5.4', reasoningEfforts: gpt5Efforts, ...tools },
-  { id: 'gpt-5-mini-2025-08-07', label: 'GPT-5 mini (2025-08-07)', status: 'legacy', shutdown: '2026-12-11', successor: 'gpt-5.4-mini', reasoningEfforts: gpt5Efforts, ...tools },
-  { id: 'gpt-5-nano-2025-08-07', label: 'GPT-5 nano (2025-08-07)', status: 'legacy', shutdown: '2026-12-11', successor: 'gpt-5.4-mini', reasoningEfforts: gpt5Efforts, ...tools },
-  { id: 'o3', label: 'o3', status: 'legacy', shutdown: '2026-12-11', successor: 'gpt-5.5', reasoningEfforts: oEfforts, ...tools },
-  { id: 'o3-2025-04-16', label: 'o3 (2025-04-16)', status: 'legacy', shutdown: '2026-12-11', successor: 'gpt-5.5', reasoningEfforts: oEfforts, ...tools },
-  { id: 'gpt-4.1', label: 'GPT-4.1', status: 'legacy', shutdown: '2027-01-14', successor: 'gpt-5.4', ...tools },
-  { id: 'gpt-4.1-mini', label: 'GPT-4.1 mini', status: 'legacy', shutdown: '2027-01-14', successor: 'gpt-5.4-mini', ...tools },
-  { id: 'gpt-4.1-2025-04-14', label: 'GPT-4.1 (2025-04-14)', status: 'legacy', shutdown: '2027-01-14', successor: 'gpt-5.4', ...tools },
-  { id: 'gpt-4.1-mini-2025-04-14', label: 'GPT-4.1 mini (2025-04-14)', status: 'legacy', shutdown: '2027-01-14', successor: 'gpt-5.4-mini', ...tools },
-  { id: 'gpt-4o', label: 'GPT-4o', status: 'legacy', shutdown: '2027-01-14', successor: 'gpt-5.4', ...tools },
-  { id: 'gpt-4o-2024-11-20', label: 'GPT-4o (2024-11-20)', status: 'legacy', shutdown: '2027-01-14', successor: 'gpt-5.4', ...tools },
-  { id: 'gpt-4o-2024-08-06', label: 'GPT-4o (2024-08-06)', status: 'legacy', shutdown: '2027-01-14', successor: 'gpt-5.4', ...tools },
-  { id: 'gpt-4o-mini', label: 'GPT-4o mini', status: 'legacy', shutdown: '2027-01-14', successor: 'gpt-5.4-mini', ...tools },
-  { id: 'gpt-4o-mini-2024-07-18', label: 'GPT-4o mini (2024-07-18)', status: 'legacy', shutdown: '2027-01-14', successor: 'gpt-5.4-mini', ...tools },
+  ...dated({ id: 'gpt-5.4-nano', label: 'GPT-5.4 nano', status: 'legacy', shutdown: '2027-04-01', successor: 'gpt-5.4-mini', reasoningEfforts: gpt52Efforts, ...tools }, '2026-03-17'),
+  ...dated({ id: 'gpt-5.1', label: 'GPT-5.1', status: 'legacy', shutdown: '2027-04-01', successor: 'gpt-5.4', reasoningEfforts: gpt51Efforts, ...tools }, '2025-11-13'),
+  ...dated({ id: 'gpt-5', label: 'GPT-5', status: 'legacy', shutdown: '2026-12-11', successor: 'gpt-5.4', reasoningEfforts: gpt5Efforts, ...tools }, '2025-08-07'),
+  ...dated({ id: 'gpt-5-mini', label: 'GPT-5 mini', status: 'legacy', shutdown: '2026-12-11', successor: 'gpt-5.4-mini', reasoningEfforts: gpt5Efforts, ...tools }, '2025-08-07'),
+  ...dated({ id: 'gpt-5-nano', label: 'GPT-5 nano', status: 'legacy', shutdown: '2026-12-11', successor: 'gpt-5.4-mini', reasoningEfforts: gpt5Efforts, ...tools }, '2025-08-07'),
+  ...dated({ id: 'o3', label: 'o3', status: 'legacy', shutdown: '2026-12-11', successor: 'gpt-5.5', reasoningEfforts: oEfforts, ...tools }, '2025-04-16'),
+  ...dated({ id: 'gpt-4.1', label: 'GPT-4.1', status: 'legacy', shutdown: '2027-01-14', successor: 'gpt-5.4', ...tools }, '2025-04-14'),
+  ...dated({ id: 'gpt-4.1-mini', label: 'GPT-4.1 mini', status: 'legacy', shutdown: '2027-01-14', successor: 'gpt-5.4-mini', ...tools }, '2025-04-14'),
+  ...dated({ id: 'gpt-4o', label: 'GPT-4o', status: 'legacy', shutdown: '2027-01-14', successor: 'gpt-5.4', ...tools }, '2024-11-20', '2024-08-06'),
+  ...dated({ id: 'gpt-4o-mini', label: 'GPT-4o mini', status: 'legacy', shutdown: '2027-01-14', successor: 'gpt-5.4-mini', ...tools }, '2024-07-18'),
   { id: 'gpt-5.3-chat-latest', label: 'GPT-5.3 Chat', status: 'legacy', shutdown: '2026-08-10', successor: 'gpt-5.4' },
   { id: 'gpt-5.2-chat-latest', label: 'GPT-5.2 Chat', status: 'legacy', shutdown: '2026-08-10', successor: 'gpt-5.4' },
   { id: 'gpt-5.1-chat-latest', label: 'GPT-5.1 Chat', status: 'legacy', shutdown: '2026-07-23', successor: 'gpt-5.4' },
   { id: 'gpt-5-chat-latest', label: 'GPT-5 Chat', status: 'legacy', shutdown: '2026-07-23', successor: 'gpt-5.4' },
   { id: 'gpt-5.1-codex', label: 'GPT-5.1 Codex', status: 'legacy', shutdown: '2026-07-23', successor: 'gpt-5.4', reasoningEfforts: gpt51Efforts, ...tools },
-  { id: 'gpt-4.1-nano', label: 'GPT-4.1 nano', status: 'legacy', shutdown: '2026-10-23', successor: 'gpt-5.4-mini', ...tools },
-  { id: 'gpt-4.1-nano-2025-04-14', label: 'GPT-4.1 nano (2025-04-14)', status: 'legacy', shutdown: '2026-10-23', successor: 'gpt-5.4-mini', ...tools },
-  { id: 'o4-mini', label: 'o4-mini', status: 'legacy', shutdown: '2026-10-23', successor: 'gpt-5.4-mini', reasoningEfforts: oEfforts, ...tools },
-  { id: 'o4-mini-2025-04-16', label: 'o4-mini (2025-04-16)', status: 'legacy', shutdown: '2026-10-23', successor: 'gpt-5.4-mini', reasoningEfforts: oEfforts, ...tools },
-  { id: 'o3-mini', label: 'o3-mini', status: 'legacy', shutdown: '2026-10-23', successor: 'gpt-5.4-mini', reasoningEfforts: oEfforts, ...tools },
-  { id: 'o3-mini-2025-01-31', label: 'o3-mini (2025-01-31)', status: 'legacy', shutdown: '2026-10-23', successor: 'gpt-5.4-mini', reasoningEfforts: oEfforts, ...tools },
-  { id: 'o1', label: 'o1', status: 'legacy', shutdown: '2026-10-23', successor: 'gpt-5.5', reasoningEfforts: oEfforts },
-  { id: 'o1-2024-12-17', label: 'o1 (2024-12-17)', status: 'legacy', shutdown: '2026-10-23', successor: 'gpt-5.5', reasoningEfforts: oEfforts },
+  ...dated({ id: 'gpt-4.1-nano', label: 'GPT-4.1 nano', status: 'legacy', shutdown: '2026-10-23', successor: 'gpt-5.4-mini', ...tools }, '2025-04-14'),
+  ...dated({ id: 'o4-mini', label: 'o4-mini', status: 'legacy', shutdown: '2026-10-23', successor: 'gpt-5.4-mini', reasoningEfforts: oEfforts, ...tools }, '2025-04-16'),
+  ...dated({ id: 'o3-mini', label: 'o3-mini', status: 'legacy', shutdown: '2026-10-23', successor: 'gpt-5.4-mini', reasoningEfforts: oEfforts, ...tools }, '2025-01-31'),
+  ...dated({ id: 'o1', label: 'o1', status: 'legacy', shutdown: '2026-10-23', successor: 'gpt-5.5', reasoningEfforts: oEfforts }, '2024-12-17'),
   { id: 'gpt-4o-2024-05-13', label: 'GPT-4o (2024-05-13)', status: 'legacy', shutdown: '2026-10-23', successor: 'gpt-5.4', ...tools },
   // The SDK: "Not a supported model ID. Retained for SDK compatibility."
   { id: 'gpt-5.1-mini', label: 'GPT-5.1 mini', status: 'retired', successor: 'gpt-5.4-mini' },

@@ -5,6 +5,7 @@
  */
 import type { Problem } from '../contract';
 import { PlayoutBuffer, type PlayoutOptions } from '../audio/playout';
+import type { EchoCanceller } from '../audio/echoCanceller';
 import type { MicSource, SpeakerSink, SpeechDetector } from '../audio/ports';
 
 /** 24 kHz mono PCM16: samples per millisecond. */
@@ -41,6 +42,11 @@ export class ScriptedMic implements MicSource {
   /** A loud 220 Hz tone the emulator's VAD hears as speech. */
   speak(ms: number): void {
     this.#emit(tone(ms, 220, 9000));
+  }
+
+  /** A faint tone (about -44 dBFS): the speaker's echo as a mic picks it up, quieter than the reply plays. */
+  faint(ms: number): void {
+    this.#emit(tone(ms, 220, 300));
   }
 
   silence(ms: number): void {
@@ -105,6 +111,29 @@ export class RecordingSink implements SpeakerSink {
   get writtenMs(): number {
     return this.written.reduce((sum, part) => sum + part.length, 0) / perMs;
   }
+}
+
+/**
+ * An echo canceller that removes everything (a perfect one, in a room that only ever carries the
+ * speaker's echo) and remembers the far end it was given; `passNext` lets the mic through instead.
+ */
+export class SilencingCanceller implements EchoCanceller {
+  readonly latencyMs = 0;
+  readonly erleDb = 30;
+  readonly doubleTalk = false;
+  farEnd: Array<{ samples: number; startsAt: number }> = [];
+  cuts: number[] = [];
+  passNext = false;
+  played(pcm: Int16Array, startsAt: number): void {
+    this.farEnd.push({ samples: pcm.length, startsAt });
+  }
+  cut(at: number): void {
+    this.cuts.push(at);
+  }
+  process(mic: Int16Array): Int16Array {
+    return this.passNext ? mic : new Int16Array(mic.length);
+  }
+  reset(): void {}
 }
 
 /** A local speech detector that says "speech" when the test does, and counts the frames it was given. */

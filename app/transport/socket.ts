@@ -5,6 +5,7 @@
 import type { ClientOptions, RawData, WebSocket } from 'ws';
 import type { IncomingMessage } from 'node:http';
 import type { Problem } from '../contract';
+import { ProblemError } from '../contract/problemError';
 
 export type WebSocketFactory = (url: string, options: ClientOptions) => WebSocket;
 
@@ -177,13 +178,8 @@ export class Socket {
   }
 }
 
-export class SocketError extends Error {
-  readonly problem: Problem;
-  constructor(problem: Problem) {
-    super(problem.message);
-    this.name = 'SocketError';
-    this.problem = problem;
-  }
+export class SocketError extends ProblemError {
+  override name = 'SocketError';
 }
 
 interface RunningHeartbeat {

@@ -59,7 +59,8 @@ const everyAppFolder = ['app/contract/', 'app/protocol/', 'app/transport/', 'app
 export const folderRules: readonly FolderRule[] = [
   { folder: 'app/contract/', imports: [], packages: ['zod'], node: false },
   { folder: 'app/protocol/', imports: [], typeImports: ['app/contract/'], packages: ['openai', 'zod'], node: false },
-  { folder: 'app/transport/', imports: ['app/protocol/'], typeImports: ['app/contract/'], packages: ['ws'], node: true },
+  // A socket failure is a ProblemError like a device failure: the one import-free contract file it takes at run time.
+  { folder: 'app/transport/', imports: ['app/protocol/'], typeImports: ['app/contract/'], fileImports: ['app/contract/problemError'], packages: ['ws'], node: true },
   { folder: 'app/inspector/', imports: [], typeImports: ['app/contract/'], packages: [], node: false },
   { folder: 'app/settings/', imports: ['app/contract/'], packages: ['zod', 'openai'], node: false },
   // Pure signal code: the echo canceller's FFT is plain JavaScript.

@@ -1,5 +1,5 @@
 /** Audio device failures as `Problem`s a user can act on, and the error that carries one. */
-import type { Problem, ProblemCode } from '../../contract';
+import { ProblemError, type Problem, type ProblemCode } from '../../contract';
 
 /** The contract has no audio-specific code yet; every device problem uses this one so it can change in one place. */
 export const audioProblemCode: ProblemCode = 'connection_failed';
@@ -9,13 +9,8 @@ export function audioProblem(message: string, hint: string): Problem {
 }
 
 /** Thrown (or rejected) by the native adapters; `problem` is what the user sees. */
-export class AudioDeviceError extends Error {
-  readonly problem: Problem;
-  constructor(problem: Problem) {
-    super(problem.message);
-    this.name = 'AudioDeviceError';
-    this.problem = problem;
-  }
+export class AudioDeviceError extends ProblemError {
+  override name = 'AudioDeviceError';
 }
 
 /** "sox", "arecord", "aplay", "pactl": the Debian/Ubuntu package that provides each program. */

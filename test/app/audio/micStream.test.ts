@@ -8,27 +8,7 @@ import { MicStream, type LocalSpeechStarted } from '../../../app/audio/micStream
 import { levelDbfs } from '../../../app/audio/pcm';
 import { PlayoutBuffer } from '../../../app/audio/playout';
 import type { SpeechDetector } from '../../../app/audio/ports';
-import { ManualClock, ManualDetector, RecordingSink, ScriptedMic, tone } from '../../../app/testing';
-
-/** Removes everything (a perfect canceller) and remembers the far end it was given. */
-class SilencingCanceller implements EchoCanceller {
-  readonly latencyMs = 0;
-  readonly erleDb = 30;
-  readonly doubleTalk = false;
-  farEnd: Array<{ samples: number; startsAt: number }> = [];
-  cuts: number[] = [];
-  passNext = false;
-  played(pcm: Int16Array, startsAt: number): void {
-    this.farEnd.push({ samples: pcm.length, startsAt });
-  }
-  cut(at: number): void {
-    this.cuts.push(at);
-  }
-  process(mic: Int16Array): Int16Array {
-    return this.passNext ? mic : new Int16Array(mic.length);
-  }
-  reset(): void {}
-}
+import { ManualClock, ManualDetector, RecordingSink, ScriptedMic, SilencingCanceller, tone } from '../../../app/testing';
 
 function rig(options: { canceller?: EchoCanceller; detector?: SpeechDetector; gate?: boolean } = {}) {
   const clock = new ManualClock();

@@ -35,6 +35,12 @@ describe('the model table', () => {
     expect(byId('realtime', 'gpt-4o-realtime-preview')?.status).toBe('retired');
   });
 
+  it('shows a dated snapshot as its model with the date, retiring with it and pointing at the same successor', () => {
+    const model = byId('agent', 'gpt-4o');
+    expect(byId('agent', 'gpt-4o-2024-08-06')).toEqual({ ...model, id: 'gpt-4o-2024-08-06', label: 'GPT-4o (2024-08-06)' });
+    expect(byId('agent', 'o1-2024-12-17')).toMatchObject({ label: 'o1 (2024-12-17)', status: 'retired', shutdown: '2026-10-23', successor: 'gpt-5.5', reasoningEfforts: ['low', 'medium', 'high'] });
+  });
+
   it('knows which voice models reason and take parallel tool calls', () => {
     expect(byId('realtime', 'gpt-realtime-2')).toMatchObject({ reasoningEfforts: ['minimal', 'low', 'medium', 'high', 'xhigh'], parallelToolCalls: true });
     expect(byId('realtime', 'gpt-realtime-1.5')).toMatchObject({ reasoningEfforts: [], parallelToolCalls: false });

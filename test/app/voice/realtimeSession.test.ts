@@ -3,7 +3,9 @@
  * speaker are stand-ins here (the real-device loop is in test/audio); playout time runs fast.
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import { levelDbfs, pcm16FromBytes } from '../../../app/audio/pcm';
 import { ManualClock } from '../../../app/emulator/clock';
+import { ManualDetector, SilencingCanceller } from '../../../app/testing';
 import { calculator, closeRig, paced, pressAfterHearing, rig, type Rig } from './rig';
 
 afterEach(closeRig);
@@ -14,6 +16,7 @@ const heardSeconds = (text: string) => Number(/I heard ([\d.]+) seconds/.exec(te
 describe('push-to-talk', () => {
   it('captures while held, commits on release, and plays the spoken reply', async () => {
     const r = await rig({ turnMode: 'push_to_talk' });
+    expect(r.session.state).toBe('offline');
     await r.session.connect();
     expect(r.session.state).toBe('idle');
     await r.session.press();
@@ -30,6 +33,22 @@ describe('push-to-talk', () => {
     expect(r.sink.writtenMs).toBeCloseTo(r.playout.generatedMs(reply.itemId), 0);
     expect(r.sink.writtenMs).toBeGreaterThan(500);
     expect(r.of('state').map((event) => event.state)).toEqual(['connecting', 'idle', 'listening', 'thinking', 'speaking', 'idle']);
+    await r.session.close();
+    expect(r.session.state).toBe('offline');
+    expect(r.of('state').at(-1)?.state).toBe('offline');
+  });
+
+  it("shows the user's words as they are transcribed, then the final transcript", async () => {
+    const r = await rig({ turnMode: 'push_to_talk' });
+    await r.session.connect();
+    await r.session.press();
+    r.mic.speak(1200);
+    await r.session.release();
+    const final = await r.until('transcript.user', (event) => event.final);
+    // The emulator's "transcript" is the speech's length; it arrives as a delta first.
+    const partial = r.of('transcript.user').filter((event) => !event.final);
+    expect(partial).toEqual([expect.objectContaining({ itemId: final.itemId, text: '[1.2 s of speech]' })]);
+    expect(final.text).toBe('[1.2 s of speech]');
   });
 
   it('drops a release under 100 ms with a hint instead of committing', async () => {
@@ -180,6 +199,57 @@ describe('barge-in', () => {
   });
 });
 
+describe('echo on speakers, with a canceller and a local detector', () => {
+  /** How loud the mic audio the server was sent since `from` (an index into the appends) was. */
+  const loudestSent = (r: Rig, from: number) => Math.max(...r.wire.sent('input_audio_buffer.append').slice(from).map((event) => levelDbfs(pcm16FromBytes(Buffer.from(String(event.audio), 'base64')))));
+
+  it('without a canceller, the mic is gated to silence while a reply plays on speakers, and not on headphones', async () => {
+    const loudest: Record<string, number> = {};
+    for (const echo of ['speakers', 'headphones'] as const) {
+      const r = await rig({ turnMode: 'server_vad', echo }, { speed: 1, emulator: paced });
+      await r.session.connect();
+      r.session.sendText('tell me something long');
+      await r.until('state', (event) => event.state === 'speaking');
+      await expect.poll(() => r.sink.writtenMs).toBeGreaterThan(100);
+      const from = r.wire.sent('input_audio_buffer.append').length;
+      // The reply's own sound, picked up no louder than it plays.
+      r.mic.faint(300);
+      expect(r.playout.playing).toBe(true);
+      await expect.poll(() => r.wire.sent('input_audio_buffer.append').length).toBeGreaterThanOrEqual(from + 5);
+      loudest[echo] = loudestSent(r, from);
+      await closeRig();
+    }
+    expect(loudest.speakers).toBe(-Infinity);
+    expect(loudest.headphones).toBeGreaterThan(-50);
+  });
+
+  it('sends the server what the canceller leaves of the mic, not the raw mic', async () => {
+    // All this mic picks up is the speaker's echo, which a perfect canceller removes.
+    const r = await rig({ turnMode: 'server_vad', echo: 'speakers' }, { echoCanceller: new SilencingCanceller() });
+    await r.session.connect();
+    r.mic.speak(400);
+    await expect.poll(() => r.wire.sent('input_audio_buffer.append').length).toBeGreaterThanOrEqual(10);
+    const levels = r.wire.sent('input_audio_buffer.append').map((event) => levelDbfs(pcm16FromBytes(Buffer.from(String(event.audio), 'base64'))));
+    expect(Math.max(...levels)).toBe(-Infinity);
+  });
+
+  it('the detector hearing the user over a reply stops playback at once, cut at what was heard', async () => {
+    const detector = new ManualDetector();
+    const r = await rig({ turnMode: 'server_vad', echo: 'speakers' }, { speed: 4, emulator: paced, echoCanceller: new SilencingCanceller(), speechDetector: detector });
+    await r.session.connect();
+    r.session.sendText('tell me something long');
+    await r.until('state', (event) => event.state === 'speaking');
+    r.mic.silence(200);
+    await expect.poll(() => detector.frames).toBeGreaterThan(0);
+    detector.speak(0);
+    const cut = await r.until('barge_in');
+    expect(cut.reason).toBe('speech');
+    expect(r.sink.flushes).toBe(1);
+    expect(r.playout.playing).toBe(false);
+    expect(r.wire.sent('conversation.item.truncate')).toEqual([expect.objectContaining({ item_id: cut.itemId, audio_end_ms: cut.audioEndMs })]);
+  });
+});
+
 describe('formats and recovery', () => {
   it('speaks G.711 μ-law both ways', async () => {
     const r = await rig({ encoding: 'pcmu', turnMode: 'push_to_talk' });
@@ -214,5 +284,6 @@ describe('formats and recovery', () => {
     r.mic.failNextStart({ code: 'internal', message: 'No microphone named "usb-headset" was found.', hint: 'Pick an input device in settings.' });
     await expect(r.session.connect()).rejects.toThrow(/usb-headset/);
     expect(r.of('problem')[0]?.problem.message).toContain('usb-headset');
+    expect(r.session.state).toBe('error');
   });
 });

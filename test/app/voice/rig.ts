@@ -41,6 +41,9 @@ export interface RigOptions {
   replyDeadlineMs?: number;
   /** A resumed conversation's text, given to the session before its first turn. */
   earlier?: RealtimeSessionOptions['earlier'];
+  /** The echo canceller and local speech detector the host gives a session on speakers. */
+  echoCanceller?: RealtimeSessionOptions['echoCanceller'];
+  speechDetector?: RealtimeSessionOptions['speechDetector'];
 }
 
 export async function rig(settings: Partial<VoiceSettings> = {}, options: RigOptions = {}): Promise<Rig> {
@@ -63,6 +66,8 @@ export async function rig(settings: Partial<VoiceSettings> = {}, options: RigOpt
     ...(options.runTool === undefined ? {} : { runTool: options.runTool }),
     ...(options.replyDeadlineMs === undefined ? {} : { replyDeadlineMs: options.replyDeadlineMs }),
     ...(options.earlier === undefined ? {} : { earlier: options.earlier }),
+    ...(options.echoCanceller === undefined ? {} : { echoCanceller: options.echoCanceller }),
+    ...(options.speechDetector === undefined ? {} : { speechDetector: options.speechDetector }),
     onEvent: log.push,
   });
   attach(created);
