@@ -34,16 +34,17 @@ describe('a voice reply the server stops streaming', () => {
   });
 
   it('is not given up while events keep coming, however long the reply', async () => {
-    // Paced at 40 tokens a second, the reply streams for longer than the deadline.
-    const r = await rig({ turnMode: 'push_to_talk' }, { replyDeadlineMs: 1_000, emulator: { latency: { rttMs: 0, uncachedInputTokenMs: 0, outputTokensPerSecond: 40, httpSetupMs: 0 } } });
+    // Paced at 100 tokens a second, the reply streams for longer than the deadline.
+    const r = await rig({ turnMode: 'push_to_talk' }, { replyDeadlineMs: 500, emulator: { latency: { rttMs: 0, uncachedInputTokenMs: 0, outputTokensPerSecond: 100, httpSetupMs: 0 } } });
     await r.session.connect();
     const started = performance.now();
     r.session.sendText('tell me something long');
     await r.until('transcript.assistant.done');
-    expect(performance.now() - started).toBeGreaterThan(1_000);
+    expect(performance.now() - started).toBeGreaterThan(500);
     expect(r.of('problem')).toEqual([]);
     expect(r.wire.sent('response.cancel')).toEqual([]);
-  });
+    // A reply paced in real time: a loaded machine stretches it, not the deadline's rule.
+  }, 20_000);
 });
 
 describe('server answers with a deadline', () => {
