@@ -6,6 +6,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { commandChannels, type MeetingView, type PushEvent } from '../../../app/contract';
 import { createCopilot, type Copilot } from '../../../app/host/copilot';
+import { startEmulator, type Emulator } from '../../../app/emulator/server';
+import { noLatency } from '../../../app/emulator/latency';
 import { fastScheduler, ScriptedMic, RecordingSink } from '../../../app/testing';
 import { nextEvent, testDeps } from '../../support/copilot';
 
@@ -18,10 +20,18 @@ afterEach(async () => {
 async function meetingCopilot(options: { systemAudio?: boolean } = {}) {
   const me = new ScriptedMic();
   const them = new ScriptedMic();
+  // The meeting asks for the microphone first; a voice conversation opened later gets its own.
+  const mics: ScriptedMic[] = [];
+  let emulator: Emulator | null = null;
   copilot = createCopilot({
     ...testDeps({}),
+    startEmulator: async () => (emulator = await startEmulator({ latency: noLatency })),
     voice: {
-      createMic: () => me,
+      createMic: () => {
+        const mic = mics.length === 0 ? me : new ScriptedMic();
+        mics.push(mic);
+        return mic;
+      },
       createSpeaker: () => new RecordingSink(),
       ...(options.systemAudio === false ? {} : { createSystemAudio: () => them }),
       scheduler: fastScheduler(20),
@@ -34,7 +44,8 @@ async function meetingCopilot(options: { systemAudio?: boolean } = {}) {
     return result.value as T;
   };
   const onEvent = (listener: (event: PushEvent) => void) => copilot!.onEvent(listener);
-  return { me, them, call, onEvent };
+  const hear = (text: string) => emulator!.hear(text);
+  return { me, them, mics, call, onEvent, hear };
 }
 
 const finalLine = (onEvent: (listener: (event: PushEvent) => void) => () => void, speaker: 'me' | 'them') =>
@@ -96,6 +107,29 @@ describe('meeting mode through the commands', () => {
     const heard = (await theirs).line.text;
     const reply = nextEvent(onEvent, (event): event is Extract<PushEvent, { type: 'turn.finished' }> => event.type === 'turn.finished' && event.turn.role === 'assistant');
     await call(commandChannels.sendMessage, { text: 'what did they just ask?' });
+    const { turn } = await reply;
+    expect(turn.text).toMatch(/^At \d\d:\d\d they said: "/);
+    expect(turn.text).toContain(heard);
+    expect(copilot!.snapshot().tools.map((tool) => [tool.name, tool.status])).toEqual([['get_meeting_transcript', 'succeeded']]);
+  });
+
+  it('answers a push-to-talk question from the meeting: the voice front calls the transcript tool and says what they asked', async () => {
+    const { them, mics, call, onEvent, hear } = await meetingCopilot();
+    await call(commandChannels.startMeeting);
+    const theirs = finalLine(onEvent, 'them');
+    them.speak(900);
+    them.silence(600);
+    const heard = (await theirs).line.text;
+
+    await call(commandChannels.startVoice);
+    const voiceMic = mics.at(-1)!;
+    expect(voiceMic).not.toBe(mics[0]);
+    // The emulator cannot understand audio: it is told what the held-key utterance says.
+    hear('what did they just ask?');
+    const reply = nextEvent(onEvent, (event): event is Extract<PushEvent, { type: 'turn.finished' }> => event.type === 'turn.finished' && event.turn.source === 'voice' && event.turn.role === 'assistant');
+    await call(commandChannels.pressToTalk);
+    voiceMic.speak(900);
+    await call(commandChannels.releaseToTalk);
     const { turn } = await reply;
     expect(turn.text).toMatch(/^At \d\d:\d\d they said: "/);
     expect(turn.text).toContain(heard);
