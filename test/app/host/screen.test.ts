@@ -2,8 +2,8 @@
  * "Ask about my screen" in the composition root, against the emulator on loopback: capturing asks
  * first with the tools' permission prompt (and its stored "always", revoked like a tool's), the
  * desktop port's picture comes back, the question reaches the agent with its image as an
- * `input_image` part, and saved history holds the picture only when the user kept it; with the voice on it goes into the
- * voice conversation instead.
+ * `input_image` part (or the voice conversation, when the voice is on and its model takes
+ * images), and saved history holds the picture only when the user kept it.
  */
 import Database from 'better-sqlite3';
 import { mkdtempSync, rmSync } from 'node:fs';
