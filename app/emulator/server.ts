@@ -51,6 +51,12 @@ export interface Emulator {
   requests: ResponseCreateEvent[];
   /** Queues a fault for the next response, or applies `evict_cache`/`expire_connection` now. */
   inject(fault: FaultInput, protocol?: Protocol): void;
+  /**
+   * Says what the next utterances committed on a Realtime socket (conversation or transcription)
+   * say, in order, since the emulator cannot understand audio: their transcript is this text, and
+   * the model reads it as what the user said.
+   */
+  hear(...utterances: string[]): void;
   /** Closes every open connection with `code` (1001 by default), as a server restart would. */
   dropConnections(code?: number): void;
   close(): Promise<void>;
@@ -77,6 +83,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   const latency: LatencyModel = { ...defaultLatency, ...options.latency };
   const maxMessageBytes = options.maxMessageBytes ?? 16 * 1024 * 1024;
   const faults = new FaultQueue();
+  const hearing: string[] = [];
   const keep = options.historyLimit ?? historyLimit;
   const requests: ResponseCreateEvent[] = [];
   const record = (event: ResponseCreateEvent): void => {
@@ -173,6 +180,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
           clock,
           latency,
           faults,
+          hearing,
           sessionLimitMs: options.realtimeSessionLimitMs ?? sixtyMinutes,
           onClose: () => live.delete(session),
         }),
@@ -211,6 +219,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     latency,
     requests,
     inject,
+    hear: (...utterances) => void hearing.push(...utterances),
     dropConnections(code = 1001) {
       for (const client of wss.clients) {
         if (code === 1006) client.terminate();

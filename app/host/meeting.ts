@@ -146,9 +146,16 @@ export class MeetingService {
     this.#options.save?.({ startedAt: this.#startedAt, notes: this.#notes, lines: [...this.#lines.values()].filter((line) => line.final) });
   }
 
-  /** The tool the voice and the agent answer questions about the meeting with. */
+  /**
+   * The tool the voice and the agent answer questions about the meeting with: the one held this
+   * run, or the one saved with the conversation that was opened.
+   */
   tool(): ToolDefinition {
-    return meetingTranscriptTool(() => this.#meeting, this.#options.now);
+    return meetingTranscriptTool(() => this.#meeting ?? this.#shown(), this.#options.now);
+  }
+
+  #shown(): HeldMeeting | null {
+    return this.#startedAt === null ? null : { live: false, transcript: transcriptOf(this.#startedAt, [...this.#lines.values()]) };
   }
 
   async close(): Promise<void> {
@@ -190,12 +197,18 @@ export class MeetingService {
 
 export const meetingToolName = 'get_meeting_transcript';
 
+/** A meeting the tool can read: the live or stopped session of this run, or a saved one shown again. */
+export interface HeldMeeting {
+  readonly live: boolean;
+  readonly transcript: MeetingTranscript;
+}
+
 /**
  * The meeting as a tool the voice and the agent can call: how a question asked by push to talk,
  * or typed into the chat, is answered from what was said. It reads only what the Meeting panel
  * shows, so it needs no permission.
  */
-export function meetingTranscriptTool(meeting: () => MeetingSession | null, now: () => number): ToolDefinition {
+export function meetingTranscriptTool(meeting: () => HeldMeeting | null, now: () => number): ToolDefinition {
   return {
     name: meetingToolName,
     description:
@@ -211,7 +224,9 @@ export function meetingTranscriptTool(meeting: () => MeetingSession | null, now:
       const current = meeting();
       if (current === null) return JSON.stringify({ live: false, lines: [], message: 'No meeting has been held yet; the user can start one from the Meeting panel.' });
       const { transcript } = current;
-      const lines = typeof args.last_minutes === 'number' ? transcript.recent(args.last_minutes * 60_000, now()) : transcript.finalBetween(0);
+      // "The last five minutes" of a meeting that is over are its own last five, not the clock's.
+      const end = current.live ? now() : transcript.startedAt + (transcript.finalBetween(0).at(-1)?.atMs ?? 0);
+      const lines = typeof args.last_minutes === 'number' ? transcript.recent(args.last_minutes * 60_000, end) : transcript.finalBetween(0);
       // The latest lines are what a question about the call is about.
       const text = MeetingTranscript.lines(lines.slice(-200));
       return JSON.stringify({ live: current.live, lines: text === '' ? [] : text.split('\n') });

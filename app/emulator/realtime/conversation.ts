@@ -22,7 +22,8 @@ export interface StoredAudio {
 
 export type Content =
   | { type: 'input_text'; text: string }
-  | { type: 'input_audio'; audio: StoredAudio | null; transcript: string | null }
+  /** `said`: what a test told the emulator this speech says (`Emulator.hear`), which it then reads as text. */
+  | { type: 'input_audio'; audio: StoredAudio | null; transcript: string | null; said?: string }
   | { type: 'input_image'; image_url: string; detail: 'auto' | 'low' | 'high' }
   | { type: 'output_text'; text: string }
   | { type: 'output_audio'; audio: StoredAudio | null; transcript: string };
@@ -116,7 +117,7 @@ export function toBrain(items: readonly Item[]): BrainMessage[] {
       const text = item.content.flatMap((part) => (part.type === 'input_text' ? [part.text] : [])).join(' ');
       if (text !== '') messages.push({ role: 'note', text });
     } else if (item.role === 'user') {
-      const text = item.content.flatMap((part) => (part.type === 'input_text' ? [part.text] : [])).join(' ');
+      const text = item.content.flatMap((part) => (part.type === 'input_text' ? [part.text] : part.type === 'input_audio' && part.said !== undefined ? [part.said] : [])).join(' ');
       const heardMs = item.content.reduce((sum, part) => sum + (part.type === 'input_audio' ? audioMs(part.audio) : 0), 0);
       const images = item.content.flatMap((part) => (part.type === 'input_image' ? [seeImage(part.image_url)] : []));
       if (images.length > 0) messages.push({ role: 'user', text, images });

@@ -43,6 +43,8 @@ export interface RealtimeSessionOptions {
   clock: EmulatorClock;
   latency: LatencyModel;
   faults: FaultQueue;
+  /** What the next utterances committed on any session say, oldest first (`Emulator.hear`); taken as they are committed. */
+  hearing?: string[];
   /** Session age limit (60 minutes by default); then `session_expired` and close 1001. */
   sessionLimitMs: number;
   onClose?: () => void;
@@ -328,12 +330,13 @@ export class RealtimeSession {
   /** The buffer becomes a user item: committed → item.added → item.done (PROTOCOL.md §2 "Voice turn"). */
   #commit(itemId: string, samples: Int16Array): void {
     const encoding = encodingOf(this.#config.audio.input.format);
+    const said = this.#options.hearing?.shift();
     const item: Item = {
       type: 'message',
       id: itemId,
       role: 'user',
       status: 'completed',
-      content: [{ type: 'input_audio', audio: { samples, sentSamples: samples.length, encoding }, transcript: null }],
+      content: [{ type: 'input_audio', audio: { samples, sentSamples: samples.length, encoding }, transcript: null, ...(said === undefined ? {} : { said }) }],
     };
     const previousItemId = this.#conversation.insert(item);
     this.#emit({ type: 'input_audio_buffer.committed', previous_item_id: previousItemId, item_id: itemId });
@@ -344,12 +347,13 @@ export class RealtimeSession {
 
   /**
    * The emulator cannot transcribe, and says so: the "transcript" is the speech's length in
-   * brackets, e.g. "[2.1 s of speech]", rather than a failure, so a UI still shows the turn.
+   * brackets, e.g. "[2.1 s of speech]", rather than a failure, so a UI still shows the turn; or
+   * what a test said the speech says.
    */
   #transcribe(item: Item, samples: Int16Array): void {
     const seconds = samplesToMs(samples.length, realtimePcmRate) / 1000;
-    const transcript = `[${seconds.toFixed(1)} s of speech]`;
     const part = item.type === 'message' ? item.content[0] : undefined;
+    const transcript = part?.type === 'input_audio' && part.said !== undefined ? part.said : `[${seconds.toFixed(1)} s of speech]`;
     if (part?.type === 'input_audio') part.transcript = transcript;
     this.#emit({ type: 'conversation.item.input_audio_transcription.delta', item_id: item.id, content_index: 0, delta: transcript });
     this.#emit({

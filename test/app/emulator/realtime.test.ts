@@ -450,6 +450,19 @@ describe('emulator /v1/realtime: input audio and turns', () => {
     client.ws.close();
   });
 
+  it('transcribes an utterance as the words a test said it holds, in order, and answers them as said', async () => {
+    emulator.hear('what time is it?', 'hello there');
+    const { client } = await open('/realtime?intent=transcription');
+    voiceTurn(client);
+    expect(await client.next('conversation.item.input_audio_transcription.completed')).toMatchObject({ transcript: 'what time is it?' });
+    client.ws.close();
+    const { client: voice } = await open();
+    voiceTurn(voice);
+    const done = (await voice.until(isDone)).at(-1) as Frame;
+    expect(JSON.stringify(responseOf(done).output)).toContain('Hello! I am Parley');
+    voice.ws.close();
+  });
+
   it('transcribes input honestly: a bracketed duration, not words', async () => {
     const { client } = await open();
     client.send({ type: 'session.update', session: { type: 'realtime', audio: { input: { transcription: { model: 'gpt-4o-transcribe', language: 'en' } } } } });

@@ -181,7 +181,8 @@ describe('conversation history in the composition root', () => {
 });
 
 describe('a meeting saved with its conversation', () => {
-  it('keeps the transcript and notes with the conversation, and shows them again when it is reopened after a restart', async () => {
+  /** A copilot with a meeting started in its conversation; `voice` is the same scripted audio for the next run. */
+  async function meetingStarted() {
     const me = new ScriptedMic();
     const them = new ScriptedMic();
     const voice = { createMic: () => me, createSystemAudio: () => them, createSpeaker: () => new RecordingSink(), scheduler: fastScheduler(20) };
@@ -189,6 +190,11 @@ describe('a meeting saved with its conversation', () => {
     const conversation = await value<CurrentConversation>(first.call(commandChannels.currentConversation, {}));
     await value(first.call(commandChannels.startMeeting, {}));
     const line = (speaker: 'me' | 'them') => nextEvent(first.onEvent, (event): event is Extract<PushEvent, { type: 'meeting.line' }> => event.type === 'meeting.line' && event.line.final && event.line.speaker === speaker);
+    return { me, them, voice, first, conversation, line };
+  }
+
+  it('keeps the transcript and notes with the conversation, and shows them again when it is reopened after a restart', async () => {
+    const { me, them, voice, first, conversation, line } = await meetingStarted();
     const theirs = line('them');
     them.speak(700);
     them.silence(600);
@@ -215,5 +221,21 @@ describe('a meeting saved with its conversation', () => {
     expect(shown.filter((event) => event.type === 'meeting.line')).toHaveLength(2);
     const exported = await value<{ content: string }>(second.call(commandChannels.exportMeeting, {}));
     expect(exported.content).toMatch(/- \*\*\d\d:\d\d Them:\*\*[\s\S]*- \*\*\d\d:\d\d Me:\*\*/);
+  });
+
+  it('answers a question about a meeting reopened from history, from its saved transcript', async () => {
+    const { them, voice, first, conversation, line } = await meetingStarted();
+    const theirs = line('them');
+    them.speak(1100);
+    them.silence(600);
+    const heard = (await theirs).line.text;
+    await value(first.call(commandChannels.stopMeeting, {}));
+    await stop(first);
+
+    const second = await startCopilot({ voice });
+    await value(second.call(commandChannels.openConversation, { id: conversation.id }));
+    const reply = await send(second, 'what did they just ask?');
+    expect(reply.text).toMatch(/^At \d\d:\d\d they said: "/);
+    expect(reply.text).toContain(heard);
   });
 });

@@ -6,6 +6,10 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { commandChannels, type MeetingView, type PushEvent } from '../../../app/contract';
 import { createCopilot, type Copilot } from '../../../app/host/copilot';
+import { meetingTranscriptTool } from '../../../app/host/meeting';
+import { MeetingTranscript } from '../../../app/meeting/transcript';
+import { startEmulator, type Emulator } from '../../../app/emulator/server';
+import { noLatency } from '../../../app/emulator/latency';
 import { fastScheduler, ScriptedMic, RecordingSink } from '../../../app/testing';
 import { nextEvent, testDeps } from '../../support/copilot';
 
@@ -18,10 +22,18 @@ afterEach(async () => {
 async function meetingCopilot(options: { systemAudio?: boolean } = {}) {
   const me = new ScriptedMic();
   const them = new ScriptedMic();
+  // The meeting asks for the microphone first; a voice conversation opened later gets its own.
+  const mics: ScriptedMic[] = [];
+  let emulator: Emulator | null = null;
   copilot = createCopilot({
     ...testDeps({}),
+    startEmulator: async () => (emulator = await startEmulator({ latency: noLatency })),
     voice: {
-      createMic: () => me,
+      createMic: () => {
+        const mic = mics.length === 0 ? me : new ScriptedMic();
+        mics.push(mic);
+        return mic;
+      },
       createSpeaker: () => new RecordingSink(),
       ...(options.systemAudio === false ? {} : { createSystemAudio: () => them }),
       scheduler: fastScheduler(20),
@@ -34,7 +46,8 @@ async function meetingCopilot(options: { systemAudio?: boolean } = {}) {
     return result.value as T;
   };
   const onEvent = (listener: (event: PushEvent) => void) => copilot!.onEvent(listener);
-  return { me, them, call, onEvent };
+  const hear = (text: string) => emulator!.hear(text);
+  return { me, them, mics, call, onEvent, hear };
 }
 
 const finalLine = (onEvent: (listener: (event: PushEvent) => void) => () => void, speaker: 'me' | 'them') =>
@@ -100,5 +113,56 @@ describe('meeting mode through the commands', () => {
     expect(turn.text).toMatch(/^At \d\d:\d\d they said: "/);
     expect(turn.text).toContain(heard);
     expect(copilot!.snapshot().tools.map((tool) => [tool.name, tool.status])).toEqual([['get_meeting_transcript', 'succeeded']]);
+  });
+
+  it('answers a push-to-talk question from the meeting: the voice front calls the transcript tool and says what they asked', async () => {
+    const { them, mics, call, onEvent, hear } = await meetingCopilot();
+    await call(commandChannels.startMeeting);
+    const theirs = finalLine(onEvent, 'them');
+    them.speak(900);
+    them.silence(600);
+    const heard = (await theirs).line.text;
+
+    await call(commandChannels.startVoice);
+    const voiceMic = mics.at(-1)!;
+    expect(voiceMic).not.toBe(mics[0]);
+    // The emulator cannot understand audio: it is told what the held-key utterance says.
+    hear('what did they just ask?');
+    const reply = nextEvent(onEvent, (event): event is Extract<PushEvent, { type: 'turn.finished' }> => event.type === 'turn.finished' && event.turn.source === 'voice' && event.turn.role === 'assistant');
+    await call(commandChannels.pressToTalk);
+    voiceMic.speak(900);
+    await call(commandChannels.releaseToTalk);
+    const { turn } = await reply;
+    expect(turn.text).toMatch(/^At \d\d:\d\d they said: "/);
+    expect(turn.text).toContain(heard);
+    expect(copilot!.snapshot().tools.map((tool) => [tool.name, tool.status])).toEqual([['get_meeting_transcript', 'succeeded']]);
+  });
+});
+
+describe('the meeting transcript tool', () => {
+  const minute = 60_000;
+  /** A meeting from 10:00 with lines at 1, 7 and 9 minutes in. */
+  function heldMeeting(): MeetingTranscript {
+    const transcript = new MeetingTranscript(10 * 60 * minute);
+    transcript.heard('them', 'a', 'Shall we start?', true, transcript.startedAt + 1 * minute);
+    transcript.heard('me', 'b', 'Yes, the budget first.', true, transcript.startedAt + 7 * minute);
+    transcript.heard('them', 'c', 'What about March?', true, transcript.startedAt + 9 * minute);
+    return transcript;
+  }
+  const ask = async (live: boolean, now: number, args: Record<string, unknown>) => {
+    const tool = meetingTranscriptTool(() => ({ live, transcript: heldMeeting() }), () => now);
+    return JSON.parse(await tool.execute(args, { signal: new AbortController().signal })) as { live: boolean; lines: string[] };
+  };
+
+  it('gives a live meeting\'s last minutes up to now', async () => {
+    // Now is 11 minutes in: the last three minutes hold the line said at 9.
+    expect(await ask(true, 10 * 60 * minute + 11 * minute, { last_minutes: 3 })).toEqual({ live: true, lines: ['[09:00] Them: What about March?'] });
+  });
+
+  it('gives the last minutes of a meeting that is over from its end, however long ago it was', async () => {
+    // It ended 9 minutes in: its last three minutes hold the lines said at 7 and 9.
+    const nextDay = 34 * 60 * minute;
+    expect(await ask(false, nextDay, { last_minutes: 3 })).toEqual({ live: false, lines: ['[07:00] Me: Yes, the budget first.', '[09:00] Them: What about March?'] });
+    expect((await ask(false, nextDay, {})).lines).toHaveLength(3);
   });
 });

@@ -2,7 +2,8 @@
  * "Ask about my screen" in the composition root, against the emulator on loopback: capturing asks
  * first with the tools' permission prompt (and its stored "always", revoked like a tool's), the
  * desktop port's picture comes back, the question reaches the agent with its image as an
- * `input_image` part, and saved history holds the picture only when the user kept it.
+ * `input_image` part (or the voice conversation, when the voice is on and its model takes
+ * images), and saved history holds the picture only when the user kept it.
  */
 import Database from 'better-sqlite3';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -15,6 +16,7 @@ import { startEmulator, type Emulator } from '../../../app/emulator/server';
 import { createCopilot, type Copilot, type CopilotDeps } from '../../../app/host/copilot';
 import { screenshotNotKept } from '../../../app/host/screen';
 import { encodePng } from '../../../main/png';
+import { fastScheduler, frameRecorder, RecordingSink, ScriptedMic } from '../../../app/testing';
 import { nextEvent, testDeps } from '../../support/copilot';
 
 let dir: string;
@@ -120,5 +122,30 @@ describe('asking about a screenshot', () => {
   it('refuses what is not a PNG or JPEG data URL, in words', async () => {
     const running = await online();
     expect(await running.call(commandChannels.askAboutScreen, { text: 'what?', image: 'https://example.com/a.png', keep: false })).toMatchObject({ ok: false, problem: { message: expect.stringContaining('PNG or JPEG data URL') } });
+  });
+
+  it('with the voice on and a model that takes images, sends the picture into the voice conversation, which answers about it', async () => {
+    const wire = frameRecorder();
+    const running = await online({ createWebSocket: wire.createWebSocket, voice: { createMic: () => new ScriptedMic(), createSpeaker: () => new RecordingSink(), scheduler: fastScheduler(20) } });
+    expect(await running.call(commandChannels.startVoice, undefined)).toEqual({ ok: true, value: null });
+    const reply = nextEvent(running.onEvent, finished);
+    expect(await running.call(commandChannels.askAboutScreen, { text: 'What is this window?', image: shot, keep: false })).toMatchObject({ ok: true });
+    // The emulator's realtime model describes the picture it was given (it cannot see it).
+    const { turn } = await reply;
+    expect(turn.source).toBe('voice');
+    expect(turn.text).toContain('I received a 8×6 PNG image with your question "What is this window?"');
+    const created = wire.frames.filter((entry) => entry.protocol === 'realtime' && entry.direction === 'client' && entry.frame.type === 'conversation.item.create');
+    expect(created.map((entry) => entry.frame.item)).toContainEqual(
+      expect.objectContaining({
+        type: 'message',
+        role: 'user',
+        content: [
+          { type: 'input_text', text: 'What is this window?' },
+          { type: 'input_image', image_url: shot, detail: 'auto' },
+        ],
+      }),
+    );
+    // Not also an agent turn.
+    expect(JSON.stringify(server?.requests)).not.toContain('data:image');
   });
 });
