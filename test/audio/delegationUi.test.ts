@@ -46,7 +46,7 @@ describe('a delegated task in the UI', () => {
     await page.getByRole('button', { name: 'Tools', exact: true }).click();
     await page.getByRole('textbox', { name: 'Message' }).fill('find the TODO items in my notes');
     await page.getByRole('button', { name: 'Send' }).click();
-    const dialog = page.getByRole('dialog', { name: 'Allow search_notes?' });
+    const dialog = page.getByRole('dialog', { name: /^Parley wants to search your notes for / });
     await dialog.waitFor({ timeout: 20_000 });
     const panel = page.getByRole('region', { name: 'Tool activity' });
     await panel.locator('li', { hasText: 'delegate_to_agent' }).waitFor();
