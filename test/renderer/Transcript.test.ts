@@ -107,4 +107,17 @@ describe('Transcript', () => {
     await rerender({ turns: [turn(0), turn(1), turn(2), waiting], streaming: true });
     expect(screen.getByRole('status').textContent).toBe('The service is rate-limiting requests; Parley will try again in 2 s.');
   });
+
+  it('points a failed reply\'s hint at its Retry button, and leaves an older failure\'s hint alone', () => {
+    const problem = { code: 'connection_failed' as const, message: 'The connection closed before the reply finished.', hint: 'Send your message again; the connection reopens on its own.' };
+    const older: Turn = { ...turn(1), status: 'failed', text: '', problem };
+    const last: Turn = { ...turn(3), status: 'failed', text: '', problem };
+    render(Transcript, { props: { turns: [turn(0), older, turn(2), last], streaming: false } });
+    const [olderNote, lastNote] = screen.getAllByRole('note').filter((note) => note.classList.contains('problem'));
+    expect(lastNote?.textContent).toBe('The connection closed before the reply finished. Press Retry; the connection reopens on its own.');
+    expect(lastNote?.closest('li')?.querySelector('button.retry')?.textContent).toBe('Retry');
+    // The older failure has no Retry beside it, so its advice stays as the app wrote it.
+    expect(olderNote?.textContent).toContain('Send your message again');
+    expect(document.querySelector('[aria-live="polite"]')?.textContent).toBe('Parley could not reply: The connection closed before the reply finished. Press Retry; the connection reopens on its own.');
+  });
 });
