@@ -180,6 +180,8 @@ async function main(): Promise<void> {
   for (const problem of loaded.problems) log.warn('settings', { problem });
   const keyStore = await openKeyStore({ dir: userData, safeStorage, fs, platform: process.platform, log });
 
+  // One overlay for the window; the bounds tracker asks it for the size to keep while it is on.
+  const compactOverlay = compactWindow(() => mainWindow);
   const copilot: Copilot = createCopilot({
     ...nodeCopilotDeps(process.env, log),
     settingsStore: copilotSettingsStore(settingsFile, loaded),
@@ -187,7 +189,7 @@ async function main(): Promise<void> {
     // Electronegativity OPEN_EXTERNAL_JS_CHECK: the composition root passes only URLs the openLink schema checked to be http or https.
     openExternal: (url) => shell.openExternal(url),
     captureScreen: screenCapturer({ desktopCapturer, screen, window: () => mainWindow }),
-    setCompact: compactWindow(() => mainWindow),
+    setCompact: (compact) => compactOverlay.set(compact),
   });
   registerIpc({ ipcMain, copilot, log, isTrustedSender });
 
@@ -197,6 +199,7 @@ async function main(): Promise<void> {
     trackWindowBounds(window, {
       save: (bounds) => settingsFile.update((current) => ({ ...current, window: bounds })),
       onError: (error) => log.warn('the window position could not be saved', { error: error.message }),
+      reshapedFrom: () => compactOverlay.normalBounds(),
     });
     forwardEvents(copilot, window.webContents);
     applyContentProtection(window, settingsFile.current().hideFromCapture);

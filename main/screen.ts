@@ -45,20 +45,30 @@ export const compactSize = { width: 380, height: 460 };
  * Compact mode for calls: the window shrinks to the overlay and floats above the others; off, it
  * goes back to the size it had.
  */
-export function compactWindow(window: () => Pick<BrowserWindow, 'setAlwaysOnTop' | 'getBounds' | 'setBounds' | 'setMinimumSize' | 'isDestroyed'> | null): (compact: boolean) => void {
+export interface CompactWindow {
+  /** Turns the overlay on or off. */
+  set(compact: boolean): void;
+  /** While the overlay is on, the window's bounds from before it (the ones to keep); else null. */
+  normalBounds(): Electron.Rectangle | null;
+}
+
+export function compactWindow(window: () => Pick<BrowserWindow, 'setAlwaysOnTop' | 'getBounds' | 'setBounds' | 'setMinimumSize' | 'isDestroyed'> | null): CompactWindow {
   let before: Electron.Rectangle | null = null;
-  return (compact) => {
-    const target = window();
-    if (target === null || target.isDestroyed()) return;
-    target.setAlwaysOnTop(compact, 'floating');
-    if (compact) {
-      before ??= target.getBounds();
-      target.setMinimumSize(320, 300);
-      target.setBounds({ ...compactSize });
-    } else if (before !== null) {
-      target.setMinimumSize(480, 400);
-      target.setBounds(before);
-      before = null;
-    }
+  return {
+    set: (compact) => {
+      const target = window();
+      if (target === null || target.isDestroyed()) return;
+      target.setAlwaysOnTop(compact, 'floating');
+      if (compact) {
+        before ??= target.getBounds();
+        target.setMinimumSize(320, 300);
+        target.setBounds({ ...compactSize });
+      } else if (before !== null) {
+        target.setMinimumSize(480, 400);
+        target.setBounds(before);
+        before = null;
+      }
+    },
+    normalBounds: () => (before === null ? null : { ...before }),
   };
 }

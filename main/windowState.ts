@@ -50,6 +50,11 @@ export interface TrackOptions {
   setTimer?: (callback: () => void, ms: number) => unknown;
   clearTimer?: (timer: unknown) => void;
   onError?: (error: Error) => void;
+  /**
+   * The bounds to save instead of the window's own while it is reshaped for a while (the compact
+   * overlay), so the next start opens at the normal size; null when it is not.
+   */
+  reshapedFrom?: () => Rectangle | null;
 }
 
 /** Saves the window's normal (not maximised or minimised) bounds after it settles and when it closes. */
@@ -63,7 +68,7 @@ export function trackWindowBounds(window: TrackedWindow, options: TrackOptions):
     if (timer !== null) clearTimer(timer);
     timer = null;
     if (window.isDestroyed()) return;
-    const { x, y, width, height } = window.getNormalBounds();
+    const { x, y, width, height } = options.reshapedFrom?.() ?? window.getNormalBounds();
     const bounds = { x: Math.round(x), y: Math.round(y), width: Math.round(width), height: Math.round(height) };
     const key = JSON.stringify(bounds);
     if (key === last) return;

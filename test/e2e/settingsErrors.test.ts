@@ -84,6 +84,25 @@ describe('settings errors and tool permissions in the UI', () => {
     await page.close();
   });
 
+  it('keeps the panel\'s close button clear of the form, narrow and wide', async () => {
+    const page = await open();
+    await page.getByRole('button', { name: 'Settings', exact: true }).click();
+    const panel = page.getByRole('region', { name: 'Settings' });
+    const close = page.getByRole('button', { name: 'Close Settings' });
+    const firstField = panel.locator('form .field').first();
+    const firstGroup = panel.getByRole('group').first();
+    const apart = (a: { x: number; y: number; width: number; height: number } | null, b: typeof a): boolean =>
+      a !== null && b !== null && (a.x + a.width <= b.x || b.x + b.width <= a.x || a.y + a.height <= b.y || b.y + b.height <= a.y);
+    for (const width of [420, 1280]) {
+      await page.setViewportSize({ width, height: 800 });
+      await firstField.waitFor();
+      expect(apart(await close.boundingBox(), await firstField.boundingBox()), `close button over the first field at ${width} px`).toBe(true);
+      expect(apart(await close.boundingBox(), await firstGroup.boundingBox()), `close button over the OpenAI group at ${width} px`).toBe(true);
+    }
+    await shoot(page, 'settings-close');
+    await page.close();
+  });
+
   it('asks for a note in a sentence; "Always allow" shows in settings, and Revoke makes the next note ask again', async () => {
     const page = await open();
     await send(page, 'remember buy milk');

@@ -257,6 +257,20 @@ describe('the desktop shell around the window', { timeout: 30_000 }, () => {
     await waitFor(() => expect(JSON.parse(readFileSync(join(userData, 'settings.json'), 'utf8'))).toMatchObject({ window: { x: 300, y: 100, width: 1100, height: 700 } }));
   });
 
+  it('keeps the normal window bounds, not the compact overlay, for the next start', async () => {
+    const saved = { x: 200, y: 100, width: 1000, height: 700 };
+    electron = await launch({ singleInstance: true, settings: { ...defaultSettings, window: saved } });
+    const window = await theWindow(electron);
+    window.setBounds({ x: 300 });
+    expect(await callFromPage(electron, commandChannels.setCompact, { compact: true })).toMatchObject({ ok: true });
+    expect(window.getBounds()).toMatchObject({ width: 380, height: 460 });
+    window.close(); // hides to the tray with the overlay still on, saving the bounds on the way
+    // Settings are written one after another, so once this save lands the close's has too.
+    expect(await callFromPage(electron, commandChannels.updateSettings, { patch: { hotkey: 'Alt+F13' } })).toMatchObject({ ok: true });
+    const written = JSON.parse(readFileSync(join(userData, 'settings.json'), 'utf8')) as { window: unknown; hotkey: string };
+    expect(written).toMatchObject({ hotkey: 'Alt+F13', window: { x: 300, y: 100, width: 1000, height: 700 } });
+  });
+
   it('ignores saved bounds on a display that is gone', async () => {
     electron = await launch({ singleInstance: true, settings: { ...defaultSettings, window: { x: 5000, y: 100, width: 1000, height: 700 } } });
     await waitFor(() => expect(electron?.BrowserWindow.created).toHaveLength(1));

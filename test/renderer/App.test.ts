@@ -187,9 +187,20 @@ describe('App', () => {
     const { bridge } = scriptedBridge();
     renderApp(bridge);
     expect(await screen.findByText('Offline (emulator)')).toBeTruthy();
-    expect(screen.getByRole('note').textContent).toContain('OPENAI_API_KEY');
+    // The desktop app stores a pasted key, so the way online is Settings, not the environment.
+    await waitFor(() => expect(screen.getByRole('note').textContent).toContain('Paste an API key in Settings to go online.'));
+    expect(screen.getByRole('note').textContent).not.toContain('OPENAI_API_KEY');
     // Not dressed as connected: the indicator carries the offline look (a hollow dot), not the green one.
     expect(screen.getByRole('status', { name: 'Connection' }).dataset.offline).toBe('true');
+  });
+
+  it('tells browser mode, where no key can be stored, to set OPENAI_API_KEY', async () => {
+    const { bridge } = scriptedBridge();
+    const unstorable = { ...settingsView, key: { set: false, lastFour: null, storage: 'unavailable' as const, note: 'This window cannot store an API key.' } };
+    bridge.getSettings = async () => ({ ok: true, value: unstorable });
+    renderApp(bridge);
+    await waitFor(() => expect(screen.getByRole('note').textContent).toContain('Set OPENAI_API_KEY and restart to go online.'));
+    expect(screen.getByRole('note').textContent).not.toContain('Settings');
   });
 
   it('suggests things to try on the empty screen, and a suggestion is sent as a message', async () => {

@@ -107,4 +107,55 @@ describe('Transcript', () => {
     await rerender({ turns: [turn(0), turn(1), turn(2), waiting], streaming: true });
     expect(screen.getByRole('status').textContent).toBe('The service is rate-limiting requests; Parley will try again in 2 s.');
   });
+
+  it('points a failed reply\'s hint at its Retry button, and leaves an older failure\'s hint alone', () => {
+    const problem = { code: 'connection_failed' as const, message: 'The connection closed before the reply finished.', hint: 'Send your message again; the connection reopens on its own.' };
+    const older: Turn = { ...turn(1), status: 'failed', text: '', problem };
+    const last: Turn = { ...turn(3), status: 'failed', text: '', problem };
+    render(Transcript, { props: { turns: [turn(0), older, turn(2), last], streaming: false } });
+    const [olderNote, lastNote] = screen.getAllByRole('note').filter((note) => note.classList.contains('problem'));
+    expect(lastNote?.textContent).toBe('The connection closed before the reply finished. Press Retry; the connection reopens on its own.');
+    expect(lastNote?.closest('li')?.querySelector('button.retry')?.textContent).toBe('Retry');
+    // The older failure has no Retry beside it, so its advice stays as the app wrote it.
+    expect(olderNote?.textContent).toContain('Send your message again');
+    expect(document.querySelector('[aria-live="polite"]')?.textContent).toBe('Parley could not reply: The connection closed before the reply finished. Press Retry; the connection reopens on its own.');
+  });
+
+  it('counts turns that arrive while scrolled up (voice, another window) on the pill, and follows again when you send', async () => {
+    const turns = [turn(0), turn(1), turn(2), turn(3)];
+    const { rerender } = render(Transcript, { props: { turns, streaming: false } });
+    // jsdom lays nothing out: give the transcript a tall content and a short view it can scroll in.
+    const viewport = screen.getByRole('region', { name: 'Transcript' });
+    let top = 0;
+    Object.defineProperty(viewport, 'scrollHeight', { configurable: true, get: () => 5000 });
+    Object.defineProperty(viewport, 'clientHeight', { configurable: true, get: () => 400 });
+    Object.defineProperty(viewport, 'scrollTop', { configurable: true, get: () => top, set: (value: number) => (top = value) });
+    const scrollTo = async (to: number): Promise<void> => {
+      top = to;
+      await fireEvent.scroll(viewport);
+    };
+    const pill = (): string | null => screen.queryByRole('button', { name: /Jump to latest/ })?.textContent?.trim() ?? null;
+    await scrollTo(4600);
+    expect(pill()).toBeNull();
+    await scrollTo(1000);
+    expect(pill()).toBe('Jump to latest');
+
+    const voice = (index: number): Turn => ({ ...turn(index), source: 'voice' });
+    const withVoice = [...turns, voice(4), voice(5)];
+    await rerender({ turns: withVoice });
+    expect(pill()).toBe('Jump to latest · 2 new');
+    // A typed exchange from another window is new here too, and does not pull the reader down.
+    const fromElsewhere = [...withVoice, turn(6), turn(7)];
+    await rerender({ turns: fromElsewhere });
+    expect(pill()).toBe('Jump to latest · 4 new');
+    expect(top).toBe(1000);
+    // A reply streaming into (or regenerated in) the same turn is not another new turn.
+    await rerender({ turns: [...fromElsewhere.slice(0, -1), { ...turn(7), text: 'turn number 7, regenerated' }] });
+    expect(pill()).toBe('Jump to latest · 4 new');
+
+    // Sending from this window brings the end, and your message, into view.
+    await rerender({ sending: true });
+    await waitFor(() => expect(pill()).toBeNull());
+    expect(top).toBe(5000);
+  });
 });

@@ -71,6 +71,7 @@ export class Conversation {
   get inspector(): InspectorSummary | null {
     return this.#inspector;
   }
+  /** True while this window sends a message or a screen question. */
   get sending(): boolean {
     return this.#sending;
   }
@@ -158,9 +159,14 @@ export class Conversation {
 
   /** Sends a question with the screenshot the user accepted; false (with a notice) when refused. */
   async askAboutScreen(text: string, image: string, keep: boolean): Promise<boolean> {
-    const result = await this.#bridge.askAboutScreen({ text, image, keep });
-    if (!result.ok) this.#notify(result.problem);
-    return result.ok;
+    this.#sending = true;
+    try {
+      const result = await this.#bridge.askAboutScreen({ text, image, keep });
+      if (!result.ok) this.#notify(result.problem);
+      return result.ok;
+    } finally {
+      this.#sending = false;
+    }
   }
 
   /** Compact mode for calls on or off; whether the window now stays on top (the desktop app). */
