@@ -46,7 +46,7 @@ async function open(width = 1280, colorScheme: 'light' | 'dark' = 'light'): Prom
 /** Presses "Ask about my screen", allows capturing once, and waits for the preview. */
 async function capture(page: Page): Promise<ReturnType<Page['getByRole']>> {
   await page.getByRole('button', { name: 'Ask about my screen' }).click();
-  const prompt = page.getByRole('dialog', { name: 'Allow screen_capture?' });
+  const prompt = page.getByRole('dialog', { name: 'Parley wants to capture your screen to show the assistant' });
   await prompt.getByRole('button', { name: 'Allow once' }).click();
   const preview = page.getByRole('dialog', { name: 'Ask about this screenshot' });
   await preview.getByText(/^Sending \d+ × \d+ pixels$/).waitFor();
