@@ -6,37 +6,16 @@
  * picture arriving at the emulator, whose brain says what size of image it got. Cancelled,
  * nothing is sent: the next message is still the emulator's first.
  */
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chromiumPath, repoRoot, runBrowserMode, type RunningBrowserMode } from '../support/browserMode';
+import type { Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
+import { resultsDir, useBrowserMode } from '../support/browserMode';
 
-const resultsDir = join(repoRoot, 'test-results/e2e');
-let configHome: string;
-let server: RunningBrowserMode;
-let browser: Browser;
-
-beforeAll(async () => {
-  await mkdir(resultsDir, { recursive: true });
-  configHome = await mkdtemp(join(tmpdir(), 'parley-e2e-screen-'));
-  server = await runBrowserMode({ XDG_CONFIG_HOME: configHome });
-  browser = await chromium.launch({
-    executablePath: chromiumPath(),
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream'],
-  });
-});
-afterAll(async () => {
-  await browser?.close();
-  await server?.stop();
-  await rm(configHome, { recursive: true, force: true });
-});
+const rig = useBrowserMode(['--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream']);
 
 async function open(width = 1280, colorScheme: 'light' | 'dark' = 'light'): Promise<Page> {
-  const page = await browser.newPage({ viewport: { width, height: 800 }, colorScheme });
-  await page.goto(server.url);
+  const page = await rig.browser.newPage({ viewport: { width, height: 800 }, colorScheme });
+  await page.goto(rig.server.url);
   await page.getByRole('status', { name: 'Connection' }).filter({ hasText: 'Offline (emulator)' }).waitFor();
   // Each test starts a conversation of its own on the one browser-mode server.
   await page.getByRole('button', { name: 'New conversation' }).click();

@@ -3,33 +3,16 @@
  * shows both, in Parley's words, beside their fields; the prompt for a note says what will happen;
  * "Always allow" lands in Settings → Tool permissions, and Revoke there makes the next call ask again.
  */
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Browser, Locator, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium, repoRoot, runBrowserMode, type RunningBrowserMode } from '../support/browserMode';
+import type { Locator, Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
+import { resultsDir, useBrowserMode } from '../support/browserMode';
 
-const resultsDir = join(repoRoot, 'test-results/e2e');
-let configHome: string;
-let server: RunningBrowserMode;
-let browser: Browser;
-
-beforeAll(async () => {
-  await mkdir(resultsDir, { recursive: true });
-  configHome = await mkdtemp(join(tmpdir(), 'parley-e2e-settings-'));
-  server = await runBrowserMode({ XDG_CONFIG_HOME: configHome });
-  browser = await launchChromium();
-});
-afterAll(async () => {
-  await browser?.close();
-  await server?.stop();
-  await rm(configHome, { recursive: true, force: true });
-});
+const rig = useBrowserMode();
 
 async function open(): Promise<Page> {
-  const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
-  await page.goto(server.url);
+  const page = await rig.browser.newPage({ viewport: { width: 1280, height: 800 } });
+  await page.goto(rig.server.url);
   await page.getByRole('status', { name: 'Connection' }).filter({ hasText: 'Offline (emulator)' }).waitFor();
   return page;
 }

@@ -83,23 +83,26 @@ export function chromiumPath(): string {
   return found;
 }
 
-/** Debian Chromium, headless, with the flags this closed network needs (DESIGN.md, "Chromium"). */
-export function launchChromium(): Promise<Browser> {
+/**
+ * Debian Chromium, headless, with the flags this closed network needs (the
+ * project README's browser notes), and any a test adds (e.g. a fake screen for `getDisplayMedia`).
+ */
+export function launchChromium(extraArgs: readonly string[] = []): Promise<Browser> {
   return chromium.launch({
     executablePath: chromiumPath(),
     headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', ...extraArgs],
   });
 }
 
 /** One browser mode and one Chromium for a test file, started before its tests and stopped after. */
-export function useBrowserMode(): { readonly server: RunningBrowserMode; readonly browser: Browser } {
+export function useBrowserMode(chromiumArgs: readonly string[] = []): { readonly server: RunningBrowserMode; readonly browser: Browser } {
   let server: RunningBrowserMode | undefined;
   let browser: Browser | undefined;
   beforeAll(async () => {
     await mkdir(resultsDir, { recursive: true });
     server = await runBrowserMode();
-    browser = await launchChromium();
+    browser = await launchChromium(chromiumArgs);
   });
   afterAll(async () => {
     await browser?.close();
