@@ -96,6 +96,9 @@ export class RealtimeConnection {
     });
     this.#socket = socket;
     const created = this.#waiters.created();
+    // When the socket never opens, nothing awaits `created`, and the close rejects it: that must
+    // not surface as an unhandled rejection (a recovery's failed attempt is expected).
+    created.catch(() => undefined);
     await socket.connect();
     try {
       await created;
