@@ -112,7 +112,12 @@ export class RealtimeConnection {
       }
       throw error;
     }
-    if (this.#lifecycle.status !== 'recovering' && this.#lifecycle.status !== 'closed') this.#lifecycle = { status: 'open', socket };
+    // Closed while this socket was opening (a recovery's attempt in flight): it must not stay open.
+    if (this.#closedForGood()) {
+      socket.close();
+      return;
+    }
+    if (this.#lifecycle.status !== 'recovering') this.#lifecycle = { status: 'open', socket };
   }
 
   /** Sends on the open socket; with none open the event is dropped (recovery replays what matters). */
