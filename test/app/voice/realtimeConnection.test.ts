@@ -10,6 +10,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { noLatency } from '../../../app/emulator/latency';
 import { startEmulator, type Emulator } from '../../../app/emulator/server';
 import { realtimeSocketUrl, type RealtimeEvent } from '../../../app/protocol/realtime';
+import { SocketError } from '../../../app/transport/socket';
 import { eventLog, frameRecorder, ManualClock } from '../../../app/testing';
 import { RealtimeConnection, type InvalidFrame } from '../../../app/voice/realtimeConnection';
 import type { VoiceSessionEvent, VoiceState } from '../../../app/voice/session';
@@ -82,6 +83,15 @@ async function emulator(): Promise<Emulator> {
 
 const voiceUrl = (server: Emulator) => realtimeSocketUrl(server.baseUrl, defaultVoiceSettings.model);
 
+/** An open connection that the user closes as soon as a recovery starts its first attempt. */
+async function closedOnFirstReconnect() {
+  const server = await emulator();
+  const c = connection({ url: voiceUrl(server) });
+  await c.connection.open();
+  void c.until('reconnect').then(() => c.connection.close());
+  return { server, c };
+}
+
 /** States the host was put in, in order. */
 const states = (log: { of: (type: 'host.state') => Array<{ state: VoiceState }> }) => log.of('host.state').map((entry) => entry.state);
 
@@ -111,11 +121,13 @@ describe('RealtimeConnection', () => {
     expect(c.connection.lifecycle.status).toBe('open');
   });
 
-  // 3000 is how the service refuses a key; any other close outside the recoverable set is final too.
+  // 3000 is how the service refuses a key; any other close outside the recoverable set is final
+  // too, and a normal close (1000) has nothing to explain.
   it.each([
-    [3000, 'error'],
-    [4000, 'offline'],
-  ] as const)('after a close with %i, which no retry can fix, it is %s and says why, without trying again', async (code, state) => {
+    [3000, 'error', ['The connection closed unexpectedly (code 3000: emulator dropping connections).']],
+    [4000, 'offline', ['The connection closed unexpectedly (code 4000: emulator dropping connections).']],
+    [1000, 'offline', []],
+  ] as const)('after a close with %i, which no retry can fix, it is %s and says why, without trying again', async (code, state, problems) => {
     const server = await emulator();
     const c = connection({ url: voiceUrl(server) });
     await c.connection.open();
@@ -123,7 +135,7 @@ describe('RealtimeConnection', () => {
     await c.until('host.state');
     expect(states(c)).toEqual([state]);
     expect(c.of('host.lost').map((entry) => entry.code)).toEqual([code]);
-    expect(c.of('problem').map((event) => event.problem.message)).toEqual([`The connection closed unexpectedly (code ${code}: emulator dropping connections).`]);
+    expect(c.of('problem').map((event) => event.problem.message)).toEqual(problems);
     expect(c.of('reconnect')).toEqual([]);
     expect(c.connection.lifecycle.status).toBe('closed');
   });
@@ -166,13 +178,28 @@ describe('RealtimeConnection', () => {
   });
 
   it('stops trying when it is closed during recovery', async () => {
-    const server = await emulator();
-    const c = connection({ url: voiceUrl(server) });
-    await c.connection.open();
-    void c.until('reconnect').then(() => c.connection.close());
+    const { server, c } = await closedOnFirstReconnect();
     await server.close();
     await c.until('host.state', (entry) => entry.state === 'error');
     expect(c.of('reconnect')).toHaveLength(1);
+    expect(c.connection.lifecycle.status).toBe('closed');
+  });
+
+  it('before it opens, sends nothing and settles updates at once', async () => {
+    const server = await emulator();
+    const c = connection({ url: voiceUrl(server) });
+    c.connection.send({ type: 'response.create' });
+    await expect(c.connection.update(sessionConfig(defaultVoiceSettings))).resolves.toBeUndefined();
+    expect(c.wire.sockets).toEqual([]);
+    expect(c.connection.lifecycle.status).toBe('idle');
+  });
+
+  it('closed while a recovery reconnects, it does not come back', async () => {
+    const { server, c } = await closedOnFirstReconnect();
+    server.dropConnections(1001);
+    await c.until('socket', (event) => event.state.status === 'closed' && c.wire.sockets.length === 2);
+    expect(c.of('recovered')).toEqual([]);
+    expect(states(c)).toEqual(['connecting']);
     expect(c.connection.lifecycle.status).toBe('closed');
   });
 
@@ -213,6 +240,18 @@ async function scriptedServer(options: { quiet?: boolean; onMessage?: (ws: WebSo
 const updated = (ws: WebSocket, message: Record<string, unknown>) => ws.send(JSON.stringify({ type: 'session.updated', event_id: `event_${String(message.event_id)}`, session: message.session }));
 
 describe('RealtimeConnection against a scripted server', () => {
+  it('fails a settings change pending when the server closes normally, naming the close', async () => {
+    const server = await scriptedServer({ onMessage: (ws, message) => (message.event_id === 'parley_voice_update_1' ? updated(ws, message) : ws.close(1000)) });
+    const c = connection({ url: server.url });
+    await c.connection.open();
+    const failure = await c.connection.update(sessionConfig(defaultVoiceSettings)).then(
+      () => null,
+      (error: unknown) => error,
+    );
+    expect(failure).toBeInstanceOf(SocketError);
+    expect((failure as SocketError).problem).toMatchObject({ code: 'connection_failed', message: 'The voice connection closed (code 1000).' });
+  });
+
   it('skips a known event with a wrong field, says which, and still hears the next one', async () => {
     const server = await scriptedServer({
       onMessage: (ws, message) => {
