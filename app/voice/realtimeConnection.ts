@@ -96,6 +96,9 @@ export class RealtimeConnection {
     });
     this.#socket = socket;
     const created = this.#waiters.created();
+    // When the socket never opens, nothing awaits `created`, and the close rejects it: that must
+    // not surface as an unhandled rejection (a recovery's failed attempt is expected).
+    created.catch(() => undefined);
     await socket.connect();
     try {
       await created;
@@ -109,7 +112,12 @@ export class RealtimeConnection {
       }
       throw error;
     }
-    if (this.#lifecycle.status !== 'recovering' && this.#lifecycle.status !== 'closed') this.#lifecycle = { status: 'open', socket };
+    // Closed while this socket was opening (a recovery's attempt in flight): it must not stay open.
+    if (this.#closedForGood()) {
+      socket.close();
+      return;
+    }
+    if (this.#lifecycle.status !== 'recovering') this.#lifecycle = { status: 'open', socket };
   }
 
   /** Sends on the open socket; with none open the event is dropped (recovery replays what matters). */
