@@ -174,7 +174,9 @@ export class RealtimeConnection {
 
   async #onClosed(state: Closed): Promise<void> {
     const { host, label } = this.#options;
-    this.#waiters.rejectAll(new SocketError(state.problem ?? { code: 'connection_failed', message: `The ${label} connection closed (code ${state.code}).`, hint: 'It reconnects on its own.' }));
+    // A normal close is not retried (see below), so only a recoverable one may promise a reconnect.
+    const hint = isRecoverableClose(state.code) ? 'It reconnects on its own.' : 'Voice is off now and does not reconnect by itself.';
+    this.#waiters.rejectAll(new SocketError(state.problem ?? { code: 'connection_failed', message: `The ${label} connection closed (code ${state.code}).`, hint }));
     if (this.#closedForGood()) return;
     await host.onLost(state);
     if (!isRecoverableClose(state.code)) {

@@ -249,7 +249,8 @@ describe('RealtimeConnection against a scripted server', () => {
       (error: unknown) => error,
     );
     expect(failure).toBeInstanceOf(SocketError);
-    expect((failure as SocketError).problem).toMatchObject({ code: 'connection_failed', message: 'The voice connection closed (code 1000).' });
+    // Not retried, so the hint does not promise a reconnect.
+    expect((failure as SocketError).problem).toEqual({ code: 'connection_failed', message: 'The voice connection closed (code 1000).', hint: 'Voice is off now and does not reconnect by itself.' });
   });
 
   it('skips a known event with a wrong field, says which, and still hears the next one', async () => {
