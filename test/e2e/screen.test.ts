@@ -63,6 +63,9 @@ describe('ask about my screen', () => {
   it('sends nothing when the preview is cancelled', async () => {
     const page = await open(420, 'dark');
     const preview = await capture(page);
+    // The whole preview, border and all, fits a 420 px window.
+    const box = await preview.boundingBox();
+    expect(box !== null && box.x >= 0 && box.x + box.width <= 420).toBe(true);
     await page.screenshot({ path: join(resultsDir, 'screen-preview-420-dark.png') });
     await page.emulateMedia({ colorScheme: 'light' });
     await page.screenshot({ path: join(resultsDir, 'screen-preview-420-light.png') });
