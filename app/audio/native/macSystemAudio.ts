@@ -17,7 +17,7 @@ export interface AudioTeeInstance {
 }
 
 export interface AudioTeeModule {
-  AudioTee: new (options: { sampleRate?: number; chunkDurationMs?: number; excludeProcesses?: number[] }) => AudioTeeInstance;
+  AudioTee: new (options: { sampleRate?: number; chunkDurationMs?: number; excludeProcesses?: number[]; binaryPath?: string }) => AudioTeeInstance;
 }
 
 export interface MacSystemAudioOptions {
@@ -25,6 +25,8 @@ export interface MacSystemAudioOptions {
   loadAudioTee: () => Promise<AudioTeeModule>;
   /** Processes whose sound is left out of the tap: Parley's own, so its voice is not heard as "Them". */
   excludeProcesses?: number[];
+  /** Where the helper binary is, when not where the package looks (see `unpackedHelperPath`). */
+  binaryPath?: string;
 }
 
 const permissionPlace = 'System Settings → Privacy & Security → Screen & System Audio Recording, in the "System Audio Recording Only" list (not the top list)';
@@ -44,7 +46,7 @@ export function createMacSystemAudioSource(options: MacSystemAudioOptions): MicS
         return;
       }
       // Asking for a rate makes the helper convert to PCM16 mono at that rate (audiotee's README).
-      const current = new loaded.AudioTee({ sampleRate: realtimePcmRate, chunkDurationMs: 100, ...(options.excludeProcesses === undefined ? {} : { excludeProcesses: options.excludeProcesses }) });
+      const current = new loaded.AudioTee({ sampleRate: realtimePcmRate, chunkDurationMs: 100, ...(options.excludeProcesses === undefined ? {} : { excludeProcesses: options.excludeProcesses }), ...(options.binaryPath === undefined ? {} : { binaryPath: options.binaryPath }) });
       let carry: Buffer | null = null;
       current.on('data', ({ data }) => {
         if (tee !== current) return;
@@ -71,6 +73,18 @@ export function createMacSystemAudioSource(options: MacSystemAudioOptions): MicS
       await current?.stop();
     },
   };
+}
+
+/**
+ * In a packaged app the package sits inside app.asar, where its helper can be read but not run;
+ * electron-builder unpacks it beside (asarUnpack). Given the package's resolved entry file, the
+ * helper's path in the unpacked copy, or undefined when the package is not inside an asar.
+ */
+export function unpackedHelperPath(packageEntry: string): string | undefined {
+  if (!packageEntry.includes('/app.asar/')) return undefined;
+  // <package>/dist/index.js → <package>/bin/audiotee (macOS paths: '/' only).
+  const packageDir = packageEntry.split('/').slice(0, -2).join('/');
+  return `${packageDir}/bin/audiotee`.replace('/app.asar/', '/app.asar.unpacked/');
 }
 
 /** What meeting mode can hear on macOS: everything the Mac plays, once the package loads. */

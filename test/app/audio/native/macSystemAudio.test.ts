@@ -7,7 +7,7 @@
 import { EventEmitter } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import type { Problem } from '../../../../app/contract';
-import { createMacSystemAudioSource, listMacSystemAudioSources, type AudioTeeModule } from '../../../../app/audio/native/macSystemAudio';
+import { createMacSystemAudioSource, listMacSystemAudioSources, unpackedHelperPath, type AudioTeeModule } from '../../../../app/audio/native/macSystemAudio';
 import { concatPcm16, pcm16ToBytes } from '../../../../app/audio/pcm';
 import { excludeWhilePlaying, watchSilence } from '../../../../app/audio/systemAudio';
 
@@ -111,5 +111,14 @@ describe('the macOS system audio source (audiotee)', () => {
     expect(silent).toHaveLength(1);
     expect(silent[0]?.message).toBe('No audio from the system for 1 s, so the other side of the call is not being heard.');
     expect(silent[0]?.hint).toContain('allow Parley under System Settings → Privacy & Security → Screen & System Audio Recording');
+  });
+
+  it('in a packaged app, points the helper at the unpacked copy beside app.asar; from source, leaves it to the package', async () => {
+    expect(unpackedHelperPath('/Applications/Parley.app/Contents/Resources/app.asar/node_modules/audiotee/dist/index.js')).toBe('/Applications/Parley.app/Contents/Resources/app.asar.unpacked/node_modules/audiotee/bin/audiotee');
+    expect(unpackedHelperPath('/Users/me/parley/node_modules/audiotee/dist/index.js')).toBeUndefined();
+    const fake = fakeAudioTee();
+    const source = createMacSystemAudioSource({ loadAudioTee: async () => fake.module, binaryPath: '/x/app.asar.unpacked/node_modules/audiotee/bin/audiotee' });
+    await source.start(() => undefined, () => undefined);
+    expect(fake.tees[0]?.options).toMatchObject({ binaryPath: '/x/app.asar.unpacked/node_modules/audiotee/bin/audiotee' });
   });
 });
