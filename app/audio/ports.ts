@@ -8,6 +8,8 @@ import type { Problem } from '../contract';
 export interface MicSource {
   /** The device rate the chunks arrive at (resampled to 24 kHz before sending). */
   readonly sampleRate: number;
+  /** What to check when the source has delivered only silence for long (a platform's own advice). */
+  readonly silenceHint?: string;
   /**
    * Starts capture. Chunks arrive as the device delivers them (any size); `onError` reports a
    * device that is missing, busy or stops, in words a user can act on.

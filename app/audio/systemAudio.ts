@@ -20,6 +20,7 @@ export interface PlaybackState {
 export function excludeWhilePlaying(source: MicSource, playback: PlaybackState): MicSource {
   return {
     sampleRate: source.sampleRate,
+    ...(source.silenceHint === undefined ? {} : { silenceHint: source.silenceHint }),
     start: (onChunk, onError) => source.start((pcm) => onChunk(playback.playing ? new Int16Array(pcm.length) : pcm), onError),
     stop: () => source.stop(),
   };
@@ -57,7 +58,7 @@ export function watchSilence(source: MicSource, options: SilenceWatchOptions): M
             options.onSilent({
               code: 'connection_failed',
               message: `No audio from the system for ${Math.round(afterMs / 1000)} s, so the other side of the call is not being heard.`,
-              hint: 'Check that the call plays through the output device chosen under Settings → Meeting, and that its volume is up.',
+              hint: source.silenceHint ?? 'Check that the call plays through the output device chosen under Settings → Meeting, and that its volume is up.',
             });
           }
         } else {

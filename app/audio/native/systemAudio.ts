@@ -1,8 +1,9 @@
 /**
  * The system's audio as a `MicSource`. On Linux it is the monitor of an output device: PulseAudio
  * and PipeWire's pulse server both give every sink a `<sink>.monitor` source that carries what the
- * sink plays, and the recorder (soxMic.ts) captures it like a microphone. macOS (Core Audio
- * process taps) and Windows (WASAPI loopback) are not built yet; there the source says so.
+ * sink plays, and the recorder (soxMic.ts) captures it like a microphone. macOS has its own source
+ * (macSystemAudio.ts, Core Audio process taps), chosen in main/nodeDeps.ts; Windows (WASAPI
+ * loopback) is not built yet, and there this source says so.
  */
 import type { Problem } from '../../contract';
 import type { MicSource, SystemAudioSources } from '../ports';
