@@ -75,6 +75,7 @@ function scriptedBridge(snapshot: Partial<CopilotSnapshot> = {}) {
     updateMeetingNotes: async () => ({ ok: true, value: { live: false, startedAt: 0, notes: '', problems: [], lines: [] } }),
     exportMeeting: async () => ({ ok: true, value: { fileName: 'meeting.md', mimeType: 'text/markdown', content: '' } }),
     captureScreen: async () => ({ ok: true, value: { image: null } }),
+    listScreenSources: async () => ({ ok: true, value: { sources: null } }),
     askAboutScreen: async () => ({ ok: true, value: { userTurnId: 'u1', assistantTurnId: 'a1' } }),
     setCompact: async () => ({ ok: true, value: { alwaysOnTop: false } }),
     listDevices: async () => ({ ok: true, value: { inputs: [{ id: 'mouth.monitor', label: 'Built-in microphone', isDefault: true }], outputs: [{ id: 'ear', label: 'Speakers', isDefault: true }] } }),
