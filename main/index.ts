@@ -21,7 +21,7 @@ import { nodeCopilotDeps } from './nodeDeps';
 import { copilotSettingsStore, createSettingsFile } from './settingsStore';
 import { startMeetingControl, type MeetingControl } from './meetingControl';
 import { createTray, trayStateOf, type ParleyTray } from './tray';
-import { applyContentProtection, compactWindow, screenCapturer } from './screen';
+import { applyContentProtection, compactWindow, screenCapturer, screenLister } from './screen';
 import { lockNavigation, secureWebPreferences } from './window';
 import { restoredBounds, trackWindowBounds, type Bounds } from './windowState';
 
@@ -189,6 +189,7 @@ async function main(): Promise<void> {
     // Electronegativity OPEN_EXTERNAL_JS_CHECK: the composition root passes only URLs the openLink schema checked to be http or https.
     openExternal: (url) => shell.openExternal(url),
     captureScreen: screenCapturer({ desktopCapturer, screen, window: () => mainWindow }),
+    listScreens: screenLister({ desktopCapturer }),
     setCompact: (compact) => compactOverlay.set(compact),
   });
   registerIpc({ ipcMain, copilot, log, isTrustedSender });

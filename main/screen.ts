@@ -4,6 +4,7 @@
  * and the window hidden from screen sharing and recordings when the setting asks for it.
  */
 import type { BrowserWindow, DesktopCapturer, Screen } from 'electron';
+import type { ScreenSource } from '../app/contract';
 
 export interface ScreenCaptureDeps {
   desktopCapturer: Pick<DesktopCapturer, 'getSources'>;
@@ -12,9 +13,28 @@ export interface ScreenCaptureDeps {
   window: () => Pick<BrowserWindow, 'isVisible' | 'hide' | 'showInactive'> | null;
 }
 
-/** Captures the primary screen at its full pixel size, as a PNG data URL. */
-export function screenCapturer(deps: ScreenCaptureDeps): () => Promise<string> {
+/** The picker's thumbnails: enough to tell windows apart, small enough to send a dozen. */
+export const thumbnailSize = { width: 320, height: 200 };
+
+/** Lists every screen and window with its name and a small thumbnail (screens first). */
+export function screenLister(deps: Pick<ScreenCaptureDeps, 'desktopCapturer'>): () => Promise<ScreenSource[]> {
   return async () => {
+    const sources = await deps.desktopCapturer.getSources({ types: ['screen', 'window'], thumbnailSize });
+    return sources.map((source) => ({
+      id: source.id,
+      name: source.name,
+      kind: source.id.startsWith('screen:') ? ('screen' as const) : ('window' as const),
+      thumbnail: source.thumbnail.isEmpty() ? '' : source.thumbnail.toDataURL(),
+    }));
+  };
+}
+
+/**
+ * Captures at full pixel size, as a PNG data URL: the screen or window with `sourceId`, or the
+ * primary screen without one.
+ */
+export function screenCapturer(deps: ScreenCaptureDeps): (sourceId?: string) => Promise<string> {
+  return async (sourceId) => {
     const display = deps.screen.getPrimaryDisplay();
     const width = Math.round(display.size.width * display.scaleFactor);
     const height = Math.round(display.size.height * display.scaleFactor);
@@ -22,6 +42,13 @@ export function screenCapturer(deps: ScreenCaptureDeps): () => Promise<string> {
     const wasVisible = window?.isVisible() === true;
     if (wasVisible) window?.hide();
     try {
+      if (sourceId !== undefined) {
+        // A window is never larger than the screen it is on; the thumbnail keeps its aspect ratio.
+        const sources = await deps.desktopCapturer.getSources({ types: [sourceId.startsWith('screen:') ? 'screen' : 'window'], thumbnailSize: { width, height } });
+        const source = sources.find((candidate) => candidate.id === sourceId);
+        if (source === undefined || source.thumbnail.isEmpty()) throw new Error('that screen or window is gone (closed or minimised?)');
+        return source.thumbnail.toDataURL();
+      }
       const sources = await deps.desktopCapturer.getSources({ types: ['screen'], thumbnailSize: { width, height } });
       const source = sources.find((candidate) => candidate.display_id === String(display.id)) ?? sources[0];
       if (source === undefined || source.thumbnail.isEmpty()) throw new Error('the system offered no screen to capture');

@@ -42,6 +42,7 @@ export const commandChannels = {
   updateMeetingNotes: 'copilot:update-meeting-notes',
   exportMeeting: 'copilot:export-meeting',
   captureScreen: 'copilot:capture-screen',
+  listScreenSources: 'copilot:list-screen-sources',
   askAboutScreen: 'copilot:ask-about-screen',
   setCompact: 'copilot:set-compact',
 } as const;

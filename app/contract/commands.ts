@@ -30,7 +30,7 @@ import {
 } from './history';
 import type { CopilotSnapshot, DeviceList, KeyStatus, OpenLinkResult, SendMessageResult, SettingsView } from './types';
 import { askMeetingRequest, type MeetingAnswer, type MeetingExport, type MeetingView } from './meeting';
-import { askAboutScreenRequest, setCompactRequest, type CompactResult, type ScreenCapture } from './screen';
+import { askAboutScreenRequest, captureScreenRequest, setCompactRequest, type CompactResult, type ScreenCapture, type ScreenSources } from './screen';
 
 declare const responseType: unique symbol;
 
@@ -84,7 +84,9 @@ export const commands = {
   updateMeetingNotes: { request: emptyRequest, response: returns<MeetingView>() },
   exportMeeting: { request: emptyRequest, response: returns<MeetingExport>() },
   /** Asks to capture (the permission), and in the desktop app captures the screen. */
-  captureScreen: { request: emptyRequest, response: returns<ScreenCapture>() },
+  captureScreen: { request: captureScreenRequest, response: returns<ScreenCapture>() },
+  /** Asks to capture (the permission), then lists the screens and windows to pick from. */
+  listScreenSources: { request: emptyRequest, response: returns<ScreenSources>() },
   askAboutScreen: { request: askAboutScreenRequest, response: returns<SendMessageResult>() },
   /** The compact always-on-top overlay for calls, on or off. */
   setCompact: { request: setCompactRequest, response: returns<CompactResult>() },

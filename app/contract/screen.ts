@@ -31,6 +31,24 @@ export interface CompactResult {
   alwaysOnTop: boolean;
 }
 
+/** A screen or window the desktop shell can capture, offered in the picker before the capture. */
+export interface ScreenSource {
+  /** desktopCapturer's source id, passed back to `captureScreen` to take that one. */
+  id: string;
+  name: string;
+  kind: 'screen' | 'window';
+  /** A small picture of it (a data URL), so the user can tell the windows apart. */
+  thumbnail: string;
+}
+
+/** The sources to choose from; null where the page chooses itself (browser mode's `getDisplayMedia`). */
+export interface ScreenSources {
+  sources: ScreenSource[] | null;
+}
+
+/** Without `sourceId`: asks, then captures the primary screen. With it: one the last listing offered. */
+export const captureScreenRequest = z.strictObject({ sourceId: z.string().min(1).max(200, 'That is not a screen or window id.') }).optional();
+
 /**
  * `image`: the desktop shell's capture, as a PNG data URL. Null: capturing is allowed, and the
  * page captures itself (browser mode's `getDisplayMedia`).

@@ -30,7 +30,7 @@ import { planConnection } from './config';
 import { checkApiKey } from './keyCheck';
 import type { Settings } from '../settings/schema';
 import { agentReasoningEffort, modelProblem, realtimeModelOptions, realtimeTakesImages } from '../settings/models';
-import { ScreenService, type ScreenCapturer } from './screen';
+import { ScreenService, type ScreenCapturer, type ScreenLister } from './screen';
 import type { KeyStore, SettingsStore } from '../settings/store';
 import type { AudioDevices } from '../audio/ports';
 import type { SessionSettings } from '../responses/settings';
@@ -79,6 +79,8 @@ export interface CopilotDeps {
   openExternal?: (url: string) => Promise<void>;
   /** Captures the screen (the desktop shell's desktopCapturer); without it the page captures. */
   captureScreen?: ScreenCapturer;
+  /** Lists the screens and windows to pick from before capturing (the desktop shell). */
+  listScreens?: ScreenLister;
   /** Makes the window the small always-on-top overlay, or back; without it only the page changes. */
   setCompact?: (compact: boolean) => void;
 }
@@ -197,7 +199,7 @@ export function createCopilot(deps: CopilotDeps): Copilot {
   const publishInspector = inspectorPublisher({ session: () => session, settings: () => settings.settings, inspector, emit });
   const voiceTakesImages = () => settings.settings.turnMode === 'pipeline' || realtimeTakesImages(settings.settings.realtimeModel);
   const agent = new AgentService({ session: () => session, voice: () => voice, connection: () => connection, transcript, tools, inspector, publishInspector, emit, log, now, newId, voiceTakesImages });
-  const screen = new ScreenService({ tools, agent, ...(deps.captureScreen === undefined ? {} : { capture: deps.captureScreen }), log });
+  const screen = new ScreenService({ tools, agent, ...(deps.captureScreen === undefined ? {} : { capture: deps.captureScreen }), ...(deps.listScreens === undefined ? {} : { list: deps.listScreens }), log });
   history = new HistoryService({
     ...opened,
     transcript,
@@ -448,7 +450,8 @@ export function createCopilot(deps: CopilotDeps): Copilot {
     askMeeting: (request) => meeting.ask(request.question),
     updateMeetingNotes: () => meeting.updateNotes(),
     exportMeeting: () => meeting.export(),
-    captureScreen: () => screen.capture(),
+    captureScreen: (request) => screen.capture(request?.sourceId),
+    listScreenSources: () => screen.sources(),
     askAboutScreen: (request) => screen.ask(request.text, request.image, request.keep),
     setCompact: (request) => {
       deps.setCompact?.(request.compact);

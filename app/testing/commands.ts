@@ -36,6 +36,7 @@ export const sampleRequests: { [N in CommandName]: CommandRequest<N> } = {
   updateMeetingNotes: undefined,
   exportMeeting: undefined,
   captureScreen: undefined,
+  listScreenSources: undefined,
   askAboutScreen: { text: 'what is this?', image: 'data:image/png;base64,iVBORw0KGgo=', keep: false },
   setCompact: { compact: true },
 };

@@ -195,6 +195,39 @@ describe('the desktop shell around the window', { timeout: 30_000 }, () => {
     expect(window?.isVisible()).toBe(true);
   });
 
+  it('lists the screens and windows with names and small thumbnails, and captures the window picked at full size', async () => {
+    electron = await launch({ singleInstance: true, settings: { ...defaultSettings, toolPermissions: { screen_capture: 'allow' } } });
+    electron.screen.displays = [{ id: 1, workArea: { x: 0, y: 0, width: 1440, height: 900 }, size: { width: 1440, height: 900 }, scaleFactor: 2 }];
+    electron.desktopCapturer.picture = 'data:image/png;base64,c2NyZWVu';
+    electron.desktopCapturer.windows = [
+      { id: 'window:41:0', name: 'Quarterly report - Editor', picture: 'data:image/png;base64,cmVwb3J0' },
+      { id: 'window:42:0', name: 'Terminal', picture: 'data:image/png;base64,dGVybQ==' },
+    ];
+    await theWindow(electron);
+    expect(await callFromPage(electron, commandChannels.listScreenSources)).toEqual({
+      ok: true,
+      value: {
+        sources: [
+          { id: 'screen:1:0', name: 'Entire screen', kind: 'screen', thumbnail: 'data:image/png;base64,c2NyZWVu' },
+          { id: 'window:41:0', name: 'Quarterly report - Editor', kind: 'window', thumbnail: 'data:image/png;base64,cmVwb3J0' },
+          { id: 'window:42:0', name: 'Terminal', kind: 'window', thumbnail: 'data:image/png;base64,dGVybQ==' },
+        ],
+      },
+    });
+    expect(electron.desktopCapturer.requests).toEqual([{ types: ['screen', 'window'], thumbnailSize: { width: 320, height: 200 } }]);
+    expect(await callFromPage(electron, commandChannels.captureScreen, { sourceId: 'window:42:0' })).toEqual({ ok: true, value: { image: 'data:image/png;base64,dGVybQ==' } });
+    expect(electron.desktopCapturer.requests.at(-1)).toEqual({ types: ['window'], thumbnailSize: { width: 2880, height: 1800 } });
+  });
+
+  it('says so when the window picked has closed since the list was shown', async () => {
+    electron = await launch({ singleInstance: true, settings: { ...defaultSettings, toolPermissions: { screen_capture: 'allow' } } });
+    electron.desktopCapturer.windows = [{ id: 'window:41:0', name: 'Notes', picture: 'data:image/png;base64,bm90ZXM=' }];
+    await theWindow(electron);
+    expect(await callFromPage(electron, commandChannels.listScreenSources)).toMatchObject({ ok: true });
+    electron.desktopCapturer.windows = [];
+    expect(await callFromPage(electron, commandChannels.captureScreen, { sourceId: 'window:41:0' })).toMatchObject({ ok: false, problem: { message: 'The screen could not be captured: that screen or window is gone (closed or minimised?)' } });
+  });
+
   it('the global Ctrl+Alt+S brings the window forward and tells the page to ask about the screen', async () => {
     electron = await launch({ singleInstance: true });
     const window = await theWindow(electron);

@@ -13,7 +13,7 @@ describe('the preload', () => {
     await import('../../main/preload');
     const bridge = electron.contextBridge.exposed.get('copilot') as CopilotBridge;
     expect([...electron.contextBridge.exposed.keys()]).toEqual(['copilot']);
-    expect(Object.keys(bridge).sort()).toEqual(['answerPermission', 'askAboutScreen', 'askMeeting', 'cancelAgent', 'captureScreen', 'clearApiKey', 'currentConversation', 'deleteConversation', 'editLastMessage', 'exportConversation', 'exportMeeting', 'getMeeting', 'getSettings', 'getSnapshot', 'listConversations', 'listDevices', 'newConversation', 'onEvent', 'openConversation', 'openLink', 'pressToTalk', 'previewVoice', 'regenerateReply', 'releaseToTalk', 'renameConversation', 'searchConversations', 'sendMessage', 'setApiKey', 'setCompact', 'setMuted', 'startMeeting', 'startVoice', 'stopMeeting', 'stopSpeaking', 'stopVoice', 'updateMeetingNotes', 'updateSettings']);
+    expect(Object.keys(bridge).sort()).toEqual(['answerPermission', 'askAboutScreen', 'askMeeting', 'cancelAgent', 'captureScreen', 'clearApiKey', 'currentConversation', 'deleteConversation', 'editLastMessage', 'exportConversation', 'exportMeeting', 'getMeeting', 'getSettings', 'getSnapshot', 'listConversations', 'listDevices', 'listScreenSources', 'newConversation', 'onEvent', 'openConversation', 'openLink', 'pressToTalk', 'previewVoice', 'regenerateReply', 'releaseToTalk', 'renameConversation', 'searchConversations', 'sendMessage', 'setApiKey', 'setCompact', 'setMuted', 'startMeeting', 'startVoice', 'stopMeeting', 'stopSpeaking', 'stopVoice', 'updateMeetingNotes', 'updateSettings']);
     expect(Object.values(bridge).every((value) => typeof value === 'function')).toBe(true);
 
     await bridge.sendMessage({ text: 'hi' });

@@ -75,6 +75,7 @@ function scriptedBridge(snapshot: Partial<CopilotSnapshot> = {}) {
     updateMeetingNotes: async () => ({ ok: true, value: { live: false, startedAt: 0, notes: '', problems: [], lines: [] } }),
     exportMeeting: async () => ({ ok: true, value: { fileName: 'meeting.md', mimeType: 'text/markdown', content: '' } }),
     captureScreen: async () => ({ ok: true, value: { image: null } }),
+    listScreenSources: async () => ({ ok: true, value: { sources: null } }),
     askAboutScreen: async () => ({ ok: true, value: { userTurnId: 'u1', assistantTurnId: 'a1' } }),
     setCompact: async () => ({ ok: true, value: { alwaysOnTop: false } }),
     listDevices: async () => ({ ok: true, value: { inputs: [{ id: 'mouth.monitor', label: 'Built-in microphone', isDefault: true }], outputs: [{ id: 'ear', label: 'Speakers', isDefault: true }] } }),
@@ -498,5 +499,65 @@ describe('notices', () => {
     expect(notices()).toHaveLength(1);
     await fireEvent.click(within(notices()[0] as HTMLElement).getByRole('button', { name: 'Dismiss' }));
     await waitFor(() => expect(screen.queryByRole('list', { name: 'Notices' })).toBeNull());
+  });
+});
+
+describe('picking a screen or window', () => {
+  const shot = 'data:image/png;base64,iVBORw0KGgo=';
+  function pickerBridge() {
+    const scripted = scriptedBridge();
+    const captured: Array<string | undefined> = [];
+    scripted.bridge.listScreenSources = async () => ({
+      ok: true,
+      value: {
+        sources: [
+          { id: 'screen:1:0', name: 'Entire screen', kind: 'screen', thumbnail: shot },
+          { id: 'window:7:0', name: 'Budget.xlsx', kind: 'window', thumbnail: shot },
+          { id: 'window:8:0', name: 'Terminal', kind: 'window', thumbnail: '' },
+        ],
+      },
+    });
+    scripted.bridge.captureScreen = async (request) => (captured.push(request?.sourceId), { ok: true, value: { image: shot } });
+    return { ...scripted, captured };
+  }
+
+  async function openPicker(bridge: CopilotBridge): Promise<HTMLElement> {
+    renderApp(bridge);
+    await fireEvent.click(screen.getByRole('button', { name: 'Ask about my screen' }));
+    const list = await screen.findByRole('listbox', { name: 'Which screen or window?', hidden: true });
+    await waitFor(() => expect(document.activeElement).toBe(list));
+    return list;
+  }
+
+  const chosen = (list: HTMLElement) => within(list).getAllByRole('option', { hidden: true, selected: true }).map((option) => option.textContent?.trim());
+
+  it('lists screens and windows by name; the arrow keys choose and Enter captures that one into the preview', async () => {
+    const { bridge, captured } = pickerBridge();
+    const list = await openPicker(bridge);
+    expect(within(list).getAllByRole('option', { hidden: true }).map((option) => option.textContent?.trim())).toEqual(['Screen Entire screen', 'Window Budget.xlsx', 'No preview Window Terminal']);
+    expect(chosen(list)).toEqual(['Screen Entire screen']);
+    await fireEvent.keyDown(list, { key: 'ArrowDown' });
+    await fireEvent.keyDown(list, { key: 'ArrowDown' });
+    await fireEvent.keyDown(list, { key: 'ArrowDown' });
+    await fireEvent.keyDown(list, { key: 'ArrowUp' });
+    expect(chosen(list)).toEqual(['Window Budget.xlsx']);
+    expect(list.getAttribute('aria-activedescendant')).toBe(within(list).getByRole('option', { hidden: true, selected: true }).id);
+    expect(captured).toEqual([]);
+    await fireEvent.keyDown(list, { key: 'Enter' });
+    await screen.findByRole('dialog', { name: 'Ask about this screenshot', hidden: true });
+    expect(captured).toEqual(['window:7:0']);
+    expect(screen.queryByRole('listbox', { hidden: true })).toBeNull();
+  });
+
+  it('Escape closes the picker and nothing is captured', async () => {
+    const { bridge, captured } = pickerBridge();
+    const list = await openPicker(bridge);
+    const dialog = list.closest('dialog');
+    expect(dialog).not.toBeNull();
+    // What the browser fires on a modal dialog when Escape is pressed.
+    await fireEvent(dialog as HTMLDialogElement, new Event('cancel', { cancelable: true }));
+    await waitFor(() => expect(screen.queryByRole('listbox', { hidden: true })).toBeNull());
+    expect(captured).toEqual([]);
+    expect(screen.queryByRole('dialog', { name: 'Ask about this screenshot', hidden: true })).toBeNull();
   });
 });

@@ -65,6 +65,7 @@ function settingsBridge(settings: Partial<Settings> = {}, devices: DeviceList = 
     updateMeetingNotes: notHere,
     exportMeeting: notHere,
     captureScreen: notHere,
+    listScreenSources: notHere,
     askAboutScreen: notHere,
     setCompact: notHere,
     onEvent: (listener) => {

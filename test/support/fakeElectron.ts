@@ -308,17 +308,25 @@ export const screen = {
   },
 };
 
-/** desktopCapturer: one screen whose thumbnail is `picture` (a data URL); each request recorded. */
+type FakeSource = { id: string; name: string; display_id: string; thumbnail: { isEmpty: () => boolean; toDataURL: () => string } };
+const source = (id: string, name: string, displayId: string, picture: string): FakeSource => ({ id, name, display_id: displayId, thumbnail: { isEmpty: () => picture === '', toDataURL: () => picture } });
+
+/**
+ * desktopCapturer: one screen whose thumbnail is `picture` (a data URL), and the `windows` open
+ * (each with its own picture); the types asked for are honoured and each request recorded.
+ */
 export const desktopCapturer = {
   picture: 'data:image/png;base64,iVBORw0KGgo=',
+  windows: [] as Array<{ id: string; name: string; picture: string }>,
   requests: [] as Array<{ types: string[]; thumbnailSize?: { width: number; height: number } }>,
   /** What the window's visibility was while the capture ran. */
   windowVisibleDuring: [] as boolean[],
-  getSources(options: { types: string[]; thumbnailSize?: { width: number; height: number } }): Promise<Array<{ id: string; name: string; display_id: string; thumbnail: { isEmpty: () => boolean; toDataURL: () => string } }>> {
+  getSources(options: { types: string[]; thumbnailSize?: { width: number; height: number } }): Promise<FakeSource[]> {
     this.requests.push(options);
     this.windowVisibleDuring.push(BrowserWindow.created.at(-1)?.visible ?? false);
-    const picture = this.picture;
-    return Promise.resolve([{ id: 'screen:1:0', name: 'Entire screen', display_id: '1', thumbnail: { isEmpty: () => picture === '', toDataURL: () => picture } }]);
+    const screens = options.types.includes('screen') ? [source('screen:1:0', 'Entire screen', '1', this.picture)] : [];
+    const windows = options.types.includes('window') ? this.windows.map((window) => source(window.id, window.name, '', window.picture)) : [];
+    return Promise.resolve([...screens, ...windows]);
   },
 };
 
@@ -347,6 +355,7 @@ export function resetFakeElectron(): void {
   globalShortcut.registered.clear();
   desktopCapturer.picture = 'data:image/png;base64,iVBORw0KGgo=';
   desktopCapturer.requests = [];
+  desktopCapturer.windows = [];
   desktopCapturer.windowVisibleDuring = [];
   globalShortcut.taken.clear();
   screen.displays = [primaryDisplay];

@@ -12,6 +12,7 @@ import type {
   PermissionRequest,
   Problem,
   PushEvent,
+  ScreenSource,
   ToolActivity,
   ToolInfo,
   Turn,
@@ -148,13 +149,26 @@ export class Conversation {
    * Asks to capture the screen (the permission prompt comes first). The picture in the desktop
    * app; `page` when the page captures itself (browser mode); null when refused, with a notice.
    */
-  async captureScreen(): Promise<string | 'page' | null> {
-    const result = await this.#bridge.captureScreen();
+  async captureScreen(sourceId?: string): Promise<string | 'page' | null> {
+    const result = await this.#bridge.captureScreen(sourceId === undefined ? undefined : { sourceId });
     if (!result.ok) {
       this.#notify(result.problem);
       return null;
     }
     return result.value.image ?? 'page';
+  }
+
+  /**
+   * Asks to capture (the permission prompt comes first), then the screens and windows to pick
+   * from; `page` when the page chooses itself (browser mode); null when refused, with a notice.
+   */
+  async screenSources(): Promise<ScreenSource[] | 'page' | null> {
+    const result = await this.#bridge.listScreenSources();
+    if (!result.ok) {
+      this.#notify(result.problem);
+      return null;
+    }
+    return result.value.sources ?? 'page';
   }
 
   /** Sends a question with the screenshot the user accepted; false (with a notice) when refused. */

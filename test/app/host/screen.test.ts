@@ -99,6 +99,53 @@ describe('screen capture permission', () => {
   });
 });
 
+describe('picking a screen or window', () => {
+  const offered = [
+    { id: 'screen:1:0', name: 'Entire screen', kind: 'screen' as const, thumbnail: shot },
+    { id: 'window:7:0', name: 'Budget.xlsx', kind: 'window' as const, thumbnail: shot },
+  ];
+
+  async function list(running: Copilot, answer: 'once' | 'deny'): Promise<unknown> {
+    const prompt = nextEvent(running.onEvent, asked);
+    const result = running.call(commandChannels.listScreenSources, undefined);
+    const { request } = await prompt;
+    expect(request).toMatchObject({ name: screenPermission, risk: 'private' });
+    await running.call(commandChannels.answerPermission, { requestId: request.requestId, decision: answer });
+    return result;
+  }
+
+  it('asks once, lists the sources, and captures the one picked without asking again', async () => {
+    const captured: Array<string | undefined> = [];
+    const running = await online({ listScreens: async () => offered, captureScreen: async (id) => (captured.push(id), shot) });
+    expect(await list(running, 'once')).toEqual({ ok: true, value: { sources: offered } });
+    expect(await running.call(commandChannels.captureScreen, { sourceId: 'window:7:0' })).toEqual({ ok: true, value: { image: shot } });
+    expect(captured).toEqual(['window:7:0']);
+  });
+
+  it('captures nothing that the last allowed listing did not offer, and each pick only once', async () => {
+    const captured: Array<string | undefined> = [];
+    const running = await online({ listScreens: async () => offered, captureScreen: async (id) => (captured.push(id), shot) });
+    expect(await running.call(commandChannels.captureScreen, { sourceId: 'window:7:0' })).toMatchObject({ ok: false, problem: { message: 'That screen or window was not offered to pick.' } });
+    expect(await list(running, 'deny')).toMatchObject({ ok: false, problem: { message: 'Screen capture is not allowed.' } });
+    expect(await running.call(commandChannels.captureScreen, { sourceId: 'window:7:0' })).toMatchObject({ ok: false });
+    await list(running, 'once');
+    expect(await running.call(commandChannels.captureScreen, { sourceId: 'window:99:0' })).toMatchObject({ ok: false, problem: { message: 'That screen or window was not offered to pick.' } });
+    expect(await running.call(commandChannels.captureScreen, { sourceId: 'screen:1:0' })).toMatchObject({ ok: true });
+    expect(await running.call(commandChannels.captureScreen, { sourceId: 'screen:1:0' })).toMatchObject({ ok: false });
+    expect(captured).toEqual(['screen:1:0']);
+  });
+
+  it('in browser mode (no lister) the listing says the page chooses, once allowed', async () => {
+    const running = await online();
+    expect(await list(running, 'once')).toEqual({ ok: true, value: { sources: null } });
+  });
+
+  it('says why when listing fails', async () => {
+    const running = await online({ listScreens: async () => Promise.reject(new Error('no portal')), captureScreen: async () => shot });
+    expect(await list(running, 'once')).toMatchObject({ ok: false, problem: { message: 'The screen could not be listed: no portal' } });
+  });
+});
+
 describe('asking about a screenshot', () => {
   it('sends the question with the picture as an input_image part, and the transcript shows the question only', async () => {
     const running = await online();
