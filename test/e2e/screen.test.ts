@@ -71,6 +71,8 @@ describe('ask about my screen', () => {
     await page.screenshot({ path: join(resultsDir, 'screen-preview-420-light.png') });
     await page.keyboard.press('Escape');
     await preview.waitFor({ state: 'hidden' });
+    // The keyboard goes back to the message box, not to the page.
+    await expect.poll(() => page.evaluate(() => document.activeElement?.getAttribute('aria-label') ?? document.activeElement?.tagName)).toBe('Message');
     const transcript = page.getByRole('region', { name: 'Transcript' });
     expect(await transcript.textContent()).not.toContain('screenshot');
     // The emulator counts the user messages it was sent: this is still the first.
