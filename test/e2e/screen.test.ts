@@ -72,7 +72,7 @@ describe('ask about my screen', () => {
     await page.keyboard.press('Escape');
     await preview.waitFor({ state: 'hidden' });
     // The keyboard goes back to the message box, not to the page.
-    await expect.poll(() => page.evaluate(() => document.activeElement?.getAttribute('aria-label') ?? document.activeElement?.tagName)).toBe('Message');
+    await expect.poll(() => page.evaluate<string>("document.activeElement?.getAttribute('aria-label') ?? document.activeElement?.tagName")).toBe('Message');
     const transcript = page.getByRole('region', { name: 'Transcript' });
     expect(await transcript.textContent()).not.toContain('screenshot');
     // The emulator counts the user messages it was sent: this is still the first.
