@@ -5,18 +5,20 @@
  */
 import type { z } from 'zod';
 
-/** What the panel calls each field, as the subject of a sentence. */
+/**
+ * What the panel calls each field, as the subject of a sentence. Fields whose schema words every
+ * error itself (the reasoning efforts, history retention) need none.
+ */
 const labels: Record<string, string> = {
   realtimeModel: 'The voice model',
-  realtimeReasoningEffort: 'The voice reasoning effort',
   realtimeParallelToolCalls: 'Calling several tools at once',
   agentModel: 'The agent model',
-  agentReasoningEffort: 'The agent reasoning effort',
   voice: 'The voice',
   turnMode: 'The turn mode',
   pipelineListen: 'Pipeline turns',
   transcriptionModel: 'The transcription model',
   speechModel: 'The speech model',
+  vad: 'Voice detection',
   'vad.threshold': 'The speech threshold',
   'vad.prefixPaddingMs': 'The audio kept before speech (ms)',
   'vad.silenceDurationMs': 'The silence that ends a turn (ms)',
@@ -32,20 +34,26 @@ const labels: Record<string, string> = {
   instructions: 'The instructions',
   baseUrl: 'The base URL',
   store: 'Letting OpenAI store responses',
-  'compaction.mode': 'Compaction',
+  compaction: 'Compaction',
+  'compaction.mode': 'The compaction mode',
   'compaction.thresholdTokens': 'The compaction threshold (tokens)',
   rolloverMinutes: 'The rollover time (minutes)',
   toolPermissions: 'A tool permission',
   workspaceFolders: 'The list of workspace folders',
   mcpServers: 'The list of MCP servers',
+  'mcpServers.transport': 'An MCP server’s connection',
+  'mcpServers.command': 'An MCP server’s command',
+  'mcpServers.args': 'An MCP server’s arguments',
+  'mcpServers.url': 'An MCP server’s address',
+  'mcpServers.enabled': 'An MCP server’s on switch',
   startMinimised: 'Starting minimised',
-  historyRetentionDays: 'How long history is kept',
+  hideFromCapture: 'Hiding Parley from screen sharing',
 };
 
 /** Lists whose length limit reads better as "at most N of them". */
 const collections: Record<string, string> = { workspaceFolders: 'workspace folders', mcpServers: 'MCP servers' };
 
-const kinds: Record<string, string> = { number: 'a number', int: 'a whole number', string: 'text', boolean: 'on or off', array: 'a list', object: 'a group of values' };
+const kinds: Record<string, string> = { number: 'a number', int: 'a whole number', string: 'text', boolean: 'on or off', array: 'a list', object: 'a group of values', record: 'a group of values' };
 
 /** The field an issue belongs to, as the panel groups errors: the top-level setting. */
 export function fieldOf(path: readonly PropertyKey[]): string {
@@ -81,10 +89,8 @@ export const settingsErrorMap: z.core.$ZodErrorMap = (issue) => {
       if (issue.origin === 'array') return collection === undefined ? `${label} can hold at most ${maximum}.` : `Parley takes at most ${maximum} ${collection}.`;
       return issue.inclusive === false ? `${label} must be less than ${maximum}.` : `${label} can be at most ${maximum}.`;
     }
-    case 'invalid_type': {
-      if (issue.expected === 'number' && typeof issue.input === 'number') return `${label} must be a number.`;
+    case 'invalid_type':
       return `${label} must be ${kinds[issue.expected] ?? `a ${issue.expected}`}.`;
-    }
     case 'invalid_value':
       return `${label} must be one of: ${issue.values.map(String).join(', ')}.`;
     case 'invalid_format':
