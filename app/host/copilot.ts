@@ -109,7 +109,7 @@ export function voiceSettingsOf(settings: Settings): Partial<VoiceSettings> {
     eagerness: settings.eagerness,
     // `off` keeps nothing out of the mic: as full duplex as headphones.
     echo: settings.echo === 'speakers' && settings.echoCancellation === 'off' ? 'headphones' : settings.echo,
-    echoCanceller: settings.echoCancellation === 'gate' ? 'gate' : 'builtin',
+    echoCanceller: settings.echoCancellation === 'gate' || settings.echoCancellation === 'system' ? settings.echoCancellation : 'builtin',
     encoding: settings.audioFormat,
     ...realtimeModelOptions(settings.realtimeModel, settings.realtimeReasoningEffort, settings.realtimeParallelToolCalls),
   };

@@ -139,10 +139,13 @@ export class SilencingCanceller implements EchoCanceller {
 /** A local speech detector that says "speech" when the test does, and counts the frames it was given. */
 export class ManualDetector implements SpeechDetector {
   frames = 0;
+  /** The loudest sample it was given: 0 while it heard only silence (a gated or cancelled mic). */
+  peak = 0;
   closed = false;
   #listeners = new Set<(at: number) => void>();
-  push(): void {
+  push(pcm: Int16Array): void {
     this.frames += 1;
+    for (const sample of pcm) this.peak = Math.max(this.peak, Math.abs(sample));
   }
   onSpeechStart(listener: (at: number) => void): () => void {
     this.#listeners.add(listener);

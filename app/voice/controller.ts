@@ -6,7 +6,7 @@
 import { BuiltinEchoCanceller, type EchoCanceller } from '../audio/echoCanceller';
 import type { InspectorSocket, Problem, PushEvent, Turn, VoiceStatus } from '../contract';
 import { PlayoutBuffer, type Scheduler } from '../audio/playout';
-import type { MicSource, SpeakerSink, SpeechDetector } from '../audio/ports';
+import type { MicSource, SpeakerSink, SpeechDetector, SystemEchoDevices } from '../audio/ports';
 import type { InspectorLog } from '../inspector/log';
 import type { WebSocketFactory } from '../transport/socket';
 import type { ToolRunner } from '../responses/tools';
@@ -54,14 +54,26 @@ export interface VoiceDeps {
   createSpeechDetector?: () => Promise<SpeechDetector>;
   /** Parley's canceller; a test may hand one that cannot run. */
   createEchoCanceller?: () => EchoCanceller;
+  /**
+   * The sound server's canceller on the chosen devices (Linux with PulseAudio or PipeWire): the
+   * pair of devices to record from and play into, or why there is none. Absent where no system
+   * canceller exists.
+   */
+  openSystemEchoCanceller?: (devices: VoiceDevices) => Promise<SystemEchoDevices | { unavailable: string }>;
   scheduler: Scheduler;
 }
 
-/** How the mic keeps the assistant's voice out: a canceller (and maybe a local detector), or the gate. */
+/**
+ * How the mic keeps the assistant's voice out: Parley's canceller (and maybe the local detector),
+ * the system's (the devices change and the mic arrives clean), the gate, or nothing.
+ */
 interface EchoSetup {
   canceller: EchoCanceller | null;
   detector: SpeechDetector | null;
+  devices: VoiceDevices;
 }
+
+type EchoPlan = 'none' | 'gate' | 'builtin' | 'system';
 
 export interface VoiceControllerOptions {
   baseUrl: string;
@@ -93,9 +105,9 @@ export interface VoiceControllerOptions {
   earlier?: () => ReadonlyArray<{ role: 'user' | 'assistant'; text: string }>;
 }
 
-/** Whether these settings run the canceller (it is set up when the session opens). */
-function cancels(settings: VoiceSettings): boolean {
-  return settings.echo === 'speakers' && settings.echoCanceller === 'builtin';
+/** What keeps the echo out under these settings (set up when the session opens, so a change reopens it). */
+function echoPlanOf(settings: VoiceSettings): EchoPlan {
+  return settings.echo === 'headphones' ? 'none' : settings.echoCanceller;
 }
 
 /** The meter needs about 15 updates a second; mic frames come 25 a second. */
@@ -112,6 +124,8 @@ export class VoiceController {
   #speaker: SpeakerSink | null = null;
   /** The local speech detector of the open session (closed with it). */
   #detector: SpeechDetector | null = null;
+  /** The system canceller the open session records and plays through (let go with it). */
+  #systemEcho: SystemEchoDevices | null = null;
   #starting: Promise<void> | null = null;
   #status: VoiceStatus;
   /** Whether the push-to-talk key or button is down right now. */
@@ -152,7 +166,7 @@ export class VoiceController {
     await session?.close();
     await this.#speaker?.close();
     this.#speaker = null;
-    await this.#closeDetector();
+    await this.#releaseEcho();
     this.#setStatus({ state: 'off', problem: null });
   }
 
@@ -167,7 +181,7 @@ export class VoiceController {
       devices.input !== this.#devices.input ||
       devices.output !== this.#devices.output ||
       pipeline.mode !== this.#pipeline.mode ||
-      cancels({ ...this.#settings, ...settings }) !== cancels(this.#settings);
+      echoPlanOf({ ...this.#settings, ...settings }) !== echoPlanOf(this.#settings);
     this.#settings = { ...this.#settings, ...settings };
     this.#devices = devices;
     this.#pipeline = { mode: pipeline.mode, pipeline: { ...this.#pipeline.pipeline, ...pipeline.pipeline } };
@@ -251,9 +265,10 @@ export class VoiceController {
     this.#setStatus({ state: 'connecting', problem: null });
     let speaker: SpeakerSink | null = null;
     try {
-      speaker = deps.createSpeaker(this.#devices.output);
+      const echo = await this.#echoSetup();
+      speaker = deps.createSpeaker(echo.devices.output);
       await speaker.open();
-      const mic = deps.createMic(this.#devices.input);
+      const mic = deps.createMic(echo.devices.input);
       let session: VoiceSession | null = null;
       const playout = new PlayoutBuffer({
         sink: speaker,
@@ -265,7 +280,7 @@ export class VoiceController {
           }
         },
       });
-      const created = this.#createSession(mic, playout, await this.#echoSetup());
+      const created = this.#createSession(mic, playout, echo);
       session = created.session;
       await session.connect();
       session.setMuted(this.#status.muted);
@@ -275,7 +290,7 @@ export class VoiceController {
       log.info('voice session open', { turnMode: this.#status.turnMode });
     } catch (error) {
       await speaker?.close().catch(() => undefined);
-      await this.#closeDetector();
+      await this.#releaseEcho();
       const problem = this.#inMode(problemOf(error));
       log.warn('voice could not start', { code: problem.code, message: problem.message });
       this.#setStatus({ state: 'error', problem });
@@ -291,27 +306,73 @@ export class VoiceController {
    */
   async #echoSetup(): Promise<EchoSetup> {
     const { deps, log } = this.#options;
-    if (!cancels(this.#settings)) return { canceller: null, detector: null };
+    const plan = echoPlanOf(this.#settings);
+    const devices = this.#devices;
+    if (plan === 'none' || plan === 'gate') return { canceller: null, detector: null, devices };
+    if (plan === 'system') {
+      const pair = await this.#openSystemEcho();
+      if (pair !== null) {
+        this.#systemEcho = pair;
+        log.info('voice records and plays through the system echo canceller', { input: pair.input, output: pair.output });
+        return { canceller: null, detector: await this.#openDetector(), devices: { input: pair.input, output: pair.output } };
+      }
+    }
     let canceller: EchoCanceller;
     try {
       canceller = deps.createEchoCanceller?.() ?? new BuiltinEchoCanceller();
     } catch (error) {
       log.warn('echo canceller cannot run; the gate keeps Parley from hearing itself', { message: (error as Error).message });
-      return { canceller: null, detector: null };
+      return { canceller: null, detector: null, devices };
     }
-    try {
-      this.#detector = (await deps.createSpeechDetector?.()) ?? null;
-    } catch (error) {
-      log.warn('local speech detection unavailable; barge-in waits for the server', { message: (error as Error).message });
-      this.#detector = null;
-    }
-    return { canceller, detector: this.#detector };
+    return { canceller, detector: await this.#openDetector(), devices };
   }
 
-  async #closeDetector(): Promise<void> {
+  /** The system canceller, or null (with a notice saying why) when Parley's own must stand in. */
+  async #openSystemEcho(): Promise<SystemEchoDevices | null> {
+    const open = this.#options.deps.openSystemEchoCanceller;
+    let outcome: SystemEchoDevices | { unavailable: string };
+    try {
+      outcome = open === undefined ? { unavailable: 'This system has none Parley can use: it needs Linux with PulseAudio or PipeWire' } : await open(this.#devices);
+    } catch (error) {
+      outcome = { unavailable: (error as Error).message };
+    }
+    if (!('unavailable' in outcome)) return outcome;
+    const reason = outcome.unavailable.replace(/\.$/, '');
+    this.#options.log.warn('system echo canceller unavailable; using Parley\'s', { reason });
+    this.#options.emit({
+      type: 'notice',
+      problem: { code: 'internal', message: `Parley could not use the system's echo canceller. ${reason}. Parley's own canceller is listening instead.`, hint: "To stop this notice, choose Parley's canceller under Settings → Echo cancellation." },
+    });
+    return null;
+  }
+
+  /** The local speech detector when it loads; without it the server's VAD hears the user a round trip later. */
+  async #openDetector(): Promise<SpeechDetector | null> {
+    try {
+      this.#detector = (await this.#options.deps.createSpeechDetector?.()) ?? null;
+    } catch (error) {
+      this.#options.log.warn('local speech detection unavailable; barge-in waits for the server', { message: (error as Error).message });
+      this.#detector = null;
+    }
+    return this.#detector;
+  }
+
+  /** Closes the local detector and lets the system canceller's devices go. */
+  async #releaseEcho(): Promise<void> {
     const detector = this.#detector;
+    const system = this.#systemEcho;
     this.#detector = null;
+    this.#systemEcho = null;
     await detector?.close().catch(() => undefined);
+    await system?.close().catch((error: unknown) => this.#options.log.warn('the system echo canceller could not be unloaded', { message: (error as Error).message }));
+  }
+
+  /**
+   * The settings the session runs with: through the system canceller the mic arrives clean, as
+   * with headphones, so the session must not gate it too.
+   */
+  #sessionSettings(): VoiceSettings {
+    return this.#systemEcho === null ? this.#settings : { ...this.#settings, echo: 'headphones' };
   }
 
   #createSession(mic: MicSource, playout: PlayoutBuffer, echo: EchoSetup): { session: VoiceSession; applySettings: () => Promise<void> } {
@@ -336,12 +397,12 @@ export class VoiceController {
     }
     const realtime = new RealtimeSession({
       ...common,
-      settings: this.#settings,
+      settings: this.#sessionSettings(),
       ...(this.#options.describeError === undefined ? {} : { describeError: this.#options.describeError }),
       ...(this.#options.runTool === undefined ? {} : { runTool: this.#options.runTool }),
       ...(this.#options.earlier === undefined ? {} : { earlier: this.#options.earlier() }),
     });
-    return { session: realtime, applySettings: () => realtime.updateSettings(this.#settings) };
+    return { session: realtime, applySettings: () => realtime.updateSettings(this.#sessionSettings()) };
   }
 
   /**
@@ -462,7 +523,7 @@ export class VoiceController {
 
   /** The pipeline speaks with the voice, VAD and echo settings the realtime mode uses. */
   #pipelineSettings(): PipelineSettings {
-    const { voice, vad, echo, frameMs } = this.#settings;
+    const { voice, vad, echo, frameMs } = this.#sessionSettings();
     return { ...defaultPipelineSettings, voice, vad, echo, frameMs, ...this.#pipeline.pipeline };
   }
 

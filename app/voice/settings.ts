@@ -26,9 +26,11 @@ export interface VoiceSettings {
   /**
    * With speakers: `builtin` cancels the echo (the user can talk over the assistant, and the local
    * speech detector stops playback at once); `gate` silences the mic while the assistant is
-   * louder. The gate also stands in when the canceller cannot run.
+   * louder. The gate also stands in when the canceller cannot run. `system` records and plays
+   * through the sound server's own canceller (PulseAudio's or PipeWire's `module-echo-cancel`), so
+   * the mic arrives clean; Parley's canceller stands in where there is none.
    */
-  echoCanceller: 'builtin' | 'gate';
+  echoCanceller: 'builtin' | 'gate' | 'system';
   /** Mic frame size sent per `input_audio_buffer.append`, 20–100 ms. */
   frameMs: number;
   /**

@@ -8,6 +8,8 @@
  * through a virtual pair while it is loaded, and its delay handling is the server's (it measures
  * its own latency; see `npm run bench -- echo` for how it compares with the built-in canceller).
  */
+import type { SystemEchoDevices } from '../ports';
+import { parseDeviceId } from './devices';
 import { runCommand, type Env, type Spawn } from './processes';
 
 export interface SystemEchoCanceller {
@@ -69,9 +71,9 @@ export async function openSystemEchoCanceller(options: SystemEchoCancelOptions):
     ...(options.sinkMaster === undefined ? [] : [`sink_master=${options.sinkMaster}`]),
   ];
   const outcome = await runCommand(options.spawn, 'pactl', args, { env: { ...(options.env ?? process.env), LC_ALL: 'C' }, timeoutMs: options.timeoutMs ?? 5000 });
-  if (outcome.status === 'missing') return { unavailable: 'pactl is not installed, so there is no PulseAudio or PipeWire server to ask.' };
-  if (outcome.status !== 'exited') return { unavailable: 'The sound server did not answer.' };
-  if (outcome.code !== 0) return { unavailable: `The sound server has no echo canceller (${outcome.stderr.trim() || `pactl exited ${outcome.code}`}).` };
+  if (outcome.status === 'missing') return { unavailable: 'pactl is not installed, so there is no PulseAudio or PipeWire server to ask' };
+  if (outcome.status !== 'exited') return { unavailable: 'The sound server did not answer' };
+  if (outcome.code !== 0) return { unavailable: `The sound server could not load its echo canceller (${outcome.stderr.trim() || `pactl exited ${outcome.code}`})` };
   return { source: `pulse:${sourceName}`, sink: `pulse:${sinkName}`, moduleId: outcome.stdout.trim() };
 }
 
@@ -79,4 +81,22 @@ export async function openSystemEchoCanceller(options: SystemEchoCancelOptions):
 export async function closeSystemEchoCanceller(canceller: SystemEchoCanceller, options: SystemEchoCancelOptions): Promise<void> {
   if (canceller.moduleId === null) return;
   await runCommand(options.spawn, 'pactl', ['unload-module', canceller.moduleId], { env: options.env ?? process.env, timeoutMs: options.timeoutMs ?? 3000 });
+}
+
+/**
+ * Opens the system canceller on the user's chosen devices (ids from the device list; null is the
+ * default). Only PulseAudio devices can be its masters: an ALSA device is refused in words.
+ */
+export async function openSystemEchoDevices(options: SystemEchoCancelOptions, chosen: { input: string | null; output: string | null }): Promise<SystemEchoDevices | { unavailable: string }> {
+  const input = parseDeviceId(chosen.input ?? undefined);
+  const output = parseDeviceId(chosen.output ?? undefined);
+  const alsa = [input, output].find((ref) => ref.kind === 'alsa');
+  if (alsa?.kind === 'alsa') return { unavailable: `It works only on PulseAudio or PipeWire devices, and "${alsa.name}" is an ALSA device` };
+  const opened = await openSystemEchoCanceller({
+    ...options,
+    ...(input.kind === 'pulse' ? { sourceMaster: input.name } : {}),
+    ...(output.kind === 'pulse' ? { sinkMaster: output.name } : {}),
+  });
+  if ('unavailable' in opened) return opened;
+  return { input: opened.source, output: opened.sink, close: () => closeSystemEchoCanceller(opened, options) };
 }

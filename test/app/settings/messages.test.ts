@@ -81,7 +81,7 @@ describe('settings messages', () => {
       [{ vad: { threshold: 0.5, prefixPaddingMs: 1.5, silenceDurationMs: 500 } }, { vad: 'The audio kept before speech (ms) must be a whole number.' }],
       [{ eagerness: 'eager' }, { eagerness: 'Eagerness must be one of: low, medium, high, auto.' }],
       [{ echo: 'room' }, { echo: 'Speakers or headphones must be one of: speakers, headphones.' }],
-      [{ echoCancellation: 'magic' }, { echoCancellation: 'Echo cancellation must be one of: auto, builtin, gate, off.' }],
+      [{ echoCancellation: 'magic' }, { echoCancellation: 'Echo cancellation must be one of: auto, builtin, system, gate, off.' }],
       [{ audioFormat: 'mp3' }, { audioFormat: 'The audio format must be one of: pcm16, pcmu, pcma.' }],
       [{ inputDevice: 'm'.repeat(201) }, { inputDevice: 'The microphone can be at most 200 characters long.' }],
       [{ outputDevice: 7 }, { outputDevice: 'The speaker must be text.' }],

@@ -4,7 +4,7 @@ import { WebSocket } from 'ws';
 import { commandChannels, type PushEvent, type Turn } from '../../../app/contract';
 import { createCopilot, type Copilot } from '../../../app/host/copilot';
 import { testDeps } from '../../support/copilot';
-import { fastScheduler, ManualDetector, RecordingSink, ScriptedMic } from '../../../app/testing';
+import { fastScheduler, ManualDetector, SilencingCanceller, RecordingSink, ScriptedMic } from '../../../app/testing';
 import type { VoiceDeps } from '../../../app/voice/controller';
 
 let copilot: Copilot | null = null;
@@ -193,6 +193,87 @@ describe('echo on speakers through the copilot', () => {
     });
     expect(app.snapshot().voice.state).not.toBe('error');
     expect(created).toBe(0);
+  });
+});
+
+describe('the system echo canceller through the copilot', () => {
+  const pair = { input: 'pulse:parley_echo_cancel_source', output: 'pulse:parley_echo_cancel_sink' };
+
+  /** A system canceller that hands out `pair` and counts how often it is let go. */
+  function systemCanceller() {
+    const opened: Array<{ input: string | null; output: string | null }> = [];
+    const state = { closed: 0 };
+    const open: NonNullable<VoiceDeps['openSystemEchoCanceller']> = async (devices) => {
+      opened.push(devices);
+      return { ...pair, close: async () => void (state.closed += 1) };
+    };
+    return { open, opened, state };
+  }
+
+  it("records and plays through its devices, sends the mic ungated, and lets them go when voice stops", async () => {
+    const system = systemCanceller();
+    const detector = new ManualDetector();
+    const devices: string[] = [];
+    const mic = new ScriptedMic();
+    const sink = new RecordingSink();
+    const { copilot: app } = voiceCopilot(20, {
+      openSystemEchoCanceller: system.open,
+      createMic: (device) => (devices.push(`mic ${device}`), mic),
+      createSpeaker: (device) => (devices.push(`speaker ${device}`), sink),
+      createSpeechDetector: async () => detector,
+      createEchoCanceller: () => {
+        throw new Error('Parley’s canceller must not run beside the system’s');
+      },
+    });
+    await app.start();
+    await app.call(commandChannels.updateSettings, { patch: { echo: 'speakers', turnMode: 'server_vad', echoCancellation: 'system', inputDevice: 'pulse:laptop_mic', outputDevice: 'pulse:laptop_speakers' } });
+    await app.call(commandChannels.previewVoice, { voice: 'cedar' });
+    await expect.poll(() => sink.writtenMs).toBeGreaterThan(200);
+    expect(system.opened.at(-1)).toEqual({ input: 'pulse:laptop_mic', output: 'pulse:laptop_speakers' });
+    expect(devices.slice(-2)).toEqual([`speaker ${pair.output}`, `mic ${pair.input}`]);
+    // The gate would silence a mic quieter than the reply; the system has taken the echo out already.
+    mic.faint(200);
+    await expect.poll(() => detector.peak).toBeGreaterThan(0);
+    await app.call(commandChannels.stopVoice, {});
+    expect(system.state.closed).toBe(system.opened.length);
+    expect(detector.closed).toBe(true);
+  });
+
+  it("says why when there is none, and Parley's own canceller listens instead", async () => {
+    let cancellers = 0;
+    const devices: string[] = [];
+    const mic = new ScriptedMic();
+    const { copilot: app, events } = voiceCopilot(20, {
+      openSystemEchoCanceller: async () => ({ unavailable: 'The sound server could not load its echo canceller (Failure: Module initialization failed)' }),
+      createMic: (device) => (devices.push(`mic ${device}`), mic),
+      createEchoCanceller: () => (cancellers += 1, new SilencingCanceller()),
+    });
+    await app.start();
+    await app.call(commandChannels.updateSettings, { patch: { echo: 'speakers', turnMode: 'server_vad', echoCancellation: 'system' } });
+    await app.call(commandChannels.startVoice, {});
+    expect(app.snapshot().voice.state).not.toBe('error');
+    expect(cancellers).toBe(1);
+    expect(devices.at(-1)).toBe('mic null');
+    const notice = events.find((event) => event.type === 'notice' && event.problem.message.includes('echo canceller'));
+    expect(notice).toMatchObject({ problem: { message: "Parley could not use the system's echo canceller. The sound server could not load its echo canceller (Failure: Module initialization failed). Parley's own canceller is listening instead." } });
+  });
+
+  it('lets the devices go when voice cannot start on them', async () => {
+    const system = systemCanceller();
+    const { copilot: app } = voiceCopilot(20, {
+      openSystemEchoCanceller: system.open,
+      createSpeaker: () =>
+        new (class extends RecordingSink {
+          override async open(): Promise<void> {
+            throw new Error('The speaker (pulse:parley_echo_cancel_sink) could not be opened.');
+          }
+        })(),
+    });
+    await app.start();
+    await app.call(commandChannels.updateSettings, { patch: { echo: 'speakers', turnMode: 'server_vad', echoCancellation: 'system' } });
+    expect(await app.call(commandChannels.startVoice, {})).toMatchObject({ ok: false });
+    expect(system.opened.length).toBe(1);
+    expect(system.state.closed).toBe(1);
   });
 });
 

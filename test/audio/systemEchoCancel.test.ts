@@ -1,0 +1,53 @@
+/**
+ * The system's echo canceller on a private PulseAudio daemon: voice's "system" choice loads
+ * module-echo-cancel on the devices the user chose, records and plays through the pair it makes,
+ * and unloads it when voice lets go; where it cannot work, it says why.
+ */
+import { spawn } from 'node:child_process';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Spawn } from '../../app/audio/native/processes';
+import { openSystemEchoDevices } from '../../app/audio/native/systemEchoCancel';
+import { startPulse, type Pulse } from '../support/pulse';
+
+let pulse: Pulse;
+
+beforeAll(async () => {
+  pulse = await startPulse();
+}, 30_000);
+
+afterAll(async () => {
+  await pulse?.close();
+});
+
+const names = async (kind: 'sources' | 'sinks'): Promise<string[]> =>
+  (await pulse.pactl('list', 'short', kind))
+    .split('\n')
+    .map((line) => line.split('\t')[1])
+    .filter((name): name is string => name !== undefined);
+
+describe('the system echo canceller', () => {
+  it('sits on the chosen mic and speaker, gives voice its pair of devices, and is gone once closed', async () => {
+    const opened = await openSystemEchoDevices({ spawn: spawn as unknown as Spawn, env: pulse.env }, { input: 'pulse:mouth.monitor', output: 'pulse:ear' });
+    if ('unavailable' in opened) throw new Error(`module-echo-cancel did not load: ${opened.unavailable}`);
+    expect(opened).toMatchObject({ input: 'pulse:parley_echo_cancel_source', output: 'pulse:parley_echo_cancel_sink' });
+    expect(await names('sources')).toContain('parley_echo_cancel_source');
+    expect(await names('sinks')).toContain('parley_echo_cancel_sink');
+    const module = (await pulse.pactl('list', 'short', 'modules')).split('\n').find((line) => line.includes('module-echo-cancel'));
+    expect(module).toMatch(/source_master=mouth\.monitor/);
+    expect(module).toMatch(/sink_master=ear/);
+    await opened.close();
+    expect(await names('sources')).not.toContain('parley_echo_cancel_source');
+    expect(await pulse.pactl('list', 'short', 'modules')).not.toContain('module-echo-cancel');
+  });
+
+  it('refuses an ALSA device in words, loading nothing', async () => {
+    const opened = await openSystemEchoDevices({ spawn: spawn as unknown as Spawn, env: pulse.env }, { input: 'hw:0,0', output: null });
+    expect(opened).toEqual({ unavailable: 'It works only on PulseAudio or PipeWire devices, and "hw:0,0" is an ALSA device' });
+    expect(await pulse.pactl('list', 'short', 'modules')).not.toContain('module-echo-cancel');
+  });
+
+  it('says so when the sound server cannot load it', async () => {
+    const opened = await openSystemEchoDevices({ spawn: spawn as unknown as Spawn, env: pulse.env }, { input: 'pulse:no_such_mic', output: null });
+    expect(opened).toMatchObject({ unavailable: expect.stringMatching(/^The sound server could not load its echo canceller \(.+\)$/) });
+  });
+});
