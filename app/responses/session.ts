@@ -135,6 +135,11 @@ interface Lane {
   resumed: boolean;
   /** The turn that ran (or runs) last, and the ledger's length when it began. */
   lastTurn: { id: string | null; mark: number; running: boolean } | null;
+  /**
+   * The stall deadline of the lane's request in flight, one per lane and reused: each request
+   * starts it, every event it hears restarts the count, and its end pauses it (see `#request`).
+   */
+  deadline: SilenceDeadline;
 }
 
 interface ActiveRequest {
@@ -151,8 +156,6 @@ interface ActiveRequest {
   problem: Problem | null;
   wireError: WireError | null;
   onTextDelta: ((delta: string) => void) | undefined;
-  /** Restarts the stall deadline: called on every event the request receives. */
-  touch: () => void;
   settle: (result: RequestResult) => void;
 }
 
@@ -286,14 +289,35 @@ export class ResponsesSession {
 
   close(): void {
     this.#closed = true;
+    for (const lane of this.#lanes.values()) lane.deadline.stop();
     this.#current?.socket.close();
   }
 
   #lane(name: string): Lane {
     let lane = this.#lanes.get(name);
     if (lane === undefined) {
-      lane = { name, ledger: new Ledger(), head: null, queue: Promise.resolve(), active: null, resumed: false, lastTurn: null };
-      this.#lanes.set(name, lane);
+      const created: Lane = {
+        name,
+        ledger: new Ledger(),
+        head: null,
+        queue: Promise.resolve(),
+        active: null,
+        resumed: false,
+        lastTurn: null,
+        deadline: new SilenceDeadline({
+          ms: this.#stallTimeoutMs,
+          now: this.#options.now,
+          setTimer: this.#options.setTimer ?? realTimer,
+          onExpired: () => {
+            const active = created.active;
+            if (active === null) return;
+            this.#abandon(active.socket, 'reply stalled');
+            active.settle({ kind: 'failed', problem: stalledProblem(this.#stallTimeoutMs), wireError: null, disconnected: null, ended: 'stalled' });
+          },
+        }),
+      };
+      this.#lanes.set(name, created);
+      lane = created;
     }
     return lane;
   }
@@ -522,16 +546,7 @@ export class ResponsesSession {
     };
 
     const request = await new Promise<{ request: ActiveRequest; result: RequestResult }>((resolve) => {
-      const deadline = new SilenceDeadline({
-        ms: this.#stallTimeoutMs,
-        now: this.#options.now,
-        setTimer: this.#options.setTimer ?? realTimer,
-        onExpired: () => {
-          if (lane.active !== active) return;
-          this.#abandon(active.socket, 'reply stalled');
-          active.settle({ kind: 'failed', problem: stalledProblem(this.#stallTimeoutMs), wireError: null, disconnected: null, ended: 'stalled' });
-        },
-      });
+      const { deadline } = lane;
       const stopListening = (): void => signal?.removeEventListener('abort', onAbort);
       const onAbort = (): void => {
         // The service has no cancel for a Responses request: leave its socket, which still
@@ -552,12 +567,15 @@ export class ResponsesSession {
         problem: null,
         wireError: null,
         onTextDelta,
-        // Called for every event, so it only notes the time; one timer checks it (no timer per delta).
-        touch: () => deadline.heard(),
         settle: (result) => {
           if (lane.active !== active) return;
           lane.active = null;
-          deadline.stop();
+          // Paused, not stopped, on a WebSocket: the next request (the tool loop's, the next turn's)
+          // takes up the timer still set instead of setting a new one (a timer set and cleared per
+          // request was 5% of a turn's CPU). The open socket keeps the process alive anyway; over
+          // HTTP nothing else does, so there the timer goes.
+          if (this.transport === 'websocket') deadline.pause();
+          else deadline.stop();
           stopListening();
           this.#closeRetiredIfIdle();
           resolve({ request: active, result });
@@ -629,7 +647,7 @@ export class ResponsesSession {
     for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
       active.bytesDown += chunk.byteLength;
       active.firstByteAt ??= this.#options.now();
-      active.touch();
+      active.lane.deadline.heard();
       for (const data of parser.push(decoder.decode(chunk, { stream: true }))) this.#onText(data, active);
       if (active.lane.active !== active) return;
     }
@@ -805,7 +823,8 @@ export class ResponsesSession {
     for (const active of mine) {
       active.bytesDown += bytes;
       active.firstByteAt ??= this.#options.now();
-      active.touch();
+      // Every event restarts the stall count; it only notes the time (no timer per delta).
+      active.lane.deadline.heard();
       this.#onEvent(active, parsed.event);
     }
   }
