@@ -16,6 +16,7 @@ import { Session } from 'node:inspector';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeFileSync, mkdtempSync } from 'node:fs';
+import { PerformanceObserver } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { parleyClient, sdkClient, toolsFor, type ChainClient, type ToolSet } from './responsesClients';
 
@@ -27,7 +28,7 @@ export interface ClientProcess {
   warm(): Promise<void>;
   /** Connects; resolves with the CPU time connecting took. */
   connect(): Promise<number>;
-  turn(number: number): Promise<{ cpuUs: number; systemUs: number; requests: number }>;
+  turn(number: number): Promise<{ cpuUs: number; systemUs: number; gcUs: number; requests: number }>;
   /** Starts the inspector's sampler in the child, or stops it and writes the profile to `path`. */
   profile(action: 'start' | 'stop', path?: string): Promise<void>;
   /** With `callgrind` only: zero the child's instruction count, or dump it and return the count since the last zero or dump. */
@@ -36,7 +37,7 @@ export interface ClientProcess {
 }
 
 type Request = { type: 'warm' } | { type: 'connect' } | { type: 'turn'; number: number } | { type: 'profile'; action: 'start' | 'stop'; path?: string };
-type Reply = { type: 'done'; cpuUs: number; systemUs: number; requests: number } | { type: 'failed'; message: string };
+type Reply = { type: 'done'; cpuUs: number; systemUs: number; gcUs: number; requests: number } | { type: 'failed'; message: string };
 
 interface Setup {
   kind: ClientKind;
@@ -60,7 +61,7 @@ export function startClientProcess(setup: Setup, instruments: { callgrind?: bool
   });
   let dumps = 0;
   const ask = (request: Request) =>
-    new Promise<{ cpuUs: number; systemUs: number; requests: number }>((resolve, reject) => {
+    new Promise<{ cpuUs: number; systemUs: number; gcUs: number; requests: number }>((resolve, reject) => {
       const onExit = (code: number | null): void => reject(new Error(`${setup.kind} process exited (${code})`));
       child.once('message', (reply: Reply) => {
         child.off('exit', onExit);
@@ -117,6 +118,12 @@ async function runChild(setup: Setup): Promise<void> {
     warm.close();
   })();
   const client = makeClient(setup.kind, setup.baseUrl, setup.set);
+  // Garbage-collection pauses, summed as the runtime reports them (a pause that ends after its
+  // turn's reply is counted with the next turn; the sum over many turns is what is read).
+  let gcUs = 0;
+  new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) gcUs += entry.duration * 1000;
+  }).observe({ entryTypes: ['gc'] });
   const inspector = new Session();
   const post = (method: string, params?: object) =>
     new Promise<unknown>((resolve, reject) => inspector.post(method, params, (error, result) => (error === null ? resolve(result) : reject(error))));
@@ -134,14 +141,15 @@ async function runChild(setup: Setup): Promise<void> {
             if (request.path !== undefined) writeFileSync(request.path, JSON.stringify(profile));
             inspector.disconnect();
           }
-          process.send?.({ type: 'done', cpuUs: 0, systemUs: 0, requests: 0 });
+          process.send?.({ type: 'done', cpuUs: 0, systemUs: 0, gcUs: 0, requests: 0 });
           return;
         }
         const started = process.cpuUsage();
+        const gcBefore = gcUs;
         const requests = request.type === 'turn' ? await client.turn(request.number) : request.type === 'connect' ? await client.connect().then(() => 0) : 0;
         // User and system time of all the process's threads (its garbage collector's too).
         const used = process.cpuUsage(started);
-        process.send?.({ type: 'done', cpuUs: used.user + used.system, systemUs: used.system, requests });
+        process.send?.({ type: 'done', cpuUs: used.user + used.system, systemUs: used.system, gcUs: Math.round(gcUs - gcBefore), requests });
       })
       .catch((error: unknown) => process.send?.({ type: 'failed', message: (error as Error).message }));
   });

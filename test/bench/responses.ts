@@ -35,6 +35,8 @@ interface TurnSample {
   cpuUs: number;
   /** The part of `cpuUs` spent in the kernel. */
   systemUs: number;
+  /** Garbage-collection pauses on the main thread. */
+  gcUs: number;
   wallMs: number;
   bytesUp: number;
   bytesDown: number;
@@ -75,10 +77,10 @@ async function interleavedTurn(runners: readonly Runner[], number: number): Prom
   for (let offset = 0; offset < runners.length; offset += 1) {
     const entry = runners[(number + offset) % runners.length] as Runner;
     const wallStarted = performance.now();
-    const { cpuUs: cpu, systemUs, requests } = await entry.client.turn(number);
+    const { cpuUs: cpu, systemUs, gcUs, requests } = await entry.client.turn(number);
     const wallMs = performance.now() - wallStarted;
     const meters = await entry.emulator.meters();
-    entry.samples.push({ cpuUs: cpu, systemUs, wallMs, bytesUp: meters.bytesUp - entry.meters.bytesUp, bytesDown: meters.bytesDown - entry.meters.bytesDown, requests });
+    entry.samples.push({ cpuUs: cpu, systemUs, gcUs, wallMs, bytesUp: meters.bytesUp - entry.meters.bytesUp, bytesDown: meters.bytesDown - entry.meters.bytesDown, requests });
     entry.meters = { ...entry.meters, bytesUp: meters.bytesUp, bytesDown: meters.bytesDown };
   }
 }
@@ -98,6 +100,7 @@ function summarise(entry: Runner, connections: number, set: ToolSet, toolCount: 
     cpu_us_per_turn: { turns_1_10: Math.round(mean(first.map((sample) => sample.cpuUs))), last_10: Math.round(mean(last.map((sample) => sample.cpuUs))), all: Math.round(mean(samples.map((sample) => sample.cpuUs))) },
     cpu_us_per_turn_median: { turns_1_10: Math.round(median(first.map((sample) => sample.cpuUs))), last_10: Math.round(median(last.map((sample) => sample.cpuUs))), all: Math.round(median(samples.map((sample) => sample.cpuUs))) },
     cpu_system_us_per_turn_all: Math.round(mean(samples.map((sample) => sample.systemUs))),
+    gc_pause_us_per_turn_all: Math.round(mean(samples.map((sample) => sample.gcUs))),
     cpu_last_10_over_first_10: ratio(mean(last.map((sample) => sample.cpuUs)), mean(first.map((sample) => sample.cpuUs))),
     bytes_up_per_turn: { turn_2: samples[1]?.bytesUp ?? null, last: samples.at(-1)?.bytesUp ?? null, mean: Math.round(mean(samples.map((sample) => sample.bytesUp))) },
     bytes_down_per_turn: { turn_2: samples[1]?.bytesDown ?? null, last: samples.at(-1)?.bytesDown ?? null, mean: Math.round(mean(samples.map((sample) => sample.bytesDown))) },
