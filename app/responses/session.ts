@@ -399,10 +399,14 @@ export class ResponsesSession {
       this.#emit({ type: 'rehydration', lane: lane.name, reason: 'resume', items: this.#resendWindow(lane).length + pending.length });
     }
     for (;;) {
-      try {
-        await this.#prepare(lane, pending);
-      } catch (error) {
-        return { kind: 'failed', problem: problemOf(error), text: '' };
+      // Most requests have nothing to prepare: no wait then, not even a resolved promise's.
+      const preparing = this.#mustPrepare(lane, pending) ? this.#prepare(lane, pending) : null;
+      if (preparing !== null) {
+        try {
+          await preparing;
+        } catch (error) {
+          return { kind: 'failed', problem: problemOf(error), text: '' };
+        }
       }
       const { result, request, metrics } = await this.#request(lane, pending, handlers.onTextDelta, true, handlers.signal);
       if (metrics !== null) {
@@ -469,6 +473,19 @@ export class ResponsesSession {
       }
       return { kind: 'failed', problem: result.problem, text: request?.text ?? '', refused: refusesInput(result.wireError) };
     }
+  }
+
+  /**
+   * Whether `#prepare` has anything to do: no open socket (or the session closed, which it
+   * reports), a socket due for rollover, or a ledger to compact with the endpoint.
+   */
+  #mustPrepare(lane: Lane, pending: readonly ResponseInputItem[]): boolean {
+    if (this.transport === 'websocket') {
+      const current = this.#current;
+      if (this.#closed || current === null || current.socket.state.status !== 'open' || this.#options.now() - current.openedAt >= this.#settings.rolloverAfterMs) return true;
+    }
+    const { mode, thresholdTokens } = this.#settings.compaction;
+    return mode === 'endpoint' && !pending.some((item) => item.type === 'function_call_output') && lane.ledger.shouldCompact(thresholdTokens);
   }
 
   /** Before a request: roll over an old socket; between turns, compact a long ledger. */
@@ -740,6 +757,7 @@ export class ResponsesSession {
   }
 
   #closeRetiredIfIdle(): void {
+    if (this.#retired.size === 0) return;
     for (const [socket, reason] of this.#retired) {
       const busy = [...this.#lanes.values()].some((lane) => lane.active?.socket === socket);
       if (busy) continue;
@@ -783,6 +801,18 @@ export class ResponsesSession {
 
   #onFrame(text: string, bytes: number, from: Socket | null): void {
     const parsed = parseServerFrame(text);
+    if (parsed.ok) {
+      // The frames of a reply, dozens per turn, each for one request: delivered without collecting
+      // the targets first. Only an error with no lane and no default request may go to several.
+      const named = (parsed.event as { stream_id?: unknown }).stream_id;
+      const active = typeof named === 'string' ? this.#lanes.get(named)?.active : this.#lanes.get(defaultLane)?.active;
+      if (active) {
+        // A late frame from a socket the request did not go out on belongs to nobody.
+        if (active.socket === from) this.#deliver(active, parsed.event, bytes);
+        return;
+      }
+      if (typeof named === 'string' || parsed.event.type !== 'error') return;
+    }
     const streamId = parsed.ok ? (parsed.event as { stream_id?: unknown }).stream_id : parsed.lane.kind === 'named' ? parsed.lane.streamId : undefined;
     const targets: ActiveRequest[] = [];
     if (typeof streamId === 'string') {
@@ -820,13 +850,15 @@ export class ResponsesSession {
       }
       return;
     }
-    for (const active of mine) {
-      active.bytesDown += bytes;
-      active.firstByteAt ??= this.#options.now();
-      // Every event restarts the stall count; it only notes the time (no timer per delta).
-      active.lane.deadline.heard();
-      this.#onEvent(active, parsed.event);
-    }
+    for (const active of mine) this.#deliver(active, parsed.event, bytes);
+  }
+
+  #deliver(active: ActiveRequest, event: ResponsesServerEvent, bytes: number): void {
+    active.bytesDown += bytes;
+    active.firstByteAt ??= this.#options.now();
+    // Every event restarts the stall count; it only notes the time (no timer per delta).
+    active.lane.deadline.heard();
+    this.#onEvent(active, event);
   }
 
   #onText(data: string, active: ActiveRequest): void {
