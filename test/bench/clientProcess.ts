@@ -4,7 +4,7 @@
  * time (`process.cpuUsage`, measured in the child around the turn alone) and the requests it took.
  *
  * Two optional instruments, both off unless asked for: `callgrind` runs the child under valgrind's
- * callgrind (no cache simulation), so the parent can count the instructions the child executes
+ * callgrind (no cache simulation, V8 in its `--predictable` mode), so the parent can count the instructions the child executes
  * between two points (`instructions.zero()`, `instructions.dump()`), all threads together, the
  * same for every client, and with none of the noise a shared machine puts in CPU time; and
  * `profile` samples the child's main thread with the inspector between `profile('start')` and
@@ -56,7 +56,9 @@ export function startClientProcess(setup: Setup, instruments: { callgrind?: bool
     ...(outDir === null
       ? { execArgv: node }
       : // The JIT's code lives in anonymous memory, which valgrind's default self-modifying-code check covers.
-        { execPath: 'valgrind', execArgv: ['--tool=callgrind', '--quiet', `--callgrind-out-file=${join(outDir, 'cg.out')}`, process.execPath, ...node] }),
+        // V8's --predictable runs its compilers and collector on the main thread, at points set by
+        // the work done rather than by time, so a count moves with the code and not with the scheduling.
+        { execPath: 'valgrind', execArgv: ['--tool=callgrind', '--quiet', `--callgrind-out-file=${join(outDir, 'cg.out')}`, process.execPath, '--predictable', ...node] }),
     stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
   });
   let dumps = 0;

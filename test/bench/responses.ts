@@ -179,7 +179,7 @@ async function instructions(set: ToolSet, turns: number, warmupTurns: number, pr
     print({
       bench: 'responses',
       kind: 'measured',
-      metric: "instructions per turn (valgrind callgrind Ir, the client's process, all threads)",
+      metric: "instructions per turn (valgrind callgrind Ir, the client's process, all threads, node --predictable)",
       tools: set === 'one' ? 'one tool' : 'twelve built-in tools',
       turns,
       parley_websocket: parley,
