@@ -11,7 +11,7 @@
  * `profile('stop', path)`, which writes a `.cpuprofile`.
  */
 import { execFile, fork, type ChildProcess } from 'node:child_process';
-import { readFile, readdir } from 'node:fs/promises';
+import { readFile, readdir, rm } from 'node:fs/promises';
 import { Session } from 'node:inspector';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -95,10 +95,13 @@ export function startClientProcess(setup: Setup, instruments: { callgrind?: bool
             },
           },
     async close() {
-      if (child.exitCode !== null) return;
-      const exited = new Promise((resolve) => child.once('exit', resolve));
-      child.kill('SIGTERM');
-      await exited;
+      if (child.exitCode === null) {
+        const exited = new Promise((resolve) => child.once('exit', resolve));
+        child.kill('SIGTERM');
+        await exited;
+      }
+      // callgrind's dumps (a few MB each) have been read: nothing of them is kept.
+      if (outDir !== null) await rm(outDir, { recursive: true, force: true });
     },
   };
 }
