@@ -135,6 +135,11 @@ interface Lane {
   resumed: boolean;
   /** The turn that ran (or runs) last, and the ledger's length when it began. */
   lastTurn: { id: string | null; mark: number; running: boolean } | null;
+  /**
+   * The stall deadline of the lane's request in flight, one per lane and reused: each request
+   * starts it, every event it hears restarts the count, and its end pauses it (see `#request`).
+   */
+  deadline: SilenceDeadline;
 }
 
 interface ActiveRequest {
@@ -151,8 +156,6 @@ interface ActiveRequest {
   problem: Problem | null;
   wireError: WireError | null;
   onTextDelta: ((delta: string) => void) | undefined;
-  /** Restarts the stall deadline: called on every event the request receives. */
-  touch: () => void;
   settle: (result: RequestResult) => void;
 }
 
@@ -286,14 +289,35 @@ export class ResponsesSession {
 
   close(): void {
     this.#closed = true;
+    for (const lane of this.#lanes.values()) lane.deadline.stop();
     this.#current?.socket.close();
   }
 
   #lane(name: string): Lane {
     let lane = this.#lanes.get(name);
     if (lane === undefined) {
-      lane = { name, ledger: new Ledger(), head: null, queue: Promise.resolve(), active: null, resumed: false, lastTurn: null };
-      this.#lanes.set(name, lane);
+      const created: Lane = {
+        name,
+        ledger: new Ledger(),
+        head: null,
+        queue: Promise.resolve(),
+        active: null,
+        resumed: false,
+        lastTurn: null,
+        deadline: new SilenceDeadline({
+          ms: this.#stallTimeoutMs,
+          now: this.#options.now,
+          setTimer: this.#options.setTimer ?? realTimer,
+          onExpired: () => {
+            const active = created.active;
+            if (active === null) return;
+            this.#abandon(active.socket, 'reply stalled');
+            active.settle({ kind: 'failed', problem: stalledProblem(this.#stallTimeoutMs), wireError: null, disconnected: null, ended: 'stalled' });
+          },
+        }),
+      };
+      this.#lanes.set(name, created);
+      lane = created;
     }
     return lane;
   }
@@ -375,10 +399,14 @@ export class ResponsesSession {
       this.#emit({ type: 'rehydration', lane: lane.name, reason: 'resume', items: this.#resendWindow(lane).length + pending.length });
     }
     for (;;) {
-      try {
-        await this.#prepare(lane, pending);
-      } catch (error) {
-        return { kind: 'failed', problem: problemOf(error), text: '' };
+      // Most requests have nothing to prepare: no wait then, not even a resolved promise's.
+      const preparing = this.#mustPrepare(lane, pending) ? this.#prepare(lane, pending) : null;
+      if (preparing !== null) {
+        try {
+          await preparing;
+        } catch (error) {
+          return { kind: 'failed', problem: problemOf(error), text: '' };
+        }
       }
       const { result, request, metrics } = await this.#request(lane, pending, handlers.onTextDelta, true, handlers.signal);
       if (metrics !== null) {
@@ -445,6 +473,19 @@ export class ResponsesSession {
       }
       return { kind: 'failed', problem: result.problem, text: request?.text ?? '', refused: refusesInput(result.wireError) };
     }
+  }
+
+  /**
+   * Whether `#prepare` has anything to do: no open socket (or the session closed, which it
+   * reports), a socket due for rollover, or a ledger to compact with the endpoint.
+   */
+  #mustPrepare(lane: Lane, pending: readonly ResponseInputItem[]): boolean {
+    if (this.transport === 'websocket') {
+      const current = this.#current;
+      if (this.#closed || current === null || current.socket.state.status !== 'open' || this.#options.now() - current.openedAt >= this.#settings.rolloverAfterMs) return true;
+    }
+    const { mode, thresholdTokens } = this.#settings.compaction;
+    return mode === 'endpoint' && !pending.some((item) => item.type === 'function_call_output') && lane.ledger.shouldCompact(thresholdTokens);
   }
 
   /** Before a request: roll over an old socket; between turns, compact a long ledger. */
@@ -522,16 +563,7 @@ export class ResponsesSession {
     };
 
     const request = await new Promise<{ request: ActiveRequest; result: RequestResult }>((resolve) => {
-      const deadline = new SilenceDeadline({
-        ms: this.#stallTimeoutMs,
-        now: this.#options.now,
-        setTimer: this.#options.setTimer ?? realTimer,
-        onExpired: () => {
-          if (lane.active !== active) return;
-          this.#abandon(active.socket, 'reply stalled');
-          active.settle({ kind: 'failed', problem: stalledProblem(this.#stallTimeoutMs), wireError: null, disconnected: null, ended: 'stalled' });
-        },
-      });
+      const { deadline } = lane;
       const stopListening = (): void => signal?.removeEventListener('abort', onAbort);
       const onAbort = (): void => {
         // The service has no cancel for a Responses request: leave its socket, which still
@@ -552,12 +584,15 @@ export class ResponsesSession {
         problem: null,
         wireError: null,
         onTextDelta,
-        // Called for every event, so it only notes the time; one timer checks it (no timer per delta).
-        touch: () => deadline.heard(),
         settle: (result) => {
           if (lane.active !== active) return;
           lane.active = null;
-          deadline.stop();
+          // Paused, not stopped, on a WebSocket: the next request (the tool loop's, the next turn's)
+          // takes up the timer still set instead of setting a new one (a timer set and cleared per
+          // request was 5% of a turn's CPU). The open socket keeps the process alive anyway; over
+          // HTTP nothing else does, so there the timer goes.
+          if (this.transport === 'websocket') deadline.pause();
+          else deadline.stop();
           stopListening();
           this.#closeRetiredIfIdle();
           resolve({ request: active, result });
@@ -629,7 +664,7 @@ export class ResponsesSession {
     for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
       active.bytesDown += chunk.byteLength;
       active.firstByteAt ??= this.#options.now();
-      active.touch();
+      active.lane.deadline.heard();
       for (const data of parser.push(decoder.decode(chunk, { stream: true }))) this.#onText(data, active);
       if (active.lane.active !== active) return;
     }
@@ -722,6 +757,7 @@ export class ResponsesSession {
   }
 
   #closeRetiredIfIdle(): void {
+    if (this.#retired.size === 0) return;
     for (const [socket, reason] of this.#retired) {
       const busy = [...this.#lanes.values()].some((lane) => lane.active?.socket === socket);
       if (busy) continue;
@@ -765,6 +801,18 @@ export class ResponsesSession {
 
   #onFrame(text: string, bytes: number, from: Socket | null): void {
     const parsed = parseServerFrame(text);
+    if (parsed.ok) {
+      // The frames of a reply, dozens per turn, each for one request: delivered without collecting
+      // the targets first. Only an error with no lane and no default request may go to several.
+      const named = (parsed.event as { stream_id?: unknown }).stream_id;
+      const active = typeof named === 'string' ? this.#lanes.get(named)?.active : this.#lanes.get(defaultLane)?.active;
+      if (active) {
+        // A late frame from a socket the request did not go out on belongs to nobody.
+        if (active.socket === from) this.#deliver(active, parsed.event, bytes);
+        return;
+      }
+      if (typeof named === 'string' || parsed.event.type !== 'error') return;
+    }
     const streamId = parsed.ok ? (parsed.event as { stream_id?: unknown }).stream_id : parsed.lane.kind === 'named' ? parsed.lane.streamId : undefined;
     const targets: ActiveRequest[] = [];
     if (typeof streamId === 'string') {
@@ -802,12 +850,15 @@ export class ResponsesSession {
       }
       return;
     }
-    for (const active of mine) {
-      active.bytesDown += bytes;
-      active.firstByteAt ??= this.#options.now();
-      active.touch();
-      this.#onEvent(active, parsed.event);
-    }
+    for (const active of mine) this.#deliver(active, parsed.event, bytes);
+  }
+
+  #deliver(active: ActiveRequest, event: ResponsesServerEvent, bytes: number): void {
+    active.bytesDown += bytes;
+    active.firstByteAt ??= this.#options.now();
+    // Every event restarts the stall count; it only notes the time (no timer per delta).
+    active.lane.deadline.heard();
+    this.#onEvent(active, event);
   }
 
   #onText(data: string, active: ActiveRequest): void {

@@ -282,6 +282,18 @@ describe('a server that sends broken frames', () => {
   });
 });
 
+describe('routing a well-formed frame', () => {
+  it('gives a lane-less request error to the named lane waiting when no default request is in flight', async () => {
+    // The error names no stream_id: it is connection-scoped, so the one request waiting gets it.
+    const server = await scriptedServer(() => [{ type: 'error', status: 400, error: { type: 'invalid_request_error', code: 'invalid_value', message: 'The lane b request was refused.' } }]);
+    // A short deadline, so a request the error never reached fails as stalled instead of hanging.
+    const { session } = testSession(server.baseUrl, { warmup: 'off' }, { sleep: async () => undefined, stallTimeoutMs: 2000 });
+    const b = await session.runTurn([userMessage('b')], {}, 'b');
+    expect(b).toMatchObject({ status: 'failed', problem: { code: 'server_error', message: expect.stringContaining('The lane b request was refused.') } });
+    session.close();
+  });
+});
+
 describe('a server that goes silent', () => {
   it('is dropped within ping interval + timeout (15 s + 10 s) and the turn is answered on a new connection', async () => {
     // Only timeouts are faked: sockets, immediates and microtasks stay real.

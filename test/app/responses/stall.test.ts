@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { noLatency } from '../../../app/emulator/latency';
 import { startEmulator, type Emulator } from '../../../app/emulator/server';
 import { userMessage } from '../../../app/protocol/responses';
-import { testSession } from '../../support/sessions';
+import { calculatorTool, testSession } from '../../support/sessions';
 
 let emulator: Emulator | null = null;
 afterEach(async () => {
@@ -75,5 +75,33 @@ describe('Cancel', () => {
     const next = await session.runTurn([userMessage('three')]);
     expect(next).toMatchObject({ status: 'completed', text: expect.stringContaining('message 3 of our conversation') });
     session.close();
+  });
+});
+
+describe('the stall deadline', () => {
+  it('takes one timer for a whole conversation over a WebSocket, and close clears it', async () => {
+    emulator = await startEmulator({ latency: noLatency });
+    const pending = new Set<number>();
+    let set = 0;
+    const setTimer = (ms: number, fire: () => void): (() => void) => {
+      const id = (set += 1);
+      pending.add(id);
+      const timer = setTimeout(() => {
+        pending.delete(id);
+        fire();
+      }, ms);
+      return () => {
+        pending.delete(id);
+        clearTimeout(timer);
+      };
+    };
+    const { session, of } = testSession(emulator.baseUrl, { warmup: 'off', tools: [calculatorTool] }, { setTimer, runTool: async () => '2' });
+    for (const text of ['one', 'what is 1 + 1?', 'three']) expect((await session.runTurn([userMessage(text)])).status).toBe('completed');
+    // Four requests (the sum takes two), one timer, still set between them.
+    expect(of('request')).toHaveLength(4);
+    expect(set).toBe(1);
+    expect(pending.size).toBe(1);
+    session.close();
+    expect(pending.size).toBe(0);
   });
 });
