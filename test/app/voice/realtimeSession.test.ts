@@ -65,6 +65,31 @@ describe('push-to-talk', () => {
   });
 });
 
+describe('changing the turn mode mid-session', () => {
+  it('shows the new mode at rest: listening once voice detection is on, idle once it is push-to-talk again', async () => {
+    const r = await rig({ turnMode: 'push_to_talk' });
+    await r.session.connect();
+    expect(r.session.state).toBe('idle');
+    await r.session.updateSettings({ turnMode: 'server_vad' });
+    expect(r.mic.running).toBe(true);
+    expect(r.session.state).toBe('listening');
+    await r.session.updateSettings({ turnMode: 'push_to_talk' });
+    expect(r.mic.running).toBe(false);
+    expect(r.session.state).toBe('idle');
+  });
+
+  it('a setting changed while the key is held keeps the listening state of the turn being said', async () => {
+    const r = await rig({ turnMode: 'push_to_talk' });
+    await r.session.connect();
+    await r.session.press();
+    await r.session.updateSettings({ vad: { threshold: 0.6, prefixPaddingMs: 300, silenceDurationMs: 300 } });
+    expect(r.session.state).toBe('listening');
+    r.mic.speak(600);
+    await r.session.release();
+    expect((await doneText(r)).text).toMatch(/I heard 0\.6 seconds of speech/);
+  });
+});
+
 describe('voice activity detection', () => {
   it('server_vad: speech then silence makes a turn without any key', async () => {
     const r = await rig({ turnMode: 'server_vad', vad: { threshold: 0.5, prefixPaddingMs: 300, silenceDurationMs: 300 } });
