@@ -13,6 +13,7 @@ import type { ResponsesSession } from '../../../app/responses/session';
 import { defaultPipelineSettings, PipelineSession, splitSentences, type PipelineAgent, type PipelineSessionEvent, type PipelineSettings } from '../../../app/voice/pipeline';
 import { calculatorTool, countingCalculator, testSession } from '../../support/sessions';
 import { drainingPlayout, eventLog, fastScheduler, ManualClock, RecordingSink, ScriptedMic, type EventLog } from '../../../app/testing';
+import { RealtimeRequestError } from '../../../app/voice/waiters';
 
 let emulator: Emulator | null = null;
 let pipeline: PipelineSession | null = null;
@@ -228,5 +229,87 @@ describe('pipeline voice mode', () => {
     const user = await r.until('transcript.user', (event) => event.final);
     expect(user.text).toMatch(/1\.2 s of speech/);
     await r.until('transcript.assistant.done');
+  });
+});
+
+describe('pipeline turns besides speech', () => {
+  it('speaks a typed message and a finished task\'s note, each as its own reply', async () => {
+    const r = await rig();
+    await r.session.connect();
+    r.session.sendText('hello there');
+    const typed = await r.until('transcript.assistant.done');
+    expect(typed.text.length).toBeGreaterThan(0);
+    await r.until('state', (event) => event.state === 'idle' && r.of('state').some((s) => s.state === 'speaking'));
+    expect(r.sink.writtenMs).toBeCloseTo(r.playout.generatedMs(typed.itemId), 0);
+    // A typed turn has no speech before it: its timing starts at the text.
+    const [timing] = r.of('timing');
+    expect(timing?.timing.speechEndToTranscriptMs).toBeNull();
+    // Its parts add up to the whole, give or take each part's rounding to the millisecond.
+    const parts = (timing?.timing.transcriptToFirstTokenMs ?? Number.NaN) + (timing?.timing.firstTokenToFirstAudioMs ?? Number.NaN);
+    expect(Math.abs((timing?.timing.totalMs ?? Number.NaN) - parts)).toBeLessThanOrEqual(1);
+
+    r.session.addNote('The background build finished.');
+    const noted = await r.until('transcript.assistant.done', (event) => event.itemId !== typed.itemId);
+    expect(noted.text.length).toBeGreaterThan(0);
+    // The agent got the note as the developer's, not as something the user said.
+    expect(emulator?.requests.at(-1)?.input).toEqual([expect.objectContaining({ role: 'developer', content: [{ type: 'input_text', text: 'The background build finished.' }] })]);
+    expect(r.of('problem')).toEqual([]);
+  });
+
+  it('previews a voice by speaking a sample, without a turn', async () => {
+    const r = await rig();
+    await r.session.connect();
+    const requestsBefore = emulator?.requests.length;
+    r.session.previewVoice('cedar');
+    await expect.poll(() => r.sink.writtenMs).toBeGreaterThan(200);
+    expect(r.fetched).toEqual(['This is the cedar voice.']);
+    expect(emulator?.requests.length).toBe(requestsBefore);
+    expect(r.of('transcript.assistant')).toEqual([]);
+  });
+
+  it('speech the server refuses is reported in its words; the reply is still in the transcript', async () => {
+    const r = await rig();
+    await r.session.connect();
+    emulator?.inject({ kind: 'rate_limit', retryAfterS: 2 }, 'speech');
+    r.session.sendText('hello there');
+    const problem = await r.until('problem');
+    expect(problem.problem).toEqual({ code: 'server_error', message: 'Part of the reply could not be spoken: Rate limit reached for requests. Please try again in 2s.', hint: 'The full text is in the transcript.' });
+    expect((await r.until('transcript.assistant.done')).text.length).toBeGreaterThan(0);
+    // The preview says so too.
+    emulator?.inject({ kind: 'rate_limit', retryAfterS: 3 }, 'speech');
+    r.session.previewVoice('cedar');
+    const preview = await r.until('problem', (event) => event.problem.message.includes('3s'));
+    expect(preview.problem.message).toBe('Part of the reply could not be spoken: Rate limit reached for requests. Please try again in 3s.');
+  });
+
+  it('an agent that fails says so, and the voice is idle again', async () => {
+    const r = await rig({}, { agent: () => ({ runTurn: () => Promise.reject(new Error('the agent socket is gone')) }) });
+    await r.session.connect();
+    r.session.sendText('hello there');
+    const problem = await r.until('problem');
+    expect(problem.problem.message).toBe('The agent failed: the agent socket is gone');
+    await r.until('transcript.assistant.done');
+    await r.until('state', (event) => event.state === 'idle' && r.of('state').some((s) => s.state === 'thinking'));
+    expect(r.fetched).toEqual([]);
+  });
+});
+
+describe('pipeline settings', () => {
+  it('switches to voice detection mid-session; a refused setting changes nothing and says why', async () => {
+    const r = await rig();
+    await r.session.connect();
+    expect(r.mic.running).toBe(false);
+    await r.session.updateSettings({ listen: 'server_vad', vad: { threshold: 0.5, prefixPaddingMs: 300, silenceDurationMs: 300 } });
+    expect(r.session.state).toBe('listening');
+    expect(r.mic.running).toBe(true);
+    r.mic.speak(1000);
+    r.mic.silence(600);
+    const user = await r.until('transcript.user', (event) => event.final);
+    expect(r.of('commit')).toEqual([expect.objectContaining({ itemId: user.itemId })]);
+    await r.until('transcript.assistant.done');
+
+    await expect(r.session.updateSettings({ vad: { threshold: 2, prefixPaddingMs: 300, silenceDurationMs: 300 } })).rejects.toBeInstanceOf(RealtimeRequestError);
+    expect(r.session.settings.vad.threshold).toBe(0.5);
+    expect(r.session.settings.listen).toBe('server_vad');
   });
 });
