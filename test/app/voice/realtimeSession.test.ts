@@ -5,7 +5,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { levelDbfs, pcm16FromBytes } from '../../../app/audio/pcm';
 import { ManualClock } from '../../../app/emulator/clock';
-import { ManualDetector, SilencingCanceller } from '../../../app/testing';
+import { ManualClock as PlayoutClock, ManualDetector, SilencingCanceller } from '../../../app/testing';
 import { calculator, closeRig, paced, pressAfterHearing, rig, type Rig } from './rig';
 
 afterEach(closeRig);
@@ -310,5 +310,116 @@ describe('formats and recovery', () => {
     await expect(r.session.connect()).rejects.toThrow(/usb-headset/);
     expect(r.of('problem')[0]?.problem.message).toContain('usb-headset');
     expect(r.session.state).toBe('error');
+  });
+});
+
+describe('turns besides speech', () => {
+  it('a typed message with a screenshot sends the picture once and remembers only the words', async () => {
+    const r = await rig();
+    await r.session.connect();
+    const image = 'data:image/png;base64,iVBORw0KGgo=';
+    r.session.sendText('what is on my screen?', image);
+    await doneText(r);
+    const [item] = r.wire.sent('conversation.item.create');
+    expect(item?.item).toMatchObject({ role: 'user', content: [{ type: 'input_text', text: 'what is on my screen?' }, { type: 'input_image', image_url: image }] });
+    expect(r.session.history[0]).toMatchObject({ role: 'user', text: 'what is on my screen?' });
+  });
+
+  it('a finished task\'s note goes in as a system message and the assistant speaks about it', async () => {
+    const r = await rig();
+    await r.session.connect();
+    r.session.addNote('The background build finished.');
+    await doneText(r);
+    expect(r.wire.sent('conversation.item.create')[0]?.item).toMatchObject({ type: 'message', role: 'system', content: [{ type: 'input_text', text: 'The background build finished.' }] });
+    expect(r.wire.sent('response.create')).toHaveLength(1);
+  });
+
+  it('reports what each reply cost, as the server counted it', async () => {
+    const r = await rig();
+    await r.session.connect();
+    r.session.sendText('hello there');
+    const done = await r.until('response', (event) => event.phase === 'done');
+    const served = r.wire.received('response.done')[0]?.response as { usage: { input_token_details: Record<string, number>; output_token_details: Record<string, number> } };
+    expect(done.status).toBe('completed');
+    expect(done.usage).toEqual({
+      textIn: served.usage.input_token_details.text_tokens,
+      audioIn: served.usage.input_token_details.audio_tokens,
+      cachedIn: served.usage.input_token_details.cached_tokens,
+      textOut: served.usage.output_token_details.text_tokens,
+      audioOut: served.usage.output_token_details.audio_tokens,
+    });
+    expect(done.usage?.textIn).toBeGreaterThan(0);
+    expect(done.usage?.audioOut).toBeGreaterThan(0);
+  });
+
+  it('previews a voice without joining the conversation or holding up the next turn', async () => {
+    const r = await rig();
+    await r.session.connect();
+    r.session.previewVoice('cedar');
+    const previewed = await r.until('response', (event) => event.phase === 'done');
+    const [create] = r.wire.sent('response.create');
+    expect(create?.response).toMatchObject({ conversation: 'none', audio: { output: { voice: 'cedar' } } });
+    expect(String((create?.response as { instructions: string }).instructions)).toContain('cedar voice');
+    expect(r.playout.generatedMs(r.wire.received('response.output_audio.delta')[0]?.item_id as string)).toBeGreaterThan(0);
+    // Its words are not the assistant's turn, and it is in no history.
+    expect(r.of('transcript.assistant')).toEqual([]);
+    expect(r.of('transcript.assistant.done')).toEqual([]);
+    expect(r.of('response').filter((event) => event.phase === 'created')).toEqual([]);
+    expect(r.session.history).toEqual([]);
+    expect(previewed.status).toBe('completed');
+    r.session.sendText('thanks');
+    // The emulator counts the user messages in the conversation: the preview added none.
+    expect((await doneText(r)).text).toContain('your first message');
+  });
+
+  it('talking over a voice preview stops it without truncating anything', async () => {
+    const clock = new PlayoutClock();
+    const r = await rig({ turnMode: 'push_to_talk' }, { scheduler: clock, emulator: paced });
+    await r.session.connect();
+    r.session.previewVoice('cedar');
+    await r.until('state', (event) => event.state === 'speaking');
+    clock.advanceSync(50);
+    await r.session.press();
+    expect(r.playout.playing).toBe(false);
+    expect(r.of('barge_in')).toEqual([]);
+    expect(r.wire.sent('conversation.item.truncate')).toEqual([]);
+    await r.session.release();
+  });
+});
+
+describe('replies the server does not give', () => {
+  it('a model the account cannot use fails each reply and says so, in the host\'s words when it has them', async () => {
+    const seen: Array<{ code: string | null; model: string }> = [];
+    const r = await rig(
+      { model: 'realtime-unserved-zz' },
+      { describeError: ({ code, model }) => (seen.push({ code, model }), code === 'model_not_found' ? { code: 'invalid_settings', message: `Your account cannot use ${model}.`, hint: 'Pick another voice model.' } : null) },
+    );
+    await r.session.connect();
+    r.session.sendText('hello there');
+    const { problem } = await r.until('problem');
+    expect(problem).toEqual({ code: 'invalid_settings', message: 'Your account cannot use realtime-unserved-zz.', hint: 'Pick another voice model.' });
+    expect(seen).toEqual([{ code: 'model_not_found', model: 'realtime-unserved-zz' }]);
+    expect((await r.until('response', (event) => event.phase === 'done')).status).toBe('failed');
+  });
+
+  it('without the host\'s words, a failed reply says the server\'s', async () => {
+    const r = await rig({ model: 'realtime-unserved-zz' });
+    await r.session.connect();
+    r.session.sendText('hello there');
+    const { problem } = await r.until('problem');
+    expect(problem).toEqual({ code: 'server_error', message: 'The voice server could not answer: The model `realtime-unserved-zz` does not exist or you do not have access to it.', hint: 'Try again.' });
+  });
+
+  it('a rate-limited reply says so and frees the voice: the next message is answered', async () => {
+    const r = await rig();
+    await r.session.connect();
+    r.emulator.inject({ kind: 'rate_limit', retryAfterS: 2 }, 'realtime');
+    r.session.sendText('first question');
+    const { problem } = await r.until('problem');
+    expect(problem).toEqual({ code: 'server_error', message: 'The voice server reported: Rate limit reached for requests. Please try again in 2s.', hint: 'Try again.' });
+    // Back at rest at once, not thinking until a reply that will never come.
+    await expect.poll(() => r.session.state).toBe(r.session.settings.turnMode === 'push_to_talk' ? 'idle' : 'listening');
+    r.session.sendText('second question');
+    expect((await doneText(r)).text).toContain('second question');
   });
 });
