@@ -392,12 +392,12 @@ describe('replies the server does not give', () => {
     const seen: Array<{ code: string | null; model: string }> = [];
     const r = await rig(
       { model: 'realtime-unserved-zz' },
-      { describeError: ({ code, model }) => (seen.push({ code, model }), code === 'model_not_found' ? { code: 'invalid_settings', message: `Your account cannot use ${model}.`, hint: 'Pick another voice model.' } : null) },
+      { describeError: ({ code, model }) => (seen.push({ code, model }), code === 'model_not_found' ? { code: 'model_unavailable' as const, message: `Your account cannot use ${model}.`, hint: 'Pick another voice model.' } : null) },
     );
     await r.session.connect();
     r.session.sendText('hello there');
     const { problem } = await r.until('problem');
-    expect(problem).toEqual({ code: 'invalid_settings', message: 'Your account cannot use realtime-unserved-zz.', hint: 'Pick another voice model.' });
+    expect(problem).toEqual({ code: 'model_unavailable', message: 'Your account cannot use realtime-unserved-zz.', hint: 'Pick another voice model.' });
     expect(seen).toEqual([{ code: 'model_not_found', model: 'realtime-unserved-zz' }]);
     expect((await r.until('response', (event) => event.phase === 'done')).status).toBe('failed');
   });
