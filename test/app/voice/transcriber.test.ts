@@ -5,14 +5,13 @@
  * frame, a server that never answers). Every problem here is what the meeting shows beside a
  * source, word for word (app/meeting/session.ts passes them on as they are).
  */
-import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { WebSocketServer, type WebSocket } from 'ws';
 import { noLatency } from '../../../app/emulator/latency';
 import { startEmulator } from '../../../app/emulator/server';
 import { drainingPlayout, eventLog, fastScheduler, frameRecorder, ManualClock, RecordingSink, ScriptedMic } from '../../../app/testing';
 import type { VoiceSessionEvent } from '../../../app/voice/session';
 import { Transcriber } from '../../../app/voice/transcriber';
+import { scriptedRealtime } from '../../support/scriptedRealtime';
 
 let cleanup: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
@@ -20,29 +19,10 @@ afterEach(async () => {
   cleanup = [];
 });
 
-type Json = Record<string, unknown>;
-
-/**
- * A transcription server this test speaks for: it says `session.created`, answers each
- * `session.update` (unless `quiet`), and sends whatever the test gives it.
- */
 async function scriptedServer(options: { quiet?: boolean } = {}) {
-  const server = new WebSocketServer({ host: '127.0.0.1', port: 0 });
-  await new Promise<void>((resolve) => server.once('listening', () => resolve()));
-  let socket: WebSocket | null = null;
-  let serverEvents = 0;
-  const send = (event: Json) => socket?.send(JSON.stringify({ event_id: `event_${(serverEvents += 1)}`, ...event }));
-  server.on('connection', (ws: WebSocket) => {
-    socket = ws;
-    send({ type: 'session.created', session: { type: 'transcription', object: 'realtime.transcription_session', id: 'sess_scripted' } });
-    ws.on('message', (data) => {
-      const message = JSON.parse(data.toString()) as Json;
-      if (message.type === 'session.update' && options.quiet !== true) send({ type: 'session.updated', session: message.session as Json });
-    });
-  });
-  cleanup.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
-  const { port } = server.address() as AddressInfo;
-  return { baseUrl: `http://127.0.0.1:${port}/v1`, send, raw: (text: string) => socket?.send(text) };
+  const server = await scriptedRealtime(options);
+  cleanup.push(() => server.close());
+  return server;
 }
 
 interface ListenerOptions {
