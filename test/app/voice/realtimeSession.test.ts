@@ -387,6 +387,40 @@ describe('turns besides speech', () => {
   });
 });
 
+describe('tools and memory', () => {
+  it('tools given mid-session are offered from the next turn; a tool the server refuses is reported', async () => {
+    const runs: string[] = [];
+    const r = await rig({}, { runTool: async (call) => (runs.push(call.name), '5') });
+    await r.session.connect();
+    r.session.setTools([calculator]);
+    expect(r.session.settings.tools).toEqual([calculator]);
+    r.session.sendText('what is 2 + 3?');
+    await r.until('transcript.assistant.done', (event) => event.text.includes('= 5'));
+    expect(runs).toEqual(['calculator']);
+
+    r.session.setTools([{ ...calculator, name: 'not a name!' }]);
+    const { problem } = await r.until('problem');
+    expect(problem.message).toMatch(/not a name!|tools\[0\]\.name/);
+  });
+
+  it('remembers each turn once, under its own id, the typed words and the reply as heard', async () => {
+    const r = await rig();
+    await r.session.connect();
+    r.session.sendText('hello there');
+    const reply = await doneText(r);
+    await r.until('response', (event) => event.phase === 'done');
+    r.session.sendText('thanks');
+    const second = await r.until('transcript.assistant.done', (event) => event.itemId !== reply.itemId);
+    await r.until('response', (event) => event.phase === 'done' && r.of('response').filter((e) => e.phase === 'done').length === 2);
+    expect(r.session.history).toEqual([
+      { role: 'user', itemId: 'parley_text_1', text: 'hello there' },
+      { role: 'assistant', itemId: reply.itemId, text: reply.text },
+      { role: 'user', itemId: 'parley_text_2', text: 'thanks' },
+      { role: 'assistant', itemId: second.itemId, text: second.text },
+    ]);
+  });
+});
+
 describe('replies the server does not give', () => {
   it('a model the account cannot use fails each reply and says so, in the host\'s words when it has them', async () => {
     const seen: Array<{ code: string | null; model: string }> = [];
