@@ -125,6 +125,11 @@ describe('pipeline voice mode', () => {
     expect(timing?.timing.transcriptToFirstTokenMs).toBeGreaterThanOrEqual(0);
     expect(timing?.timing.firstTokenToFirstAudioMs).toBeGreaterThanOrEqual(0);
     expect(timing?.timing.totalMs).toBeGreaterThanOrEqual(0);
+    // The three parts add up to the whole, give or take each part's rounding to the millisecond.
+    const { speechEndToTranscriptMs, transcriptToFirstTokenMs, firstTokenToFirstAudioMs, totalMs } = timing?.timing ?? {};
+    expect(Math.abs(Number(totalMs) - (Number(speechEndToTranscriptMs) + Number(transcriptToFirstTokenMs) + Number(firstTokenToFirstAudioMs)))).toBeLessThanOrEqual(2);
+    expect(r.of('timing')).toHaveLength(1);
+    expect(r.of('problem')).toEqual([]);
     expect(r.of('state').map((event) => event.state)).toEqual(['connecting', 'idle', 'listening', 'thinking', 'speaking', 'idle']);
   });
 
@@ -463,6 +468,8 @@ describe('pipeline speech and interruptions', () => {
     expect(r.playout.generatedMs(second.itemId)).toBeGreaterThan(0);
     // Nothing more of the first reply is spoken, and the agent hears what of it was heard.
     expect(r.playout.generatedMs(cut.itemId)).toBe(cutAt);
+    // The cut turn's end is no failure to tell the user about.
+    expect(r.of('problem')).toEqual([]);
     // Its playout clock never moved: none of it was heard, and the agent is told so.
     expect(JSON.stringify(emulator?.requests.at(-1)?.input)).toContain('The user interrupted before hearing any of your last reply.');
   });
