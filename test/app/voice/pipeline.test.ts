@@ -168,7 +168,10 @@ describe('pipeline voice mode', () => {
     const user = await r.until('transcript.user', (event) => event.final);
     expect(user.text).toMatch(/s of speech/);
     await r.until('transcript.assistant.done');
-    await r.until('timing');
+    // The turn's time runs from where the server heard the speech end.
+    const { timing } = await r.until('timing');
+    expect(timing.speechEndToTranscriptMs).toBeGreaterThanOrEqual(0);
+    expect(timing.speechEndToTranscriptMs).toBeLessThan(5_000);
   });
 
   it('runs the agent tool loop inside a spoken turn and speaks the answer', async () => {
@@ -223,6 +226,15 @@ describe('pipeline voice mode', () => {
     expect(r.playout.playedMs(bargeIn.itemId)).toBe(400);
     const last = JSON.stringify(emulator?.requests.at(-1)?.input);
     expect(last).toContain('they heard only');
+  });
+
+  it('a transcription socket drop while nobody speaks reconnects without a word about lost speech', async () => {
+    const r = await rig();
+    await r.session.connect();
+    emulator?.dropConnections(1001);
+    await r.until('recovered');
+    expect(r.of('problem')).toEqual([]);
+    expect(r.session.state).toBe('idle');
   });
 
   it('a transcription socket drop mid-utterance: says the words were lost, reconnects, and works again', async () => {
