@@ -50,6 +50,8 @@ interface RigOptions {
   transcription?: ScriptedRealtime;
   /** Stands between the session and the speech endpoint's answer, e.g. to split its chunks. */
   speechBody?: (body: ReadableStream<Uint8Array>) => ReadableStream<Uint8Array>;
+  /** Answers the speech request in the emulator's place (a proxy's error page, say). */
+  speechAnswer?: () => Response;
 }
 
 async function rig(settings: Partial<PipelineSettings> = {}, options: RigOptions = {}): Promise<Rig> {
@@ -72,6 +74,7 @@ async function rig(settings: Partial<PipelineSettings> = {}, options: RigOptions
     createWebSocket: (url, wsOptions) => new WebSocket(url, wsOptions),
     fetch: async (url, init) => {
       fetched.push(String(JSON.parse(String(init.body)).input));
+      if (options.speechAnswer !== undefined) return options.speechAnswer();
       const answer = await fetch(url.replace(baseUrl, emulatorUrl), init);
       return options.speechBody === undefined || answer.body === null ? answer : new Response(options.speechBody(answer.body), { status: answer.status, headers: answer.headers });
     },
@@ -305,6 +308,13 @@ describe('pipeline turns besides speech', () => {
     r.session.previewVoice('cedar');
     const preview = await r.until('problem', (event) => event.problem.message.includes('3s'));
     expect(preview.problem.message).toBe('Part of the reply could not be spoken: Rate limit reached for requests. Please try again in 3s.');
+  });
+
+  it('a speech server answering with a page that is not the API\'s error says its HTTP status', async () => {
+    const r = await rig({}, { speechAnswer: () => new Response('<html>Bad gateway</html>', { status: 502 }) });
+    await r.session.connect();
+    r.session.previewVoice('cedar');
+    expect((await r.until('problem')).problem.message).toBe('Part of the reply could not be spoken: HTTP 502');
   });
 
   it('an agent that fails says so, and the voice is idle again', async () => {
