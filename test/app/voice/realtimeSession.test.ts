@@ -99,6 +99,18 @@ describe('voice activity detection', () => {
     r.mic.speak(800);
     r.mic.silence(500);
     await r.until('vad', (event) => !event.speaking);
+    const reply = await doneText(r);
+    // The user's talk is shown starting and stopping, and the turn it made.
+    expect(r.of('vad').map((event) => event.speaking)).toEqual([true, false]);
+    const [commit] = r.of('commit');
+    const heard = await r.until('transcript.user', (event) => event.final);
+    expect(commit?.itemId).toBe(heard.itemId);
+    expect(r.of('state').map((event) => event.state).slice(0, 4)).toEqual(['connecting', 'listening', 'thinking', 'speaking']);
+    // What the user said is remembered as theirs, before the reply.
+    expect(r.session.history.slice(0, 2)).toEqual([
+      { role: 'user', itemId: heard.itemId, text: heard.text },
+      { role: 'assistant', itemId: reply.itemId, text: reply.text },
+    ]);
     // The committed turn is the speech plus the prefix padding and the silence that ended it.
     expect(heardSeconds((await doneText(r)).text)).toBeGreaterThanOrEqual(0.8);
     expect(heardSeconds((await doneText(r)).text)).toBeLessThanOrEqual(0.8 + 0.3 + 0.3 + 0.05);
@@ -298,6 +310,14 @@ describe('formats and recovery', () => {
     clock.advance(60 * 60 * 1000);
     const recovered = await r.until('recovered');
     expect(recovered.itemsReplayed).toBe(2);
+    // The new socket is told the conversation: the user's words as theirs, the reply as the assistant's.
+    const replayed = r.wire.frames.filter((f) => f.socket === 2 && f.direction === 'client' && f.frame.type === 'conversation.item.create').map((f) => f.frame.item);
+    const [said, answered] = r.session.history;
+    expect(replayed).toEqual([
+      { id: said?.itemId, type: 'message', role: 'user', content: [{ type: 'input_text', text: 'remember this' }] },
+      { id: answered?.itemId, type: 'message', role: 'assistant', content: [{ type: 'output_text', text: answered?.text }] },
+    ]);
+    expect(answered?.text).not.toBe('');
     r.session.sendText('and this');
     const reply = await r.until('transcript.assistant.done', (event) => event.text.includes('and this'));
     // The emulator counts the user messages it holds: the replayed history arrived.
