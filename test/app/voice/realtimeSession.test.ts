@@ -6,6 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { levelDbfs, pcm16FromBytes } from '../../../app/audio/pcm';
 import { ManualClock } from '../../../app/emulator/clock';
 import { ManualClock as PlayoutClock, ManualDetector, SilencingCanceller } from '../../../app/testing';
+import { RealtimeRequestError } from '../../../app/voice/waiters';
 import { calculator, closeRig, paced, pressAfterHearing, rig, type Rig } from './rig';
 
 afterEach(closeRig);
@@ -438,6 +439,26 @@ describe('tools and memory', () => {
       { role: 'user', itemId: 'parley_text_2', text: 'thanks' },
       { role: 'assistant', itemId: second.itemId, text: second.text },
     ]);
+  });
+});
+
+describe('refused settings', () => {
+  it('a setting the server refuses rejects in its words and leaves the session as it was', async () => {
+    const r = await rig({ turnMode: 'push_to_talk' });
+    await r.session.connect();
+    await expect(r.session.updateSettings({ turnMode: 'server_vad', vad: { threshold: 2, prefixPaddingMs: 300, silenceDurationMs: 300 } })).rejects.toBeInstanceOf(RealtimeRequestError);
+    expect(r.session.settings.turnMode).toBe('push_to_talk');
+    expect(r.session.settings.vad.threshold).not.toBe(2);
+    expect(r.mic.running).toBe(false);
+    expect(r.session.state).toBe('idle');
+  });
+
+  it('a revoked key says so, and what to check', async () => {
+    const r = await rig({}, { emulator: { revokedKeys: ['sk-test'] } });
+    await r.session.connect().catch(() => undefined);
+    const { problem } = await r.until('problem', (event) => event.problem.code === 'unauthorized');
+    expect(problem.message).toMatch(/^The voice server reported: Incorrect API key provided/);
+    expect(problem.hint).toBe('Check OPENAI_API_KEY.');
   });
 });
 
