@@ -323,6 +323,8 @@ describe('formats and recovery', () => {
     const reply = await r.until('transcript.assistant.done', (event) => event.text.includes('and this'));
     // The emulator counts the user messages it holds: the replayed history arrived.
     expect(reply.text).toContain('message 2 of our conversation');
+    // The expiry is the server's notice that a recovery follows, not a problem to show.
+    expect(r.of('problem')).toEqual([]);
   });
 
   it('reports a microphone that cannot start, clearly', async () => {
@@ -355,12 +357,16 @@ describe('turns besides speech', () => {
     expect(r.wire.sent('response.create')).toHaveLength(1);
   });
 
-  it('reports what each reply cost, as the server counted it', async () => {
-    const r = await rig();
+  it('reports what each reply cost, as the server counted it: spoken input, and what was cached', async () => {
+    const r = await rig({ turnMode: 'push_to_talk' });
     await r.session.connect();
+    await r.session.press();
+    r.mic.speak(800);
+    await r.session.release();
+    await r.until('response', (event) => event.phase === 'done');
     r.session.sendText('hello there');
-    const done = await r.until('response', (event) => event.phase === 'done');
-    const served = r.wire.received('response.done')[0]?.response as { usage: { input_token_details: Record<string, number>; output_token_details: Record<string, number> } };
+    const done = await r.until('response', (event) => event.phase === 'done' && r.of('response').filter((e) => e.phase === 'done').length === 2);
+    const served = r.wire.received('response.done')[1]?.response as { usage: { input_token_details: Record<string, number>; output_token_details: Record<string, number> } };
     expect(done.status).toBe('completed');
     expect(done.usage).toEqual({
       textIn: served.usage.input_token_details.text_tokens,
@@ -370,6 +376,8 @@ describe('turns besides speech', () => {
       audioOut: served.usage.output_token_details.audio_tokens,
     });
     expect(done.usage?.textIn).toBeGreaterThan(0);
+    expect(done.usage?.audioIn).toBeGreaterThan(0);
+    expect(done.usage?.cachedIn).toBeGreaterThan(0);
     expect(done.usage?.audioOut).toBeGreaterThan(0);
   });
 
