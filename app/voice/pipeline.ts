@@ -132,7 +132,7 @@ export class PipelineSession extends VoiceSessionBase implements VoiceSession {
       this.mic.reconfigure(previous.frameMs, 'pcm16');
       throw error;
     }
-    await this.ptt.followTurnMode();
+    await this.followTurnMode();
   }
 
   async press(): Promise<void> {

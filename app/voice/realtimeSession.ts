@@ -117,7 +117,7 @@ export class RealtimeSession extends VoiceSessionBase implements VoiceSession {
       throw config.reason;
     }
     // A socket that closed meanwhile is no refusal: the reopened session is configured with these settings.
-    await this.ptt.followTurnMode();
+    await this.followTurnMode();
     // A refused voice stays wanted: the next conversation (a new server session) opens with it.
     if (voiceChange.status === 'rejected' && voiceChange.reason instanceof RealtimeRequestError) throw voiceChange.reason;
   }

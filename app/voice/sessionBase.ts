@@ -139,6 +139,17 @@ export abstract class VoiceSessionBase {
     if (this.#state === 'connecting') this.setState(this.idleState());
   }
 
+  /**
+   * After settings that may change the turn mode: the mic follows it, and a session at rest shows
+   * the new mode's resting state (idle for push-to-talk, listening for voice detection), as it
+   * does after `connect`. A reply in progress or a held key keeps its state; the reply ends in the
+   * new one.
+   */
+  protected async followTurnMode(): Promise<void> {
+    await this.ptt.followTurnMode();
+    if (!this.mic.capturing && (this.#state === 'idle' || this.#state === 'listening')) this.setState(this.idleState());
+  }
+
   async close(): Promise<void> {
     this.connection.close();
     await this.mic.stop();

@@ -42,6 +42,8 @@ interface RigOptions {
   playout?: PlayoutBuffer;
   /** The system's audio fails as it starts, as it does where it cannot be captured. */
   systemFails?: Problem;
+  /** How the user hears Parley (default headphones). */
+  echo?: 'speakers' | 'headphones';
 }
 
 async function rig(options: RigOptions = {}): Promise<Rig> {
@@ -66,7 +68,7 @@ async function rig(options: RigOptions = {}): Promise<Rig> {
     system: them,
     playout,
     agent,
-    settings: { transcriptionModel: defaultPipelineSettings.transcriptionModel, language: null, vad: { threshold: 0.5, prefixPaddingMs: 300, silenceDurationMs: 300 }, echo: 'headphones', frameMs: 40 },
+    settings: { transcriptionModel: defaultPipelineSettings.transcriptionModel, language: null, vad: { threshold: 0.5, prefixPaddingMs: 300, silenceDurationMs: 300 }, echo: options.echo ?? 'headphones', frameMs: 40 },
     setTimer: (ms, callback) => notesTimer.after(ms, callback),
     ...(options.systemSilenceMs === undefined ? {} : { systemSilenceMs: options.systemSilenceMs }),
     onEvent: log.push,
@@ -112,6 +114,24 @@ describe('meeting mode', () => {
     // (0.6 s), where the 0.9 s said over Parley would have made at least 1.5 s.
     expect(Number(/\[([\d.]+) s of speech\]/.exec(line.segment.text)?.[1])).toBeLessThan(1.2);
     expect(r.of('segment').filter((event) => event.segment.speaker === 'them' && event.segment.final)).toHaveLength(1);
+  });
+
+  it('on speakers, the microphone does not make a line of Parley\'s voice as it hears it in the room', async () => {
+    const speaker = new ManualClock();
+    const { playout } = drainingPlayout({ sink: new RecordingSink(), scheduler: speaker });
+    const r = await rig({ playout, echo: 'speakers' });
+    playout.enqueue('parley_reply', new Int16Array(24_000 * 5).fill(8000));
+    // The room's echo of Parley reaches the microphone, no louder than Parley plays.
+    r.me.speak(900);
+    r.me.silence(600);
+    playout.stop();
+    r.me.speak(400);
+    r.me.silence(600);
+    const line = await finalLine(r, 'me');
+    // Only the 0.4 s said after Parley stopped made a line: with the VAD's padding and silence,
+    // 1.0 s; the 0.9 s heard over Parley would have made a line of 1.2 s first.
+    expect(Number(/\[([\d.]+) s of speech\]/.exec(line.segment.text)?.[1])).toBeLessThan(1.1);
+    expect(r.of('segment').filter((event) => event.segment.speaker === 'me' && event.segment.final)).toHaveLength(1);
   });
 
   it('answers "what did they just ask?" from the other side\'s last line', async () => {

@@ -13,6 +13,8 @@ import type { ResponsesSession } from '../../../app/responses/session';
 import { defaultPipelineSettings, PipelineSession, splitSentences, type PipelineAgent, type PipelineSessionEvent, type PipelineSettings } from '../../../app/voice/pipeline';
 import { calculatorTool, countingCalculator, testSession } from '../../support/sessions';
 import { drainingPlayout, eventLog, fastScheduler, ManualClock, RecordingSink, ScriptedMic, type EventLog } from '../../../app/testing';
+import { RealtimeRequestError } from '../../../app/voice/waiters';
+import { scriptedRealtime, type ScriptedRealtime } from '../../support/scriptedRealtime';
 
 let emulator: Emulator | null = null;
 let pipeline: PipelineSession | null = null;
@@ -44,6 +46,12 @@ interface RigOptions {
   runTool?: ReturnType<typeof countingCalculator>['runner'];
   /** The session's reply deadline (default 30 s). */
   replyDeadlineMs?: number;
+  /** A scripted transcription server in the emulator's place; speech still comes from the emulator. */
+  transcription?: ScriptedRealtime;
+  /** Stands between the session and the speech endpoint's answer, e.g. to split its chunks. */
+  speechBody?: (body: ReadableStream<Uint8Array>) => ReadableStream<Uint8Array>;
+  /** Answers the speech request in the emulator's place (a proxy's error page, say). */
+  speechAnswer?: () => Response;
 }
 
 async function rig(settings: Partial<PipelineSettings> = {}, options: RigOptions = {}): Promise<Rig> {
@@ -56,15 +64,19 @@ async function rig(settings: Partial<PipelineSettings> = {}, options: RigOptions
   const log = eventLog<PipelineSessionEvent>();
   const fetched: string[] = [];
   const { playout, attach } = drainingPlayout({ sink, scheduler: options.scheduler ?? fastScheduler(options.speed ?? 20) });
+  const emulatorUrl = emulator.baseUrl;
+  const baseUrl = options.transcription?.baseUrl ?? emulatorUrl;
   const created = new PipelineSession({
-    baseUrl: emulator.baseUrl,
+    baseUrl,
     apiKey: 'sk-test',
     settings: { ...defaultPipelineSettings, ...settings },
     agent: options.agent?.(agent) ?? agent,
     createWebSocket: (url, wsOptions) => new WebSocket(url, wsOptions),
-    fetch: (url, init) => {
+    fetch: async (url, init) => {
       fetched.push(String(JSON.parse(String(init.body)).input));
-      return fetch(url, init);
+      if (options.speechAnswer !== undefined) return options.speechAnswer();
+      const answer = await fetch(url.replace(baseUrl, emulatorUrl), init);
+      return options.speechBody === undefined || answer.body === null ? answer : new Response(options.speechBody(answer.body), { status: answer.status, headers: answer.headers });
     },
     mic,
     playout,
@@ -116,6 +128,11 @@ describe('pipeline voice mode', () => {
     expect(timing?.timing.transcriptToFirstTokenMs).toBeGreaterThanOrEqual(0);
     expect(timing?.timing.firstTokenToFirstAudioMs).toBeGreaterThanOrEqual(0);
     expect(timing?.timing.totalMs).toBeGreaterThanOrEqual(0);
+    // The three parts add up to the whole, give or take each part's rounding to the millisecond.
+    const { speechEndToTranscriptMs, transcriptToFirstTokenMs, firstTokenToFirstAudioMs, totalMs } = timing?.timing ?? {};
+    expect(Math.abs(Number(totalMs) - (Number(speechEndToTranscriptMs) + Number(transcriptToFirstTokenMs) + Number(firstTokenToFirstAudioMs)))).toBeLessThanOrEqual(2);
+    expect(r.of('timing')).toHaveLength(1);
+    expect(r.of('problem')).toEqual([]);
     expect(r.of('state').map((event) => event.state)).toEqual(['connecting', 'idle', 'listening', 'thinking', 'speaking', 'idle']);
   });
 
@@ -154,7 +171,10 @@ describe('pipeline voice mode', () => {
     const user = await r.until('transcript.user', (event) => event.final);
     expect(user.text).toMatch(/s of speech/);
     await r.until('transcript.assistant.done');
-    await r.until('timing');
+    // The turn's time runs from where the server heard the speech end.
+    const { timing } = await r.until('timing');
+    expect(timing.speechEndToTranscriptMs).toBeGreaterThanOrEqual(0);
+    expect(timing.speechEndToTranscriptMs).toBeLessThan(5_000);
   });
 
   it('runs the agent tool loop inside a spoken turn and speaks the answer', async () => {
@@ -211,6 +231,15 @@ describe('pipeline voice mode', () => {
     expect(last).toContain('they heard only');
   });
 
+  it('a transcription socket drop while nobody speaks reconnects without a word about lost speech', async () => {
+    const r = await rig();
+    await r.session.connect();
+    emulator?.dropConnections(1001);
+    await r.until('recovered');
+    expect(r.of('problem')).toEqual([]);
+    expect(r.session.state).toBe('idle');
+  });
+
   it('a transcription socket drop mid-utterance: says the words were lost, reconnects, and works again', async () => {
     const r = await rig();
     await r.session.connect();
@@ -228,5 +257,262 @@ describe('pipeline voice mode', () => {
     const user = await r.until('transcript.user', (event) => event.final);
     expect(user.text).toMatch(/1\.2 s of speech/);
     await r.until('transcript.assistant.done');
+  });
+});
+
+describe('pipeline turns besides speech', () => {
+  it('speaks a typed message and a finished task\'s note, each as its own reply', async () => {
+    const r = await rig();
+    await r.session.connect();
+    r.session.sendText('hello there');
+    const typed = await r.until('transcript.assistant.done');
+    expect(typed.text.length).toBeGreaterThan(0);
+    await r.until('state', (event) => event.state === 'idle' && r.of('state').some((s) => s.state === 'speaking'));
+    expect(r.sink.writtenMs).toBeCloseTo(r.playout.generatedMs(typed.itemId), 0);
+    // A typed turn has no speech before it: its timing starts at the text.
+    const [timing] = r.of('timing');
+    expect(timing?.timing.speechEndToTranscriptMs).toBeNull();
+    // Its parts add up to the whole, give or take each part's rounding to the millisecond.
+    const parts = (timing?.timing.transcriptToFirstTokenMs ?? Number.NaN) + (timing?.timing.firstTokenToFirstAudioMs ?? Number.NaN);
+    expect(Math.abs((timing?.timing.totalMs ?? Number.NaN) - parts)).toBeLessThanOrEqual(1);
+
+    r.session.addNote('The background build finished.');
+    const noted = await r.until('transcript.assistant.done', (event) => event.itemId !== typed.itemId);
+    expect(noted.text.length).toBeGreaterThan(0);
+    // The agent got the note as the developer's, not as something the user said.
+    expect(emulator?.requests.at(-1)?.input).toEqual([expect.objectContaining({ role: 'developer', content: [{ type: 'input_text', text: 'The background build finished.' }] })]);
+    expect(r.of('problem')).toEqual([]);
+  });
+
+  it('previews a voice by speaking a sample, without a turn', async () => {
+    const r = await rig();
+    await r.session.connect();
+    const requestsBefore = emulator?.requests.length;
+    r.session.previewVoice('cedar');
+    await expect.poll(() => r.sink.writtenMs).toBeGreaterThan(200);
+    expect(r.fetched).toEqual(['This is the cedar voice.']);
+    expect(emulator?.requests.length).toBe(requestsBefore);
+    expect(r.of('transcript.assistant')).toEqual([]);
+  });
+
+  it('speech the server refuses is reported in its words; the reply is still in the transcript', async () => {
+    const r = await rig();
+    await r.session.connect();
+    emulator?.inject({ kind: 'rate_limit', retryAfterS: 2 }, 'speech');
+    r.session.sendText('hello there');
+    const problem = await r.until('problem');
+    expect(problem.problem).toEqual({ code: 'server_error', message: 'Part of the reply could not be spoken: Rate limit reached for requests. Please try again in 2s.', hint: 'The full text is in the transcript.' });
+    expect((await r.until('transcript.assistant.done')).text.length).toBeGreaterThan(0);
+    // The preview says so too.
+    emulator?.inject({ kind: 'rate_limit', retryAfterS: 3 }, 'speech');
+    r.session.previewVoice('cedar');
+    const preview = await r.until('problem', (event) => event.problem.message.includes('3s'));
+    expect(preview.problem.message).toBe('Part of the reply could not be spoken: Rate limit reached for requests. Please try again in 3s.');
+  });
+
+  it('a speech server answering with a page that is not the API\'s error says its HTTP status', async () => {
+    const r = await rig({}, { speechAnswer: () => new Response('<html>Bad gateway</html>', { status: 502 }) });
+    await r.session.connect();
+    r.session.previewVoice('cedar');
+    expect((await r.until('problem')).problem.message).toBe('Part of the reply could not be spoken: HTTP 502');
+  });
+
+  it('an agent that fails says so, and the voice is idle again', async () => {
+    const r = await rig({}, { agent: () => ({ runTurn: () => Promise.reject(new Error('the agent socket is gone')) }) });
+    await r.session.connect();
+    r.session.sendText('hello there');
+    const problem = await r.until('problem');
+    expect(problem.problem.message).toBe('The agent failed: the agent socket is gone');
+    await r.until('transcript.assistant.done');
+    await r.until('state', (event) => event.state === 'idle' && r.of('state').some((s) => s.state === 'thinking'));
+    expect(r.fetched).toEqual([]);
+  });
+});
+
+describe('pipeline settings', () => {
+  it('switches to voice detection mid-session; a refused setting changes nothing and says why', async () => {
+    const r = await rig();
+    await r.session.connect();
+    expect(r.mic.running).toBe(false);
+    await r.session.updateSettings({ listen: 'server_vad', vad: { threshold: 0.5, prefixPaddingMs: 300, silenceDurationMs: 300 } });
+    expect(r.session.state).toBe('listening');
+    expect(r.mic.running).toBe(true);
+    r.mic.speak(1000);
+    r.mic.silence(600);
+    const user = await r.until('transcript.user', (event) => event.final);
+    expect(r.of('commit')).toEqual([expect.objectContaining({ itemId: user.itemId })]);
+    await r.until('transcript.assistant.done');
+
+    await expect(r.session.updateSettings({ vad: { threshold: 2, prefixPaddingMs: 300, silenceDurationMs: 300 } })).rejects.toBeInstanceOf(RealtimeRequestError);
+    expect(r.session.settings.vad.threshold).toBe(0.5);
+    expect(r.session.settings.listen).toBe('server_vad');
+  });
+});
+
+describe('pipeline transcription problems', () => {
+  async function scripted(settings: Partial<PipelineSettings> = {}) {
+    const transcription = await scriptedRealtime();
+    const r = await rig({ listen: 'server_vad', echo: 'headphones', ...settings }, { transcription });
+    await r.session.connect();
+    return { r, transcription };
+  }
+  const completed = (itemId: string, transcript: string) => ({ type: 'conversation.item.input_audio_transcription.completed', item_id: itemId, content_index: 0, transcript });
+
+  it('what could not be transcribed is said, and the voice listens again without asking the agent', async () => {
+    const { r, transcription } = await scripted();
+    transcription.send({ type: 'input_audio_buffer.speech_started', audio_start_ms: 0, item_id: 'item_1' });
+    await r.until('state', (event) => event.state === 'listening');
+    transcription.send({ type: 'input_audio_buffer.committed', item_id: 'item_1', previous_item_id: null });
+    await r.until('state', (event) => event.state === 'thinking');
+    transcription.send({ type: 'conversation.item.input_audio_transcription.failed', item_id: 'item_1', content_index: 0, error: { type: 'transcription_error', message: 'audio too noisy' } });
+    const { problem } = await r.until('problem');
+    expect(problem).toEqual({ code: 'server_error', message: 'What you said could not be transcribed: audio too noisy.', hint: 'Say it again.' });
+    await r.until('state', (event) => event.state === 'listening' && r.of('state').some((s) => s.state === 'thinking'));
+    transcription.send({ type: 'conversation.item.input_audio_transcription.failed', item_id: 'item_2', content_index: 0, error: {} });
+    expect((await r.until('problem', (event) => event.problem.message.includes('unknown'))).problem.message).toBe('What you said could not be transcribed: unknown error.');
+    expect(emulator?.requests).toEqual([]);
+  });
+
+  it('words that come back blank start no reply; words that come back unreadable are reported once', async () => {
+    const { r, transcription } = await scripted();
+    transcription.send({ type: 'input_audio_buffer.committed', item_id: 'item_1', previous_item_id: null });
+    await r.until('state', (event) => event.state === 'thinking');
+    transcription.send(completed('item_1', '   '));
+    await r.until('state', (event) => event.state === 'listening' && r.of('state').some((s) => s.state === 'thinking'));
+    expect(emulator?.requests).toEqual([]);
+
+    // A broken final transcript of nothing the user said is only skipped.
+    transcription.send({ ...completed('item_2', ''), transcript: 42 });
+    await r.until('frame.rejected');
+    expect(r.of('problem')).toEqual([]);
+    transcription.send({ type: 'input_audio_buffer.speech_started', audio_start_ms: 0, item_id: 'item_3' });
+    await r.until('vad', (event) => event.speaking);
+    transcription.send({ ...completed('item_3', ''), transcript: 42 });
+    const { problem } = await r.until('problem');
+    expect(problem).toEqual({ code: 'malformed_frame', message: 'What you said could not be read back from the transcription server.', hint: 'Say it again.' });
+    expect(r.session.state).toBe('listening');
+    // The same for a broken failure notice.
+    transcription.send({ type: 'input_audio_buffer.speech_started', audio_start_ms: 0, item_id: 'item_4' });
+    await r.until('vad', (event) => event.speaking && r.of('vad').filter((v) => v.speaking).length === 2);
+    transcription.send({ type: 'conversation.item.input_audio_transcription.failed', item_id: 'item_4', content_index: 0, error: 42 });
+    await r.until('problem', () => r.of('problem').length === 2);
+    expect(r.of('problem').map((event) => event.problem.code)).toEqual(['malformed_frame', 'malformed_frame']);
+  });
+
+  it('server errors are shown in its words, a refused key as unauthorized, and an empty commit only ends the turn', async () => {
+    const { r, transcription } = await scripted();
+    transcription.send({ type: 'input_audio_buffer.committed', item_id: 'item_1', previous_item_id: null });
+    await r.until('state', (event) => event.state === 'thinking');
+    transcription.send({ type: 'error', error: { type: 'invalid_request_error', code: 'input_audio_buffer_commit_empty', message: 'buffer too small', param: null, event_id: null } });
+    await r.until('state', (event) => event.state === 'listening' && r.of('state').some((s) => s.state === 'thinking'));
+    transcription.send({ type: 'error', error: { type: 'invalid_request_error', code: 'invalid_api_key', message: 'Incorrect API key provided.', param: null, event_id: null } });
+    transcription.send({ type: 'error', error: { type: 'server_error', code: 'server_error', message: 'The server had an error.', param: null, event_id: null } });
+    await r.until('problem', (event) => event.problem.message.includes('had an error'));
+    expect(r.of('problem').map((event) => event.problem)).toEqual([
+      { code: 'unauthorized', message: 'The transcription server reported: Incorrect API key provided.', hint: 'Try again.' },
+      { code: 'server_error', message: 'The transcription server reported: The server had an error.', hint: 'Try again.' },
+    ]);
+  });
+
+  it('push-to-talk: a commit is the key\'s, not a turn the server found', async () => {
+    const { r, transcription } = await scripted({ listen: 'push_to_talk' });
+    transcription.send({ type: 'input_audio_buffer.committed', item_id: 'item_1', previous_item_id: null });
+    transcription.send(completed('item_1', 'hello there'));
+    await r.until('state', (event) => event.state === 'idle' && r.of('state').some((s) => s.state === 'speaking'));
+    expect(r.of('commit')).toEqual([]);
+    expect(r.of('state').map((event) => event.state)).toEqual(['connecting', 'idle', 'thinking', 'speaking', 'idle']);
+  });
+});
+
+describe('pipeline speech and interruptions', () => {
+  it('plays every sample as the server sent it, however the chunks split the samples', async () => {
+    const sent: Uint8Array[] = [];
+    // Pieces of 3 bytes: every other one ends mid-sample.
+    const splitInThrees = (body: ReadableStream<Uint8Array>) =>
+      body.pipeThrough(
+        new TransformStream<Uint8Array, Uint8Array>({
+          transform(chunk, controller) {
+            sent.push(chunk.slice());
+            for (let offset = 0; offset < chunk.byteLength; offset += 3) controller.enqueue(chunk.slice(offset, offset + 3));
+          },
+        }),
+      );
+    const r = await rig({}, { speechBody: splitInThrees });
+    await r.session.connect();
+    r.session.previewVoice('cedar');
+    await expect.poll(() => r.sink.writtenMs).toBeGreaterThan(200);
+    await expect.poll(() => r.sink.written.reduce((sum, part) => sum + part.length, 0)).toBe(sent.reduce((sum, chunk) => sum + chunk.byteLength, 0) / 2);
+    const bytes = Buffer.concat(sent);
+    const expected = Array.from({ length: bytes.byteLength / 2 }, (_, index) => bytes.readInt16LE(index * 2));
+    const played = r.sink.written.flatMap((part) => Array.from(part));
+    expect(played).toEqual(expected);
+  });
+
+  it('voice detection: the user talking over a reply stops it', async () => {
+    const clock = new ManualClock();
+    const r = await rig({ listen: 'server_vad', echo: 'headphones', vad: { threshold: 0.5, prefixPaddingMs: 300, silenceDurationMs: 300 } }, { scheduler: clock, agent: meaning('Please write a long answer about the history of the telephone, with many sentences.') });
+    await r.session.connect();
+    r.session.sendText('tell me about the telephone');
+    await r.until('state', (event) => event.state === 'speaking');
+    await clock.advance(300);
+    r.mic.speak(400);
+    const cut = await r.until('barge_in');
+    expect(cut.reason).toBe('speech');
+    expect(cut.playedMs).toBe(300);
+    expect(r.playout.playing).toBe(false);
+  });
+
+  it('pressing the key with nothing to talk over interrupts nothing', async () => {
+    const r = await rig();
+    await r.session.connect();
+    r.session.sendText('hello there');
+    await r.until('state', (event) => event.state === 'idle' && r.of('state').some((s) => s.state === 'speaking'));
+    await r.session.press();
+    r.mic.speak(300);
+    await r.session.release();
+    await r.until('transcript.assistant.done', () => r.of('transcript.assistant.done').length === 2);
+    expect(r.of('barge_in')).toEqual([]);
+    // Nothing was cut, so the agent is told of no interruption.
+    expect(JSON.stringify(emulator?.requests.at(-1)?.input)).not.toContain('they heard only');
+  });
+
+  it('a second message while the first is still answered cuts the first; only the second is spoken to the end', async () => {
+    const clock = new ManualClock();
+    const r = await rig({}, { scheduler: clock, agent: meaning('Please write a long answer about the history of the telephone, with many sentences.') });
+    await r.session.connect();
+    r.session.sendText('first');
+    await r.until('state', (event) => event.state === 'speaking');
+    r.session.sendText('second');
+    const cut = await r.until('barge_in');
+    const cutAt = r.playout.generatedMs(cut.itemId);
+    const second = await r.until('transcript.assistant.done', (event) => event.itemId !== cut.itemId);
+    await r.until('state', (event) => event.state === 'speaking' && r.of('state').filter((s) => s.state === 'speaking').length === 2);
+    expect(r.playout.generatedMs(second.itemId)).toBeGreaterThan(0);
+    // Nothing more of the first reply is spoken, and the agent hears what of it was heard.
+    expect(r.playout.generatedMs(cut.itemId)).toBe(cutAt);
+    // The cut turn's end is no failure to tell the user about.
+    expect(r.of('problem')).toEqual([]);
+    // Its playout clock never moved: none of it was heard, and the agent is told so.
+    expect(JSON.stringify(emulator?.requests.at(-1)?.input)).toContain('The user interrupted before hearing any of your last reply.');
+  });
+
+  it('closing mid-reply stops the agent\'s turn and its speech', async () => {
+    const clock = new ManualClock();
+    let signal: AbortSignal | undefined;
+    const r = await rig({}, {
+      scheduler: clock,
+      agent: (agent) => ({
+        runTurn: (input, handlers) => {
+          signal = handlers?.signal;
+          return agent.runTurn([...input, userMessage('Please write a long answer about the history of the telephone, with many sentences.')], handlers);
+        },
+      }),
+    });
+    await r.session.connect();
+    r.session.sendText('tell me');
+    await r.until('state', (event) => event.state === 'speaking');
+    await r.session.close();
+    expect(signal?.aborted).toBe(true);
+    expect(r.session.state).toBe('offline');
   });
 });

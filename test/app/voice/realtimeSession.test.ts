@@ -5,7 +5,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { levelDbfs, pcm16FromBytes } from '../../../app/audio/pcm';
 import { ManualClock } from '../../../app/emulator/clock';
-import { ManualDetector, SilencingCanceller } from '../../../app/testing';
+import { ManualClock as PlayoutClock, ManualDetector, SilencingCanceller } from '../../../app/testing';
+import { RealtimeRequestError } from '../../../app/voice/waiters';
 import { calculator, closeRig, paced, pressAfterHearing, rig, type Rig } from './rig';
 
 afterEach(closeRig);
@@ -65,6 +66,31 @@ describe('push-to-talk', () => {
   });
 });
 
+describe('changing the turn mode mid-session', () => {
+  it('shows the new mode at rest: listening once voice detection is on, idle once it is push-to-talk again', async () => {
+    const r = await rig({ turnMode: 'push_to_talk' });
+    await r.session.connect();
+    expect(r.session.state).toBe('idle');
+    await r.session.updateSettings({ turnMode: 'server_vad' });
+    expect(r.mic.running).toBe(true);
+    expect(r.session.state).toBe('listening');
+    await r.session.updateSettings({ turnMode: 'push_to_talk' });
+    expect(r.mic.running).toBe(false);
+    expect(r.session.state).toBe('idle');
+  });
+
+  it('a setting changed while the key is held keeps the listening state of the turn being said', async () => {
+    const r = await rig({ turnMode: 'push_to_talk' });
+    await r.session.connect();
+    await r.session.press();
+    await r.session.updateSettings({ vad: { threshold: 0.6, prefixPaddingMs: 300, silenceDurationMs: 300 } });
+    expect(r.session.state).toBe('listening');
+    r.mic.speak(600);
+    await r.session.release();
+    expect((await doneText(r)).text).toMatch(/I heard 0\.6 seconds of speech/);
+  });
+});
+
 describe('voice activity detection', () => {
   it('server_vad: speech then silence makes a turn without any key', async () => {
     const r = await rig({ turnMode: 'server_vad', vad: { threshold: 0.5, prefixPaddingMs: 300, silenceDurationMs: 300 } });
@@ -74,6 +100,18 @@ describe('voice activity detection', () => {
     r.mic.speak(800);
     r.mic.silence(500);
     await r.until('vad', (event) => !event.speaking);
+    const reply = await doneText(r);
+    // The user's talk is shown starting and stopping, and the turn it made.
+    expect(r.of('vad').map((event) => event.speaking)).toEqual([true, false]);
+    const [commit] = r.of('commit');
+    const heard = await r.until('transcript.user', (event) => event.final);
+    expect(commit?.itemId).toBe(heard.itemId);
+    expect(r.of('state').map((event) => event.state).slice(0, 4)).toEqual(['connecting', 'listening', 'thinking', 'speaking']);
+    // What the user said is remembered as theirs, before the reply.
+    expect(r.session.history.slice(0, 2)).toEqual([
+      { role: 'user', itemId: heard.itemId, text: heard.text },
+      { role: 'assistant', itemId: reply.itemId, text: reply.text },
+    ]);
     // The committed turn is the speech plus the prefix padding and the silence that ended it.
     expect(heardSeconds((await doneText(r)).text)).toBeGreaterThanOrEqual(0.8);
     expect(heardSeconds((await doneText(r)).text)).toBeLessThanOrEqual(0.8 + 0.3 + 0.3 + 0.05);
@@ -273,10 +311,20 @@ describe('formats and recovery', () => {
     clock.advance(60 * 60 * 1000);
     const recovered = await r.until('recovered');
     expect(recovered.itemsReplayed).toBe(2);
+    // The new socket is told the conversation: the user's words as theirs, the reply as the assistant's.
+    const replayed = r.wire.frames.filter((f) => f.socket === 2 && f.direction === 'client' && f.frame.type === 'conversation.item.create').map((f) => f.frame.item);
+    const [said, answered] = r.session.history;
+    expect(replayed).toEqual([
+      { id: said?.itemId, type: 'message', role: 'user', content: [{ type: 'input_text', text: 'remember this' }] },
+      { id: answered?.itemId, type: 'message', role: 'assistant', content: [{ type: 'output_text', text: answered?.text }] },
+    ]);
+    expect(answered?.text).not.toBe('');
     r.session.sendText('and this');
     const reply = await r.until('transcript.assistant.done', (event) => event.text.includes('and this'));
     // The emulator counts the user messages it holds: the replayed history arrived.
     expect(reply.text).toContain('message 2 of our conversation');
+    // The expiry is the server's notice that a recovery follows, not a problem to show.
+    expect(r.of('problem')).toEqual([]);
   });
 
   it('reports a microphone that cannot start, clearly', async () => {
@@ -285,5 +333,176 @@ describe('formats and recovery', () => {
     await expect(r.session.connect()).rejects.toThrow(/usb-headset/);
     expect(r.of('problem')[0]?.problem.message).toContain('usb-headset');
     expect(r.session.state).toBe('error');
+  });
+});
+
+describe('turns besides speech', () => {
+  it('a typed message with a screenshot sends the picture once and remembers only the words', async () => {
+    const r = await rig();
+    await r.session.connect();
+    const image = 'data:image/png;base64,iVBORw0KGgo=';
+    r.session.sendText('what is on my screen?', image);
+    await doneText(r);
+    const [item] = r.wire.sent('conversation.item.create');
+    expect(item?.item).toMatchObject({ role: 'user', content: [{ type: 'input_text', text: 'what is on my screen?' }, { type: 'input_image', image_url: image }] });
+    expect(r.session.history[0]).toMatchObject({ role: 'user', text: 'what is on my screen?' });
+  });
+
+  it('a finished task\'s note goes in as a system message and the assistant speaks about it', async () => {
+    const r = await rig();
+    await r.session.connect();
+    r.session.addNote('The background build finished.');
+    await doneText(r);
+    expect(r.wire.sent('conversation.item.create')[0]?.item).toMatchObject({ type: 'message', role: 'system', content: [{ type: 'input_text', text: 'The background build finished.' }] });
+    expect(r.wire.sent('response.create')).toHaveLength(1);
+  });
+
+  it('reports what each reply cost, as the server counted it: spoken input, and what was cached', async () => {
+    const r = await rig({ turnMode: 'push_to_talk' });
+    await r.session.connect();
+    await r.session.press();
+    r.mic.speak(800);
+    await r.session.release();
+    await r.until('response', (event) => event.phase === 'done');
+    r.session.sendText('hello there');
+    const done = await r.until('response', (event) => event.phase === 'done' && r.of('response').filter((e) => e.phase === 'done').length === 2);
+    const served = r.wire.received('response.done')[1]?.response as { usage: { input_token_details: Record<string, number>; output_token_details: Record<string, number> } };
+    expect(done.status).toBe('completed');
+    expect(done.usage).toEqual({
+      textIn: served.usage.input_token_details.text_tokens,
+      audioIn: served.usage.input_token_details.audio_tokens,
+      cachedIn: served.usage.input_token_details.cached_tokens,
+      textOut: served.usage.output_token_details.text_tokens,
+      audioOut: served.usage.output_token_details.audio_tokens,
+    });
+    expect(done.usage?.textIn).toBeGreaterThan(0);
+    expect(done.usage?.audioIn).toBeGreaterThan(0);
+    expect(done.usage?.cachedIn).toBeGreaterThan(0);
+    expect(done.usage?.audioOut).toBeGreaterThan(0);
+  });
+
+  it('previews a voice without joining the conversation or holding up the next turn', async () => {
+    const r = await rig();
+    await r.session.connect();
+    r.session.previewVoice('cedar');
+    const previewed = await r.until('response', (event) => event.phase === 'done');
+    const [create] = r.wire.sent('response.create');
+    expect(create?.response).toMatchObject({ conversation: 'none', audio: { output: { voice: 'cedar' } } });
+    expect(String((create?.response as { instructions: string }).instructions)).toContain('cedar voice');
+    expect(r.playout.generatedMs(r.wire.received('response.output_audio.delta')[0]?.item_id as string)).toBeGreaterThan(0);
+    // Its words are not the assistant's turn, and it is in no history.
+    expect(r.of('transcript.assistant')).toEqual([]);
+    expect(r.of('transcript.assistant.done')).toEqual([]);
+    expect(r.of('response').filter((event) => event.phase === 'created')).toEqual([]);
+    expect(r.session.history).toEqual([]);
+    expect(previewed.status).toBe('completed');
+    r.session.sendText('thanks');
+    // The emulator counts the user messages in the conversation: the preview added none.
+    expect((await doneText(r)).text).toContain('your first message');
+  });
+
+  it('talking over a voice preview stops it without truncating anything', async () => {
+    const clock = new PlayoutClock();
+    const r = await rig({ turnMode: 'push_to_talk' }, { scheduler: clock, emulator: paced });
+    await r.session.connect();
+    r.session.previewVoice('cedar');
+    await r.until('state', (event) => event.state === 'speaking');
+    clock.advanceSync(50);
+    await r.session.press();
+    expect(r.playout.playing).toBe(false);
+    expect(r.of('barge_in')).toEqual([]);
+    expect(r.wire.sent('conversation.item.truncate')).toEqual([]);
+    await r.session.release();
+  });
+});
+
+describe('tools and memory', () => {
+  it('tools given mid-session are offered from the next turn; a tool the server refuses is reported', async () => {
+    const runs: string[] = [];
+    const r = await rig({}, { runTool: async (call) => (runs.push(call.name), '5') });
+    await r.session.connect();
+    r.session.setTools([calculator]);
+    expect(r.session.settings.tools).toEqual([calculator]);
+    r.session.sendText('what is 2 + 3?');
+    await r.until('transcript.assistant.done', (event) => event.text.includes('= 5'));
+    expect(runs).toEqual(['calculator']);
+
+    r.session.setTools([{ ...calculator, name: 'not a name!' }]);
+    const { problem } = await r.until('problem');
+    expect(problem.message).toMatch(/not a name!|tools\[0\]\.name/);
+  });
+
+  it('remembers each turn once, under its own id, the typed words and the reply as heard', async () => {
+    const r = await rig();
+    await r.session.connect();
+    r.session.sendText('hello there');
+    const reply = await doneText(r);
+    await r.until('response', (event) => event.phase === 'done');
+    r.session.sendText('thanks');
+    const second = await r.until('transcript.assistant.done', (event) => event.itemId !== reply.itemId);
+    await r.until('response', (event) => event.phase === 'done' && r.of('response').filter((e) => e.phase === 'done').length === 2);
+    expect(r.session.history).toEqual([
+      { role: 'user', itemId: 'parley_text_1', text: 'hello there' },
+      { role: 'assistant', itemId: reply.itemId, text: reply.text },
+      { role: 'user', itemId: 'parley_text_2', text: 'thanks' },
+      { role: 'assistant', itemId: second.itemId, text: second.text },
+    ]);
+  });
+});
+
+describe('refused settings', () => {
+  it('a setting the server refuses rejects in its words and leaves the session as it was', async () => {
+    const r = await rig({ turnMode: 'push_to_talk' });
+    await r.session.connect();
+    await expect(r.session.updateSettings({ turnMode: 'server_vad', vad: { threshold: 2, prefixPaddingMs: 300, silenceDurationMs: 300 } })).rejects.toBeInstanceOf(RealtimeRequestError);
+    expect(r.session.settings.turnMode).toBe('push_to_talk');
+    expect(r.session.settings.vad.threshold).not.toBe(2);
+    expect(r.mic.running).toBe(false);
+    expect(r.session.state).toBe('idle');
+  });
+
+  it('a revoked key says so, and what to check', async () => {
+    const r = await rig({}, { emulator: { revokedKeys: ['sk-test'] } });
+    await r.session.connect().catch(() => undefined);
+    const { problem } = await r.until('problem', (event) => event.problem.code === 'unauthorized');
+    expect(problem.message).toMatch(/^The voice server reported: Incorrect API key provided/);
+    expect(problem.hint).toBe('Check OPENAI_API_KEY.');
+  });
+});
+
+describe('replies the server does not give', () => {
+  it('a model the account cannot use fails each reply and says so, in the host\'s words when it has them', async () => {
+    const seen: Array<{ code: string | null; model: string }> = [];
+    const r = await rig(
+      { model: 'realtime-unserved-zz' },
+      { describeError: ({ code, model }) => (seen.push({ code, model }), code === 'model_not_found' ? { code: 'model_unavailable' as const, message: `Your account cannot use ${model}.`, hint: 'Pick another voice model.' } : null) },
+    );
+    await r.session.connect();
+    r.session.sendText('hello there');
+    const { problem } = await r.until('problem');
+    expect(problem).toEqual({ code: 'model_unavailable', message: 'Your account cannot use realtime-unserved-zz.', hint: 'Pick another voice model.' });
+    expect(seen).toEqual([{ code: 'model_not_found', model: 'realtime-unserved-zz' }]);
+    expect((await r.until('response', (event) => event.phase === 'done')).status).toBe('failed');
+  });
+
+  it('without the host\'s words, a failed reply says the server\'s', async () => {
+    const r = await rig({ model: 'realtime-unserved-zz' });
+    await r.session.connect();
+    r.session.sendText('hello there');
+    const { problem } = await r.until('problem');
+    expect(problem).toEqual({ code: 'server_error', message: 'The voice server could not answer: The model `realtime-unserved-zz` does not exist or you do not have access to it.', hint: 'Try again.' });
+  });
+
+  it('a rate-limited reply says so and frees the voice: the next message is answered', async () => {
+    const r = await rig();
+    await r.session.connect();
+    r.emulator.inject({ kind: 'rate_limit', retryAfterS: 2 }, 'realtime');
+    r.session.sendText('first question');
+    const { problem } = await r.until('problem');
+    expect(problem).toEqual({ code: 'server_error', message: 'The voice server reported: Rate limit reached for requests. Please try again in 2s.', hint: 'Try again.' });
+    // Back at rest at once, not thinking until a reply that will never come.
+    await expect.poll(() => r.session.state).toBe(r.session.settings.turnMode === 'push_to_talk' ? 'idle' : 'listening');
+    r.session.sendText('second question');
+    expect((await doneText(r)).text).toContain('second question');
   });
 });

@@ -44,6 +44,7 @@ export interface RigOptions {
   /** The echo canceller and local speech detector the host gives a session on speakers. */
   echoCanceller?: RealtimeSessionOptions['echoCanceller'];
   speechDetector?: RealtimeSessionOptions['speechDetector'];
+  describeError?: RealtimeSessionOptions['describeError'];
 }
 
 export async function rig(settings: Partial<VoiceSettings> = {}, options: RigOptions = {}): Promise<Rig> {
@@ -68,6 +69,7 @@ export async function rig(settings: Partial<VoiceSettings> = {}, options: RigOpt
     ...(options.earlier === undefined ? {} : { earlier: options.earlier }),
     ...(options.echoCanceller === undefined ? {} : { echoCanceller: options.echoCanceller }),
     ...(options.speechDetector === undefined ? {} : { speechDetector: options.speechDetector }),
+    ...(options.describeError === undefined ? {} : { describeError: options.describeError }),
     onEvent: log.push,
   });
   attach(created);

@@ -1,0 +1,51 @@
+/**
+ * A Realtime server on loopback that a test speaks for, for what the emulator never sends on a
+ * transcription socket (a failed transcription, an error, a broken frame, silence): it says
+ * `session.created`, answers each `session.update` unless `quiet`, and sends what it is given.
+ */
+import type { AddressInfo } from 'node:net';
+import { WebSocketServer, type WebSocket } from 'ws';
+
+type Json = Record<string, unknown>;
+
+export interface ScriptedRealtime {
+  /** The base URL to give a session (`/v1`). */
+  baseUrl: string;
+  /** Sends an event on the latest socket, with a server event id. */
+  send(event: Json): void;
+  /** Sends text as it is, JSON or not. */
+  raw(text: string): void;
+  /** The client's frames on every socket, in order. */
+  received: Json[];
+  close(): Promise<void>;
+}
+
+export async function scriptedRealtime(options: { quiet?: boolean } = {}): Promise<ScriptedRealtime> {
+  const server = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+  await new Promise<void>((resolve) => server.once('listening', () => resolve()));
+  let socket: WebSocket | null = null;
+  let serverEvents = 0;
+  const received: Json[] = [];
+  const send = (event: Json) => socket?.send(JSON.stringify({ event_id: `event_${(serverEvents += 1)}`, ...event }));
+  server.on('connection', (ws: WebSocket) => {
+    socket = ws;
+    send({ type: 'session.created', session: { type: 'transcription', object: 'realtime.transcription_session', id: 'sess_scripted' } });
+    ws.on('message', (data) => {
+      const message = JSON.parse(data.toString()) as Json;
+      received.push(message);
+      if (message.type === 'session.update' && options.quiet !== true) send({ type: 'session.updated', session: message.session as Json });
+    });
+  });
+  const { port } = server.address() as AddressInfo;
+  return {
+    baseUrl: `http://127.0.0.1:${port}/v1`,
+    send,
+    raw: (text) => socket?.send(text),
+    received,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const client of server.clients) client.terminate();
+        server.close(() => resolve());
+      }),
+  };
+}
