@@ -12,6 +12,7 @@
  */
 import { EchoFilter } from './echoFilter';
 import { EchoSuppressor } from './echoSuppressor';
+import { HalfSpectrumFft } from './halfSpectrum';
 
 /** What the mic side needs from a canceller. PCM16 mono at 24 kHz. */
 export interface EchoCanceller {
@@ -42,6 +43,16 @@ export interface BuiltinEchoCancellerOptions {
   /** Whether the residual echo is suppressed after the filter (default true; off to measure the filter alone). */
   suppression?: boolean;
 }
+
+/** A pause in the far end this long (blocks of 10.7 ms) makes its next onset be checked for a shift. */
+const ONSET_PAUSE_BLOCKS = 20;
+/** How much better than staying put a move of the whole search range must fit (less for shorter moves). */
+const PITCH_PENALTY = 0.15;
+/**
+ * Blocks after an onset when the echo estimate is lined up with the mic: the reference reaches the
+ * filter a few blocks before its echo does, so this leaves about 100 ms of echo to compare.
+ */
+const ONSET_CHECK_BLOCKS = 16;
 
 /** The far-end signal on a sample-indexed timeline, as it reached the listener. */
 export class FarEndTimeline {
@@ -107,6 +118,8 @@ export class BuiltinEchoCanceller implements EchoCanceller {
   readonly #timeline: FarEndTimeline;
   readonly #micBlock: Float64Array;
   readonly #farBlock: Float64Array;
+  /** Scratch: the echo's power envelope per bin, for the suppressor. */
+  readonly #envelope: Float64Array;
   #micFill = 0;
   /** Absolute far-end index of the next mic sample to enter a block. */
   #nextIndex: number | null = null;
@@ -119,6 +132,10 @@ export class BuiltinEchoCanceller implements EchoCanceller {
   readonly #shift = new ShiftDetector(256);
   /** The bulk delay taken out of the reference, so the filter's tail covers the room, not the pipes. */
   #delaySamples = 0;
+  /** Blocks in a row whose reference was silent (a pause between replies). */
+  #farQuietBlocks = 0;
+  /** Blocks since the far end resumed after a pause, while its alignment is checked (null: not checking). */
+  #sinceOnset: number | null = null;
 
   constructor(options: BuiltinEchoCancellerOptions = {}) {
     this.#rate = options.sampleRate ?? 24_000;
@@ -130,6 +147,7 @@ export class BuiltinEchoCanceller implements EchoCanceller {
     this.#timeline = new FarEndTimeline(this.#rate);
     this.#micBlock = new Float64Array(blockSize);
     this.#farBlock = new Float64Array(blockSize);
+    this.#envelope = new Float64Array(blockSize + 1);
     // One block of silence primes the output, so every frame can be answered in full.
     this.#output = new Float64Array(blockSize * 4);
     this.#outputLength = blockSize;
@@ -176,12 +194,24 @@ export class BuiltinEchoCanceller implements EchoCanceller {
       this.#micFill += 1;
       if (this.#micFill < blockSize) continue;
       this.#timeline.read(this.#nextIndex + this.#leadSamples - this.#delaySamples, this.#farBlock);
-      const result = this.#filter.process(this.#micBlock, this.#farBlock);
-      const shift = this.#shift.push(this.#micBlock, result.echo, result.output);
-      if (shift !== 0) this.#moveReference(this.#delaySamples + shift);
+      const onset = this.#trackOnset();
+      // Right after a pause the reference may sit a few milliseconds off (measured on the loop:
+      // 1–13 ms at reply starts, the speaker's stream restarting and the sound server's buffers
+      // refilling): what was learnt is held until the check below has lined it up again, since
+      // learning the misaligned echo for a few blocks would undo seconds of convergence.
+      const hold = onset !== null && onset <= ONSET_CHECK_BLOCKS && this.#shift.learnt;
+      const result = this.#filter.process(this.#micBlock, this.#farBlock, hold);
+      let shift = this.#shift.push(this.#micBlock, result.echo, result.output);
+      if (shift === 0 && onset === ONSET_CHECK_BLOCKS) {
+        shift = this.#shift.checkOnset();
+        this.#sinceOnset = null;
+      }
+      // The echo itself moved: the reference follows it, and the room the filter learnt stays put.
+      if (shift !== 0) this.#moveReference(this.#delaySamples + shift, false);
       else this.#followDelay();
       doubleTalk ||= result.doubleTalk;
-      const output = this.#suppressor?.process(result.output, result.echo, !result.frozen) ?? result.output;
+      if (this.#suppressor !== null) this.#filter.echoPowerEnvelope(this.#envelope);
+      const output = this.#suppressor?.process(result.output, result.echo, !result.frozen, this.#envelope) ?? result.output;
       if (!result.frozen) {
         this.#micPower += 0.05 * (meanSquare(this.#micBlock) - this.#micPower);
         this.#outPower += 0.05 * (meanSquare(output) - this.#outPower);
@@ -196,6 +226,21 @@ export class BuiltinEchoCanceller implements EchoCanceller {
     this.#output.copyWithin(0, out.length, this.#outputLength);
     this.#outputLength -= out.length;
     return out;
+  }
+
+  /**
+   * Counts blocks since the far end resumed after at least `ONSET_PAUSE_BLOCKS` of silence; null
+   * once the onset has been checked (or while it plays on).
+   */
+  #trackOnset(): number | null {
+    let peak = 0;
+    for (const value of this.#farBlock) peak = Math.max(peak, Math.abs(value));
+    if (peak > 1e-3) {
+      if (this.#farQuietBlocks >= ONSET_PAUSE_BLOCKS) this.#sinceOnset = 0;
+      this.#farQuietBlocks = 0;
+    } else this.#farQuietBlocks += 1;
+    if (this.#sinceOnset !== null) this.#sinceOnset += 1;
+    return this.#sinceOnset;
   }
 
   /** The bulk delay currently taken out of the reference, in ms. */
@@ -220,10 +265,16 @@ export class BuiltinEchoCanceller implements EchoCanceller {
     this.#moveReference(this.#delaySamples + Math.round((target - this.#delaySamples) / blockSize) * blockSize);
   }
 
-  /** Takes `delaySamples` out of the reference from the next block on, keeping what was learnt. */
-  #moveReference(delaySamples: number): void {
+  /**
+   * Takes `delaySamples` out of the reference from the next block on, keeping what was learnt:
+   * with `moveWeights` the learnt echo moves the other way by whole blocks (the bulk delay was
+   * re-centred and the echo's place in the filter changes); without, it stays where it is (the
+   * echo came later by just that much, so in the filter it sits where it did). A shift of 6 ms
+   * once moved both ways, the filter's room a block early, and undid a second of cancellation.
+   */
+  #moveReference(delaySamples: number, moveWeights = true): void {
     const blockSize = this.#filter.blockSize;
-    const deltaBlocks = Math.round((this.#delaySamples - delaySamples) / blockSize);
+    const deltaBlocks = moveWeights ? Math.round((this.#delaySamples - delaySamples) / blockSize) : 0;
     this.#delaySamples = delaySamples;
     this.#shift.reset();
     // The block just processed and the ones before it, read again at the new alignment.
@@ -240,6 +291,8 @@ export class BuiltinEchoCanceller implements EchoCanceller {
     this.#delay.reset();
     this.#shift.reset(true);
     this.#delaySamples = 0;
+    this.#farQuietBlocks = 0;
+    this.#sinceOnset = null;
     this.#filter.reset();
     this.#suppressor?.reset();
     this.#micPower = this.#outPower = 0;
@@ -363,6 +416,11 @@ class ShiftDetector {
   #errorEnergy = 0;
   #reachedDb = 0;
   #cooldown = 0;
+  readonly #xcorrFft: HalfSpectrumFft;
+  readonly #xcorrTime: Float64Array;
+  readonly #micSpectrum: Float64Array;
+  readonly #echoSpectrum: Float64Array;
+  readonly #echoSquares: Float64Array;
 
   constructor(blockSize: number, blocks = 16, maxShift = 384) {
     this.#blockSize = blockSize;
@@ -370,6 +428,11 @@ class ShiftDetector {
     this.#maxShift = maxShift;
     this.#mic = new Float64Array(blockSize * blocks);
     this.#echo = new Float64Array(blockSize * blocks);
+    this.#xcorrFft = new HalfSpectrumFft(2 * blockSize * blocks);
+    this.#xcorrTime = new Float64Array(this.#xcorrFft.size);
+    this.#micSpectrum = this.#xcorrFft.halfSpectrum();
+    this.#echoSpectrum = this.#xcorrFft.halfSpectrum();
+    this.#echoSquares = new Float64Array(blockSize * blocks + 1);
   }
 
   /** Forgets the window (the reference moved); `all` also what the filter had reached. */
@@ -377,6 +440,22 @@ class ShiftDetector {
     this.#filled = 0;
     this.#micEnergy = this.#errorEnergy = 0;
     if (all) this.#reachedDb = 0;
+  }
+
+  /** Whether the filter has cancelled well enough lately for its estimate to be worth lining up. */
+  get learnt(): boolean {
+    return this.#reachedDb >= 10;
+  }
+
+  /**
+   * Right after the far end resumed: how many samples later its echo now comes, judged on the
+   * window so far with a smaller margin than `push` asks, since a shift is likely just here.
+   */
+  checkOnset(): number {
+    if (!this.learnt || this.#micEnergy < 1e-6) return 0;
+    const shift = this.#bestShift(0.05);
+    if (shift !== 0) this.reset();
+    return shift;
   }
 
   /** One block; returns how many samples later the echo now comes (0: no clear move). */
@@ -404,36 +483,52 @@ class ShiftDetector {
     return shift;
   }
 
-  #bestShift(): number {
+  #bestShift(margin = 0.2): number {
     const d = this.#mic;
     const y = this.#echo;
     const from = this.#maxShift;
     const to = d.length - this.#maxShift;
     let micSquares = 0;
     for (let index = from; index < to; index += 1) micSquares += d[index]! * d[index]!;
+    // Every lag at once: the cross-correlation of the mic's middle with the whole estimate, by FFT
+    // (a scan lag by lag cost more than the filter itself).
+    const time = this.#xcorrTime;
+    time.fill(0);
+    time.set(d.subarray(from, to), from);
+    this.#xcorrFft.forward(time, this.#micSpectrum);
+    time.fill(0);
+    time.set(y);
+    this.#xcorrFft.forward(time, this.#echoSpectrum);
+    const a = this.#micSpectrum;
+    const b = this.#echoSpectrum;
+    for (let index = 0; index < a.length; index += 2) {
+      // D · conj(Y): its inverse at k is Σ d[i] y[i − k].
+      const re = a[index]! * b[index]! + a[index + 1]! * b[index + 1]!;
+      const im = a[index + 1]! * b[index]! - a[index]! * b[index + 1]!;
+      a[index] = re;
+      a[index + 1] = im;
+    }
+    const correlation = this.#xcorrFft.inverse(a);
+    const size = this.#xcorrFft.size;
+    // Running energy of the estimate over the samples each lag lines up with the mic's middle.
+    const squares = this.#echoSquares;
+    squares[0] = 0;
+    for (let index = 0; index < y.length; index += 1) squares[index + 1] = squares[index]! + y[index]! * y[index]!;
     const fit = (shift: number): number => {
-      let dot = 0;
-      let squares = 0;
-      for (let index = from; index < to; index += 1) {
-        const estimate = y[index - shift]!;
-        dot += d[index]! * estimate;
-        squares += estimate * estimate;
-      }
-      return squares > 0 ? dot / Math.sqrt(micSquares * squares) : 0;
+      const energy = squares[to - shift]! - squares[from - shift]!;
+      const dot = correlation[2 * ((shift + size) % size)]!;
+      return energy > 0 && micSquares > 0 ? dot / Math.sqrt(micSquares * energy) : 0;
     };
     const unshifted = fit(0);
-    // Every fourth lag, then the neighbours of the best: speech's correlation peak is wider than
-    // four samples, and the full scan cost more than the filter itself.
-    let best = { shift: 0, fit: unshifted };
-    for (let shift = -this.#maxShift; shift <= this.#maxShift; shift += 4) {
+    // A voiced echo also fits well a pitch period or two away (8–10 ms for a low voice): longer
+    // moves must fit that much better, so the reference does not hop between harmonics (it did,
+    // by ±270 samples and back, on the loop).
+    const penalty = (shift: number) => (PITCH_PENALTY * Math.abs(shift)) / this.#maxShift;
+    let best = { shift: 0, fit: unshifted, score: unshifted };
+    for (let shift = -this.#maxShift; shift <= this.#maxShift; shift += 1) {
       const value = fit(shift);
-      if (value > best.fit) best = { shift, fit: value };
+      if (value - penalty(shift) > best.score) best = { shift, fit: value, score: value - penalty(shift) };
     }
-    const coarse = best.shift;
-    for (let shift = coarse - 3; shift <= coarse + 3; shift += 1) {
-      const value = fit(shift);
-      if (value > best.fit) best = { shift, fit: value };
-    }
-    return best.fit > 0.5 && best.fit > unshifted + 0.2 ? best.shift : 0;
+    return best.fit > 0.5 && best.score > unshifted + margin ? best.shift : 0;
   }
 }

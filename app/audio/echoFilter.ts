@@ -62,6 +62,11 @@ export class EchoFilter {
   /** Peak of each recent far-end block, for the Geigel test over the tail. */
   readonly #farPeaks: Float64Array;
   #constrainNext = 0;
+  /** Each partition's learnt energy (sum of |W|² over its bins), as of the last adaptation. */
+  readonly #partitionEnergy: Float64Array;
+  /** |X|² per bin of each far-end spectrum, in the same ring as `#farSpectra`. */
+  readonly #farPowers: Float64Array[];
+  readonly #shares: Float64Array;
   // Scratch buffers, reused every block.
   readonly #timeIn: Float64Array;
   readonly #echoSpectrum: Float64Array;
@@ -92,6 +97,9 @@ export class EchoFilter {
     this.#farPower = new Float64Array(this.#bins);
     this.#farTime = new Float64Array(this.#fftSize);
     this.#farPeaks = new Float64Array(this.partitions + 1);
+    this.#partitionEnergy = new Float64Array(this.partitions);
+    this.#farPowers = Array.from({ length: this.partitions }, () => new Float64Array(this.#bins));
+    this.#shares = new Float64Array(this.partitions);
     this.#timeIn = new Float64Array(this.#fftSize);
     this.#echoSpectrum = spectrum();
     this.#errorSpectrum = spectrum();
@@ -108,7 +116,7 @@ export class EchoFilter {
   }
 
   reset(): void {
-    for (const array of [...this.#farSpectra, ...this.#weights, this.#farPower, this.#farTime, this.#farPeaks]) array.fill(0);
+    for (const array of [...this.#farSpectra, ...this.#farPowers, ...this.#weights, this.#farPower, this.#farTime, this.#farPeaks, this.#partitionEnergy]) array.fill(0);
     this.#micPower = this.#echoPower = this.#errorPower = this.#echoMicCorrelation = this.#convergedErle = 0;
     this.#relearn();
   }
@@ -131,6 +139,13 @@ export class EchoFilter {
       this.#timeIn.set(history[age + 1]!, 0);
       this.#timeIn.set(history[age]!, n);
       this.#fft.forward(this.#timeIn, this.#farSpectra[(this.#head + age) % k]!);
+      powerOf(this.#farSpectra[(this.#head + age) % k]!, this.#farPowers[(this.#head + age) % k]!);
+    }
+    for (let part = 0; part < k; part += 1) {
+      let sum = 0;
+      const w = this.#weights[part]!;
+      for (let index = 0; index < w.length; index += 1) sum += w[index]! * w[index]!;
+      this.#partitionEnergy[part] = sum;
     }
     this.#farTime.set(history[1]!, 0);
     this.#farTime.set(history[0]!, n);
@@ -138,8 +153,30 @@ export class EchoFilter {
     this.#hangover = this.#frozenFor = this.#movedFor = 0;
   }
 
-  /** One block: `mic` and `far` are `blockSize` samples, `far` lined up so the echo comes after it. */
-  process(mic: Float64Array, far: Float64Array): EchoFilterBlockResult {
+  /**
+   * The echo's power per bin as the room's energy decay predicts it: the far end's power in each
+   * partition weighted by how much energy the filter learnt there, averaged over the bins. Unlike
+   * the echo estimate itself it also covers the bins the filter has not learnt yet (speech excites
+   * a few harmonics at a time, and a new reply brings new ones), so the suppressor can turn down
+   * the echo there too.
+   */
+  echoPowerEnvelope(into: Float64Array): void {
+    into.fill(0);
+    const bins = this.#bins;
+    for (let k = 0; k < this.partitions; k += 1) {
+      const weight = this.#partitionEnergy[k]! / bins;
+      if (weight === 0) continue;
+      const p = this.#farPowers[(this.#head + k) % this.partitions]!;
+      for (let bin = 0; bin < bins; bin += 1) into[bin] = into[bin]! + weight * p[bin]!;
+    }
+  }
+
+  /**
+   * One block: `mic` and `far` are `blockSize` samples, `far` lined up so the echo comes after it.
+   * `hold` keeps the weights this block whatever the double-talk detector says (the caller is
+   * not sure the reference is lined up yet).
+   */
+  process(mic: Float64Array, far: Float64Array, hold = false): EchoFilterBlockResult {
     const n = this.blockSize;
     const bins = this.#bins;
     // Far-end spectrum of the last two blocks (overlap-save).
@@ -148,6 +185,7 @@ export class EchoFilter {
     this.#head = (this.#head + this.partitions - 1) % this.partitions;
     const newest = this.#farSpectra[this.#head]!;
     this.#fft.forward(this.#farTime, newest);
+    powerOf(newest, this.#farPowers[this.#head]!);
     let farPeak = 0;
     for (let index = 0; index < n; index += 1) farPeak = Math.max(farPeak, Math.abs(far[index]!));
     this.#farPeaks.copyWithin(1, 0);
@@ -197,7 +235,7 @@ export class EchoFilter {
     this.#echoMicCorrelation += smooth * (cross / n - this.#echoMicCorrelation);
     const blockErleDb = 10 * Math.log10((micEnergy + 1e-12) / (errorEnergy + 1e-12));
     const doubleTalk = farActive && this.#detectDoubleTalk(micPeak, blockErleDb, micEnergy / n);
-    const frozen = !farActive || doubleTalk;
+    const frozen = !farActive || doubleTalk || hold;
     if (!frozen) {
       this.#adapt(output);
       if (this.#micPower > 1e-9) {
@@ -261,35 +299,35 @@ export class EchoFilter {
     this.#timeIn.fill(0, 0, n);
     this.#timeIn.set(error, n);
     this.#fft.forward(this.#timeIn, this.#errorSpectrum);
-    // Proportionate shares: half spread evenly, half by each partition's weight.
-    const norms = new Float64Array(this.partitions);
+    // Proportionate shares: some spread evenly, the rest by each partition's weight (its energy
+    // as the last update left it, summed in that update's own loop).
+    const k = this.partitions;
+    const energy = this.#partitionEnergy;
+    const shares = this.#shares;
     let total = 0;
-    for (let k = 0; k < this.partitions; k += 1) {
-      const w = this.#weights[k]!;
-      let sum = 0;
-      for (let index = 0; index < 2 * bins; index += 1) sum += w[index]! * w[index]!;
-      norms[k] = Math.sqrt(sum);
-      total += norms[k]!;
+    for (let part = 0; part < k; part += 1) {
+      shares[part] = Math.sqrt(energy[part]!);
+      total += shares[part]!;
     }
+    for (let part = 0; part < k; part += 1) shares[part] = UNIFORM_SHARE / k + (total > 0 ? ((1 - UNIFORM_SHARE) * shares[part]!) / total : (1 - UNIFORM_SHARE) / k);
     // The NLMS normaliser per bin: the far end's power in each partition, weighted by its share,
     // so a sound that starts after silence gets a step that fits it, not one sized for silence.
-    const shares = new Float64Array(this.partitions);
-    for (let k = 0; k < this.partitions; k += 1) shares[k] = UNIFORM_SHARE / this.partitions + (total > 0 ? ((1 - UNIFORM_SHARE) * norms[k]!) / total : (1 - UNIFORM_SHARE) / this.partitions);
     const power = this.#farPower;
     power.fill(0);
-    for (let k = 0; k < this.partitions; k += 1) {
-      const x = this.#farSpectra[(this.#head + k) % this.partitions]!;
-      const share = shares[k]!;
-      for (let bin = 0; bin < bins; bin += 1) power[bin] = power[bin]! + share * (x[2 * bin]! ** 2 + x[2 * bin + 1]! ** 2);
+    for (let part = 0; part < k; part += 1) {
+      const p = this.#farPowers[(this.#head + part) % k]!;
+      const share = shares[part]!;
+      for (let bin = 0; bin < bins; bin += 1) power[bin] = power[bin]! + share * p[bin]!;
     }
-    // Regularisation: a bin's power never counts for less than -50 dBFS white noise.
+    // Regularisation: a bin's power never counts for less than this floor.
     const floor = this.#fftSize * this.blockSize * 1e-5;
     for (let bin = 0; bin < bins; bin += 1) power[bin] = this.#step / (power[bin]! + floor);
     const e = this.#errorSpectrum;
-    for (let k = 0; k < this.partitions; k += 1) {
-      const share = shares[k]!;
-      const x = this.#farSpectra[(this.#head + k) % this.partitions]!;
-      const w = this.#weights[k]!;
+    for (let part = 0; part < k; part += 1) {
+      const share = shares[part]!;
+      const x = this.#farSpectra[(this.#head + part) % k]!;
+      const w = this.#weights[part]!;
+      let sum = 0;
       for (let bin = 0; bin < bins; bin += 1) {
         const index = 2 * bin;
         const scale = share * power[bin]!;
@@ -298,12 +336,20 @@ export class EchoFilter {
         const er = e[index]!;
         const ei = e[index + 1]!;
         // conj(X) · E
-        w[index] = w[index]! + scale * (xr * er + xi * ei);
-        w[index + 1] = w[index + 1]! + scale * (xr * ei - xi * er);
+        const wr = w[index]! + scale * (xr * er + xi * ei);
+        const wi = w[index + 1]! + scale * (xr * ei - xi * er);
+        w[index] = wr;
+        w[index + 1] = wi;
+        sum += wr * wr + wi * wi;
       }
+      energy[part] = sum;
     }
     for (let count = 0; count < 2; count += 1) {
-      this.#constrain(this.#weights[this.#constrainNext]!);
+      const w = this.#weights[this.#constrainNext]!;
+      this.#constrain(w);
+      let sum = 0;
+      for (let index = 0; index < 2 * bins; index += 1) sum += w[index]! * w[index]!;
+      energy[this.#constrainNext] = sum;
       this.#constrainNext = (this.#constrainNext + 1) % this.partitions;
     }
   }
@@ -316,4 +362,9 @@ export class EchoFilter {
     this.#timeIn.fill(0, n);
     this.#fft.forward(this.#timeIn, weights);
   }
+}
+
+/** |X|² per bin of a half spectrum. */
+function powerOf(spectrum: Float64Array, into: Float64Array): void {
+  for (let bin = 0; bin < into.length; bin += 1) into[bin] = spectrum[2 * bin]! * spectrum[2 * bin]! + spectrum[2 * bin + 1]! * spectrum[2 * bin + 1]!;
 }

@@ -2,9 +2,11 @@
  * The canceller's second stage: what the adaptive filter leaves of the echo (it is still learning,
  * the room moved, the speaker distorts) is suppressed per frequency. The residual's power in each
  * bin is the filter's echo estimate there times how much of it the filter is currently missing
- * (the "leak", learnt while only the far end plays); bins where the mic carries much more than that
- * (the user speaking) pass, bins that hold only residual echo are turned down, never below
- * `floorDb`. Analysis and synthesis use square-root Hann windows with 50 % overlap, so the output
+ * (the "leak", learnt while only the far end plays), or, where larger, the echo's power envelope
+ * (the far end's power through the room's learnt energy decay) times its own leak: on the real
+ * loop a reply brings harmonics the filter has not learnt yet, where its estimate is near zero and
+ * the echo went through untouched. Bins where the mic carries much more than that (the user
+ * speaking) pass, bins that hold only residual echo are turned down, never below `floorDb`. Analysis and synthesis use square-root Hann windows with 50 % overlap, so the output
  * lags the input by one block.
  */
 import { HalfSpectrumFft } from './halfSpectrum';
@@ -13,7 +15,11 @@ export interface EchoSuppressorOptions {
   blockSize: number;
   /** The most a bin is turned down, in dB (negative). */
   floorDb?: number;
-  /** How much louder than the estimated residual a bin must be to pass untouched. */
+  /**
+   * How much louder than the estimated residual a bin must be to pass untouched (default 3:
+   * replaying recorded loop audio, 2 left 4 dB more echo, and the user at the echo's level is
+   * still 20 dB above the residual).
+   */
   overSubtraction?: number;
 }
 
@@ -36,6 +42,8 @@ export class EchoSuppressor {
   readonly #overlap: Float64Array;
   /** Residual power over echo-estimate power, learnt while the far end plays alone. */
   #leak = 1;
+  /** Residual power over the echo's power envelope (see `EchoFilter.echoPowerEnvelope`), learnt likewise. */
+  #envelopeLeak = 0;
 
   constructor(options: EchoSuppressorOptions) {
     this.#n = options.blockSize;
@@ -45,7 +53,7 @@ export class EchoSuppressor {
     this.#window = new Float64Array(this.#size);
     for (let index = 0; index < this.#size; index += 1) this.#window[index] = Math.sqrt(0.5 - 0.5 * Math.cos((2 * Math.PI * index) / this.#size));
     this.#floor = 10 ** ((options.floorDb ?? -30) / 20);
-    this.#over = options.overSubtraction ?? 2;
+    this.#over = options.overSubtraction ?? 3;
     this.#errorFrame = new Float64Array(this.#size);
     this.#echoFrame = new Float64Array(this.#size);
     this.#scratch = new Float64Array(this.#size);
@@ -60,13 +68,14 @@ export class EchoSuppressor {
     for (const array of [this.#errorFrame, this.#echoFrame, this.#overlap]) array.fill(0);
     this.#gains.fill(1);
     this.#leak = 1;
+    this.#envelopeLeak = 0;
   }
 
   /**
    * One block of the filter's output and its echo estimate; returns the block before it, with the
    * residual echo suppressed. `learn` says the far end plays alone (no double talk).
    */
-  process(error: Float64Array, echo: Float64Array, learn: boolean): Float64Array {
+  process(error: Float64Array, echo: Float64Array, learn: boolean, envelope?: Float64Array): Float64Array {
     const n = this.#n;
     this.#errorFrame.copyWithin(0, n);
     this.#errorFrame.set(error, n);
@@ -80,13 +89,17 @@ export class EchoSuppressor {
       errorTotal += this.#errorSpectrum[2 * bin]! ** 2 + this.#errorSpectrum[2 * bin + 1]! ** 2;
       echoTotal += this.#echoSpectrum[2 * bin]! ** 2 + this.#echoSpectrum[2 * bin + 1]! ** 2;
     }
-    if (learn && echoTotal > 1e-6 * this.#size) this.#leak += 0.05 * (Math.min(4, errorTotal / echoTotal) - this.#leak);
+    if (learn && echoTotal > 1e-6 * this.#size) this.#leak = follow(this.#leak, Math.min(4, errorTotal / echoTotal));
+    let envelopeTotal = 0;
+    if (envelope !== undefined) for (let bin = 0; bin < this.#bins; bin += 1) envelopeTotal += envelope[bin]!;
+    if (learn && envelopeTotal > 1e-6 * this.#size) this.#envelopeLeak = follow(this.#envelopeLeak, Math.min(4, errorTotal / envelopeTotal));
     const suppressed = this.#suppressed;
     for (let bin = 0; bin < this.#bins; bin += 1) {
       const er = this.#errorSpectrum[2 * bin]!;
       const ei = this.#errorSpectrum[2 * bin + 1]!;
       const errorPower = er * er + ei * ei;
-      const residual = this.#over * this.#leak * (this.#echoSpectrum[2 * bin]! ** 2 + this.#echoSpectrum[2 * bin + 1]! ** 2);
+      const fromEstimate = this.#leak * (this.#echoSpectrum[2 * bin]! ** 2 + this.#echoSpectrum[2 * bin + 1]! ** 2);
+      const residual = this.#over * (envelope === undefined ? fromEstimate : Math.max(fromEstimate, this.#envelopeLeak * envelope[bin]!));
       const target = errorPower > 0 ? Math.max(this.#floor, Math.sqrt(Math.max(0, 1 - residual / errorPower))) : this.#floor;
       // Down at once, back up over a few blocks: echo tails are not let through while gains recover.
       const previous = this.#gains[bin]!;
@@ -107,3 +120,13 @@ export class EchoSuppressor {
     this.#fft.forward(this.#scratch, into);
   }
 }
+
+/**
+ * A leak estimate follows a rise within a few blocks and a fall over a few dozen: when the echo
+ * path jumps the filter suddenly leaves much more, and a slow follower let a second of it through.
+ */
+function follow(leak: number, ratio: number): number {
+  return leak + (ratio > leak ? ATTACK : RELEASE) * (ratio - leak);
+}
+const ATTACK = 0.5;
+const RELEASE = 0.02;

