@@ -1,0 +1,307 @@
+/**
+ * What the agent session makes of each kind of server answer, as the user sees it: the reply's
+ * status and text, the problem shown when it fails (its words and its hint), the figures in the
+ * turn's metrics, and which request a frame belongs to. A scripted server on loopback decides
+ * every frame, so each case is exactly the one the service can send (PROTOCOL.md §3 shapes).
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { userMessage } from '../../../app/protocol/responses';
+import { responsesSocketUrl } from '../../../app/responses/session';
+import { calculatorTool, countingCalculator, testSession } from '../../support/sessions';
+
+type Frame = Record<string, unknown>;
+
+interface Server {
+  baseUrl: string;
+  creates: Frame[];
+  connections: WebSocket[];
+  headers: Array<string | undefined>;
+  close(): Promise<void>;
+}
+
+let running: Server | null = null;
+afterEach(async () => {
+  await running?.close();
+  running = null;
+});
+
+/** Answers the n-th `response.create` (from 0, warmups included) with `reply(create, n, ws)`. */
+async function serve(reply: (create: Frame, index: number, ws: WebSocket) => Frame[]): Promise<Server> {
+  const wss = new WebSocketServer({ host: '127.0.0.1', port: 0, path: '/v1/responses' });
+  const creates: Frame[] = [];
+  const connections: WebSocket[] = [];
+  const headers: Array<string | undefined> = [];
+  wss.on('connection', (ws, request) => {
+    connections.push(ws);
+    headers.push(request.headers.authorization);
+    ws.on('message', (data) => {
+      const create = JSON.parse(data.toString()) as Frame;
+      const index = creates.push(create) - 1;
+      for (const frame of reply(create, index, ws)) ws.send(JSON.stringify(frame));
+    });
+  });
+  await new Promise((resolve) => wss.once('listening', resolve));
+  const { port } = wss.address() as { port: number };
+  running = {
+    baseUrl: `http://127.0.0.1:${port}/v1`,
+    creates,
+    connections,
+    headers,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const ws of wss.clients) ws.terminate();
+        wss.close(() => resolve());
+      }),
+  };
+  return running;
+}
+
+const lane = (create: Frame, frame: Frame): Frame => (typeof create.stream_id === 'string' ? { ...frame, stream_id: create.stream_id } : frame);
+const message = (text: string): Frame => ({ type: 'message', id: 'msg_1', role: 'assistant', status: 'completed', content: [{ type: 'output_text', text, annotations: [] }] });
+const usage = (input: number, cached: number, output: number): Frame => ({ input_tokens: input, input_tokens_details: { cached_tokens: cached }, output_tokens: output, output_tokens_details: { reasoning_tokens: 0 }, total_tokens: input + output });
+const response = (id: string, status: string, rest: Frame = {}): Frame => ({ id, object: 'response', created_at: 1, status, model: 'gpt-5-mini', output: [], usage: null, error: null, ...rest });
+const created = (id: string): Frame => ({ type: 'response.created', sequence_number: 0, response: response(id, 'in_progress') });
+const delta = (text: string): Frame => ({ type: 'response.output_text.delta', sequence_number: 1, item_id: 'msg_1', output_index: 0, content_index: 0, delta: text, logprobs: [] });
+const completed = (id: string, output: Frame[], used: Frame | null = null): Frame => ({ type: 'response.completed', sequence_number: 2, response: response(id, 'completed', { output, usage: used }) });
+const failed = (id: string, error: Frame | null): Frame => ({ type: 'response.failed', sequence_number: 2, response: response(id, 'failed', { error }) });
+const requestError = (status: number | undefined, code: string | null, text: string): Frame => ({ type: 'error', ...(status === undefined ? {} : { status }), error: { type: 'invalid_request_error', code, message: text, param: null } });
+const reply = (create: Frame, id: string, text: string, used: Frame | null = null): Frame[] => [created(id), delta(text), completed(id, [message(text)], used)].map((frame) => lane(create, frame));
+
+describe('a reply that ends early', () => {
+  it('response.incomplete is an incomplete turn with the text so far, and the next turn chains to it', async () => {
+    const server = await serve((create, index) =>
+      index === 0 ? [created('resp_1'), delta('Hel'), { type: 'response.incomplete', sequence_number: 2, response: response('resp_1', 'incomplete', { output: [message('Hel')], incomplete_details: { reason: 'max_output_tokens' } }) }] : reply(create, 'resp_2', 'More.'),
+    );
+    const { session } = testSession(server.baseUrl, { warmup: 'off' });
+    const turn = await session.runTurn([userMessage('hello')]);
+    expect(turn).toMatchObject({ status: 'incomplete', text: 'Hel', responseId: 'resp_1' });
+    await session.runTurn([userMessage('go on')]);
+    expect(server.creates[1]?.previous_response_id).toBe('resp_1');
+    session.close();
+  });
+
+  it('the text is the output\'s, even when the deltas said otherwise or were never sent', async () => {
+    const server = await serve((create, index) =>
+      index === 0
+        ? [created('resp_1'), delta('draft'), completed('resp_1', [message('Final '), { type: 'function_call_output_ignored' }, message('answer.')])].map((frame) => lane(create, frame))
+        : [created('resp_2'), delta('Only deltas.'), completed('resp_2', [])],
+    );
+    const { session } = testSession(server.baseUrl, { warmup: 'off' });
+    expect(await session.runTurn([userMessage('one')])).toMatchObject({ status: 'completed', text: 'Final answer.' });
+    // No message in the output: what streamed is what was said.
+    expect(await session.runTurn([userMessage('two')])).toMatchObject({ status: 'completed', text: 'Only deltas.' });
+    session.close();
+  });
+});
+
+describe('a reply that fails', () => {
+  it('response.failed shows the server\'s reason, with the generic hint, and keeps what the user said', async () => {
+    const server = await serve((create, index) => (index === 0 ? [created('resp_1'), delta('Partly'), failed('resp_1', { code: 'server_error', message: 'The model broke.' })] : reply(create, 'resp_2', 'Fine.')));
+    const { session } = testSession(server.baseUrl, { warmup: 'off' });
+    const turn = await session.runTurn([userMessage('first words')]);
+    expect(turn).toEqual({
+      status: 'failed',
+      text: 'Partly',
+      problem: { code: 'server_error', message: 'The server could not answer: The model broke.', hint: 'Send your message again; if it keeps failing, start a new conversation.' },
+      metrics: expect.objectContaining({ requests: 1 }),
+    });
+    await session.runTurn([userMessage('second words')]);
+    // Not chained to the failed response, and the failed turn's words were kept.
+    expect(server.creates[1]?.previous_response_id).toBeUndefined();
+    expect(JSON.stringify(server.creates[1]?.input)).toContain('first words');
+    session.close();
+  });
+
+  it('response.failed without an error says the response failed', async () => {
+    const server = await serve(() => [created('resp_1'), failed('resp_1', null)]);
+    const { session } = testSession(server.baseUrl, { warmup: 'off' });
+    expect(await session.runTurn([userMessage('hello')])).toMatchObject({ status: 'failed', problem: { message: 'The server could not answer: The response failed.' } });
+    session.close();
+  });
+
+  it('an error during the stream is the reason shown, not the response.failed after it', async () => {
+    const server = await serve(() => [created('resp_1'), { type: 'error', code: 'server_error', message: 'Stream broke.', param: null, sequence_number: 2 }, failed('resp_1', { code: 'other', message: 'Generic.' })]);
+    const { session } = testSession(server.baseUrl, { warmup: 'off' });
+    expect(await session.runTurn([userMessage('hello')])).toMatchObject({ status: 'failed', problem: { message: 'The server could not answer: Stream broke.' } });
+    session.close();
+  });
+
+  it('a request the server refuses for what it carries is not kept: the next turn does not resend it', async () => {
+    const server = await serve((create, index) => (index === 0 ? [requestError(400, 'invalid_value', 'Bad input.')] : reply(create, 'resp_2', 'Fine.')));
+    const { session } = testSession(server.baseUrl, { warmup: 'off' });
+    expect(await session.runTurn([userMessage('refused words')])).toMatchObject({ status: 'failed', problem: { message: 'The server could not answer: Bad input.' }, metrics: { requests: 1 } });
+    await session.runTurn([userMessage('next words')]);
+    expect(JSON.stringify(server.creates[1]?.input)).not.toContain('refused words');
+    session.close();
+  });
+
+  it('a request that timed out (408) or failed on the server (5xx) is kept: it was not refused for what it said', async () => {
+    for (const status of [408, 500]) {
+      const server = await serve((create, index) => (index === 0 ? [requestError(status, 'server_error', 'Try later.')] : reply(create, 'resp_2', 'Fine.')));
+      const { session } = testSession(server.baseUrl, { warmup: 'off' }, { sleep: async () => undefined });
+      expect((await session.runTurn([userMessage('kept words')])).status).toBe('failed');
+      await session.runTurn([userMessage('next words')]);
+      expect(JSON.stringify(server.creates.at(-1)?.input), `status ${status}`).toContain('kept words');
+      session.close();
+      await server.close();
+    }
+  });
+
+  it('words each kind of failure with the hint that helps', async () => {
+    const cases: Array<[Frame, { code: string; message: string; hint: string }]> = [
+      [requestError(401, 'other', 'Incorrect API key provided.'), { code: 'unauthorized', message: 'The server rejected the API key: Incorrect API key provided.', hint: 'Check OPENAI_API_KEY: it may be mistyped or revoked.' }],
+      [requestError(400, 'invalid_api_key', 'Bad key.'), { code: 'unauthorized', message: 'The server rejected the API key: Bad key.', hint: expect.stringContaining('OPENAI_API_KEY') }],
+      [requestError(undefined, 'insufficient_quota', 'Out of quota.'), { code: 'server_error', message: 'The server could not answer: Out of quota.', hint: 'You are rate limited or out of quota: wait a moment, or check your plan and billing.' }],
+      [requestError(undefined, 'rate_limit_exceeded', 'Slow down.'), { code: 'server_error', message: expect.any(String), hint: expect.stringContaining('rate limited') }],
+      [requestError(503, 'server_error', 'Overloaded.'), { code: 'server_error', message: 'The server could not answer: Overloaded.', hint: 'The service had a problem. Send your message again in a moment.' }],
+      [requestError(500, null, 'Oops.'), { code: 'server_error', message: expect.any(String), hint: expect.stringContaining('The service had a problem') }],
+      [requestError(499, null, 'Client closed.'), { code: 'server_error', message: expect.any(String), hint: 'Send your message again; if it keeps failing, start a new conversation.' }],
+    ];
+    for (const [frame, problem] of cases) {
+      const server = await serve(() => [frame]);
+      const { session } = testSession(server.baseUrl, { warmup: 'off' });
+      const turn = await session.runTurn([userMessage('hello')]);
+      expect(turn, JSON.stringify(frame)).toMatchObject({ status: 'failed', problem });
+      session.close();
+      await server.close();
+    }
+  });
+
+  it('lets the host word an error it knows better, given the model in use', async () => {
+    const server = await serve(() => [requestError(404, 'model_not_found', 'The model does not exist.')]);
+    const seen: unknown[] = [];
+    const { session } = testSession(
+      server.baseUrl,
+      { warmup: 'off' },
+      { describeError: (error) => (seen.push(error), error.code === 'model_not_found' ? { code: 'server_error', message: `You cannot use ${error.model}.`, hint: 'Pick another model.' } : null) },
+    );
+    expect(await session.runTurn([userMessage('hello')])).toMatchObject({ status: 'failed', problem: { message: 'You cannot use gpt-5-mini.', hint: 'Pick another model.' } });
+    expect(seen).toEqual([{ code: 'model_not_found', message: 'The model does not exist.', model: 'gpt-5-mini' }]);
+    session.close();
+  });
+});
+
+describe('a turn\'s figures', () => {
+  it('add up tokens, cached tokens and cost over the tool loop\'s requests, and time the first byte and delta', async () => {
+    const call: Frame = { type: 'function_call', id: 'fc_1', call_id: 'call_1', name: 'calculator', arguments: '{"expression":"2 + 3"}', status: 'completed' };
+    const server = await serve((create, index) =>
+      index === 0 ? [created('resp_1'), completed('resp_1', [call], usage(1000, 400, 50))] : [created('resp_2'), delta('5.'), completed('resp_2', [message('5.')], usage(2000, 1000, 10))],
+    );
+    const { runner } = countingCalculator();
+    const { session, of } = testSession(server.baseUrl, { warmup: 'off', tools: [calculatorTool] }, { runTool: runner });
+    const turn = await session.runTurn([userMessage('what is 2 + 3?')]);
+    expect(turn.status).toBe('completed');
+    expect(turn.metrics).toMatchObject({ requests: 2, toolCalls: 1, inputTokens: 3000, cachedTokens: 1400, outputTokens: 60, chained: false });
+    // gpt-5-mini: $0.25 per 1M uncached input, $0.025 cached, $2 output.
+    expect(turn.metrics?.costUsd).toBeCloseTo((1600 * 0.25 + 1400 * 0.025 + 60 * 2) / 1e6, 12);
+    const requests = of('request').map((event) => event.metrics);
+    expect(requests.map((metrics) => metrics.usage)).toEqual([
+      { input: 1000, cached: 400, output: 50 },
+      { input: 2000, cached: 1000, output: 10 },
+    ]);
+    expect(requests.map((metrics) => metrics.responseId)).toEqual(['resp_1', 'resp_2']);
+    // The first request had no text; the turn's first delta came in the second.
+    expect(requests[0]?.timeToFirstTextMs).toBeNull();
+    expect(requests[1]?.timeToFirstTextMs).toBeGreaterThanOrEqual(0);
+    expect(turn.metrics?.timeToFirstDeltaMs).toBe(requests[1]?.timeToFirstTextMs);
+    expect(turn.metrics?.timeToFirstByteMs).toBe(requests[0]?.timeToFirstByteMs);
+    expect(requests[0]?.timeToFirstByteMs).toBeGreaterThanOrEqual(0);
+    expect(turn.metrics?.bytesSent).toBe((requests[0]?.bytesUp ?? 0) + (requests[1]?.bytesUp ?? 0));
+    expect(turn.metrics?.bytesReceived).toBe((requests[0]?.bytesDown ?? 0) + (requests[1]?.bytesDown ?? 0));
+    expect(turn.metrics?.inputItemsSent).toBe(2);
+    expect(requests[1]).toMatchObject({ chained: true, inputItems: 1 });
+    session.close();
+  });
+
+  it('have no usage, no cost and no delta time when the server sends none, and no cost for an unpriced model', async () => {
+    const server = await serve((create, index) => (index === 0 ? [created('resp_1'), completed('resp_1', [message('Hi.')])] : reply(create, 'resp_2', 'Hi.', usage(10, 0, 2))));
+    const { session } = testSession(server.baseUrl, { warmup: 'off', model: 'some-unpriced-model' });
+    const first = await session.runTurn([userMessage('hello')]);
+    expect(first.metrics).toMatchObject({ inputTokens: 0, outputTokens: 0, costUsd: null, timeToFirstDeltaMs: null });
+    const second = await session.runTurn([userMessage('hello')]);
+    expect(second.metrics).toMatchObject({ inputTokens: 10, outputTokens: 2, costUsd: null });
+    session.close();
+  });
+
+  it('a turn\'s time runs from its start to its answer on the session\'s clock', async () => {
+    let clock = 1000;
+    const server = await serve((create) => {
+      clock += 250;
+      return reply(create, 'resp_1', 'Hi.');
+    });
+    const { session } = testSession(server.baseUrl, { warmup: 'off' }, { now: () => clock });
+    const turn = await session.runTurn([userMessage('hello')]);
+    expect(turn.metrics?.totalMs).toBe(250);
+    session.close();
+  });
+});
+
+describe('frames and the requests they belong to', () => {
+  it('an error with no lane fails every request waiting for its start, and spares one already answering', async () => {
+    let answering: (() => void) | null = null;
+    const server = await serve((create, _index, ws) => {
+      if (create.stream_id === 'a') {
+        // Lane a starts answering, and finishes only once lane b's request is in.
+        answering = () => ws.send(JSON.stringify(lane(create, completed('resp_a', [message('A.')]))));
+        return [lane(create, created('resp_a'))];
+      }
+      const error = requestError(500, 'server_error', 'Connection trouble.');
+      setTimeout(() => answering?.(), 50);
+      return [error];
+    });
+    const { session } = testSession(server.baseUrl, { warmup: 'off' }, { sleep: async () => undefined });
+    const a = session.runTurn([userMessage('a')], {}, 'a');
+    await expect.poll(() => server.creates.length).toBe(1);
+    const b = await session.runTurn([userMessage('b')], {}, 'b');
+    expect(b).toMatchObject({ status: 'failed', problem: { message: 'The server could not answer: Connection trouble.' } });
+    expect(await a).toMatchObject({ status: 'completed', text: 'A.' });
+    session.close();
+  });
+
+  it('a frame for a lane with nothing in flight is nobody\'s', async () => {
+    const server = await serve((create) => [{ ...completed('resp_stray', [message('Stray.')]), stream_id: 'elsewhere' }, ...reply(create, 'resp_1', 'Mine.')]);
+    const { session } = testSession(server.baseUrl, { warmup: 'off' });
+    expect(await session.runTurn([userMessage('hello')])).toMatchObject({ status: 'completed', text: 'Mine.', responseId: 'resp_1' });
+    session.close();
+  });
+
+  it('a frame with no lane belongs to the main lane: a named lane does not take it', async () => {
+    const server = await serve((create) => (create.stream_id === 'side' ? [completed('resp_main_looking', [message('Not yours.')]), ...reply(create, 'resp_side', 'Side.')] : reply(create, 'resp_main', 'Main.')));
+    const { session } = testSession(server.baseUrl, { warmup: 'off' });
+    expect(await session.runTurn([userMessage('side')], {}, 'side')).toMatchObject({ text: 'Side.', responseId: 'resp_side' });
+    session.close();
+  });
+
+  it('an unreadable frame that ends a reply is counted as received and timed', async () => {
+    const server = await serve(() => [created('resp_1'), { type: 'response.completed', sequence_number: 2 }]);
+    const { session, of } = testSession(server.baseUrl, { warmup: 'off' });
+    const turn = await session.runTurn([userMessage('hello')]);
+    expect(turn).toMatchObject({ status: 'failed', problem: { code: 'malformed_frame', message: expect.stringContaining('ended the reply with a frame Parley could not read') } });
+    const [metrics] = of('request').map((event) => event.metrics);
+    const sizes = [created('resp_1'), { type: 'response.completed', sequence_number: 2 }].map((frame) => Buffer.byteLength(JSON.stringify(frame)));
+    expect(metrics?.bytesDown).toBe((sizes[0] ?? 0) + (sizes[1] ?? 0));
+    expect(metrics?.timeToFirstByteMs).toBeGreaterThanOrEqual(0);
+    session.close();
+  });
+});
+
+describe('the socket', () => {
+  it('carries the API key, and two lanes starting at once share one socket', async () => {
+    const server = await serve((create) => reply(create, `resp_${String(create.stream_id)}`, 'Hi.'));
+    const { session, of } = testSession(server.baseUrl, { warmup: 'off' });
+    const turns = await Promise.all([session.runTurn([userMessage('a')], {}, 'a'), session.runTurn([userMessage('b')], {}, 'b')]);
+    expect(turns.map((turn) => turn.status)).toEqual(['completed', 'completed']);
+    expect(server.connections).toHaveLength(1);
+    expect(server.headers).toEqual(['Bearer sk-test']);
+    expect(of('socket').filter((event) => event.state.status === 'open').map((event) => event.socketId)).toEqual([1]);
+    session.close();
+  });
+
+  it('derives its URL from the API root', () => {
+    expect(responsesSocketUrl('https://api.openai.com/v1')).toBe('wss://api.openai.com/v1/responses');
+    expect(responsesSocketUrl('http://127.0.0.1:4010/v1//')).toBe('ws://127.0.0.1:4010/v1/responses');
+    expect(responsesSocketUrl('ws://127.0.0.1:4010/v1')).toBe('ws://127.0.0.1:4010/v1/responses');
+    expect(responsesSocketUrl('wss://proxy.example/v1/')).toBe('wss://proxy.example/v1/responses');
+  });
+});
