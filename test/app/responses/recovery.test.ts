@@ -123,7 +123,7 @@ describe('reconnecting', () => {
     await session.runTurn([userMessage('one')]);
     server.inject({ kind: 'drop_socket', closeCode: 1008, afterDeltas: 1 });
     const turn = await session.runTurn([userMessage('two')]);
-    expect(turn.status).toBe('failed');
+    expect(turn).toMatchObject({ status: 'failed', problem: { code: 'connection_failed', message: expect.stringContaining('code 1008') } });
     expect(of('reconnect')).toEqual([]);
     const next = await session.runTurn([userMessage('three')]);
     // The failed turn's words were kept: the model hears all three.
@@ -236,6 +236,27 @@ describe('warming', () => {
   });
 });
 
+describe('rollover with another lane answering', () => {
+  it('waits for that reply to finish before closing the old socket', async () => {
+    const clock = new ManualClock();
+    const server = await emulate();
+    const { session, of } = testSession(server.baseUrl, { warmup: 'off', rolloverAfterMs: minutes(55) }, { now: () => clock.now() });
+    await session.runTurn([userMessage('main one')]);
+    // The side lane's reply takes a while; the main lane's next turn finds the socket too old.
+    server.inject({ kind: 'stall', ms: 300 });
+    const side = session.runTurn([userMessage('side one')], {}, 'side');
+    await expect.poll(() => session.lanesInFlight).toBe(1);
+    clock.advance(minutes(56));
+    const main = await session.runTurn([userMessage('main two')]);
+    expect(main).toMatchObject({ status: 'completed', text: expect.stringContaining('message 2 of our conversation') });
+    expect(of('rollover')).toHaveLength(1);
+    expect(of('socket').filter((event) => event.socketId === 1 && event.state.status === 'closed')).toEqual([]);
+    expect(await side).toMatchObject({ status: 'completed', text: expect.stringContaining('your first message') });
+    await expect.poll(() => of('socket').filter((event) => event.socketId === 1 && event.state.status === 'closed').length).toBe(1);
+    session.close();
+  });
+});
+
 describe('compaction by /responses/compact', () => {
   it('sends the model, the instructions and the window with the key, and starts a new chain from the result', async () => {
     const server = await emulate();
@@ -272,6 +293,8 @@ describe('compaction by /responses/compact', () => {
       outcomes.push(outcome.status);
       if (outcome.status === 'failed') {
         expect(outcome).toMatchObject({ problem: { code: 'server_error', message: expect.stringMatching(/^The server could not answer: The request body exceeds 6000 bytes/) } });
+        // Nothing was sent, so there is nothing to measure.
+        expect(outcome.metrics).toBeNull();
         break;
       }
     }

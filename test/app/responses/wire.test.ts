@@ -305,3 +305,126 @@ describe('the socket', () => {
     expect(responsesSocketUrl('wss://proxy.example/v1/')).toBe('wss://proxy.example/v1/responses');
   });
 });
+
+describe('what a request carries', () => {
+  it('only the fields that apply: no lane, tools or compaction it does not use, and the reasoning effort chosen', async () => {
+    const server = await serve((create) => reply(create, `resp_${String(create.generate)}`, 'Hi.'));
+    const { session } = testSession(server.baseUrl, { warmup: 'always', compaction: { mode: 'off', thresholdTokens: 100_000 }, reasoningEffort: 'low' });
+    await session.runTurn([userMessage('hello')]);
+    const [warmup, turn] = server.creates;
+    for (const create of [warmup, turn]) {
+      expect(create).not.toHaveProperty('stream_id');
+      expect(create).not.toHaveProperty('tools');
+      expect(create).not.toHaveProperty('context_management');
+      expect(create).toMatchObject({ model: 'gpt-5-mini', instructions: 'Be brief.', store: false, reasoning: { effort: 'low' }, include: ['reasoning.encrypted_content'] });
+    }
+    expect(warmup).toMatchObject({ generate: false, input: [] });
+    expect(turn).not.toHaveProperty('generate');
+    session.close();
+  });
+
+  it('server compaction is asked for on real requests, not on the warmup; a named lane says its stream_id', async () => {
+    const server = await serve((create) => reply(create, `resp_${server.creates.length}`, 'Hi.'));
+    const { session } = testSession(server.baseUrl, { warmup: 'always', compaction: { mode: 'server', thresholdTokens: 5000 } });
+    await session.runTurn([userMessage('hello')], {}, 'side');
+    const [warmup, turn] = server.creates;
+    expect(warmup).not.toHaveProperty('context_management');
+    expect(warmup).not.toHaveProperty('stream_id');
+    expect(turn).toMatchObject({ stream_id: 'side', context_management: [{ type: 'compaction', compact_threshold: 5000 }] });
+    expect(turn).not.toHaveProperty('reasoning');
+    session.close();
+  });
+
+  it('a model that does not reason is not asked for encrypted reasoning', async () => {
+    const server = await serve((create) => reply(create, 'resp_1', 'Hi.'));
+    const { session } = testSession(server.baseUrl, { warmup: 'off', model: 'gpt-4.1-mini' });
+    await session.runTurn([userMessage('hello')]);
+    expect(server.creates[0]).not.toHaveProperty('include');
+    session.close();
+  });
+});
+
+describe('a signal used again after its turn', () => {
+  it('cancelling after the turn finished does nothing: the next turn keeps the socket and the chain', async () => {
+    const server = await serve((create) => reply(create, `resp_${server.creates.length}`, 'Hi.'));
+    const { session, of } = testSession(server.baseUrl, { warmup: 'off' });
+    const controller = new AbortController();
+    expect((await session.runTurn([userMessage('one')], { signal: controller.signal })).status).toBe('completed');
+    controller.abort();
+    const next = await session.runTurn([userMessage('two')]);
+    expect(next).toMatchObject({ status: 'completed', metrics: { chained: true } });
+    expect(server.connections).toHaveLength(1);
+    expect(of('socket').filter((event) => event.state.status === 'closed')).toEqual([]);
+    session.close();
+  });
+});
+
+describe('a connection the server closes', () => {
+  it('normally, mid-reply: the turn fails in words, without a reconnect, and the next turn opens a new socket', async () => {
+    const server = await serve((create, index, ws) => {
+      if (index === 0) {
+        setTimeout(() => ws.close(1000), 20);
+        return [created('resp_1'), delta('Hal')];
+      }
+      return reply(create, 'resp_2', 'Back.');
+    });
+    const { session, of } = testSession(server.baseUrl, { warmup: 'off' }, { sleep: async () => undefined });
+    const turn = await session.runTurn([userMessage('hello')]);
+    expect(turn).toMatchObject({ status: 'failed', text: 'Hal', problem: { code: 'connection_failed', message: 'The connection closed before the reply finished.', hint: 'Send your message again.' } });
+    expect(of('reconnect')).toEqual([]);
+    expect(await session.runTurn([userMessage('again')])).toMatchObject({ status: 'completed', text: 'Back.', metrics: { chained: false } });
+    expect(server.connections).toHaveLength(2);
+    session.close();
+  });
+});
+
+describe('a continuation that fails', () => {
+  it('refused: the next turn does not chain to its parent again (the server evicted it)', async () => {
+    const server = await serve((create, index) => (index === 1 ? [requestError(400, 'invalid_value', 'Bad input.')] : reply(create, `resp_${index}`, 'Fine.')));
+    const { session } = testSession(server.baseUrl, { warmup: 'off' });
+    await session.runTurn([userMessage('one')]);
+    expect((await session.runTurn([userMessage('two')])).status).toBe('failed');
+    expect(server.creates[1]?.previous_response_id).toBe('resp_0');
+    await session.runTurn([userMessage('three')]);
+    expect(server.creates[2]?.previous_response_id).toBeUndefined();
+    session.close();
+  });
+
+  it('at the connection limit twice: one fresh socket, then the refusal is shown', async () => {
+    const server = await serve((create) =>
+      create.generate === false ? [] : [{ type: 'error', status: 400, error: { type: 'invalid_request_error', code: 'websocket_connection_limit_reached', message: 'Limit reached.', param: null } }],
+    );
+    const { session, of } = testSession(server.baseUrl, { warmup: 'off' });
+    const turn = await session.runTurn([userMessage('hello')]);
+    expect(turn).toMatchObject({ status: 'failed', problem: { message: 'The server could not answer: Limit reached.' } });
+    expect(server.connections).toHaveLength(2);
+    expect(of('rehydration')).toEqual([{ type: 'rehydration', lane: '', reason: 'websocket_connection_limit_reached', items: 1 }]);
+    await expect.poll(() => of('socket').filter((event) => event.socketId === 1 && event.state.status === 'closed').length).toBe(1);
+    session.close();
+  });
+});
+
+describe('the tool events', () => {
+  it('say when each tool started and how it ended, with its duration on the session\'s clock', async () => {
+    const call = (id: string, expression: string): Frame => ({ type: 'function_call', id: `fc_${id}`, call_id: id, name: 'calculator', arguments: JSON.stringify({ expression }), status: 'completed' });
+    const server = await serve((create, index) =>
+      index === 0 ? [created('resp_1'), completed('resp_1', [call('call_ok', '2 + 3'), call('call_bad', 'two plus three')])].map((frame) => lane(create, frame)) : reply(create, 'resp_2', 'Done.'),
+    );
+    let clock = 0;
+    const { runner } = countingCalculator();
+    const { session, of } = testSession(server.baseUrl, { warmup: 'off', tools: [calculatorTool] }, { now: () => clock, runTool: async (toolCall) => ((clock += 40), runner(toolCall)) });
+    const turn = await session.runTurn([userMessage('sums')], {}, 'tools');
+    expect(turn).toMatchObject({ status: 'completed', metrics: { toolCalls: 2 } });
+    expect(of('tool')).toEqual([
+      { type: 'tool', lane: 'tools', callId: 'call_ok', name: 'calculator', status: 'started' },
+      { type: 'tool', lane: 'tools', callId: 'call_ok', name: 'calculator', status: 'done', durationMs: 40 },
+      { type: 'tool', lane: 'tools', callId: 'call_bad', name: 'calculator', status: 'started' },
+      { type: 'tool', lane: 'tools', callId: 'call_bad', name: 'calculator', status: 'failed', durationMs: 40 },
+    ]);
+    const outputs = server.creates[1]?.input as Array<{ call_id: string; output: string }>;
+    expect(outputs.map((item) => item.call_id)).toEqual(['call_ok', 'call_bad']);
+    expect(outputs[0]?.output).toBe('5');
+    expect(JSON.parse(outputs[1]?.output ?? '{}').error).toContain('cannot evaluate');
+    session.close();
+  });
+});
