@@ -88,7 +88,12 @@ describe('over HTTP', () => {
   });
 
   it('a 429 without a readable retry-after waits a second', async () => {
-    const server = await httpServer((response) => {
+    const server = await httpServer((response, body) => {
+      if (JSON.stringify(body.input).includes('later')) {
+        response.writeHead(200, { 'Content-Type': 'text/event-stream' });
+        response.end(sse(created) + sse({ type: 'response.completed', sequence_number: 1, response: { id: 'resp_2', object: 'response', status: 'completed', output: [], usage: null } }));
+        return;
+      }
       response.writeHead(429, { 'Content-Type': 'application/json' });
       response.end(JSON.stringify({ error: { message: 'Slow down.', code: 'rate_limit_exceeded' } }));
     });
@@ -99,6 +104,9 @@ describe('over HTTP', () => {
     expect(slept).toEqual([1000, 1000, 1000]);
     expect(server.bodies).toHaveLength(4);
     expect(turn).toMatchObject({ status: 'failed', problem: { message: 'The server could not answer: Slow down.', hint: expect.stringContaining('rate limited') } });
+    // A rate limit is no refusal of what was said: the next request still carries it.
+    await session.runTurn([userMessage('later')]);
+    expect(JSON.stringify(server.bodies.at(-1)?.input)).toContain('hello');
     session.close();
   });
 
@@ -179,6 +187,31 @@ describe('over HTTP', () => {
     const turn = await session.runTurn([userMessage('hello')]);
     expect(turn).toMatchObject({ status: 'failed', problem: { code: 'malformed_frame', message: expect.stringContaining('ended the reply with an event Parley could not read') } });
     expect(of('frame.rejected')).toMatchObject([{ problem: { code: 'malformed_frame', message: expect.stringContaining('sent an event Parley could not read'), hint: 'It was skipped.' } }]);
+    expect((await session.runTurn([userMessage('again')])).status).toBe('completed');
+    session.close();
+  });
+
+  it('lets the host word an error it knows better, with the error\'s code', async () => {
+    const server = await httpServer((response) => {
+      response.writeHead(404, { 'Content-Type': 'application/json' });
+      response.end(JSON.stringify({ error: { message: 'No such model.', code: 'model_not_found' } }));
+    });
+    const seen: unknown[] = [];
+    const { session } = testSession(server.baseUrl, { warmup: 'off' }, { transport: 'http', describeError: (error) => (seen.push(error), null) });
+    expect(await session.runTurn([userMessage('hello')])).toMatchObject({ status: 'failed', problem: { message: 'The server could not answer: No such model.' } });
+    expect(seen).toEqual([{ code: 'model_not_found', message: 'No such model.', model: 'gpt-5-mini' }]);
+    session.close();
+  });
+
+  it('a host callback that throws fails the turn with a problem naming the event, and the next turn works', async () => {
+    emulator = await startEmulator({ latency: noLatency });
+    const { session } = testSession(emulator.baseUrl, { warmup: 'off' }, { transport: 'http' });
+    const turn = await session.runTurn([userMessage('hello')], {
+      onTextDelta: () => {
+        throw new Error('the window was closed');
+      },
+    });
+    expect(turn).toMatchObject({ status: 'failed', problem: { code: 'internal', message: expect.stringMatching(/"response\.output_text\.delta" event \(the window was closed\)/) } });
     expect((await session.runTurn([userMessage('again')])).status).toBe('completed');
     session.close();
   });

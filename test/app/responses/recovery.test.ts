@@ -146,6 +146,19 @@ describe('reconnecting', () => {
   });
 });
 
+describe('a reply that stalls twice', () => {
+  it('says how long nothing arrived, in seconds', async () => {
+    const server = await emulate();
+    const { session, of } = testSession(server.baseUrl, { warmup: 'off' }, { stallTimeoutMs: 600 });
+    server.inject({ kind: 'stall' });
+    server.inject({ kind: 'stall' });
+    const turn = await session.runTurn([userMessage('hello')]);
+    expect(turn).toMatchObject({ status: 'failed', problem: { code: 'connection_failed', message: 'The server stopped answering: nothing arrived for 1 s, and a second try stalled too.' } });
+    expect(of('stalled').map((event) => event.retrying)).toEqual([true, false]);
+    session.close();
+  });
+});
+
 describe('cancel', () => {
   it('a turn cancelled before it started sends nothing and has no figures', async () => {
     const server = await emulate();

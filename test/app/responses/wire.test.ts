@@ -224,6 +224,29 @@ describe('a turn\'s figures', () => {
     session.close();
   });
 
+  it('count no cached tokens when the usage has no details', async () => {
+    const server = await serve((create) => reply(create, 'resp_1', 'Hi.', { input_tokens: 10, output_tokens: 2, total_tokens: 12 }));
+    const { session } = testSession(server.baseUrl, { warmup: 'off' });
+    const turn = await session.runTurn([userMessage('hello')]);
+    expect(turn.metrics).toMatchObject({ inputTokens: 10, cachedTokens: 0, outputTokens: 2 });
+    expect(turn.metrics?.costUsd).toBeCloseTo((10 * 0.25 + 2 * 2) / 1e6, 12);
+    session.close();
+  });
+
+  it('a first turn chained to its warmup reports as its full-resend size what it would have sent unchained', async () => {
+    const server = await serve((create) => reply(create, `resp_${server.creates.length}`, 'Hi.'));
+    const warm = testSession(server.baseUrl, { warmup: 'always' });
+    const chained = await warm.session.runTurn([userMessage('hello there')]);
+    expect(chained.metrics).toMatchObject({ chained: true });
+    warm.session.close();
+    const cold = testSession(server.baseUrl, { warmup: 'off' });
+    const unchained = await cold.session.runTurn([userMessage('hello there')]);
+    expect(unchained.metrics).toMatchObject({ chained: false });
+    expect(chained.metrics?.fullResendBytes).toBe(unchained.metrics?.bytesSent);
+    expect(chained.metrics?.bytesSent).toBeGreaterThan(unchained.metrics?.bytesSent ?? Infinity);
+    cold.session.close();
+  });
+
   it('a turn\'s time runs from its start to its answer on the session\'s clock', async () => {
     let clock = 1000;
     const server = await serve((create) => {
