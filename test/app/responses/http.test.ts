@@ -142,6 +142,9 @@ describe('over HTTP', () => {
     const { session } = testSession('http://127.0.0.1:9/v1', { warmup: 'off' }, { transport: 'http' });
     const turn = await session.runTurn([userMessage('hello')]);
     expect(turn).toMatchObject({ status: 'failed', problem: { code: 'connection_failed', message: expect.stringMatching(/^Could not reach http:\/\/127\.0\.0\.1:9\/v1: .+\.$/), hint: 'Check your network and OPENAI_BASE_URL.' } });
+    // Nothing came back: no first byte to time.
+    expect(turn.metrics?.timeToFirstByteMs).toBeNull();
+    expect(turn.metrics?.bytesReceived).toBe(0);
   });
 
   it('a stream that ends before the reply finished fails the turn at once, in words', async () => {
@@ -213,6 +216,57 @@ describe('over HTTP', () => {
     });
     expect(turn).toMatchObject({ status: 'failed', problem: { code: 'internal', message: expect.stringMatching(/"response\.output_text\.delta" event \(the window was closed\)/) } });
     expect((await session.runTurn([userMessage('again')])).status).toBe('completed');
+    session.close();
+  });
+
+  it('shows text split across packets inside a character whole', async () => {
+    const event = sse({ type: 'response.output_text.delta', sequence_number: 1, item_id: 'msg_1', output_index: 0, content_index: 0, delta: 'grüße aus 東京', logprobs: [] });
+    const bytes = Buffer.from(event);
+    // Cut inside 東 (three bytes in UTF-8).
+    const cut = bytes.indexOf(Buffer.from('東')) + 1;
+    const server = await httpServer((response) => {
+      response.writeHead(200, { 'Content-Type': 'text/event-stream' });
+      response.write(sse(created));
+      response.write(bytes.subarray(0, cut));
+      setTimeout(() => {
+        response.write(bytes.subarray(cut));
+        response.end(sse({ type: 'response.completed', sequence_number: 2, response: { id: 'resp_1', object: 'response', status: 'completed', output: [], usage: null } }));
+      }, 30);
+    });
+    const deltas: string[] = [];
+    const { session } = testSession(server.baseUrl, { warmup: 'off' }, { transport: 'http' });
+    const turn = await session.runTurn([userMessage('hello')], { onTextDelta: (delta) => deltas.push(delta) });
+    expect(deltas).toEqual(['grüße aus 東京']);
+    expect(turn).toMatchObject({ status: 'completed', text: 'grüße aus 東京' });
+    session.close();
+  });
+
+  it('a slow but steady stream is not a stall; a silent one is retried once, then reported', async () => {
+    const delta = (text: string) => sse({ type: 'response.output_text.delta', sequence_number: 1, item_id: 'msg_1', output_index: 0, content_index: 0, delta: text, logprobs: [] });
+    let requests = 0;
+    const server = await httpServer((response) => {
+      requests += 1;
+      response.writeHead(200, { 'Content-Type': 'text/event-stream' });
+      response.write(sse(created));
+      if (requests > 1) return; // silent from here on
+      let sent = 0;
+      const timer = setInterval(() => {
+        sent += 1;
+        if (sent <= 6) response.write(delta('.'));
+        else {
+          clearInterval(timer);
+          response.end(sse({ type: 'response.completed', sequence_number: 2, response: { id: 'resp_1', object: 'response', status: 'completed', output: [], usage: null } }));
+        }
+      }, 100);
+    });
+    const { session, of } = testSession(server.baseUrl, { warmup: 'off' }, { transport: 'http', stallTimeoutMs: 300 });
+    const steady = await session.runTurn([userMessage('one')]);
+    expect(steady).toMatchObject({ status: 'completed', text: '......' });
+    expect(of('stalled')).toEqual([]);
+    const silent = await session.runTurn([userMessage('two')]);
+    expect(silent).toMatchObject({ status: 'failed', problem: { message: expect.stringContaining('stopped answering') } });
+    expect(of('stalled').map((event) => event.retrying)).toEqual([true, false]);
+    expect(requests).toBe(3);
     session.close();
   });
 });

@@ -172,6 +172,29 @@ describe('cancel', () => {
   });
 });
 
+describe('a cancel while the ledger is being compacted', () => {
+  it('sends no request at all', async () => {
+    const server = await emulate();
+    const controller = new AbortController();
+    const { session } = testSession(
+      server.baseUrl,
+      { warmup: 'off', compaction: { mode: 'endpoint', thresholdTokens: 1000 } },
+      {
+        // The user cancels while /responses/compact is on its way.
+        fetch: (input, init) => {
+          if (String(input).endsWith('/responses/compact')) controller.abort();
+          return fetch(input, init);
+        },
+      },
+    );
+    await session.runTurn([userMessage(`one ${'long '.repeat(900)}`)]);
+    const turn = await session.runTurn([userMessage('two')], { signal: controller.signal });
+    expect(turn).toMatchObject({ status: 'failed', problem: { message: 'Cancelled: the agent stopped before finishing.' } });
+    expect(server.requests).toHaveLength(1);
+    session.close();
+  });
+});
+
 describe('warming', () => {
   it('auto warms when the instructions alone are worth caching', async () => {
     const server = await emulate();

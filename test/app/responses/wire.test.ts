@@ -253,9 +253,10 @@ describe('a turn\'s figures', () => {
       clock += 250;
       return reply(create, 'resp_1', 'Hi.');
     });
-    const { session } = testSession(server.baseUrl, { warmup: 'off' }, { now: () => clock });
+    const { session, of } = testSession(server.baseUrl, { warmup: 'off' }, { now: () => clock });
     const turn = await session.runTurn([userMessage('hello')]);
     expect(turn.metrics?.totalMs).toBe(250);
+    expect(of('request')[0]?.metrics.totalMs).toBe(250);
     session.close();
   });
 });
@@ -448,6 +449,20 @@ describe('the tool events', () => {
     expect(outputs.map((item) => item.call_id)).toEqual(['call_ok', 'call_bad']);
     expect(outputs[0]?.output).toBe('5');
     expect(JSON.parse(outputs[1]?.output ?? '{}').error).toContain('cannot evaluate');
+    session.close();
+  });
+});
+
+describe('the warmup event', () => {
+  it('times the warmup on the session\'s clock', async () => {
+    let clock = 0;
+    const server = await serve((create) => {
+      clock += 30;
+      return reply(create, 'resp_w', '');
+    });
+    const { session, of } = testSession(server.baseUrl, { warmup: 'always' }, { now: () => clock });
+    await session.connect();
+    expect(of('warmup')).toEqual([{ type: 'warmup', socketId: 1, durationMs: 30, items: 0, responseId: 'resp_w' }]);
     session.close();
   });
 });
