@@ -95,7 +95,8 @@ describe('over HTTP', () => {
         return;
       }
       response.writeHead(429, { 'Content-Type': 'application/json' });
-      response.end(JSON.stringify({ error: { message: 'Slow down.', code: 'rate_limit_exceeded' } }));
+      // No code: the status alone says it is a rate limit.
+      response.end(JSON.stringify({ error: { message: 'Slow down.' } }));
     });
     const slept: number[] = [];
     const { session } = testSession(server.baseUrl, { warmup: 'off' }, { transport: 'http', sleep: async (ms) => void slept.push(ms) });

@@ -153,7 +153,7 @@ describe('a reply that stalls twice', () => {
     server.inject({ kind: 'stall' });
     server.inject({ kind: 'stall' });
     const turn = await session.runTurn([userMessage('hello')]);
-    expect(turn).toMatchObject({ status: 'failed', problem: { code: 'connection_failed', message: 'The server stopped answering: nothing arrived for 1 s, and a second try stalled too.' } });
+    expect(turn).toMatchObject({ status: 'failed', problem: { code: 'connection_failed', message: 'The server stopped answering: nothing arrived for 1 s, and a second try stalled too.', hint: 'Send your message again in a moment; if it keeps happening, check your network or status.openai.com.' } });
     expect(of('stalled').map((event) => event.retrying)).toEqual([true, false]);
     session.close();
   });
@@ -166,7 +166,7 @@ describe('cancel', () => {
     const controller = new AbortController();
     controller.abort();
     const turn = await session.runTurn([userMessage('hello')], { signal: controller.signal });
-    expect(turn).toEqual({ status: 'failed', text: '', problem: expect.objectContaining({ code: 'busy', message: 'Cancelled: the agent stopped before finishing.' }), metrics: null });
+    expect(turn).toEqual({ status: 'failed', text: '', problem: { code: 'busy', message: 'Cancelled: the agent stopped before finishing.', hint: 'Ask again when you are ready.' }, metrics: null });
     expect(server.requests).toEqual([]);
     session.close();
   });
@@ -190,6 +190,23 @@ describe('a cancel while the ledger is being compacted', () => {
     await session.runTurn([userMessage(`one ${'long '.repeat(900)}`)]);
     const turn = await session.runTurn([userMessage('two')], { signal: controller.signal });
     expect(turn).toMatchObject({ status: 'failed', problem: { message: 'Cancelled: the agent stopped before finishing.' } });
+    expect(server.requests).toHaveLength(1);
+    session.close();
+  });
+});
+
+describe('a compaction that cannot reach the server', () => {
+  it('fails the turn with the reason, before its request goes out', async () => {
+    const server = await emulate();
+    const { session } = testSession(
+      server.baseUrl,
+      { warmup: 'off', compaction: { mode: 'endpoint', thresholdTokens: 1000 } },
+      // /responses/compact goes to a port nothing listens on, as when the network drops just then.
+      { fetch: (input, init) => fetch(String(input).endsWith('/responses/compact') ? 'http://127.0.0.1:9/v1/responses/compact' : input, init) },
+    );
+    await session.runTurn([userMessage(`one ${'long '.repeat(900)}`)]);
+    const turn = await session.runTurn([userMessage('two')]);
+    expect(turn).toMatchObject({ status: 'failed', problem: { code: 'internal', message: expect.stringContaining('fetch failed') } });
     expect(server.requests).toHaveLength(1);
     session.close();
   });

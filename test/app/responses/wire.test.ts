@@ -113,6 +113,13 @@ describe('a reply that fails', () => {
     session.close();
   });
 
+  it('response.failed for a rate limit says so in its hint', async () => {
+    const server = await serve(() => [created('resp_1'), failed('resp_1', { code: 'rate_limit_exceeded', message: 'Too many tokens.' })]);
+    const { session } = testSession(server.baseUrl, { warmup: 'off' });
+    expect(await session.runTurn([userMessage('hello')])).toMatchObject({ status: 'failed', problem: { message: 'The server could not answer: Too many tokens.', hint: expect.stringContaining('rate limited') } });
+    session.close();
+  });
+
   it('response.failed without an error says the response failed', async () => {
     const server = await serve(() => [created('resp_1'), failed('resp_1', null)]);
     const { session } = testSession(server.baseUrl, { warmup: 'off' });
@@ -214,6 +221,26 @@ describe('a turn\'s figures', () => {
     session.close();
   });
 
+  it('time the turn\'s first delta from the first request that had one', async () => {
+    const call: Frame = { type: 'function_call', id: 'fc_1', call_id: 'call_1', name: 'calculator', arguments: '{"expression":"2 + 3"}', status: 'completed' };
+    let clock = 0;
+    const server = await serve((_create, index, ws) => {
+      // The first request's delta comes 10 ms after it went out, the second's 50 ms.
+      const wait = index === 0 ? 10 : 50;
+      const frames = index === 0 ? [created('resp_1'), delta('Let me see. '), completed('resp_1', [message('Let me see. '), call])] : [created('resp_2'), delta('5.'), completed('resp_2', [message('5.')])];
+      ws.send(JSON.stringify(frames[0]));
+      clock += wait;
+      setTimeout(() => frames.slice(1).forEach((frame) => ws.send(JSON.stringify(frame))), 5);
+      return [];
+    });
+    const { runner } = countingCalculator();
+    const { session, of } = testSession(server.baseUrl, { warmup: 'off', tools: [calculatorTool] }, { now: () => clock, runTool: runner });
+    const turn = await session.runTurn([userMessage('what is 2 + 3?')]);
+    expect(of('request').map((event) => event.metrics.timeToFirstTextMs)).toEqual([10, 50]);
+    expect(turn.metrics?.timeToFirstDeltaMs).toBe(10);
+    session.close();
+  });
+
   it('have no usage, no cost and no delta time when the server sends none, and no cost for an unpriced model', async () => {
     const server = await serve((create, index) => (index === 0 ? [created('resp_1'), completed('resp_1', [message('Hi.')])] : reply(create, 'resp_2', 'Hi.', usage(10, 0, 2))));
     const { session } = testSession(server.baseUrl, { warmup: 'off', model: 'some-unpriced-model' });
@@ -298,14 +325,38 @@ describe('frames and the requests they belong to', () => {
   });
 
   it('an unreadable frame that ends a reply is counted as received and timed', async () => {
-    const server = await serve(() => [created('resp_1'), { type: 'response.completed', sequence_number: 2 }]);
+    // The broken terminal event is the first and only frame of the reply.
+    const broken = { type: 'response.completed', sequence_number: 2 };
+    const server = await serve(() => [broken]);
     const { session, of } = testSession(server.baseUrl, { warmup: 'off' });
     const turn = await session.runTurn([userMessage('hello')]);
     expect(turn).toMatchObject({ status: 'failed', problem: { code: 'malformed_frame', message: expect.stringContaining('ended the reply with a frame Parley could not read') } });
     const [metrics] = of('request').map((event) => event.metrics);
-    const sizes = [created('resp_1'), { type: 'response.completed', sequence_number: 2 }].map((frame) => Buffer.byteLength(JSON.stringify(frame)));
-    expect(metrics?.bytesDown).toBe((sizes[0] ?? 0) + (sizes[1] ?? 0));
+    expect(metrics?.bytesDown).toBe(Buffer.byteLength(JSON.stringify(broken)));
     expect(metrics?.timeToFirstByteMs).toBeGreaterThanOrEqual(0);
+    session.close();
+  });
+
+  it('a terminal frame whose lane cannot be read ends every request in flight, instead of leaving them waiting', async () => {
+    let started = 0;
+    const server = await serve((create, _index, ws) => {
+      started += 1;
+      if (started === 2) setTimeout(() => ws.send(JSON.stringify({ ...completed('resp_x', [message('Whose?')]), stream_id: 42 })), 20);
+      return [lane(create, created(`resp_${String(create.stream_id)}`))];
+    });
+    const { session } = testSession(server.baseUrl, { warmup: 'off' });
+    const turns = await Promise.all([session.runTurn([userMessage('a')], {}, 'a'), session.runTurn([userMessage('b')], {}, 'b')]);
+    for (const turn of turns) expect(turn).toMatchObject({ status: 'failed', problem: { code: 'malformed_frame', message: expect.stringContaining('could not read') } });
+    session.close();
+  });
+
+  it('a frame that cannot be read and ends nothing is skipped, and says so', async () => {
+    const server = await serve((create) => [created('resp_1'), { ...delta('x'), delta: 7 }, ...reply(create, 'resp_1', 'Hi.').slice(1)]);
+    const { session, of } = testSession(server.baseUrl, { warmup: 'off' });
+    expect(await session.runTurn([userMessage('hello')])).toMatchObject({ status: 'completed', text: 'Hi.' });
+    expect(of('frame.rejected')).toEqual([
+      { type: 'frame.rejected', problem: { code: 'malformed_frame', message: expect.stringContaining('The server sent a frame Parley could not read'), hint: 'It was skipped. If replies look incomplete, send your message again.' } },
+    ]);
     session.close();
   });
 });
