@@ -189,9 +189,33 @@ describe('over HTTP', () => {
     });
     const { session, of } = testSession(server.baseUrl, { warmup: 'off' }, { transport: 'http' });
     const turn = await session.runTurn([userMessage('hello')]);
-    expect(turn).toMatchObject({ status: 'failed', problem: { code: 'malformed_frame', message: expect.stringContaining('ended the reply with an event Parley could not read') } });
-    expect(of('frame.rejected')).toMatchObject([{ problem: { code: 'malformed_frame', message: expect.stringContaining('sent an event Parley could not read'), hint: 'It was skipped.' } }]);
+    // The broken delta is skipped; the broken response.completed is what ends the reply.
+    expect(turn).toMatchObject({
+      status: 'failed',
+      problem: {
+        code: 'malformed_frame',
+        message: expect.stringMatching(/^The server ended the reply with an event Parley could not read: a "response\.completed" event/),
+        hint: 'Send your message again; if it keeps happening, the server or a proxy in between is sending replies Parley does not understand.',
+      },
+    });
+    expect(of('frame.rejected')).toMatchObject([{ problem: { code: 'malformed_frame', message: expect.stringMatching(/^The server sent an event Parley could not read: a "response\.output_text\.delta" event/), hint: 'It was skipped.' } }]);
     expect((await session.runTurn([userMessage('again')])).status).toBe('completed');
+    session.close();
+  });
+
+  it('an unreadable error ends a reply that has not started, and is skipped in one that has', async () => {
+    let next = 0;
+    const broken = sse({ type: 'error', status: 'four hundred' });
+    const server = await httpServer((response) => {
+      next += 1;
+      response.writeHead(200, { 'Content-Type': 'text/event-stream' });
+      response.end(next === 1 ? broken : sse(created) + broken + sse({ type: 'response.completed', sequence_number: 2, response: { id: 'resp_2', object: 'response', status: 'completed', output: [], usage: null } }));
+    });
+    const { session, of } = testSession(server.baseUrl, { warmup: 'off' }, { transport: 'http' });
+    expect(await session.runTurn([userMessage('one')])).toMatchObject({ status: 'failed', problem: { code: 'malformed_frame', message: expect.stringContaining('"error" event') } });
+    expect(of('frame.rejected')).toEqual([]);
+    expect(await session.runTurn([userMessage('two')])).toMatchObject({ status: 'completed' });
+    expect(of('frame.rejected')).toHaveLength(1);
     session.close();
   });
 
@@ -215,7 +239,7 @@ describe('over HTTP', () => {
         throw new Error('the window was closed');
       },
     });
-    expect(turn).toMatchObject({ status: 'failed', problem: { code: 'internal', message: expect.stringMatching(/"response\.output_text\.delta" event \(the window was closed\)/) } });
+    expect(turn).toMatchObject({ status: 'failed', problem: { code: 'internal', message: expect.stringMatching(/"response\.output_text\.delta" event \(the window was closed\)/), hint: 'Send your message again; if it keeps happening, restart Parley.' } });
     expect((await session.runTurn([userMessage('again')])).status).toBe('completed');
     session.close();
   });
