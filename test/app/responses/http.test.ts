@@ -126,14 +126,22 @@ describe('over HTTP', () => {
       if (next === 1) {
         response.writeHead(400, { 'Content-Type': 'application/json' });
         response.end(JSON.stringify({ error: { message: 'Invalid input.', code: 'invalid_value' } }));
-      } else {
+      } else if (next === 2) {
         response.writeHead(502, { 'Content-Type': 'text/html' });
         response.end('<html>Bad gateway</html>');
+      } else {
+        // JSON, but with no message or code in its error.
+        response.writeHead(500, { 'Content-Type': 'application/json' });
+        response.end(JSON.stringify({ error: { code: 42 } }));
       }
     });
-    const { session } = testSession(server.baseUrl, { warmup: 'off' }, { transport: 'http' });
+    const codes: unknown[] = [];
+    const { session } = testSession(server.baseUrl, { warmup: 'off' }, { transport: 'http', describeError: (error) => (codes.push(error.code), null) });
     expect(await session.runTurn([userMessage('one')])).toMatchObject({ status: 'failed', problem: { code: 'server_error', message: 'The server could not answer: Invalid input.', hint: expect.stringContaining('start a new conversation') } });
     expect(await session.runTurn([userMessage('two')])).toMatchObject({ status: 'failed', problem: { code: 'server_error', message: 'The server could not answer: HTTP 502', hint: expect.stringContaining('The service had a problem') } });
+    expect(await session.runTurn([userMessage('three')])).toMatchObject({ status: 'failed', problem: { message: 'The server could not answer: HTTP 500' } });
+    // Only a string is a code.
+    expect(codes).toEqual(['invalid_value', null, null]);
     // The refused input (400) was not kept; the one the gateway lost (502) was.
     expect(JSON.stringify(server.bodies[1]?.input)).not.toContain('one');
     session.close();
