@@ -517,3 +517,35 @@ describe('the warmup event', () => {
     session.close();
   });
 });
+
+describe('a late frame from a socket the request left', () => {
+  it('is nobody\'s: the reply comes from the socket the request went out on', async () => {
+    const send = (ws: WebSocket, frames: Frame[], ms: number) => setTimeout(() => frames.forEach((frame) => ws.send(JSON.stringify(frame))), ms);
+    let connection = 0;
+    const sockets = new Map<WebSocket, number>();
+    const server = await serve((create, _index, ws) => {
+      if (!sockets.has(ws)) sockets.set(ws, (connection += 1));
+      const on = sockets.get(ws);
+      if (create.stream_id === 'a') {
+        // Lane a keeps the first socket busy for a while.
+        send(ws, [completed('resp_a', [message('A.')])].map((frame) => lane(create, frame)), 500);
+        return [lane(create, created('resp_a'))];
+      }
+      if (on === 1) {
+        // The main lane's request is turned away, and a stray reply follows later on the same socket.
+        send(ws, [created('resp_stale'), completed('resp_stale', [message('Stale.')])], 100);
+        return [{ type: 'error', status: 400, error: { type: 'invalid_request_error', code: 'websocket_connection_limit_reached', message: 'Limit reached.', param: null } }];
+      }
+      send(ws, [completed('resp_fresh', [message('Fresh.')])], 300);
+      return [created('resp_fresh')];
+    });
+    const { session } = testSession(server.baseUrl, { warmup: 'off' });
+    const a = session.runTurn([userMessage('a')], {}, 'a');
+    await expect.poll(() => server.creates.length).toBe(1);
+    const main = await session.runTurn([userMessage('main')]);
+    expect(main).toMatchObject({ status: 'completed', text: 'Fresh.', responseId: 'resp_fresh' });
+    expect(await a).toMatchObject({ status: 'completed', text: 'A.' });
+    expect(server.connections).toHaveLength(2);
+    session.close();
+  });
+});
