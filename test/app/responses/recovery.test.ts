@@ -206,7 +206,7 @@ describe('a compaction that cannot reach the server', () => {
     );
     await session.runTurn([userMessage(`one ${'long '.repeat(900)}`)]);
     const turn = await session.runTurn([userMessage('two')]);
-    expect(turn).toMatchObject({ status: 'failed', problem: { code: 'internal', message: expect.stringContaining('fetch failed') } });
+    expect(turn).toMatchObject({ status: 'failed', problem: { code: 'internal', message: 'Unexpected error: fetch failed', hint: 'Try again; if it persists, restart Parley.' } });
     expect(server.requests).toHaveLength(1);
     session.close();
   });

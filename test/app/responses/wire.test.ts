@@ -208,6 +208,8 @@ describe('a turn\'s figures', () => {
       { input: 2000, cached: 1000, output: 10 },
     ]);
     expect(requests.map((metrics) => metrics.responseId)).toEqual(['resp_1', 'resp_2']);
+    const size = (frame: Frame) => Buffer.byteLength(JSON.stringify(frame));
+    expect(requests[0]?.bytesDown).toBe(size(created('resp_1')) + size(completed('resp_1', [call], usage(1000, 400, 50))));
     // The first request had no text; the turn's first delta came in the second.
     expect(requests[0]?.timeToFirstTextMs).toBeNull();
     expect(requests[1]?.timeToFirstTextMs).toBeGreaterThanOrEqual(0);
