@@ -661,12 +661,19 @@ export class ResponsesSession {
     }
     const parser = new SseParser();
     const decoder = new TextDecoder();
-    for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
-      active.bytesDown += chunk.byteLength;
-      active.firstByteAt ??= this.#options.now();
-      active.lane.deadline.heard();
-      for (const data of parser.push(decoder.decode(chunk, { stream: true }))) this.#onText(data, active);
-      if (active.lane.active !== active) return;
+    try {
+      for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
+        active.bytesDown += chunk.byteLength;
+        active.firstByteAt ??= this.#options.now();
+        active.lane.deadline.heard();
+        for (const data of parser.push(decoder.decode(chunk, { stream: true }))) this.#onText(data, active);
+        if (active.lane.active !== active) return;
+      }
+    } catch (error) {
+      // A connection cut mid-stream rejects the read: without this the turn would wait out the
+      // stall deadline twice, and the rejection would go unhandled (the caller does not await).
+      active.settle({ kind: 'failed', problem: { code: 'connection_failed', message: `The connection closed before the reply finished (${(error as Error)?.message ?? String(error)}).`, hint: 'Send your message again.' }, wireError: null, disconnected: null });
+      return;
     }
     if (active.lane.active === active) {
       active.settle({ kind: 'failed', problem: { code: 'connection_failed', message: 'The server ended the stream before the response finished.', hint: 'Send your message again.' }, wireError: null, disconnected: null });
