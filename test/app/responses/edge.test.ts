@@ -4,58 +4,24 @@
  * every frame crosses the same socket, parser and router a real reply does.
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { WebSocketServer, type WebSocket } from 'ws';
 import { userMessage } from '../../../app/protocol/responses';
 import type { TurnOutcome } from '../../../app/responses/session';
 import { testSession } from '../../support/sessions';
+import { frameServer, type Frame, type FrameServer } from '../../support/scriptedResponses';
 
-type Frame = Record<string, unknown>;
 /** The frames a scripted server sends for one `response.create`: objects go out as JSON, strings as they are. */
 type Script = Array<Frame | string>;
 
-interface ScriptedServer {
-  baseUrl: string;
-  creates: Frame[];
-  connections: WebSocket[];
-  close(): Promise<void>;
-}
-
-let running: ScriptedServer | null = null;
+let running: FrameServer | null = null;
 afterEach(async () => {
   vi.useRealTimers();
   await running?.close();
   running = null;
 });
 
-/** A Responses WebSocket endpoint that answers each `response.create` with `reply(create, n)`. */
-async function scriptedServer(reply: (create: Frame, connection: number) => Script, options: { autoPong?: (connection: number) => boolean } = {}): Promise<ScriptedServer> {
-  const wss = new WebSocketServer({ host: '127.0.0.1', port: 0, path: '/v1/responses', autoPong: false });
-  const creates: Frame[] = [];
-  const connections: WebSocket[] = [];
-  wss.on('connection', (ws) => {
-    const connection = connections.push(ws);
-    const answersPings = options.autoPong?.(connection) ?? true;
-    ws.on('ping', (data) => {
-      if (answersPings) ws.pong(data);
-    });
-    ws.on('message', (data) => {
-      const create = JSON.parse(data.toString()) as Frame;
-      creates.push(create);
-      for (const frame of reply(create, connection)) ws.send(typeof frame === 'string' ? frame : JSON.stringify(frame));
-    });
-  });
-  await new Promise((resolve) => wss.once('listening', resolve));
-  const { port } = wss.address() as { port: number };
-  running = {
-    baseUrl: `http://127.0.0.1:${port}/v1`,
-    creates,
-    connections,
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const ws of wss.clients) ws.terminate();
-        wss.close(() => resolve());
-      }),
-  };
+/** A Responses WebSocket endpoint that answers each `response.create` with `reply(create, connection)`. */
+async function scriptedServer(reply: (create: Frame, connection: number) => Script, options: { autoPong?: (connection: number) => boolean } = {}): Promise<FrameServer> {
+  running = await frameServer((create, { connection }) => reply(create, connection), options);
   return running;
 }
 

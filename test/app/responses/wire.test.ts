@@ -5,55 +5,21 @@
  * every frame, so each case is exactly the one the service can send (PROTOCOL.md §3 shapes).
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { WebSocketServer, type WebSocket } from 'ws';
+import type { WebSocket } from 'ws';
 import { userMessage } from '../../../app/protocol/responses';
 import { responsesSocketUrl } from '../../../app/responses/session';
 import { calculatorTool, countingCalculator, testSession } from '../../support/sessions';
+import { frameServer, type Frame, type FrameServer } from '../../support/scriptedResponses';
 
-type Frame = Record<string, unknown>;
-
-interface Server {
-  baseUrl: string;
-  creates: Frame[];
-  connections: WebSocket[];
-  headers: Array<string | undefined>;
-  close(): Promise<void>;
-}
-
-let running: Server | null = null;
+let running: FrameServer | null = null;
 afterEach(async () => {
   await running?.close();
   running = null;
 });
 
 /** Answers the n-th `response.create` (from 0, warmups included) with `reply(create, n, ws)`. */
-async function serve(reply: (create: Frame, index: number, ws: WebSocket) => Frame[]): Promise<Server> {
-  const wss = new WebSocketServer({ host: '127.0.0.1', port: 0, path: '/v1/responses' });
-  const creates: Frame[] = [];
-  const connections: WebSocket[] = [];
-  const headers: Array<string | undefined> = [];
-  wss.on('connection', (ws, request) => {
-    connections.push(ws);
-    headers.push(request.headers.authorization);
-    ws.on('message', (data) => {
-      const create = JSON.parse(data.toString()) as Frame;
-      const index = creates.push(create) - 1;
-      for (const frame of reply(create, index, ws)) ws.send(JSON.stringify(frame));
-    });
-  });
-  await new Promise((resolve) => wss.once('listening', resolve));
-  const { port } = wss.address() as { port: number };
-  running = {
-    baseUrl: `http://127.0.0.1:${port}/v1`,
-    creates,
-    connections,
-    headers,
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const ws of wss.clients) ws.terminate();
-        wss.close(() => resolve());
-      }),
-  };
+async function serve(reply: (create: Frame, index: number, ws: WebSocket) => Frame[]): Promise<FrameServer> {
+  running = await frameServer((create, { index, ws }) => reply(create, index, ws));
   return running;
 }
 
