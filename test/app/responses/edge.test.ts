@@ -248,6 +248,21 @@ describe('a server that sends broken frames', () => {
   });
 });
 
+describe('routing a broken frame', () => {
+  it("does not end a named lane's reply with a broken lane-less terminal frame: that frame is the default lane's", async () => {
+    // Readable JSON with no stream_id names the default lane; only a frame whose lane cannot be read may be anyone's.
+    const server = await scriptedServer((create) => {
+      const lane = create.stream_id as string | undefined;
+      return [frames.created('resp_b', lane), { type: 'response.completed', sequence_number: 2, response: 'gone' }, frames.delta('Hel', lane), frames.delta('lo', lane), frames.completed('resp_b', lane)];
+    });
+    const { session, of } = testSession(server.baseUrl, { warmup: 'off' }, { sleep: async () => undefined });
+    const b = await session.runTurn([userMessage('b')], {}, 'b');
+    expect(b).toMatchObject({ status: 'completed', text: 'Hello' });
+    expect(of('frame.rejected')).toMatchObject([{ problem: { code: 'malformed_frame', message: expect.stringContaining('"response.completed"') } }]);
+    session.close();
+  });
+});
+
 describe('routing a well-formed frame', () => {
   it('gives a lane-less request error to the named lane waiting when no default request is in flight', async () => {
     // The error names no stream_id: it is connection-scoped, so the one request waiting gets it.

@@ -227,6 +227,17 @@ describe('over HTTP', () => {
     session.close();
   });
 
+  it('skips a broken event that ends nothing even before the reply has started', async () => {
+    const server = await httpServer((response) => {
+      response.writeHead(200, { 'Content-Type': 'text/event-stream' });
+      response.end(sse({ type: 'response.output_text.delta', sequence_number: 0, delta: 7 }) + sse(created) + sse({ type: 'response.completed', sequence_number: 2, response: { id: 'resp_1', object: 'response', status: 'completed', output: [], usage: null } }));
+    });
+    const { session, of } = testSession(server.baseUrl, { warmup: 'off' }, { transport: 'http' });
+    expect(await session.runTurn([userMessage('hello')])).toMatchObject({ status: 'completed' });
+    expect(of('frame.rejected')).toMatchObject([{ problem: { message: expect.stringContaining('"response.output_text.delta" event') } }]);
+    session.close();
+  });
+
   it('lets the host word an error it knows better, with the error\'s code', async () => {
     const server = await httpServer((response) => {
       response.writeHead(404, { 'Content-Type': 'application/json' });
