@@ -482,24 +482,32 @@ export class ResponsesSession {
   #mustPrepare(lane: Lane, pending: readonly ResponseInputItem[]): boolean {
     if (this.transport === 'websocket') {
       const current = this.#current;
-      if (this.#closed || current === null || current.socket.state.status !== 'open' || this.#options.now() - current.openedAt >= this.#settings.rolloverAfterMs) return true;
+      if (this.#closed || current === null || current.socket.state.status !== 'open' || this.#rolloverDue(current)) return true;
     }
-    const { mode, thresholdTokens } = this.#settings.compaction;
-    return mode === 'endpoint' && !pending.some((item) => item.type === 'function_call_output') && lane.ledger.shouldCompact(thresholdTokens);
+    return this.#endpointCompactionDue(lane, pending);
   }
 
   /** Before a request: roll over an old socket; between turns, compact a long ledger. */
   async #prepare(lane: Lane, pending: readonly ResponseInputItem[]): Promise<void> {
     if (this.transport === 'websocket') {
       const current = await this.#ensureSocket();
-      const ageMs = this.#options.now() - current.openedAt;
-      if (ageMs >= this.#settings.rolloverAfterMs) await this.#rollover(current, ageMs);
+      if (this.#rolloverDue(current)) await this.#rollover(current, this.#options.now() - current.openedAt);
     }
+    if (this.#endpointCompactionDue(lane, pending)) await this.#compactWithEndpoint(lane);
+  }
+
+  #rolloverDue(current: { openedAt: number }): boolean {
+    return this.#options.now() - current.openedAt >= this.#settings.rolloverAfterMs;
+  }
+
+  /**
+   * Endpoint compaction is due when the ledger is long, but not inside a tool loop: there the
+   * window ends in calls whose outputs are still pending, and compacting a call without its
+   * output is refused like any other request carrying one.
+   */
+  #endpointCompactionDue(lane: Lane, pending: readonly ResponseInputItem[]): boolean {
     const { mode, thresholdTokens } = this.#settings.compaction;
-    // Not inside a tool loop: there the window ends in calls whose outputs are still pending, and
-    // compacting a call without its output is refused like any other request carrying one.
-    const midToolLoop = pending.some((item) => item.type === 'function_call_output');
-    if (mode === 'endpoint' && !midToolLoop && lane.ledger.shouldCompact(thresholdTokens)) await this.#compactWithEndpoint(lane);
+    return mode === 'endpoint' && !pending.some((item) => item.type === 'function_call_output') && lane.ledger.shouldCompact(thresholdTokens);
   }
 
   async #compactWithEndpoint(lane: Lane): Promise<void> {
