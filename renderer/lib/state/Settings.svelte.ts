@@ -83,9 +83,8 @@ export class SettingsState {
       this.#problem = result.problem;
       return;
     }
-    this.#saved = structuredClone(result.value.settings);
-    this.#draft = structuredClone(result.value.settings);
-    this.#key = result.value.key;
+    // Loaded again (the panel and the first-run step each ask): fields edited meanwhile stay as edited.
+    this.#receive(result.value);
     this.#loadProblems = result.value.problems;
     this.#models = result.value.models ?? [];
     const devices = await this.#bridge.listDevices();
