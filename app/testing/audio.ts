@@ -75,16 +75,21 @@ export function silence(ms: number): Int16Array {
   return new Int16Array(Math.round(ms * perMs));
 }
 
-/** A speaker that keeps every write; `latencyMs` stands for the device and OS buffers. */
+/**
+ * A speaker that keeps every write; `latencyMs` stands for the device and OS buffers, and
+ * `soundsOnMs` for a device that keeps sounding that long after a flush (a write still on its way).
+ */
 export class RecordingSink implements SpeakerSink {
   readonly sampleRate = 24_000;
   readonly latencyMs: number;
+  readonly #soundsOnMs: number | null;
   written: Int16Array[] = [];
   flushes = 0;
   opened = false;
 
-  constructor(options: { latencyMs?: number } = {}) {
+  constructor(options: { latencyMs?: number; soundsOnMs?: number } = {}) {
     this.latencyMs = options.latencyMs ?? 0;
+    this.#soundsOnMs = options.soundsOnMs ?? null;
   }
 
   async open(): Promise<void> {
@@ -95,8 +100,9 @@ export class RecordingSink implements SpeakerSink {
     this.written.push(pcm);
   }
 
-  flush(): void {
+  flush(): Promise<number> | void {
     this.flushes += 1;
+    if (this.#soundsOnMs !== null) return Promise.resolve(this.#soundsOnMs);
   }
 
   async close(): Promise<void> {
