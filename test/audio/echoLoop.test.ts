@@ -5,9 +5,9 @@
  * in at the echo's own level.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { activeLevelDbfs, atLevel, delayMs, earSilentAt, realtimeThisProcess, requireAudioTools, saveFigures, saveWav, speechOnsetAt, startPulse, until, type EchoPath, type Pulse } from '../support/pulse';
+import { activeLevelDbfs, atLevel, earSilentAt, realtimeThisProcess, requireAudioTools, saveFigures, saveWav, speechOnsetAt, startPulse, until, type EchoPath, type Pulse } from '../support/pulse';
 import { speech } from '../support/speech';
-import { echoLoop, heardBounds, type EchoLoop } from '../support/loop';
+import { earCut, echoLoop, type EchoLoop } from '../support/loop';
 
 let pulse: Pulse;
 let loop: EchoLoop | null = null;
@@ -61,12 +61,10 @@ describe('talking over Parley through laptop speakers', { timeout: 90_000 }, () 
     await saveWav('echo-barge-in-ear.wav', earAudio);
     await saveWav('echo-barge-in-mic.wav', mouthAudio);
     const written = loop.sink.samples;
-    const alignment = delayMs(written.subarray(0, 24_000), earAudio, { maxMs: 3000 });
-    const bounds = heardBounds(written, earAudio, Math.round(alignment.delayMs * 24));
-    const truncateErrorMs = cut.audioEndMs < bounds.lastHeardMs ? bounds.lastHeardMs - cut.audioEndMs : bounds.firstUnheardMs !== null && cut.audioEndMs > bounds.firstUnheardMs ? cut.audioEndMs - bounds.firstUnheardMs : 0;
+    const { lastHeardMs, firstUnheardMs, truncateErrorMs } = earCut(written, earAudio, cut.audioEndMs);
     const onsetAt = speechOnsetAt(user, mouthAudio, mouth);
     const silentAt = earSilentAt(earAudio, ear);
-    await saveFigures('echo-loop', { audioEndMs: cut.audioEndMs, lastHeardMs: bounds.lastHeardMs, firstUnheardMs: bounds.firstUnheardMs, truncateErrorMs, onsetToSilenceMs: Math.round(silentAt - onsetAt), detectedAfterOnsetMs: Math.round(cut.speechAt - onsetAt) });
+    await saveFigures('echo-loop', { audioEndMs: cut.audioEndMs, lastHeardMs, firstUnheardMs, truncateErrorMs, onsetToSilenceMs: Math.round(silentAt - onsetAt), detectedAfterOnsetMs: Math.round(cut.speechAt - onsetAt) });
     expect(cut.audioEndMs).toBeGreaterThan(1500);
     expect(truncateErrorMs).toBeLessThanOrEqual(40);
     expect(silentAt - onsetAt).toBeLessThan(600);

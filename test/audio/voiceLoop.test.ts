@@ -5,9 +5,9 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../app/emulator/clock';
-import { delayMs, requireAudioTools, saveFigures, saveWav, soundDurationMs, soundExtent, startPulse, type Pulse } from '../support/pulse';
+import { requireAudioTools, saveFigures, saveWav, soundDurationMs, soundExtent, startPulse, type Pulse } from '../support/pulse';
 import { speech } from '../support/speech';
-import { heardBounds, voiceLoop, type VoiceLoop } from '../support/loop';
+import { earCut, voiceLoop, type VoiceLoop } from '../support/loop';
 
 let pulse: Pulse;
 let loop: VoiceLoop | null = null;
@@ -86,11 +86,9 @@ describe('voice through the real audio loop', () => {
     const recorded = await ear.stop();
     await saveWav('loop-barge-in.wav', recorded);
     const written = loop.sink.samples;
-    const { delayMs: delay } = delayMs(written.subarray(0, 24_000), recorded, { maxMs: 2000 });
-    const bounds = heardBounds(written, recorded, Math.round(delay * 24));
-    const truncateErrorMs = cut.audioEndMs < bounds.lastHeardMs ? bounds.lastHeardMs - cut.audioEndMs : bounds.firstUnheardMs !== null && cut.audioEndMs > bounds.firstUnheardMs ? cut.audioEndMs - bounds.firstUnheardMs : 0;
+    const { lastHeardMs, firstUnheardMs, truncateErrorMs, alignmentMs } = earCut(written, recorded, cut.audioEndMs);
     const silence = soundExtent(recorded);
-    await saveFigures('barge-in', { audioEndMs: cut.audioEndMs, generatedMs: cut.generatedMs, lastHeardMs: bounds.lastHeardMs, firstUnheardMs: bounds.firstUnheardMs, truncateErrorMs, alignmentDelayMs: delay });
+    await saveFigures('barge-in', { audioEndMs: cut.audioEndMs, generatedMs: cut.generatedMs, lastHeardMs, firstUnheardMs, truncateErrorMs, alignmentMs });
     expect(cut.reason).toBe('speech');
     expect(cut.audioEndMs).toBeLessThan(cut.generatedMs);
     expect(truncateErrorMs).toBeLessThanOrEqual(40);

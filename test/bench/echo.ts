@@ -21,9 +21,9 @@
  */
 import { BuiltinEchoCanceller } from '../../app/audio/echoCanceller';
 import { createSileroDetector, type AvrVadModule } from '../../app/audio/native/sileroVad';
-import { activeLevelDbfs, atLevel, delayMs, earSilentAt, realtimeThisProcess, requireAudioTools, speechOnsetAt, startPulse, until, type EchoPath, type Pulse } from '../support/pulse';
+import { activeLevelDbfs, atLevel, earSilentAt, realtimeThisProcess, requireAudioTools, speechOnsetAt, startPulse, until, type EchoPath, type Pulse } from '../support/pulse';
 import { speech } from '../support/speech';
-import { echoLoop, heardBounds, type EchoMode } from '../support/loop';
+import { earCut, echoLoop, type EchoMode } from '../support/loop';
 import { convolve, energy, roomResponse, speechLike, toPcm } from '../app/audio/echoSignals';
 import { recordCanceller, replayRecording, saveRecording, type LoopRecording, type ReplayFigures } from '../support/echoReplay';
 
@@ -124,9 +124,7 @@ async function loopFigures(pulse: Pulse, mode: EchoMode, replies: number, tries:
       }
       detected += 1;
       const written = loop.sink.samples.subarray(writtenBefore);
-      const alignment = delayMs(written.subarray(0, rate), earAudio, { maxMs: 3000 });
-      const bounds = heardBounds(written, earAudio, Math.round(alignment.delayMs * 24));
-      const error = cut.audioEndMs < bounds.lastHeardMs ? bounds.lastHeardMs - cut.audioEndMs : bounds.firstUnheardMs !== null && cut.audioEndMs > bounds.firstUnheardMs ? cut.audioEndMs - bounds.firstUnheardMs : 0;
+      const error = earCut(written, earAudio, cut.audioEndMs, rate).truncateErrorMs;
       const onsetAt = speechOnsetAt(user, micAudio, mic);
       const silence = earSilentAt(earAudio, ear) - onsetAt;
       truncateErrors.push(error);

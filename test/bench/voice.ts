@@ -8,9 +8,9 @@
  * instead (voiceModes.ts).
  */
 import { parseArgs } from 'node:util';
-import { delayMs, envelope, startPulse, type Pulse } from '../support/pulse';
+import { envelope, startPulse, type Pulse } from '../support/pulse';
 import { speech } from '../support/speech';
-import { heardBounds, voiceLoop } from '../support/loop';
+import { earCut, voiceLoop } from '../support/loop';
 import { audioCpuBench } from './playback';
 import { compareVoiceModes, type VoiceMode } from './voiceModes';
 
@@ -77,10 +77,7 @@ async function playbackAndBargeIn(pulse: Pulse): Promise<{ firstDeltaToSpeakerMs
     await new Promise((resolve) => setTimeout(resolve, 300));
     const recorded = await ear.stop();
     const written = loop.sink.samples;
-    const { delayMs: delay } = delayMs(written.subarray(0, 24_000), recorded, { maxMs: 2000 });
-    const bounds = heardBounds(written, recorded, Math.round(delay * 24));
-    const truncateErrorMs =
-      cut.audioEndMs < bounds.lastHeardMs ? bounds.lastHeardMs - cut.audioEndMs : bounds.firstUnheardMs !== null && cut.audioEndMs > bounds.firstUnheardMs ? cut.audioEndMs - bounds.firstUnheardMs : 0;
+    const { truncateErrorMs } = earCut(written, recorded, cut.audioEndMs);
     // Silence at the ear: the end of the last loud 10 ms window heard after the decision (the
     // decision itself if the cut fell in a pause between words), on the recording's clock.
     const windows = envelope(recorded);

@@ -25,7 +25,7 @@ import { concatPcm16, pcm16FromBytes } from '../../app/audio/pcm';
 import { createSileroDetector, type AvrVadModule } from '../../app/audio/native/sileroVad';
 import { closeSystemEchoCanceller, openSystemEchoCanceller, type SystemEchoCanceller } from '../../app/audio/native/systemEchoCancel';
 import { testSession } from './sessions';
-import { envelope } from './pulse';
+import { delayMs, envelope } from './pulse';
 
 const require = createRequire(import.meta.url);
 
@@ -60,9 +60,9 @@ class TeeSink implements SpeakerSink {
     this.written.push(pcm.slice());
     this.#inner.write(pcm);
   }
-  flush(): void {
+  flush(): Promise<number> | void {
     this.flushedAt = performance.now();
-    this.#inner.flush();
+    return this.#inner.flush();
   }
   close(): Promise<void> {
     return this.#inner.close();
@@ -217,6 +217,39 @@ export function heardBounds(written: Int16Array, recorded: Int16Array, delaySamp
     }
   }
   return { lastHeardMs: lastHeard, firstUnheardMs: firstUnheard };
+}
+
+export interface EarCut {
+  lastHeardMs: number;
+  firstUnheardMs: number | null;
+  /** How far `audioEndMs` lies outside what the ear heard (0 inside the pause the cut fell in). */
+  truncateErrorMs: number;
+  /** The recording's delay behind the written audio over the second before the cut. */
+  alignmentMs: number;
+}
+
+/**
+ * How well a truncation at `audioEndMs` (milliseconds into `written`) matches what the ear heard.
+ * The recording is lined up on the written audio just before the cut, not at its start: a gap in
+ * playback (an underrun on a busy machine) delays everything after it at the ear, and a line-up
+ * taken before the gap would count that delay as audio heard past the cut.
+ */
+export function earCut(written: Int16Array, recorded: Int16Array, audioEndMs: number, sampleRate = 24_000): EarCut {
+  const toSamples = (ms: number) => Math.round((ms * sampleRate) / 1000);
+  const start = delayMs(written.subarray(0, sampleRate), recorded, { maxMs: 3000 }).delayMs;
+  // The second before the cut (ending 50 ms short of it, so only audio surely heard is matched),
+  // searched for within 300 ms either side of where the start's line-up puts it.
+  const fromMs = Math.max(0, audioEndMs - 1000);
+  const untilMs = Math.max(fromMs, audioEndMs - 50);
+  let alignmentMs = start;
+  if (untilMs - fromMs >= 200) {
+    const searchFromMs = Math.max(0, fromMs + start - 300);
+    const local = delayMs(written.subarray(toSamples(fromMs), toSamples(untilMs)), recorded.subarray(toSamples(searchFromMs)), { maxMs: fromMs + start - searchFromMs + 300 });
+    alignmentMs = searchFromMs + local.delayMs - fromMs;
+  }
+  const { lastHeardMs, firstUnheardMs } = heardBounds(written, recorded, toSamples(alignmentMs));
+  const truncateErrorMs = audioEndMs < lastHeardMs ? lastHeardMs - audioEndMs : firstUnheardMs !== null && audioEndMs > firstUnheardMs ? audioEndMs - firstUnheardMs : 0;
+  return { lastHeardMs, firstUnheardMs, truncateErrorMs, alignmentMs };
 }
 
 export interface PipelineLoop {
