@@ -8,7 +8,6 @@ import type {
   ResponseInputItem,
   ResponseOutputItem,
   ResponseOutputMessage,
-  ResponseOutputText,
   Response,
   ResponseUsage,
 } from 'openai/resources/responses/responses';
@@ -24,7 +23,7 @@ export const maxServerFrameBytes = 16 * 1024 * 1024;
 
 type ServerEventOf<T extends ResponsesServerEvent['type']> = Extract<ResponsesServerEvent, { type: T }>;
 type OutputItemOf<T extends ResponseOutputItem['type']> = Extract<ResponseOutputItem, { type: T }>;
-type OutputPartOf<T extends ResponseOutputText['type']> = Extract<ResponseOutputMessage['content'][number], { type: T }>;
+type OutputPartOf<T extends ResponseOutputMessage['content'][number]['type']> = Extract<ResponseOutputMessage['content'][number], { type: T }>;
 
 /** An object that must also satisfy the schema `pick` chooses for it (none: no more checks). */
 function delegating(pick: (value: Record<string, unknown>) => z.ZodType | undefined): z.ZodType<{ type: string }> {
@@ -46,7 +45,9 @@ const streamId = z.string().optional();
 
 const functionCallItem = z.object({ type: z.literal('function_call'), call_id: z.string(), name: z.string(), arguments: z.string() });
 const outputTextPart = z.object({ type: z.literal('output_text'), text: z.string() });
-const messageItem = z.object({ type: z.literal('message'), content: z.array(byType({ output_text: outputTextPart })) });
+// A refusal is what the model says instead of an answer: its words are the reply the user sees.
+const refusalPart = z.object({ type: z.literal('refusal'), refusal: z.string() });
+const messageItem = z.object({ type: z.literal('message'), content: z.array(byType({ output_text: outputTextPart, refusal: refusalPart })) });
 const outputItem = byType({ function_call: functionCallItem, message: messageItem });
 
 const usage = z.object({
@@ -59,6 +60,7 @@ const finishedResponse = z.object({ id: z.string(), output: z.array(outputItem),
 
 const created = z.object({ type: z.literal('response.created'), stream_id: streamId });
 const textDelta = z.object({ type: z.literal('response.output_text.delta'), stream_id: streamId, delta: z.string() });
+const refusalDelta = z.object({ type: z.literal('response.refusal.delta'), stream_id: streamId, delta: z.string() });
 const completed = z.object({ type: z.literal('response.completed'), stream_id: streamId, response: finishedResponse });
 const incomplete = z.object({ type: z.literal('response.incomplete'), stream_id: streamId, response: finishedResponse });
 const failed = z.object({
@@ -86,6 +88,7 @@ const error = delegating((value) => ('error' in value ? requestError : streamErr
 const checkedEvents = {
   'response.created': created,
   'response.output_text.delta': textDelta,
+  'response.refusal.delta': refusalDelta,
   'response.completed': completed,
   'response.incomplete': incomplete,
   'response.failed': failed,
@@ -114,9 +117,11 @@ export type SchemasMatchTheSdk = [
   Assert<Agrees<z.infer<typeof functionCallItem>, OutputItemOf<'function_call'>>>,
   Assert<Agrees<z.infer<typeof messageItem>, OutputItemOf<'message'>>>,
   Assert<Agrees<z.infer<typeof outputTextPart>, OutputPartOf<'output_text'>>>,
+  Assert<Agrees<z.infer<typeof refusalPart>, OutputPartOf<'refusal'>>>,
   Assert<Agrees<z.infer<typeof usage>, ResponseUsage>>,
   Assert<Agrees<z.infer<typeof created>, ServerEventOf<'response.created'>>>,
   Assert<Agrees<z.infer<typeof textDelta>, ServerEventOf<'response.output_text.delta'>>>,
+  Assert<Agrees<z.infer<typeof refusalDelta>, ServerEventOf<'response.refusal.delta'>>>,
   Assert<Agrees<z.infer<typeof completed>, ServerEventOf<'response.completed'>>>,
   Assert<Agrees<z.infer<typeof incomplete>, ServerEventOf<'response.incomplete'>>>,
   Assert<Agrees<z.infer<typeof failed>, ServerEventOf<'response.failed'>>>,
@@ -203,7 +208,10 @@ function isOutputItem(value: unknown): boolean {
   if (!isObject(value) || typeof value.type !== 'string') return false;
   if (value.type === 'function_call') return typeof value.call_id === 'string' && typeof value.name === 'string' && typeof value.arguments === 'string';
   if (value.type !== 'message') return true;
-  return Array.isArray(value.content) && value.content.every((part) => isObject(part) && typeof part.type === 'string' && (part.type !== 'output_text' || typeof part.text === 'string'));
+  return (
+    Array.isArray(value.content) &&
+    value.content.every((part) => isObject(part) && typeof part.type === 'string' && (part.type !== 'output_text' || typeof part.text === 'string') && (part.type !== 'refusal' || typeof part.refusal === 'string'))
+  );
 }
 
 function isUsage(value: unknown): boolean {
@@ -221,6 +229,7 @@ function isFinished(event: Json): boolean {
 const quickChecks: Readonly<Record<string, (event: Json) => boolean>> = {
   'response.created': (event) => isOptionalString(event.stream_id),
   'response.output_text.delta': (event) => isOptionalString(event.stream_id) && typeof event.delta === 'string',
+  'response.refusal.delta': (event) => isOptionalString(event.stream_id) && typeof event.delta === 'string',
   'response.completed': isFinished,
   'response.incomplete': isFinished,
 };

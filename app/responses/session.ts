@@ -910,6 +910,7 @@ export class ResponsesSession {
         active.created = true;
         return;
       case 'response.output_text.delta':
+      case 'response.refusal.delta':
         active.firstTextAt ??= this.#options.now();
         active.text += event.delta;
         active.onTextDelta?.(event.delta);
@@ -992,7 +993,7 @@ function stalledProblem(silentMs: number): Problem {
 }
 
 function outputText(output: readonly ResponseOutputItem[]): string | null {
-  const parts = output.flatMap((item) => (item.type === 'message' ? item.content : [])).flatMap((part) => (part.type === 'output_text' ? [part.text] : []));
+  const parts = output.flatMap((item) => (item.type === 'message' ? item.content : [])).map((part) => (part.type === 'output_text' ? part.text : part.refusal));
   return parts.length === 0 ? null : parts.join('');
 }
 

@@ -517,3 +517,26 @@ describe('a late frame from a socket the request left', () => {
     session.close();
   });
 });
+
+describe('a refusal', () => {
+  it('shows the words the model refused with, as they stream and when the reply ends', async () => {
+    const words = "I'm sorry, I can't help with that.";
+    const refusalDelta = (text: string): Frame => ({ type: 'response.refusal.delta', sequence_number: 1, item_id: 'msg_1', output_index: 0, content_index: 0, delta: text });
+    const refused: Frame = { type: 'message', id: 'msg_1', role: 'assistant', status: 'completed', content: [{ type: 'refusal', refusal: words }] };
+    const server = await serve((create) => [created('resp_1'), refusalDelta("I'm sorry, "), refusalDelta("I can't help with that."), completed('resp_1', [refused])].map((frame) => lane(create, frame)));
+    const { session } = testSession(server.baseUrl, { warmup: 'off' });
+    const streamed: string[] = [];
+    const turn = await session.runTurn([userMessage('something it will not do')], { onTextDelta: (text) => streamed.push(text) });
+    expect(streamed.join('')).toBe(words);
+    expect(turn).toMatchObject({ status: 'completed', text: words });
+    session.close();
+  });
+
+  it('refuses a refusal part without its words as a broken frame, not as an empty reply', async () => {
+    const server = await serve((create) => [created('resp_1'), completed('resp_1', [{ type: 'message', id: 'msg_1', role: 'assistant', status: 'completed', content: [{ type: 'refusal' }] }])].map((frame) => lane(create, frame)));
+    const { session } = testSession(server.baseUrl, { warmup: 'off' });
+    const turn = await session.runTurn([userMessage('hello')]);
+    expect(turn).toMatchObject({ status: 'failed', problem: { code: 'malformed_frame', message: expect.stringContaining('content[0].refusal: expected string') } });
+    session.close();
+  });
+});
