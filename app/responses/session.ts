@@ -512,15 +512,23 @@ export class ResponsesSession {
 
   async #compactWithEndpoint(lane: Lane): Promise<void> {
     const url = `${this.#options.baseUrl}/responses/compact`;
-    const response = await this.#options.fetch(url, {
-      method: 'POST',
-      headers: { Authorization: `Bearer ${this.#options.apiKey}`, 'Content-Type': 'application/json' },
-      body: JSON.stringify({ model: this.#settings.model, instructions: this.#settings.instructions, input: this.#resendWindow(lane) }),
-    });
+    let response: Response;
+    try {
+      response = await this.#options.fetch(url, {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${this.#options.apiKey}`, 'Content-Type': 'application/json' },
+        body: JSON.stringify({ model: this.#settings.model, instructions: this.#settings.instructions, input: this.#resendWindow(lane) }),
+      });
+    } catch (error) {
+      throw new SocketError(unreachable(this.#options.baseUrl, error, ' to compact the conversation'));
+    }
     if (!response.ok) throw new SocketError(this.#serverProblem(await httpError(response)));
-    const compacted = (await response.json()) as { output: ResponseInputItem[] };
+    const compacted = (await response.json().catch(() => null)) as { output?: unknown } | null;
+    if (!Array.isArray(compacted?.output)) {
+      throw new SocketError({ code: 'malformed_frame', message: 'The server answered the compaction with something other than a compacted conversation.', hint: 'Send your message again; if it keeps happening, set Compaction to "server" in Settings.' });
+    }
     // Unpruned, as the guide asks: the compacted window is the new chain's base input.
-    const fold = lane.ledger.replaceWindow(compacted.output);
+    const fold = lane.ledger.replaceWindow(compacted.output as ResponseInputItem[]);
     lane.head = null;
     this.#emit({ type: 'compaction', mode: 'endpoint', ...fold });
   }
@@ -658,7 +666,7 @@ export class ResponsesSession {
         body: payload,
       });
     } catch (error) {
-      active.settle({ kind: 'failed', problem: { code: 'connection_failed', message: `Could not reach ${this.#options.baseUrl}: ${(error as Error).message}.`, hint: 'Check your network and OPENAI_BASE_URL.' }, wireError: null, disconnected: null });
+      active.settle({ kind: 'failed', problem: unreachable(this.#options.baseUrl, error), wireError: null, disconnected: null });
       return;
     }
     if (!response.ok || response.body === null) {
@@ -1066,6 +1074,14 @@ async function httpError(response: Response): Promise<{ code: string | null; mes
     // keep the status line
   }
   return { code: response.status === 401 ? 'invalid_api_key' : code, message, status: response.status };
+}
+
+/** A request that never reached the server; fetch's own "fetch failed" says why only in its cause. */
+function unreachable(baseUrl: string, error: unknown, purpose = ''): Problem {
+  const message = (error as Error)?.message ?? String(error);
+  const cause = (error as { cause?: { message?: unknown } })?.cause?.message;
+  const reason = typeof cause === 'string' && cause !== '' ? `${message} (${cause})` : message;
+  return { code: 'connection_failed', message: `Could not reach ${baseUrl}${purpose}: ${reason}.`, hint: 'Check your network and OPENAI_BASE_URL, then send your message again.' };
 }
 
 function notConnected(): Problem {

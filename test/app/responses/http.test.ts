@@ -150,7 +150,7 @@ describe('over HTTP', () => {
   it('an unreachable server is named, with where to look', async () => {
     const { session } = testSession('http://127.0.0.1:9/v1', { warmup: 'off' }, { transport: 'http' });
     const turn = await session.runTurn([userMessage('hello')]);
-    expect(turn).toMatchObject({ status: 'failed', problem: { code: 'connection_failed', message: expect.stringMatching(/^Could not reach http:\/\/127\.0\.0\.1:9\/v1: .+\.$/), hint: 'Check your network and OPENAI_BASE_URL.' } });
+    expect(turn).toMatchObject({ status: 'failed', problem: { code: 'connection_failed', message: expect.stringMatching(/^Could not reach http:\/\/127\.0\.0\.1:9\/v1: .+\.$/), hint: 'Check your network and OPENAI_BASE_URL, then send your message again.' } });
     // Nothing came back: no first byte to time.
     expect(turn.metrics?.timeToFirstByteMs).toBeNull();
     expect(turn.metrics?.bytesReceived).toBe(0);

@@ -206,7 +206,25 @@ describe('a compaction that cannot reach the server', () => {
     );
     await session.runTurn([userMessage(`one ${'long '.repeat(900)}`)]);
     const turn = await session.runTurn([userMessage('two')]);
-    expect(turn).toMatchObject({ status: 'failed', problem: { code: 'internal', message: 'Unexpected error: fetch failed', hint: 'Try again; if it persists, restart Parley.' } });
+    expect(turn).toMatchObject({
+      status: 'failed',
+      problem: { code: 'connection_failed', message: expect.stringMatching(new RegExp(`^Could not reach ${server.baseUrl} to compact the conversation: fetch failed \\(.+\\)\\.$`)), hint: 'Check your network and OPENAI_BASE_URL, then send your message again.' },
+    });
+    expect(server.requests).toHaveLength(1);
+    session.close();
+  });
+
+  it('fails the turn in words when the compaction answer is not a compacted conversation (a proxy page, say)', async () => {
+    const server = await emulate();
+    const { session } = testSession(
+      server.baseUrl,
+      { warmup: 'off', compaction: { mode: 'endpoint', thresholdTokens: 1000 } },
+      { fetch: async (input, init) => (String(input).endsWith('/responses/compact') ? new Response('<html>Login required</html>', { status: 200, headers: { 'Content-Type': 'text/html' } }) : fetch(input, init)) },
+    );
+    await session.runTurn([userMessage(`one ${'long '.repeat(900)}`)]);
+    const turn = await session.runTurn([userMessage('two')]);
+    expect(turn).toMatchObject({ status: 'failed', problem: { code: 'malformed_frame', message: 'The server answered the compaction with something other than a compacted conversation.' } });
+    // The turn's own request never went out over a conversation that was not replaced.
     expect(server.requests).toHaveLength(1);
     session.close();
   });
