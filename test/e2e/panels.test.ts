@@ -61,6 +61,25 @@ describe('the side panels', () => {
     await page.close();
   });
 
+  it('says under the echo choice what it costs, and keeps the choice', async () => {
+    const page = await open();
+    await page.getByRole('button', { name: 'Settings', exact: true }).click();
+    const panel = page.getByRole('region', { name: 'Settings' });
+    await panel.getByRole('combobox', { name: 'Speakers or headphones' }).selectOption('speakers');
+    const canceller = panel.getByRole('combobox', { name: 'Echo cancellation' });
+    const note = async () => canceller.evaluate((element) => element.ownerDocument.getElementById(element.getAttribute('aria-describedby') ?? '')?.textContent ?? '');
+    await canceller.selectOption('gate');
+    await expect.poll(note).toBe('No CPU, but you must speak clearly louder than Parley to interrupt it.');
+    await canceller.selectOption('builtin');
+    await expect.poll(note).toMatch(/^Talk over Parley at your normal level\. Costs about 3% of one core/);
+    await panel.getByRole('button', { name: 'Save settings' }).click();
+    await panel.getByRole('status').filter({ hasText: 'Saved.' }).waitFor();
+    await page.reload();
+    await page.getByRole('button', { name: 'Settings', exact: true }).click();
+    await expect.poll(() => page.getByRole('region', { name: 'Settings' }).getByRole('combobox', { name: 'Echo cancellation' }).inputValue()).toBe('builtin');
+    await page.close();
+  });
+
   it('works from the keyboard alone: send a message, open and close a panel', async () => {
     const page = await open('dark');
     const message = page.getByRole('textbox', { name: 'Message' });
