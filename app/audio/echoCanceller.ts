@@ -53,6 +53,12 @@ const PITCH_PENALTY = 0.15;
  * filter a few blocks before its echo does, so this leaves about 100 ms of echo to compare.
  */
 const ONSET_CHECK_BLOCKS = 16;
+/** Blocks after a move of the reference during which the suppressor takes the echo as not removed. */
+const AFTER_MOVE_BLOCKS = 4;
+/** How much better than the current alignment a new bulk delay's envelope must correlate. */
+const CORRELATION_MARGIN = 0.15;
+/** Estimates in a row (an eighth of a second apart) that must agree before the bulk delay moves. */
+const CONFIRMATIONS = 3;
 
 /** The far-end signal on a sample-indexed timeline, as it reached the listener. */
 export class FarEndTimeline {
@@ -136,6 +142,16 @@ export class BuiltinEchoCanceller implements EchoCanceller {
   #farQuietBlocks = 0;
   /** Blocks since the far end resumed after a pause, while its alignment is checked (null: not checking). */
   #sinceOnset: number | null = null;
+  /**
+   * Where the far end was last cut (absolute index), until the reference reaches it: the speaker's
+   * stream was flushed there, and what plays next starts it again, so that is an onset to check
+   * however short the pause (on the loop the echo came 9 ms sooner after a stop and a new reply).
+   */
+  #cutIndex: number | null = null;
+  /** Blocks left in which the reference may not be lined up with the echo (after a move). */
+  #unsureBlocks = 0;
+  /** Blocks since the filter last saw double talk. */
+  #sinceDoubleTalk = 0;
 
   constructor(options: BuiltinEchoCancellerOptions = {}) {
     this.#rate = options.sampleRate ?? 24_000;
@@ -177,6 +193,7 @@ export class BuiltinEchoCanceller implements EchoCanceller {
 
   cut(at: number): void {
     this.#timeline.cut(at);
+    this.#cutIndex = this.#timeline.indexAt(at);
   }
 
   process(mic: Int16Array, capturedAt: number): Int16Array {
@@ -193,7 +210,12 @@ export class BuiltinEchoCanceller implements EchoCanceller {
       this.#micBlock[this.#micFill] = mic[offset]! / 32768;
       this.#micFill += 1;
       if (this.#micFill < blockSize) continue;
-      this.#timeline.read(this.#nextIndex + this.#leadSamples - this.#delaySamples, this.#farBlock);
+      const referenceAt = this.#nextIndex + this.#leadSamples - this.#delaySamples;
+      if (this.#cutIndex !== null && referenceAt >= this.#cutIndex) {
+        this.#farQuietBlocks = Math.max(this.#farQuietBlocks, ONSET_PAUSE_BLOCKS);
+        this.#cutIndex = null;
+      }
+      this.#timeline.read(referenceAt, this.#farBlock);
       const onset = this.#trackOnset();
       // Right after a pause the reference may sit a few milliseconds off (measured on the loop:
       // 1–13 ms at reply starts, the speaker's stream restarting and the sound server's buffers
@@ -206,12 +228,20 @@ export class BuiltinEchoCanceller implements EchoCanceller {
         shift = this.#shift.checkOnset();
         this.#sinceOnset = null;
       }
+      this.#sinceDoubleTalk = result.doubleTalk ? 0 : this.#sinceDoubleTalk + 1;
       // The echo itself moved: the reference follows it, and the room the filter learnt stays put.
       if (shift !== 0) this.#moveReference(this.#delaySamples + shift, false);
-      else this.#followDelay();
+      else this.#followDelay(!result.frozen);
       doubleTalk ||= result.doubleTalk;
       if (this.#suppressor !== null) this.#filter.echoPowerEnvelope(this.#envelope);
-      const output = this.#suppressor?.process(result.output, result.echo, !result.frozen, this.#envelope) ?? result.output;
+      // Until an onset has been lined up again (and a few blocks after any move) the filter may
+      // leave the echo whole, or worse: on the loop the first 40–80 ms of each reply came out as
+      // loud as they went in, which held the ERLE over a session near 15 dB however well each
+      // reply was cancelled after that. The suppressor takes that echo as not removed at all.
+      if (shift !== 0) this.#unsureBlocks = Math.max(this.#unsureBlocks, AFTER_MOVE_BLOCKS);
+      const unsure = (onset !== null && onset <= ONSET_CHECK_BLOCKS && this.#shift.learnt) || this.#unsureBlocks > 0;
+      if (this.#unsureBlocks > 0) this.#unsureBlocks -= 1;
+      const output = this.#suppressor?.process(result.output, result.echo, !result.frozen, this.#envelope, unsure) ?? result.output;
       if (!result.frozen) {
         this.#micPower += 0.05 * (meanSquare(this.#micBlock) - this.#micPower);
         this.#outPower += 0.05 * (meanSquare(output) - this.#outPower);
@@ -253,11 +283,20 @@ export class BuiltinEchoCanceller implements EchoCanceller {
    * server, the room) from the two signals' envelopes; when it moves by more than a block the
    * reference moves with it, and what the filter learnt moves too.
    */
-  #followDelay(): void {
+  #followDelay(adapting: boolean): void {
     const blockSize = this.#filter.blockSize;
     this.#timeline.read((this.#nextIndex ?? 0) + this.#leadSamples, this.#farBlock);
-    const estimate = this.#delay.push(rmsOf(this.#micBlock), rmsOf(this.#farBlock));
+    const estimate = this.#delay.push(rmsOf(this.#micBlock), rmsOf(this.#farBlock), Math.round(this.#delaySamples / blockSize) + 2);
     if (estimate === null) return;
+    // The envelopes also line up with the user's words, and with a reply's syllables half a
+    // second off: on the loop the estimate jumped from 230 to 590–650 ms during barge-ins and
+    // the next reply went through uncancelled. The user talking (now or within the last second)
+    // says nothing about the echo's delay, and a filter that cancels well knows where the echo
+    // is (its strongest partition): a move elsewhere is the envelopes' mistake.
+    if (!adapting || this.#sinceDoubleTalk < this.#rate / blockSize) return;
+    const windowErle = this.#shift.windowErleDb;
+    const filterLag = Math.round(this.#delaySamples / blockSize) + this.#filter.strongestPartition;
+    if (windowErle !== null && windowErle >= 10 && Math.abs(estimate - filterLag) > 2) return;
     // Two blocks early, so an echo that comes a little sooner still lands inside the filter.
     const target = Math.max(0, (estimate - 2) * blockSize);
     if (Math.abs(target - this.#delaySamples) <= 1.5 * blockSize) return;
@@ -293,6 +332,9 @@ export class BuiltinEchoCanceller implements EchoCanceller {
     this.#delaySamples = 0;
     this.#farQuietBlocks = 0;
     this.#sinceOnset = null;
+    this.#sinceDoubleTalk = 0;
+    this.#unsureBlocks = 0;
+    this.#cutIndex = null;
     this.#filter.reset();
     this.#suppressor?.reset();
     this.#micPower = this.#outPower = 0;
@@ -326,8 +368,8 @@ function rmsOf(block: Float64Array): number {
 /**
  * The echo's bulk delay in blocks: the lag at which the mic's envelope best follows the far end's
  * (normalised cross-correlation over the last second), re-estimated eight times a second and
- * reported only when it is clear (a strong peak while the far end was playing) and the same twice
- * in a row. A short window matters: on a loaded machine the delay jumps by tens of milliseconds at
+ * reported only when it is clear (a strong peak while the far end was playing, clearly above the
+ * fit at the current alignment) and the same three times in a row. A short window matters: on a loaded machine the delay jumps by tens of milliseconds at
  * once (a sound server's buffer refilled after an underrun), and a window of several seconds would
  * keep pointing at the old delay for half its length.
  */
@@ -340,6 +382,7 @@ class DelayEstimator {
   readonly #far: Float64Array;
   #count = 0;
   #candidate: number | null = null;
+  #confirmations = 0;
 
   constructor(spanBlocks = 96, maxLagBlocks = 70, everyBlocks = 12) {
     this.#span = spanBlocks;
@@ -355,9 +398,11 @@ class DelayEstimator {
     this.#far.fill(0);
     this.#count = 0;
     this.#candidate = null;
+    this.#confirmations = 0;
   }
 
-  push(micLevel: number, farLevel: number): number | null {
+  /** `currentLag`: the lag (blocks) the reference is lined up at now; a move must fit clearly better. */
+  push(micLevel: number, farLevel: number, currentLag: number): number | null {
     const slot = this.#count % this.#size;
     this.#mic[slot] = micLevel;
     this.#far[slot] = farLevel;
@@ -366,6 +411,7 @@ class DelayEstimator {
     const newest = this.#count - 1;
     const at = (series: Float64Array, age: number) => series[(newest - age) % this.#size]!;
     let best = { lag: 0, correlation: -1 };
+    let current = -1;
     for (let lag = 0; lag <= this.#maxLag; lag += 1) {
       let dot = 0;
       let micSum = 0;
@@ -388,11 +434,16 @@ class DelayEstimator {
       const spread = Math.sqrt((micSquares - (micSum * micSum) / this.#span) * (farSquares - (farSum * farSum) / this.#span));
       const correlation = spread > 0 ? covariance / spread : 0;
       if (correlation > best.correlation) best = { lag, correlation };
+      if (Math.abs(lag - currentLag) <= 1) current = Math.max(current, correlation);
     }
-    if (best.correlation < 0.6) return null;
-    const confirmed = this.#candidate !== null && Math.abs(this.#candidate - best.lag) <= 1;
+    if (best.correlation < 0.6 || (Math.abs(best.lag - currentLag) > 1 && best.correlation < current + CORRELATION_MARGIN)) {
+      this.#candidate = null;
+      this.#confirmations = 0;
+      return null;
+    }
+    this.#confirmations = this.#candidate !== null && Math.abs(this.#candidate - best.lag) <= 1 ? this.#confirmations + 1 : 1;
     this.#candidate = best.lag;
-    return confirmed ? best.lag : null;
+    return this.#confirmations >= CONFIRMATIONS ? best.lag : null;
   }
 }
 
@@ -437,9 +488,18 @@ class ShiftDetector {
 
   /** Forgets the window (the reference moved); `all` also what the filter had reached. */
   reset(all = false): void {
+    // The estimate before a move is off by that move: kept, it asked for the same move again at
+    // the onset check (on the loop: +26 samples, then +27 more, then −26 back).
+    this.#mic.fill(0);
+    this.#echo.fill(0);
     this.#filled = 0;
     this.#micEnergy = this.#errorEnergy = 0;
     if (all) this.#reachedDb = 0;
+  }
+
+  /** What the filter removes over the window now, in dB (null while the mic is too quiet to judge). */
+  get windowErleDb(): number | null {
+    return this.#filled < this.#blocks || this.#micEnergy < 1e-6 ? null : 10 * Math.log10(this.#micEnergy / (this.#errorEnergy + 1e-12));
   }
 
   /** Whether the filter has cancelled well enough lately for its estimate to be worth lining up. */
@@ -452,7 +512,7 @@ class ShiftDetector {
    * window so far with a smaller margin than `push` asks, since a shift is likely just here.
    */
   checkOnset(): number {
-    if (!this.learnt || this.#micEnergy < 1e-6) return 0;
+    if (!this.learnt || this.#micEnergy < 1e-6 || this.#filled < this.#blocks / 2) return 0;
     const shift = this.#bestShift(0.05);
     if (shift !== 0) this.reset();
     return shift;

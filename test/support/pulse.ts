@@ -388,9 +388,16 @@ function play(env: NodeJS.ProcessEnv, pcm: Int16Array, sink: string, sampleRate:
       stdio: ['pipe', 'ignore', 'pipe'],
     });
     let stderr = '';
+    // A pacat whose sound server went away spins at real-time priority instead of exiting (seen
+    // on a loaded machine: one core taken for ten minutes): stopped once the clip is long over.
+    const guard = setTimeout(() => {
+      stderr += `still playing ${Math.round(10_000 + (pcm.length * 1000) / sampleRate)} ms after it began; killed`;
+      child.kill('SIGKILL');
+    }, 10_000 + (pcm.length * 1000) / sampleRate);
     child.stderr.setEncoding('utf8').on('data', (text: string) => (stderr += text));
     child.on('error', reject);
     child.on('close', (code) => {
+      clearTimeout(guard);
       if (code === 0) resolve({ startedAt, endedAt: performance.now() });
       else reject(new Error(`pacat into ${sink} failed (${code}): ${stderr}`));
     });

@@ -18,6 +18,8 @@ interface Run {
   echo: Int16Array;
   /** How many samples the output lags the mic. */
   lag: number;
+  /** The canceller's bulk delay after each frame, in ms. */
+  bulkDelays: number[];
 }
 
 /** Plays `far` (written ahead, as the PlayoutBuffer does) and feeds the mic frame by frame, the room changing at `switchAt` seconds. */
@@ -30,13 +32,15 @@ function run(far: Int16Array, rooms: Room[], options: { near?: Int16Array; switc
   const mic = options.near === undefined ? echo : mix(echo, options.near);
   const out = new Int16Array(far.length);
   const ahead = 4 * frame;
+  const bulkDelays: number[] = [];
   canceller.played(far.subarray(0, ahead), 0);
   for (let start = 0; start + frame <= far.length; start += frame) {
     if (start + ahead < far.length) canceller.played(far.subarray(start + ahead, start + ahead + frame), ((start + ahead) * 1000) / rate);
     const capturedAt = (start * 1000) / rate + (options.captureErrorMs?.(start / rate) ?? 0);
     out.set(canceller.process(mic.subarray(start, start + frame), capturedAt), start);
+    bulkDelays.push(canceller.bulkDelayMs);
   }
-  return { mic, out, echo, lag: Math.round((canceller.latencyMs * rate) / 1000) };
+  return { mic, out, echo, lag: Math.round((canceller.latencyMs * rate) / 1000), bulkDelays };
 }
 
 /** ERLE over [fromS, toS): what came in against what went out, lined up. */
@@ -108,6 +112,19 @@ describe('echo canceller', { timeout: 60_000 }, () => {
     const random = seeded(31);
     const result = run(speechLike(8000, { seed: 15, levelDbfs: -14 }), [laptop], { captureErrorMs: (atS) => 12 * Math.sin((2 * Math.PI * atS) / 5) + 6 * (random() - 0.5) });
     expect(erleDb(result, 3, 7.5)).toBeGreaterThan(30);
+  });
+
+  it("keeps its bulk delay while the user talks over the echo (the envelopes line up with the user's words too)", () => {
+    const far = speechLike(9000, { seed: 8, levelDbfs: -14 });
+    // The user louder than the echo for three seconds.
+    const user = speechLike(3000, { seed: 23, levelDbfs: -20, pitchHz: 190 });
+    const near = new Int16Array(far.length);
+    near.set(user, 4 * rate);
+    const result = run(far, [laptop], { near });
+    const before = result.bulkDelays[Math.floor((4 * rate) / frame)]!;
+    const during = result.bulkDelays.slice(Math.floor((4 * rate) / frame), Math.floor((7.5 * rate) / frame));
+    for (const delay of during) expect(Math.abs(delay - before)).toBeLessThan(12);
+    expect(erleDb(result, 7.5, 9)).toBeGreaterThan(25);
   });
 
   it('passes the near end untouched when nothing is playing', () => {
