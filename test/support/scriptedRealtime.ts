@@ -1,7 +1,8 @@
 /**
  * A Realtime server on loopback that a test speaks for, for what the emulator never sends on a
- * transcription socket (a failed transcription, an error, a broken frame, silence): it says
- * `session.created`, answers each `session.update` unless `quiet`, and sends what it is given.
+ * transcription socket (a failed transcription, an error, a broken frame, silence), or on a voice
+ * socket (deltas after a cancel, text output, errors in races): it says `session.created`, answers
+ * each `session.update` unless `quiet`, and sends what it is given.
  */
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
@@ -17,6 +18,10 @@ export interface ScriptedRealtime {
   raw(text: string): void;
   /** The client's frames on every socket, in order. */
   received: Json[];
+  /** The client's frames of one type so far. */
+  sent(type: string): Json[];
+  /** The `count`-th client frame of `type` (1 = the first), already received or still to come. */
+  until(type: string, count?: number): Promise<Json>;
   close(): Promise<void>;
 }
 
@@ -26,6 +31,8 @@ export async function scriptedRealtime(options: { quiet?: boolean } = {}): Promi
   let socket: WebSocket | null = null;
   let serverEvents = 0;
   const received: Json[] = [];
+  const waiters: Array<{ type: string; count: number; resolve: (frame: Json) => void }> = [];
+  const sent = (type: string) => received.filter((frame) => frame.type === type);
   const send = (event: Json) => socket?.send(JSON.stringify({ event_id: `event_${(serverEvents += 1)}`, ...event }));
   server.on('connection', (ws: WebSocket) => {
     socket = ws;
@@ -33,6 +40,12 @@ export async function scriptedRealtime(options: { quiet?: boolean } = {}): Promi
     ws.on('message', (data) => {
       const message = JSON.parse(data.toString()) as Json;
       received.push(message);
+      for (const waiter of [...waiters]) {
+        const frame = sent(waiter.type)[waiter.count - 1];
+        if (frame === undefined) continue;
+        waiters.splice(waiters.indexOf(waiter), 1);
+        waiter.resolve(frame);
+      }
       if (message.type === 'session.update' && options.quiet !== true) send({ type: 'session.updated', session: message.session as Json });
     });
   });
@@ -42,6 +55,11 @@ export async function scriptedRealtime(options: { quiet?: boolean } = {}): Promi
     send,
     raw: (text) => socket?.send(text),
     received,
+    sent,
+    until: (type, count = 1) => {
+      const seen = sent(type)[count - 1];
+      return seen === undefined ? new Promise<Json>((resolve) => waiters.push({ type, count, resolve })) : Promise.resolve(seen);
+    },
     close: () =>
       new Promise<void>((resolve) => {
         for (const client of server.clients) client.terminate();
