@@ -704,6 +704,18 @@ describe('server errors that are not problems', () => {
     expect(again.event_id).not.toBe(first.event_id);
     expect(r.of('problem')).toEqual([]);
   });
+
+  it('the same refusal after the server\'s own reply has already ended asks again at once', async () => {
+    const r = await scriptedRig();
+    await r.session.connect();
+    r.session.sendText('hello');
+    const first = await r.server.until('response.create');
+    // The server's own reply started and ended before it read ours; the refusal comes last.
+    await r.script(created('resp_vad'), finished('resp_vad'), serverError('conversation_already_has_active_response', 'Conversation already has an active response in progress: resp_vad.', String(first.event_id)));
+    expect(r.wire.sent('response.create')).toHaveLength(2);
+    expect(r.session.state).toBe('thinking');
+    expect(r.of('problem')).toEqual([]);
+  });
 });
 
 describe('a reply the server goes quiet on, and tools, by the session clock', () => {
