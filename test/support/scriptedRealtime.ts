@@ -16,6 +16,8 @@ export interface ScriptedRealtime {
   send(event: Json): void;
   /** Sends text as it is, JSON or not. */
   raw(text: string): void;
+  /** Cuts the latest socket without a close frame (code 1006 on the client): a lost connection. */
+  drop(): void;
   /** The client's frames on every socket, in order. */
   received: Json[];
   /** The client's frames of one type so far. */
@@ -54,6 +56,7 @@ export async function scriptedRealtime(options: { quiet?: boolean } = {}): Promi
     baseUrl: `http://127.0.0.1:${port}/v1`,
     send,
     raw: (text) => socket?.send(text),
+    drop: () => socket?.terminate(),
     received,
     sent,
     until: (type, count = 1) => {

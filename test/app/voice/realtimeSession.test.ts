@@ -604,6 +604,27 @@ describe('a reply that keeps streaming after it was stopped', () => {
   });
 });
 
+describe('a connection lost mid-reply', () => {
+  it('stops the reply at once, and after the reconnect the next message is answered, not held behind the lost reply', async () => {
+    const r = await scriptedRig();
+    await r.session.connect();
+    r.session.sendText('tell me something long');
+    await r.server.until('response.create');
+    await r.script(created('resp_1'), audio('resp_1', 'item_1', 400));
+    expect(r.playout.playing).toBe(true);
+    const reconnect = r.next('reconnect');
+    r.server.drop();
+    const { delayMs } = await reconnect;
+    expect(r.playout.playing).toBe(false);
+    const recovered = r.next('recovered');
+    await r.clock.advance(delayMs);
+    await recovered;
+    r.session.sendText('are you there?');
+    await r.server.until('response.create', 2);
+    expect(r.session.state).toBe('thinking');
+  });
+});
+
 describe('what else a server may send', () => {
   it('a text reply (output_text) is shown as it streams and remembered', async () => {
     const r = await scriptedRig();
