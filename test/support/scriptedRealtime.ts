@@ -20,6 +20,8 @@ export interface ScriptedRealtime {
   drop(): void;
   /** The client's frames on every socket, in order. */
   received: Json[];
+  /** While true, `session.update` goes unanswered (starts as the `quiet` option). */
+  quiet: boolean;
   /** The client's frames of one type so far. */
   sent(type: string): Json[];
   /** The `count`-th client frame of `type` (1 = the first), already received or still to come. */
@@ -48,11 +50,12 @@ export async function scriptedRealtime(options: { quiet?: boolean } = {}): Promi
         waiters.splice(waiters.indexOf(waiter), 1);
         waiter.resolve(frame);
       }
-      if (message.type === 'session.update' && options.quiet !== true) send({ type: 'session.updated', session: message.session as Json });
+      if (message.type === 'session.update' && !scripted.quiet) send({ type: 'session.updated', session: message.session as Json });
     });
   });
   const { port } = server.address() as AddressInfo;
-  return {
+  const scripted: ScriptedRealtime = {
+    quiet: options.quiet === true,
     baseUrl: `http://127.0.0.1:${port}/v1`,
     send,
     raw: (text) => socket?.send(text),
@@ -69,4 +72,5 @@ export async function scriptedRealtime(options: { quiet?: boolean } = {}): Promi
         server.close(() => resolve());
       }),
   };
+  return scripted;
 }

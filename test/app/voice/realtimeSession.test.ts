@@ -623,6 +623,23 @@ describe('a connection lost mid-reply', () => {
     await r.server.until('response.create', 2);
     expect(r.session.state).toBe('thinking');
   });
+
+  it('tools given just before the connection drops are no problem to show: the reconnected session offers them', async () => {
+    const r = await scriptedRig();
+    await r.session.connect();
+    r.server.quiet = true;
+    r.session.setTools([calculator]);
+    await r.server.until('session.update', 2);
+    r.server.quiet = false;
+    const reconnect = r.next('reconnect');
+    r.server.drop();
+    const { delayMs } = await reconnect;
+    const recovered = r.next('recovered');
+    await r.clock.advance(delayMs);
+    await recovered;
+    expect(r.server.sent('session.update').at(-1)?.session).toMatchObject({ tools: [calculator] });
+    expect(r.of('problem')).toEqual([]);
+  });
 });
 
 describe('what else a server may send', () => {
