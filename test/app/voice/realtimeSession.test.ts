@@ -714,6 +714,66 @@ describe('what else a server may send', () => {
   });
 });
 
+describe('frames the session cannot read', () => {
+  const brokenDone = (id: string) => ({ type: 'response.done', response: { id, status: 42 } });
+
+  it('a broken response.done still ends the reply: the voice is free, and a message waiting behind it goes', async () => {
+    const r = await scriptedRig();
+    await r.session.connect();
+    r.session.sendText('first');
+    r.session.sendText('second');
+    await r.server.until('response.create');
+    await r.script(created('resp_1'), brokenDone('resp_1'));
+    expect(r.wire.sent('response.create')).toHaveLength(2);
+    await r.script(created('resp_2'), brokenDone('resp_2'));
+    expect(r.session.state).toBe('idle');
+  });
+
+  it("a voice preview's broken response.done does not end the conversation's reply", async () => {
+    const r = await scriptedRig();
+    await r.session.connect();
+    r.session.sendText('first');
+    await r.server.until('response.create');
+    await r.script(created('resp_1'));
+    r.session.previewVoice('cedar');
+    r.session.sendText('second');
+    await r.script({ type: 'response.created', response: { id: 'resp_preview', conversation_id: null } }, brokenDone('resp_preview'));
+    // The preview's create aside, the second message still waits for the first reply.
+    expect(r.wire.sent('response.create').filter((event) => event.event_id !== undefined)).toHaveLength(1);
+    expect(r.session.state).toBe('thinking');
+  });
+
+  it('a broken error frees the request it names, and only that one', async () => {
+    const r = await scriptedRig();
+    await r.session.connect();
+    r.session.sendText('first');
+    const first = await r.server.until('response.create');
+    const brokenError = (eventId: string) => ({ type: 'error', error: { event_id: eventId, message: 5 } });
+    await r.script(brokenError('evt_someone_else'));
+    expect(r.session.state).toBe('thinking');
+    await r.script(brokenError(String(first.event_id)));
+    expect(r.session.state).toBe('idle');
+    r.session.sendText('second');
+    expect(r.wire.sent('response.create')).toHaveLength(2);
+  });
+
+  it('a broken frame during a reply is still a sign of life: the reply is not given up', async () => {
+    const r = await scriptedRig({}, { replyDeadlineMs: 1_000 });
+    await r.session.connect();
+    r.session.sendText('hello');
+    await r.server.until('response.create');
+    await r.script(created('resp_1'));
+    await r.clock.advance(600);
+    // Awaited by its own event, not `script`, whose closing event would count as a sign of life too.
+    const rejected = r.next('frame.rejected');
+    r.server.send({ type: 'response.output_audio.delta', response_id: 'resp_1', item_id: 5, delta: '' });
+    await rejected;
+    await r.clock.advance(600);
+    expect(r.of('problem')).toEqual([]);
+    expect(r.wire.sent('response.cancel')).toEqual([]);
+  });
+});
+
 describe('server errors that are not problems', () => {
   it('a cancel that came too late, an empty commit and an expiry notice show nothing', async () => {
     const r = await scriptedRig();
