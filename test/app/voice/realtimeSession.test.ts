@@ -540,6 +540,8 @@ describe('a reply that keeps streaming after it was stopped', () => {
       { role: 'assistant', itemId: 'item_1', text: cut.heardText },
     ]);
     expect(cut.heardText).not.toBe('Once upon a time there lived a king.');
+    expect(cut.heardText).not.toBe('');
+    expect('Once upon a time '.startsWith(cut.heardText)).toBe(true);
     await r.session.release();
   });
 
@@ -695,6 +697,7 @@ describe('what else a server may send', () => {
     r.session.sendText('and again');
     await r.server.until('response.create', 3);
     await r.script(created('resp_3'), { type: 'response.done', response: { conversation_id: conv } });
+    expect(r.of('response').filter((event) => event.phase === 'created').map((event) => event.responseId)).toEqual(['resp_1', 'resp_2', 'resp_3']);
     const done = r.of('response').filter((event) => event.phase === 'done');
     expect(done).toEqual([
       { type: 'response', phase: 'done', responseId: 'resp_1', status: 'completed', usage: { textIn: 7, audioIn: 0, cachedIn: 0, textOut: 0, audioOut: 11 } },
@@ -774,6 +777,52 @@ describe('frames the session cannot read', () => {
   });
 });
 
+describe('refusals and the state shown', () => {
+  it('a refused request lets the message waiting behind it go', async () => {
+    const r = await scriptedRig();
+    await r.session.connect();
+    r.session.sendText('first');
+    r.session.sendText('second');
+    const first = await r.server.until('response.create');
+    await r.script(serverError('rate_limit_exceeded', 'Rate limit reached.', String(first.event_id)));
+    expect(r.wire.sent('response.create')).toHaveLength(2);
+    expect(r.session.state).toBe('thinking');
+  });
+
+  it("an error naming another request leaves the waiting reply alone, and the host's words get the error's code", async () => {
+    const codes: Array<string | null> = [];
+    const r = await scriptedRig({}, { describeError: ({ code }) => (codes.push(code), null) });
+    await r.session.connect();
+    r.session.sendText('first');
+    await r.server.until('response.create');
+    await r.script(serverError('invalid_value', 'Bad item.', 'evt_not_a_response'));
+    expect(codes).toEqual(['invalid_value']);
+    expect(r.session.state).toBe('thinking');
+    r.session.sendText('second');
+    expect(r.wire.sent('response.create')).toHaveLength(1);
+  });
+
+  it('a reply that finished playing while the next is on its way still shows thinking', async () => {
+    const r = await scriptedRig();
+    await r.session.connect();
+    r.session.sendText('first');
+    r.session.sendText('second');
+    await r.server.until('response.create');
+    await r.script(created('resp_1'), audio('resp_1', 'item_1', 100), finished('resp_1'));
+    expect(r.wire.sent('response.create')).toHaveLength(2);
+    await r.heard.advance(1_000);
+    expect(r.playout.playing).toBe(false);
+    expect(r.session.state).toBe('thinking');
+  });
+
+  it('a new audio format mid-session is sent to the server', async () => {
+    const r = await scriptedRig();
+    await r.session.connect();
+    await r.session.updateSettings({ encoding: 'pcmu' });
+    expect(r.server.sent('session.update').at(-1)?.session).toMatchObject({ audio: { output: { format: { type: 'audio/pcmu' } } } });
+  });
+});
+
 describe('server errors that are not problems', () => {
   it('a cancel that came too late, an empty commit and an expiry notice show nothing', async () => {
     const r = await scriptedRig();
@@ -846,7 +895,9 @@ describe('a reply the server goes quiet on, and tools, by the session clock', ()
     r.session.sendText('hello');
     await r.server.until('response.create');
     await r.clock.advance(1_000);
-    expect(r.of('problem').map((event) => event.problem.message)).toEqual(['The voice reply stalled: nothing came from the voice server for 1 s, so Parley gave up on it.']);
+    expect(r.of('problem').map((event) => event.problem)).toEqual([
+      { code: 'server_error', message: 'The voice reply stalled: nothing came from the voice server for 1 s, so Parley gave up on it.', hint: 'Say it again, or type it; the connection stays open.' },
+    ]);
     expect(r.wire.sent('response.cancel')).toEqual([]);
     expect(r.session.state).toBe('idle');
   });
