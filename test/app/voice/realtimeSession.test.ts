@@ -715,6 +715,16 @@ describe('what else a server may send', () => {
     expect(r.of('problem').map((event) => event.problem)).toEqual([{ code: 'server_error', message: 'The voice server could not answer: The reply failed.', hint: 'Try again.' }]);
     expect(r.session.state).toBe('idle');
   });
+
+  it('a reply that fails without any details is still reported, not left to end in silence', async () => {
+    const r = await scriptedRig();
+    await r.session.connect();
+    r.session.sendText('hello');
+    await r.server.until('response.create');
+    await r.script(created('resp_1'), finished('resp_1', 'failed'));
+    expect(r.of('problem').map((event) => event.problem)).toEqual([{ code: 'server_error', message: 'The voice server could not answer: The reply failed.', hint: 'Try again.' }]);
+    expect(r.session.state).toBe('idle');
+  });
 });
 
 describe('frames the session cannot read', () => {
