@@ -399,7 +399,8 @@ export class RealtimeSession extends VoiceSessionBase implements VoiceSession {
                 audioOut: usage.output_token_details?.audio_tokens ?? 0,
               };
         this.emit({ type: 'response', phase: 'done', responseId: event.response.id ?? '', status: event.response.status ?? 'completed', ...(tokens === undefined ? {} : { usage: tokens }) });
-        const failure = event.response.status === 'failed' ? event.response.status_details?.error : undefined;
+        // A failed reply without its details still failed: the user is told, in general words.
+        const failure = event.response.status === 'failed' ? (event.response.status_details?.error ?? {}) : undefined;
         if (failure !== undefined) {
           // A failed reply says why only here (e.g. model_not_found, openai-realtime-console#561): tell the user.
           const message = failure.message ?? 'The reply failed.';

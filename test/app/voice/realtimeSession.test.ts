@@ -7,7 +7,7 @@ import { levelDbfs, pcm16FromBytes } from '../../../app/audio/pcm';
 import { ManualClock } from '../../../app/emulator/clock';
 import { ManualClock as PlayoutClock, ManualDetector, RecordingSink, SilencingCanceller } from '../../../app/testing';
 import { RealtimeRequestError } from '../../../app/voice/waiters';
-import { calculator, closeRig, paced, pressAfterHearing, rig, type Rig } from './rig';
+import { audioDelta, calculator, closeRig, paced, pressAfterHearing, rig, scriptedRig, type Rig } from './rig';
 
 afterEach(closeRig);
 
@@ -511,5 +511,447 @@ describe('replies the server does not give', () => {
     await expect.poll(() => r.session.state).toBe(r.session.settings.turnMode === 'push_to_talk' ? 'idle' : 'listening');
     r.session.sendText('second question');
     expect((await doneText(r)).text).toContain('second question');
+  });
+});
+
+// What the emulator never sends, from a scripted server on loopback (rig.ts, `scriptedRig`).
+const conv = 'conv_scripted';
+const created = (id: string) => ({ type: 'response.created', response: { id, conversation_id: conv, status: 'in_progress' } });
+const audio = (responseId: string, itemId: string, ms: number) => ({ type: 'response.output_audio.delta', response_id: responseId, item_id: itemId, output_index: 0, content_index: 0, delta: audioDelta(ms) });
+const words = (responseId: string, itemId: string, delta: string) => ({ type: 'response.output_audio_transcript.delta', response_id: responseId, item_id: itemId, output_index: 0, content_index: 0, delta });
+const said = (responseId: string, itemId: string, transcript: string) => ({ type: 'response.output_audio_transcript.done', response_id: responseId, item_id: itemId, output_index: 0, content_index: 0, transcript });
+const finished = (id: string, status = 'completed', extra: Record<string, unknown> = {}) => ({ type: 'response.done', response: { id, conversation_id: conv, status, ...extra } });
+const serverError = (code: string, message: string, eventId?: string) => ({ type: 'error', error: { type: 'invalid_request_error', code, message, ...(eventId === undefined ? {} : { event_id: eventId }) } });
+
+describe('a reply that keeps streaming after it was stopped', () => {
+  it('cut by the key: the rest of its audio and words is neither played, shown nor remembered', async () => {
+    const r = await scriptedRig();
+    await r.session.connect();
+    r.session.sendText('tell me something long');
+    await r.server.until('response.create');
+    await r.script(created('resp_1'), audio('resp_1', 'item_1', 400), words('resp_1', 'item_1', 'Once upon '), words('resp_1', 'item_1', 'a time '));
+    expect(r.session.state).toBe('speaking');
+    r.heard.advanceSync(200);
+    await r.session.press();
+    const cut = await r.until('barge_in');
+    expect(cut).toMatchObject({ itemId: 'item_1', playedMs: 200, generatedMs: 400, audioEndMs: 200 });
+    expect(r.wire.sent('response.cancel')).toHaveLength(1);
+    // The server had more of the reply on the way before the cancel reached it.
+    await r.script(audio('resp_1', 'item_1', 400), words('resp_1', 'item_1', 'there lived a king.'), said('resp_1', 'item_1', 'Once upon a time there lived a king.'), finished('resp_1', 'cancelled'));
+    expect(r.playout.generatedMs('item_1')).toBe(400);
+    expect(r.playout.playing).toBe(false);
+    expect(r.of('transcript.assistant').map((event) => event.delta)).toEqual(['Once upon ', 'a time ']);
+    expect(r.of('transcript.assistant.done')).toEqual([]);
+    expect(r.session.history).toEqual([
+      { role: 'user', itemId: 'parley_text_1', text: 'tell me something long' },
+      { role: 'assistant', itemId: 'item_1', text: cut.heardText },
+    ]);
+    expect(cut.heardText).not.toBe('Once upon a time there lived a king.');
+    expect(cut.heardText).not.toBe('');
+    expect('Once upon a time '.startsWith(cut.heardText)).toBe(true);
+    await r.session.release();
+  });
+
+  it('given up before any of it played: none of what it still sends plays, shows or is remembered, and the next reply plays', async () => {
+    const r = await scriptedRig();
+    await r.session.connect();
+    r.session.sendText('tell me something long');
+    await r.server.until('response.create');
+    await r.script(created('resp_1'));
+    await r.session.press();
+    expect(r.wire.sent('response.cancel')).toHaveLength(1);
+    expect(r.of('barge_in')).toEqual([]);
+    await r.script(audio('resp_1', 'item_1', 300), words('resp_1', 'item_1', 'Once upon a time.'), said('resp_1', 'item_1', 'Once upon a time.'), finished('resp_1', 'cancelled'));
+    expect(r.playout.generatedMs('item_1')).toBe(0);
+    expect(r.of('transcript.assistant')).toEqual([]);
+    expect(r.of('transcript.assistant.done')).toEqual([]);
+    expect(r.session.history.map((entry) => entry.role)).toEqual(['user']);
+    await r.session.release();
+    r.session.sendText('and now?');
+    await r.server.until('response.create', 2);
+    await r.script(created('resp_2'), audio('resp_2', 'item_2', 300), said('resp_2', 'item_2', 'Now this.'));
+    expect(r.playout.generatedMs('item_2')).toBe(300);
+    expect(r.of('transcript.assistant.done')).toEqual([expect.objectContaining({ itemId: 'item_2', text: 'Now this.' })]);
+  });
+
+  it('the key pressed with nothing playing and nothing coming cancels nothing', async () => {
+    const r = await scriptedRig();
+    await r.session.connect();
+    await r.session.press();
+    await r.session.release();
+    r.session.sendText('hello');
+    await r.server.until('response.create');
+    expect(r.wire.sent('response.cancel')).toEqual([]);
+  });
+
+  it('the key pressed while a reply that has ended still plays truncates it but cancels nothing', async () => {
+    const r = await scriptedRig();
+    await r.session.connect();
+    r.session.sendText('hello');
+    await r.server.until('response.create');
+    await r.script(created('resp_1'), audio('resp_1', 'item_1', 400), said('resp_1', 'item_1', 'Hello to you.'), finished('resp_1'));
+    r.heard.advanceSync(100);
+    await r.session.press();
+    expect((await r.until('barge_in')).audioEndMs).toBe(100);
+    expect(r.wire.sent('conversation.item.truncate')).toEqual([expect.objectContaining({ item_id: 'item_1', audio_end_ms: 100 })]);
+    expect(r.wire.sent('response.cancel')).toEqual([]);
+    await r.session.release();
+  });
+
+  it('the key pressed while a second message waits behind an unheard reply cancels that reply', async () => {
+    const r = await scriptedRig();
+    await r.session.connect();
+    r.session.sendText('first');
+    r.session.sendText('second');
+    await r.server.until('response.create');
+    await r.script(created('resp_1'));
+    await r.session.press();
+    expect(r.wire.sent('response.cancel')).toHaveLength(1);
+    await r.script(audio('resp_1', 'item_1', 300), finished('resp_1', 'cancelled'));
+    expect(r.playout.generatedMs('item_1')).toBe(0);
+    await r.session.release();
+  });
+});
+
+describe('a connection lost mid-reply', () => {
+  it('stops the reply at once, and after the reconnect the next message is answered, not held behind the lost reply', async () => {
+    const r = await scriptedRig();
+    await r.session.connect();
+    r.session.sendText('tell me something long');
+    await r.server.until('response.create');
+    await r.script(created('resp_1'), audio('resp_1', 'item_1', 400));
+    expect(r.playout.playing).toBe(true);
+    const reconnect = r.next('reconnect');
+    r.server.drop();
+    const { delayMs } = await reconnect;
+    expect(r.playout.playing).toBe(false);
+    const recovered = r.next('recovered');
+    await r.clock.advance(delayMs);
+    await recovered;
+    r.session.sendText('are you there?');
+    await r.server.until('response.create', 2);
+    expect(r.session.state).toBe('thinking');
+  });
+
+  it('tools given just before the connection drops are no problem to show: the reconnected session offers them', async () => {
+    const r = await scriptedRig();
+    await r.session.connect();
+    r.server.quiet = true;
+    r.session.setTools([calculator]);
+    await r.server.until('session.update', 2);
+    r.server.quiet = false;
+    const reconnect = r.next('reconnect');
+    r.server.drop();
+    const { delayMs } = await reconnect;
+    const recovered = r.next('recovered');
+    await r.clock.advance(delayMs);
+    await recovered;
+    expect(r.server.sent('session.update').at(-1)?.session).toMatchObject({ tools: [calculator] });
+    expect(r.of('problem')).toEqual([]);
+  });
+});
+
+describe('what else a server may send', () => {
+  it('a text reply (output_text) is shown as it streams and remembered', async () => {
+    const r = await scriptedRig();
+    await r.session.connect();
+    r.session.sendText('hello');
+    await r.server.until('response.create');
+    const text = (type: string, extra: Record<string, unknown>) => ({ type, response_id: 'resp_1', item_id: 'item_1', output_index: 0, content_index: 0, ...extra });
+    await r.script(created('resp_1'), text('response.output_text.delta', { delta: 'Hi ' }), text('response.output_text.delta', { delta: 'there.' }), text('response.output_text.done', { text: 'Hi there.' }), finished('resp_1'));
+    expect(r.of('transcript.assistant').map((event) => event.delta)).toEqual(['Hi ', 'there.']);
+    expect(r.of('transcript.assistant.done')).toEqual([{ type: 'transcript.assistant.done', itemId: 'item_1', text: 'Hi there.' }]);
+    expect(r.session.history.at(-1)).toEqual({ role: 'assistant', itemId: 'item_1', text: 'Hi there.' });
+    expect(r.session.state).toBe('idle');
+  });
+
+  it('an audio delta that is not base64 plays nothing and breaks nothing; the next one plays', async () => {
+    const r = await scriptedRig();
+    await r.session.connect();
+    r.session.sendText('hello');
+    await r.server.until('response.create');
+    await r.script(created('resp_1'), { ...audio('resp_1', 'item_1', 0), delta: 'abc' });
+    expect(r.playout.generatedMs('item_1')).toBe(0);
+    expect(r.session.state).toBe('thinking');
+    await r.script(audio('resp_1', 'item_1', 100));
+    expect(r.playout.generatedMs('item_1')).toBe(100);
+    expect(r.session.state).toBe('speaking');
+    expect(r.of('problem')).toEqual([]);
+  });
+
+  it('a user message the server adds (another client, the server itself) is remembered in its words', async () => {
+    const r = await scriptedRig();
+    await r.session.connect();
+    const added = (item: Record<string, unknown>) => ({ type: 'conversation.item.added', previous_item_id: null, item });
+    await r.script(
+      added({ id: 'item_u1', type: 'message', role: 'user', content: [{ type: 'input_audio' }, { type: 'input_text', text: 'from ' }, { type: 'input_text', text: 'elsewhere' }] }),
+      added({ id: 'item_u2', type: 'message', role: 'user', content: [{ type: 'input_audio' }] }),
+      added({ type: 'message', role: 'user', content: [{ type: 'input_text', text: 'no id' }] }),
+      added({ id: 'item_a1', type: 'message', role: 'assistant', content: [{ type: 'output_text', text: 'not a user turn' }] }),
+    );
+    expect(r.session.history).toEqual([{ role: 'user', itemId: 'item_u1', text: 'from elsewhere' }]);
+  });
+
+  it('reports what a reply cost with the counts the server left out as zero, and nothing for a reply without usage', async () => {
+    const r = await scriptedRig();
+    await r.session.connect();
+    r.session.sendText('hello');
+    await r.server.until('response.create');
+    await r.script(created('resp_1'), finished('resp_1', 'completed', { usage: { input_token_details: { text_tokens: 7 }, output_token_details: { audio_tokens: 11 } } }));
+    r.session.sendText('again');
+    await r.server.until('response.create', 2);
+    await r.script(created('resp_2'), finished('resp_2', 'completed', { usage: {} }));
+    r.session.sendText('and again');
+    await r.server.until('response.create', 3);
+    await r.script(created('resp_3'), { type: 'response.done', response: { conversation_id: conv } });
+    expect(r.of('response').filter((event) => event.phase === 'created').map((event) => event.responseId)).toEqual(['resp_1', 'resp_2', 'resp_3']);
+    const done = r.of('response').filter((event) => event.phase === 'done');
+    expect(done).toEqual([
+      { type: 'response', phase: 'done', responseId: 'resp_1', status: 'completed', usage: { textIn: 7, audioIn: 0, cachedIn: 0, textOut: 0, audioOut: 11 } },
+      { type: 'response', phase: 'done', responseId: 'resp_2', status: 'completed', usage: { textIn: 0, audioIn: 0, cachedIn: 0, textOut: 0, audioOut: 0 } },
+      { type: 'response', phase: 'done', responseId: '', status: 'completed' },
+    ]);
+  });
+
+  it('a reply that fails without saying why says so in general words', async () => {
+    const r = await scriptedRig();
+    await r.session.connect();
+    r.session.sendText('hello');
+    await r.server.until('response.create');
+    await r.script(created('resp_1'), finished('resp_1', 'failed', { status_details: { type: 'failed', error: { type: 'server_error' } } }));
+    expect(r.of('problem').map((event) => event.problem)).toEqual([{ code: 'server_error', message: 'The voice server could not answer: The reply failed.', hint: 'Try again.' }]);
+    expect(r.session.state).toBe('idle');
+  });
+
+  it('a reply that fails without any details is still reported, not left to end in silence', async () => {
+    const r = await scriptedRig();
+    await r.session.connect();
+    r.session.sendText('hello');
+    await r.server.until('response.create');
+    await r.script(created('resp_1'), finished('resp_1', 'failed'));
+    expect(r.of('problem').map((event) => event.problem)).toEqual([{ code: 'server_error', message: 'The voice server could not answer: The reply failed.', hint: 'Try again.' }]);
+    expect(r.session.state).toBe('idle');
+  });
+});
+
+describe('frames the session cannot read', () => {
+  const brokenDone = (id: string) => ({ type: 'response.done', response: { id, status: 42 } });
+
+  it('a broken response.done still ends the reply: the voice is free, and a message waiting behind it goes', async () => {
+    const r = await scriptedRig();
+    await r.session.connect();
+    r.session.sendText('first');
+    r.session.sendText('second');
+    await r.server.until('response.create');
+    await r.script(created('resp_1'), brokenDone('resp_1'));
+    expect(r.wire.sent('response.create')).toHaveLength(2);
+    await r.script(created('resp_2'), brokenDone('resp_2'));
+    expect(r.session.state).toBe('idle');
+  });
+
+  it("a voice preview's broken response.done does not end the conversation's reply", async () => {
+    const r = await scriptedRig();
+    await r.session.connect();
+    r.session.sendText('first');
+    await r.server.until('response.create');
+    await r.script(created('resp_1'));
+    r.session.previewVoice('cedar');
+    r.session.sendText('second');
+    await r.script({ type: 'response.created', response: { id: 'resp_preview', conversation_id: null } }, brokenDone('resp_preview'));
+    // The preview's create aside, the second message still waits for the first reply.
+    expect(r.wire.sent('response.create').filter((event) => event.event_id !== undefined)).toHaveLength(1);
+    expect(r.session.state).toBe('thinking');
+  });
+
+  it('a broken error frees the request it names, and only that one', async () => {
+    const r = await scriptedRig();
+    await r.session.connect();
+    r.session.sendText('first');
+    const first = await r.server.until('response.create');
+    const brokenError = (eventId: string) => ({ type: 'error', error: { event_id: eventId, message: 5 } });
+    await r.script(brokenError('evt_someone_else'));
+    expect(r.session.state).toBe('thinking');
+    await r.script(brokenError(String(first.event_id)));
+    expect(r.session.state).toBe('idle');
+    r.session.sendText('second');
+    expect(r.wire.sent('response.create')).toHaveLength(2);
+  });
+
+  it('a broken frame during a reply is still a sign of life: the reply is not given up', async () => {
+    const r = await scriptedRig({}, { replyDeadlineMs: 1_000 });
+    await r.session.connect();
+    r.session.sendText('hello');
+    await r.server.until('response.create');
+    await r.script(created('resp_1'));
+    await r.clock.advance(600);
+    // Awaited by its own event, not `script`, whose closing event would count as a sign of life too.
+    const rejected = r.next('frame.rejected');
+    r.server.send({ type: 'response.output_audio.delta', response_id: 'resp_1', item_id: 5, delta: '' });
+    await rejected;
+    await r.clock.advance(600);
+    expect(r.of('problem')).toEqual([]);
+    expect(r.wire.sent('response.cancel')).toEqual([]);
+  });
+});
+
+describe('refusals and the state shown', () => {
+  it('a refused request lets the message waiting behind it go', async () => {
+    const r = await scriptedRig();
+    await r.session.connect();
+    r.session.sendText('first');
+    r.session.sendText('second');
+    const first = await r.server.until('response.create');
+    await r.script(serverError('rate_limit_exceeded', 'Rate limit reached.', String(first.event_id)));
+    expect(r.wire.sent('response.create')).toHaveLength(2);
+    expect(r.session.state).toBe('thinking');
+  });
+
+  it("an error naming another request leaves the waiting reply alone, and the host's words get the error's code", async () => {
+    const codes: Array<string | null> = [];
+    const r = await scriptedRig({}, { describeError: ({ code }) => (codes.push(code), null) });
+    await r.session.connect();
+    r.session.sendText('first');
+    await r.server.until('response.create');
+    await r.script(serverError('invalid_value', 'Bad item.', 'evt_not_a_response'));
+    expect(codes).toEqual(['invalid_value']);
+    expect(r.session.state).toBe('thinking');
+    r.session.sendText('second');
+    expect(r.wire.sent('response.create')).toHaveLength(1);
+  });
+
+  it('a reply that finished playing while the next is on its way still shows thinking', async () => {
+    const r = await scriptedRig();
+    await r.session.connect();
+    r.session.sendText('first');
+    r.session.sendText('second');
+    await r.server.until('response.create');
+    await r.script(created('resp_1'), audio('resp_1', 'item_1', 100), finished('resp_1'));
+    expect(r.wire.sent('response.create')).toHaveLength(2);
+    await r.heard.advance(1_000);
+    expect(r.playout.playing).toBe(false);
+    expect(r.session.state).toBe('thinking');
+  });
+
+  it('a new audio format mid-session is sent to the server', async () => {
+    const r = await scriptedRig();
+    await r.session.connect();
+    await r.session.updateSettings({ encoding: 'pcmu' });
+    expect(r.server.sent('session.update').at(-1)?.session).toMatchObject({ audio: { output: { format: { type: 'audio/pcmu' } } } });
+  });
+});
+
+describe('server errors that are not problems', () => {
+  it('a cancel that came too late, an empty commit and an expiry notice show nothing', async () => {
+    const r = await scriptedRig();
+    await r.session.connect();
+    await r.script(
+      serverError('response_cancel_not_active', 'Cancellation failed: no active response found.'),
+      serverError('input_audio_buffer_commit_empty', 'Error committing input audio buffer: buffer too small.'),
+      serverError('session_expired', 'Your session hit the maximum duration of 60 minutes.'),
+    );
+    expect(r.of('problem')).toEqual([]);
+    // An error that is one is still shown.
+    await r.script(serverError('server_error', 'Something broke.'));
+    expect(r.of('problem').map((event) => event.problem.message)).toEqual(['The voice server reported: Something broke.']);
+  });
+
+  it('a request refused because the server started a reply of its own goes out once that reply has ended', async () => {
+    const r = await scriptedRig();
+    await r.session.connect();
+    r.session.sendText('hello');
+    const first = await r.server.until('response.create');
+    await r.script(serverError('conversation_already_has_active_response', 'Conversation already has an active response in progress: resp_vad.', String(first.event_id)), created('resp_vad'));
+    expect(r.wire.sent('response.create')).toHaveLength(1);
+    expect(r.session.state).not.toBe('idle');
+    await r.script(finished('resp_vad'));
+    const again = await r.server.until('response.create', 2);
+    expect(again.event_id).not.toBe(first.event_id);
+    expect(r.of('problem')).toEqual([]);
+  });
+
+  it('the same refusal after the server\'s own reply has already ended asks again at once', async () => {
+    const r = await scriptedRig();
+    await r.session.connect();
+    r.session.sendText('hello');
+    const first = await r.server.until('response.create');
+    // The server's own reply started and ended before it read ours; the refusal comes last.
+    await r.script(created('resp_vad'), finished('resp_vad'), serverError('conversation_already_has_active_response', 'Conversation already has an active response in progress: resp_vad.', String(first.event_id)));
+    expect(r.wire.sent('response.create')).toHaveLength(2);
+    expect(r.session.state).toBe('thinking');
+    expect(r.of('problem')).toEqual([]);
+  });
+});
+
+describe('a reply the server goes quiet on, and tools, by the session clock', () => {
+  const call = (callId: string | undefined, name: string) => ({ type: 'response.output_item.done', response_id: 'resp_1', output_index: 0, item: { id: 'item_call', type: 'function_call', ...(callId === undefined ? {} : { call_id: callId }), name, arguments: '{"expression":"2+3"}' } });
+
+  it('a stalled reply with a message waiting behind it is cancelled, its late audio dropped, its tool calls forgotten, and the waiting message answered', async () => {
+    const runs: string[] = [];
+    const r = await scriptedRig({}, { replyDeadlineMs: 1_000, runTool: async (c) => (runs.push(c.callId), '5') });
+    await r.session.connect();
+    r.session.sendText('first');
+    r.session.sendText('second');
+    await r.server.until('response.create');
+    await r.script(created('resp_1'), call('call_1', 'calculator'));
+    await r.clock.advance(1_000);
+    expect(r.of('problem').map((event) => event.problem.message)).toEqual(['The voice reply stalled: nothing came from the voice server for 1 s, so Parley gave up on it.']);
+    expect(r.wire.sent('response.cancel')).toHaveLength(1);
+    // The message behind it goes at once.
+    expect(r.wire.sent('response.create')).toHaveLength(2);
+    expect(r.session.state).toBe('thinking');
+    await r.script(audio('resp_1', 'item_1', 300), finished('resp_1', 'cancelled'), created('resp_2'), finished('resp_2'));
+    expect(r.playout.generatedMs('item_1')).toBe(0);
+    expect(runs).toEqual([]);
+    expect(r.of('tool')).toEqual([]);
+    expect(r.session.state).toBe('idle');
+  });
+
+  it('a request the server never answered is given up without a cancel, and the voice is free again', async () => {
+    const r = await scriptedRig({}, { replyDeadlineMs: 1_000 });
+    await r.session.connect();
+    r.session.sendText('hello');
+    await r.server.until('response.create');
+    await r.clock.advance(1_000);
+    expect(r.of('problem').map((event) => event.problem)).toEqual([
+      { code: 'server_error', message: 'The voice reply stalled: nothing came from the voice server for 1 s, so Parley gave up on it.', hint: 'Say it again, or type it; the connection stays open.' },
+    ]);
+    expect(r.wire.sent('response.cancel')).toEqual([]);
+    expect(r.session.state).toBe('idle');
+  });
+
+  it('a reply that ended is never reported as stalled, however long the quiet after it', async () => {
+    const r = await scriptedRig({}, { replyDeadlineMs: 1_000 });
+    await r.session.connect();
+    r.session.sendText('hello');
+    await r.server.until('response.create');
+    await r.script(created('resp_1'), said('resp_1', 'item_1', 'Hello.'), finished('resp_1'));
+    await r.clock.advance(5_000);
+    expect(r.of('problem')).toEqual([]);
+    expect(r.wire.sent('response.cancel')).toEqual([]);
+  });
+
+  it('a tool call shows how long it ran and whether it failed, and its output goes back with one response', async () => {
+    const r = await scriptedRig({}, {
+      runTool: async (c) => {
+        r.clock.advanceSync(c.name === 'calculator' ? 250 : 40);
+        if (c.name !== 'calculator') throw new Error('no such tool');
+        return '5';
+      },
+    });
+    await r.session.connect();
+    r.session.sendText('what is 2 + 3?');
+    await r.server.until('response.create');
+    await r.script(created('resp_1'), call('call_1', 'calculator'), call('call_2', 'weather'), call(undefined, 'calculator'), finished('resp_1'));
+    await r.server.until('response.create', 2);
+    expect(r.of('tool')).toEqual([
+      { type: 'tool', callId: 'call_1', name: 'calculator', status: 'started' },
+      { type: 'tool', callId: 'call_1', name: 'calculator', status: 'done', durationMs: 250 },
+      { type: 'tool', callId: 'call_2', name: 'weather', status: 'started' },
+      { type: 'tool', callId: 'call_2', name: 'weather', status: 'failed', durationMs: 40 },
+    ]);
+    const outputs = r.wire.sent('conversation.item.create').map((event) => event.item as { type: string; call_id?: string; output?: string }).filter((item) => item.type === 'function_call_output');
+    expect(outputs.map((item) => item.call_id)).toEqual(['call_1', 'call_2']);
+    expect(outputs[0]?.output).toBe('5');
+    expect(r.wire.sent('response.create')).toHaveLength(2);
   });
 });

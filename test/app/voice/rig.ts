@@ -9,16 +9,19 @@ import { startEmulator, type Emulator, type EmulatorOptions } from '../../../app
 import { RealtimeSession, type RealtimeSessionEvent, type RealtimeSessionOptions } from '../../../app/voice/realtimeSession';
 import { defaultVoiceSettings, type VoiceSettings } from '../../../app/voice/settings';
 import type { ToolRunner } from '../../../app/responses/tools';
-import { drainingPlayout, eventLog, fastScheduler, frameRecorder, ManualClock, RecordingSink, ScriptedMic, type EventLog, type FrameRecorder } from '../../../app/testing';
+import { drainingPlayout, eventLog, fastScheduler, frameRecorder, ManualClock, RecordingSink, ScriptedMic, tone, type EventLog, type FrameRecorder } from '../../../app/testing';
+import { scriptedRealtime, type ScriptedRealtime } from '../../support/scriptedRealtime';
 
 let emulator: Emulator | null = null;
 let session: RealtimeSession | null = null;
+let server: ScriptedRealtime | null = null;
 
-/** Closes the session and the emulator the last `rig` opened. */
+/** Closes the session and the emulator (or scripted server) the last `rig` opened. */
 export async function closeRig(): Promise<void> {
   await session?.close();
   await emulator?.close();
-  session = emulator = null;
+  await server?.close();
+  session = emulator = server = null;
 }
 
 export interface Rig extends Omit<EventLog<RealtimeSessionEvent>, 'push'> {
@@ -106,4 +109,71 @@ export async function pressAfterHearing(heardMs: number, options: { sink?: Recor
   if (heardMs > 0) clock.advanceSync(heardMs);
   await r.session.press();
   return { r, cut: await r.until('barge_in') };
+}
+
+export interface ScriptedRig extends Omit<EventLog<RealtimeSessionEvent>, 'push'> {
+  session: RealtimeSession;
+  mic: ScriptedMic;
+  sink: RecordingSink;
+  playout: PlayoutBuffer;
+  /** The server the test speaks for. */
+  server: ScriptedRealtime;
+  /** Every frame both ways, recorded on the session's side as it sends (no wait for the server). */
+  wire: FrameRecorder;
+  /** The session's time: its deadlines, the tool timings. Nothing falls due until the test advances it. */
+  clock: ManualClock;
+  /** The playout's time: how much of the audio the listener has heard. */
+  heard: ManualClock;
+  /**
+   * Has the server send `events` in order, then waits until the session has handled them all:
+   * a `speech_stopped` goes last and its `vad` event is awaited (the socket keeps order).
+   */
+  script(...events: Array<Record<string, unknown>>): Promise<void>;
+}
+
+/**
+ * A RealtimeSession against a scripted server on loopback, for what the emulator never sends:
+ * deltas that keep coming after a cancel, text output, errors that only races cause, items the
+ * server adds on its own. Time stands still on both clocks until the test moves it.
+ */
+export async function scriptedRig(settings: Partial<VoiceSettings> = {}, options: Pick<RigOptions, 'runTool' | 'replyDeadlineMs' | 'describeError'> = {}): Promise<ScriptedRig> {
+  server = await scriptedRealtime();
+  const mic = new ScriptedMic();
+  const sink = new RecordingSink();
+  const log = eventLog<RealtimeSessionEvent>();
+  const wire = frameRecorder();
+  const clock = new ManualClock();
+  const heard = new ManualClock();
+  const { playout, attach } = drainingPlayout({ sink, scheduler: heard });
+  const created = new RealtimeSession({
+    baseUrl: server.baseUrl,
+    apiKey: 'sk-test',
+    settings: { ...defaultVoiceSettings, ...settings },
+    createWebSocket: wire.createWebSocket,
+    mic,
+    playout,
+    now: clock.now,
+    sleep: clock.sleep,
+    setTimer: (ms, fire) => clock.after(ms, fire),
+    random: () => 0.5,
+    ...(options.runTool === undefined ? {} : { runTool: options.runTool }),
+    ...(options.replyDeadlineMs === undefined ? {} : { replyDeadlineMs: options.replyDeadlineMs }),
+    ...(options.describeError === undefined ? {} : { describeError: options.describeError }),
+    onEvent: log.push,
+  });
+  attach(created);
+  session = created;
+  const scripted = server;
+  const script = async (...events: Array<Record<string, unknown>>): Promise<void> => {
+    const handled = log.next('vad', (event) => !event.speaking);
+    for (const event of [...events, { type: 'input_audio_buffer.speech_stopped' }]) scripted.send(event);
+    await handled;
+  };
+  return { ...log, session: created, mic, sink, playout, server: scripted, wire, clock, heard, script };
+}
+
+/** `ms` of a 24 kHz PCM16 tone, base64, as an `output_audio` delta carries it. */
+export function audioDelta(ms: number): string {
+  const samples = tone(ms, 440, 8000);
+  return Buffer.from(samples.buffer, samples.byteOffset, samples.byteLength).toString('base64');
 }
