@@ -206,7 +206,8 @@ describe('a compaction that cannot reach the server', () => {
     );
     await session.runTurn([userMessage(`one ${'long '.repeat(900)}`)]);
     const turn = await session.runTurn([userMessage('two')]);
-    expect(turn).toMatchObject({ status: 'failed', problem: { code: 'internal', message: 'Unexpected error: fetch failed', hint: 'Try again; if it persists, restart Parley.' } });
+    // Nothing of a reply was received, so the turn shows no text.
+    expect(turn).toMatchObject({ status: 'failed', text: '', problem: { code: 'internal', message: 'Unexpected error: fetch failed', hint: 'Try again; if it persists, restart Parley.' } });
     expect(server.requests).toHaveLength(1);
     session.close();
   });
@@ -273,7 +274,9 @@ describe('warming', () => {
   it('the warmup of a rolled-over socket carries the window, and reports how many items', async () => {
     const clock = new ManualClock();
     const server = await emulate({ clock });
-    const { session, of } = testSession(server.baseUrl, { warmup: 'auto', rolloverAfterMs: minutes(55) }, { now: () => clock.now() });
+    // The session's clock does not start at zero: the age is measured from when the socket opened.
+    const start = minutes(7);
+    const { session, of } = testSession(server.baseUrl, { warmup: 'auto', rolloverAfterMs: minutes(55) }, { now: () => start + clock.now() });
     await session.runTurn([userMessage('one')]);
     clock.advance(minutes(55));
     // At exactly the rollover age the socket is replaced.
@@ -313,13 +316,13 @@ describe('rollover with another lane answering', () => {
 describe('compaction by /responses/compact', () => {
   it('sends the model, the instructions and the window with the key, and starts a new chain from the result', async () => {
     const server = await emulate();
-    const calls: Array<{ url: string; body: Record<string, unknown>; auth: string | null }> = [];
+    const calls: Array<{ url: string; body: Record<string, unknown>; auth: string | null; type: string | null }> = [];
     const { session, of } = testSession(
       server.baseUrl,
       { warmup: 'off', compaction: { mode: 'endpoint', thresholdTokens: 1000 } },
       {
         fetch: (input, init) => {
-          calls.push({ url: String(input), body: JSON.parse(String(init?.body)) as Record<string, unknown>, auth: new Headers(init?.headers).get('authorization') });
+          calls.push({ url: String(input), body: JSON.parse(String(init?.body)) as Record<string, unknown>, auth: new Headers(init?.headers).get('authorization'), type: new Headers(init?.headers).get('content-type') });
           return fetch(input, init);
         },
       },
@@ -327,7 +330,7 @@ describe('compaction by /responses/compact', () => {
     await session.runTurn([userMessage(`one ${'long '.repeat(900)}`)]);
     await session.runTurn([userMessage('two')]);
     expect(calls).toHaveLength(1);
-    expect(calls[0]).toMatchObject({ url: `${server.baseUrl}/responses/compact`, auth: 'Bearer sk-test', body: { model: 'gpt-5-mini', instructions: 'Be brief.' } });
+    expect(calls[0]).toMatchObject({ url: `${server.baseUrl}/responses/compact`, auth: 'Bearer sk-test', type: 'application/json', body: { model: 'gpt-5-mini', instructions: 'Be brief.' } });
     expect(JSON.stringify(calls[0]?.body.input)).toContain('long long');
     expect(of('compaction')).toMatchObject([{ mode: 'endpoint' }]);
     // The turn after compaction starts a new chain on the compacted window.

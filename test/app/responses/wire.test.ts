@@ -387,6 +387,38 @@ describe('what a request carries', () => {
   });
 });
 
+describe('a reply cut short by the user', () => {
+  it('a cancel mid-reply keeps the text shown so far', async () => {
+    // The reply starts and then goes quiet: only the user's cancel ends it.
+    const server = await serve((create) => [created('resp_1'), delta('Half an ans')].map((frame) => lane(create, frame)));
+    const { session } = testSession(server.baseUrl, { warmup: 'off' });
+    const controller = new AbortController();
+    const turn = await session.runTurn([userMessage('one')], { signal: controller.signal, onTextDelta: () => controller.abort() });
+    expect(turn).toMatchObject({ status: 'failed', text: 'Half an ans', problem: { message: 'Cancelled: the agent stopped before finishing.' } });
+    session.close();
+  });
+});
+
+describe('server-side compaction', () => {
+  it('never calls /responses/compact, however long the conversation grows', async () => {
+    // A server that does not compact: the ledger stays past the threshold.
+    const server = await serve((create) => reply(create, `resp_${server.creates.length}`, 'Noted.'));
+    const fetched: string[] = [];
+    const { session } = testSession(server.baseUrl, { warmup: 'off', compaction: { mode: 'server', thresholdTokens: 1000 } }, {
+      fetch: (input, init) => {
+        fetched.push(String(input));
+        return fetch(input, init);
+      },
+    });
+    await session.runTurn([userMessage(`one ${'long '.repeat(2000)}`)]);
+    const turn = await session.runTurn([userMessage('two')]);
+    expect(turn.status).toBe('completed');
+    expect(fetched).toEqual([]);
+    expect(server.creates[1]?.context_management).toEqual([{ type: 'compaction', compact_threshold: 1000 }]);
+    session.close();
+  });
+});
+
 describe('a signal used again after its turn', () => {
   it('cancelling after the turn finished does nothing: the next turn keeps the socket and the chain', async () => {
     const server = await serve((create) => reply(create, `resp_${server.creates.length}`, 'Hi.'));
@@ -442,7 +474,8 @@ describe('a continuation that fails', () => {
     expect(turn).toMatchObject({ status: 'failed', problem: { message: 'The server could not answer: Limit reached.' } });
     expect(server.connections).toHaveLength(2);
     expect(of('rehydration')).toEqual([{ type: 'rehydration', lane: '', reason: 'websocket_connection_limit_reached', items: 1 }]);
-    await expect.poll(() => of('socket').filter((event) => event.socketId === 1 && event.state.status === 'closed').length).toBe(1);
+    // The first socket is retired, and says why when it closes.
+    await expect.poll(() => of('socket').filter((event) => event.socketId === 1 && event.state.status === 'closed').map((event) => (event.state as { reason?: string }).reason)).toEqual(['connection limit reached']);
     session.close();
   });
 });
