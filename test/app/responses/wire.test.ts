@@ -419,6 +419,24 @@ describe('server-side compaction', () => {
   });
 });
 
+describe('a stored conversation', () => {
+  it('resends a reasoning item the server stored, by its id, when the window goes again in full', async () => {
+    const reasoning: Frame = { type: 'reasoning', id: 'rs_1', summary: [] };
+    const server = await serve((create) => {
+      const id = `resp_${server.creates.length}`;
+      return [created(id), completed(id, [reasoning, message('Hi.')])].map((frame) => lane(create, frame));
+    });
+    const { session } = testSession(server.baseUrl, { warmup: 'off', store: true, model: 'gpt-5-mini' });
+    await session.runTurn([userMessage('one')]);
+    // New instructions: the chain is dropped and the window goes again.
+    session.updateSettings({ instructions: 'Be terse.' });
+    await session.runTurn([userMessage('two')]);
+    expect(server.creates[1]?.previous_response_id).toBeUndefined();
+    expect((server.creates[1]?.input as Array<{ id?: string }>).map((item) => item.id).filter((id) => id !== undefined)).toContain('rs_1');
+    session.close();
+  });
+});
+
 describe('a signal used again after its turn', () => {
   it('cancelling after the turn finished does nothing: the next turn keeps the socket and the chain', async () => {
     const server = await serve((create) => reply(create, `resp_${server.creates.length}`, 'Hi.'));
