@@ -84,6 +84,8 @@ describe('reconnecting', () => {
     server.inject({ kind: 'drop_socket', closeCode: 1011, afterDeltas: 1 });
     const turn = await session.runTurn([userMessage('two')]);
     expect(turn).toMatchObject({ status: 'failed', problem: { code: 'connection_refused' } });
+    // The one delta that arrived before the drop is still the turn's text.
+    expect(turn.text).toBe('You');
     expect(of('reconnect').map((event) => [event.attempt, event.code])).toEqual([
       [1, 1011],
       [2, 1011],
