@@ -399,6 +399,16 @@ describe('a reply cut short by the user', () => {
   });
 });
 
+describe('a reply that starts and then stalls, twice', () => {
+  it('keeps the text of the second try', async () => {
+    const server = await serve((create) => [created(`resp_${server.creates.length}`), delta(`Try ${server.creates.length}`)].map((frame) => lane(create, frame)));
+    const { session } = testSession(server.baseUrl, { warmup: 'off' }, { stallTimeoutMs: 200 });
+    const turn = await session.runTurn([userMessage('one')]);
+    expect(turn).toMatchObject({ status: 'failed', text: 'Try 2', problem: { message: expect.stringContaining('a second try stalled too') } });
+    session.close();
+  });
+});
+
 describe('server-side compaction', () => {
   it('never calls /responses/compact, however long the conversation grows', async () => {
     // A server that does not compact: the ledger stays past the threshold.
