@@ -61,6 +61,18 @@ describe('over HTTP', () => {
     session.close();
   });
 
+  it('compacts with /responses/compact without ever opening a socket', async () => {
+    emulator = await startEmulator({ latency: noLatency });
+    const { session, of } = testSession(emulator.baseUrl, { warmup: 'off', compaction: { mode: 'endpoint', thresholdTokens: 1000 } }, { transport: 'http' });
+    await session.runTurn([userMessage(`one ${'long '.repeat(900)}`)]);
+    const turn = await session.runTurn([userMessage('two')]);
+    expect(turn.status).toBe('completed');
+    expect(of('compaction')).toMatchObject([{ mode: 'endpoint' }]);
+    expect(of('socket')).toEqual([]);
+    expect(session.socketInfo).toBeNull();
+    session.close();
+  });
+
   it('sends the key and asks for an event stream', async () => {
     const server = await httpServer((response) => {
       response.writeHead(200, { 'Content-Type': 'text/event-stream' });

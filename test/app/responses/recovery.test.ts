@@ -84,6 +84,8 @@ describe('reconnecting', () => {
     server.inject({ kind: 'drop_socket', closeCode: 1011, afterDeltas: 1 });
     const turn = await session.runTurn([userMessage('two')]);
     expect(turn).toMatchObject({ status: 'failed', problem: { code: 'connection_refused' } });
+    // The one delta that arrived before the drop is still the turn's text.
+    expect(turn.text).toBe('You');
     expect(of('reconnect').map((event) => [event.attempt, event.code])).toEqual([
       [1, 1011],
       [2, 1011],
@@ -206,8 +208,10 @@ describe('a compaction that cannot reach the server', () => {
     );
     await session.runTurn([userMessage(`one ${'long '.repeat(900)}`)]);
     const turn = await session.runTurn([userMessage('two')]);
+    // Nothing of a reply was received, so the turn shows no text.
     expect(turn).toMatchObject({
       status: 'failed',
+      text: '',
       problem: { code: 'connection_failed', message: expect.stringMatching(new RegExp(`^Could not reach ${server.baseUrl} to compact the conversation: fetch failed \\(.+\\)\\.$`)), hint: 'Check your network and OPENAI_BASE_URL, then send your message again.' },
     });
     expect(server.requests).toHaveLength(1);
@@ -291,7 +295,9 @@ describe('warming', () => {
   it('the warmup of a rolled-over socket carries the window, and reports how many items', async () => {
     const clock = new ManualClock();
     const server = await emulate({ clock });
-    const { session, of } = testSession(server.baseUrl, { warmup: 'auto', rolloverAfterMs: minutes(55) }, { now: () => clock.now() });
+    // The session's clock does not start at zero: the age is measured from when the socket opened.
+    const start = minutes(7);
+    const { session, of } = testSession(server.baseUrl, { warmup: 'auto', rolloverAfterMs: minutes(55) }, { now: () => start + clock.now() });
     await session.runTurn([userMessage('one')]);
     clock.advance(minutes(55));
     // At exactly the rollover age the socket is replaced.
@@ -331,13 +337,13 @@ describe('rollover with another lane answering', () => {
 describe('compaction by /responses/compact', () => {
   it('sends the model, the instructions and the window with the key, and starts a new chain from the result', async () => {
     const server = await emulate();
-    const calls: Array<{ url: string; body: Record<string, unknown>; auth: string | null }> = [];
+    const calls: Array<{ url: string; body: Record<string, unknown>; auth: string | null; type: string | null }> = [];
     const { session, of } = testSession(
       server.baseUrl,
       { warmup: 'off', compaction: { mode: 'endpoint', thresholdTokens: 1000 } },
       {
         fetch: (input, init) => {
-          calls.push({ url: String(input), body: JSON.parse(String(init?.body)) as Record<string, unknown>, auth: new Headers(init?.headers).get('authorization') });
+          calls.push({ url: String(input), body: JSON.parse(String(init?.body)) as Record<string, unknown>, auth: new Headers(init?.headers).get('authorization'), type: new Headers(init?.headers).get('content-type') });
           return fetch(input, init);
         },
       },
@@ -345,7 +351,7 @@ describe('compaction by /responses/compact', () => {
     await session.runTurn([userMessage(`one ${'long '.repeat(900)}`)]);
     await session.runTurn([userMessage('two')]);
     expect(calls).toHaveLength(1);
-    expect(calls[0]).toMatchObject({ url: `${server.baseUrl}/responses/compact`, auth: 'Bearer sk-test', body: { model: 'gpt-5-mini', instructions: 'Be brief.' } });
+    expect(calls[0]).toMatchObject({ url: `${server.baseUrl}/responses/compact`, auth: 'Bearer sk-test', type: 'application/json', body: { model: 'gpt-5-mini', instructions: 'Be brief.' } });
     expect(JSON.stringify(calls[0]?.body.input)).toContain('long long');
     expect(of('compaction')).toMatchObject([{ mode: 'endpoint' }]);
     // The turn after compaction starts a new chain on the compacted window.

@@ -279,6 +279,8 @@ describe('errors and reconnects', () => {
     expect(restarts).toBe(1);
     expect(of('reconnect')).toEqual([{ type: 'reconnect', attempt: 1, delayMs: expect.any(Number), code: 1011 }]);
     expect(of('rehydration').map((event) => event.reason)).toEqual(['reconnect']);
+    // The rehydration counts what the resend carried: the window and the tool's output.
+    expect(of('rehydration')[0]?.items).toBe((emulator?.requests.at(-1)?.input as unknown[]).length);
     const again = await session.runTurn([userMessage('and now?')]);
     expect(again.text).toContain('message 3 of our conversation');
     session.close();

@@ -52,7 +52,7 @@ describe('tool calls in a turn', () => {
     const { session } = testSession(server.baseUrl, { tools: [calculatorTool], warmup: 'off', maxToolSteps: 3 }, { runTool: runner });
     const turn = await session.runTurn([userMessage('loop')]);
     expect(turn.status).toBe('failed');
-    expect(turn.status === 'failed' ? turn.problem.message : '').toBe('The agent used more than 3 tool steps without answering.');
+    expect(turn.status === 'failed' ? turn.problem : null).toEqual({ code: 'server_error', message: 'The agent used more than 3 tool steps without answering.', hint: 'Ask again more specifically.' });
     // Steps 0 to 3 each asked the model once and ran its call; the fifth request never went out.
     expect(server.received).toHaveLength(4);
     expect(runs).toEqual(['call_0', 'call_1', 'call_2', 'call_3']);

@@ -387,6 +387,66 @@ describe('what a request carries', () => {
   });
 });
 
+describe('a reply cut short by the user', () => {
+  it('a cancel mid-reply keeps the text shown so far', async () => {
+    // The reply starts and then goes quiet: only the user's cancel ends it.
+    const server = await serve((create) => [created('resp_1'), delta('Half an ans')].map((frame) => lane(create, frame)));
+    const { session } = testSession(server.baseUrl, { warmup: 'off' });
+    const controller = new AbortController();
+    const turn = await session.runTurn([userMessage('one')], { signal: controller.signal, onTextDelta: () => controller.abort() });
+    expect(turn).toMatchObject({ status: 'failed', text: 'Half an ans', problem: { message: 'Cancelled: the agent stopped before finishing.' } });
+    session.close();
+  });
+});
+
+describe('a reply that starts and then stalls, twice', () => {
+  it('keeps the text of the second try', async () => {
+    const server = await serve((create) => [created(`resp_${server.creates.length}`), delta(`Try ${server.creates.length}`)].map((frame) => lane(create, frame)));
+    const { session } = testSession(server.baseUrl, { warmup: 'off' }, { stallTimeoutMs: 200 });
+    const turn = await session.runTurn([userMessage('one')]);
+    expect(turn).toMatchObject({ status: 'failed', text: 'Try 2', problem: { message: expect.stringContaining('a second try stalled too') } });
+    session.close();
+  });
+});
+
+describe('server-side compaction', () => {
+  it('never calls /responses/compact, however long the conversation grows', async () => {
+    // A server that does not compact: the ledger stays past the threshold.
+    const server = await serve((create) => reply(create, `resp_${server.creates.length}`, 'Noted.'));
+    const fetched: string[] = [];
+    const { session } = testSession(server.baseUrl, { warmup: 'off', compaction: { mode: 'server', thresholdTokens: 1000 } }, {
+      fetch: (input, init) => {
+        fetched.push(String(input));
+        return fetch(input, init);
+      },
+    });
+    await session.runTurn([userMessage(`one ${'long '.repeat(2000)}`)]);
+    const turn = await session.runTurn([userMessage('two')]);
+    expect(turn.status).toBe('completed');
+    expect(fetched).toEqual([]);
+    expect(server.creates[1]?.context_management).toEqual([{ type: 'compaction', compact_threshold: 1000 }]);
+    session.close();
+  });
+});
+
+describe('a stored conversation', () => {
+  it('resends a reasoning item the server stored, by its id, when the window goes again in full', async () => {
+    const reasoning: Frame = { type: 'reasoning', id: 'rs_1', summary: [] };
+    const server = await serve((create) => {
+      const id = `resp_${server.creates.length}`;
+      return [created(id), completed(id, [reasoning, message('Hi.')])].map((frame) => lane(create, frame));
+    });
+    const { session } = testSession(server.baseUrl, { warmup: 'off', store: true, model: 'gpt-5-mini' });
+    await session.runTurn([userMessage('one')]);
+    // New instructions: the chain is dropped and the window goes again.
+    session.updateSettings({ instructions: 'Be terse.' });
+    await session.runTurn([userMessage('two')]);
+    expect(server.creates[1]?.previous_response_id).toBeUndefined();
+    expect((server.creates[1]?.input as Array<{ id?: string }>).map((item) => item.id).filter((id) => id !== undefined)).toContain('rs_1');
+    session.close();
+  });
+});
+
 describe('a signal used again after its turn', () => {
   it('cancelling after the turn finished does nothing: the next turn keeps the socket and the chain', async () => {
     const server = await serve((create) => reply(create, `resp_${server.creates.length}`, 'Hi.'));
@@ -442,7 +502,8 @@ describe('a continuation that fails', () => {
     expect(turn).toMatchObject({ status: 'failed', problem: { message: 'The server could not answer: Limit reached.' } });
     expect(server.connections).toHaveLength(2);
     expect(of('rehydration')).toEqual([{ type: 'rehydration', lane: '', reason: 'websocket_connection_limit_reached', items: 1 }]);
-    await expect.poll(() => of('socket').filter((event) => event.socketId === 1 && event.state.status === 'closed').length).toBe(1);
+    // The first socket is retired, and says why when it closes.
+    await expect.poll(() => of('socket').filter((event) => event.socketId === 1 && event.state.status === 'closed').map((event) => (event.state as { reason?: string }).reason)).toEqual(['connection limit reached']);
     session.close();
   });
 });
