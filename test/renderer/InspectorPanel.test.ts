@@ -1,5 +1,5 @@
 import { fireEvent, render, screen, within } from '@testing-library/svelte';
-import { describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, onTestFinished, vi } from 'vitest';
 import type { InspectorEvent } from '../../app/contract';
 import { InspectorLog } from '../../app/inspector/log';
 import InspectorPanel from '../../renderer/components/InspectorPanel.svelte';
@@ -101,6 +101,11 @@ describe('the timeline', () => {
   const compactions = Array.from({ length: 12 }, (_, index): InspectorEvent => ({ socket: 'agent', type: 'compaction', at: at + index * 2000, mode: 'server', tokensBefore: 9000, tokensAfter: 2000 }));
 
   it('twelve compactions close together are one focusable mark that says ×12, and opening it lists each with its clock time', async () => {
+    // The timeline spans from the session's start to now, so now is pinned just after the last
+    // compaction: on the wall clock, a day later, the whole session would shrink into one mark.
+    vi.useFakeTimers({ toFake: ['Date'] });
+    vi.setSystemTime(at + 30_000);
+    onTestFinished(() => vi.useRealTimers());
     renderWith([{ socket: 'agent', type: 'warmup', at: at - 30 * 60_000, durationMs: 80, items: 3 }, ...compactions], at - 31 * 60_000);
     const timeline = screen.getByRole('group', { name: /Session timeline: 13 events in 2 marks/ });
     const marks = within(timeline).getAllByRole('button');
