@@ -105,7 +105,9 @@ describe('the timeline', () => {
     // compaction: on the wall clock, a day later, the whole session would shrink into one mark.
     vi.useFakeTimers({ toFake: ['Date'] });
     vi.setSystemTime(at + 30_000);
-    onTestFinished(() => vi.useRealTimers());
+    onTestFinished(() => {
+      vi.useRealTimers();
+    });
     renderWith([{ socket: 'agent', type: 'warmup', at: at - 30 * 60_000, durationMs: 80, items: 3 }, ...compactions], at - 31 * 60_000);
     const timeline = screen.getByRole('group', { name: /Session timeline: 13 events in 2 marks/ });
     const marks = within(timeline).getAllByRole('button');
