@@ -71,7 +71,7 @@ describe('the side panels', () => {
     await canceller.selectOption('gate');
     await expect.poll(note).toBe('No CPU, but you must speak clearly louder than Parley to interrupt it.');
     await canceller.selectOption('builtin');
-    await expect.poll(note).toMatch(/^Talk over Parley at your normal level\. Costs about 3% of one core/);
+    await expect.poll(note).toMatch(/^Talk over Parley at your normal level\. Costs 3–5% of one core/);
     await panel.getByRole('button', { name: 'Save settings' }).click();
     await panel.getByRole('status').filter({ hasText: 'Saved.' }).waitFor();
     await page.reload();
