@@ -198,8 +198,8 @@ export class PlayoutBuffer {
     for (const listener of this.#farEndListeners) listener({ type: 'cut', at: now });
     const wasPlaying = this.#audibleUntil > now || [...this.#items.values()].some((item) => item.pending.length > 0);
     const result: StopResult | null = itemId === null ? null : { itemId, playedMs: this.playedMs(itemId, now), generatedMs: this.generatedMs(itemId) };
-    // The chunks a late stop may yet have sounded (history may fold the older ones meanwhile).
-    const unheard = itemId === null ? [] : (this.#items.get(itemId)?.scheduled ?? []).filter((chunk) => chunk.startsAt + chunk.durationMs > now);
+    // The chunks a late sink may yet have sounded (history may fold the older ones meanwhile).
+    const unheard = itemId === null || late === undefined ? [] : (this.#items.get(itemId)?.scheduled ?? []).filter((chunk) => chunk.startsAt + chunk.durationMs > now);
     // What was flushed will never be heard: cut the schedule at now.
     for (const item of this.#items.values()) {
       item.pending = [];
