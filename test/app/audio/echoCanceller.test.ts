@@ -52,6 +52,13 @@ function erleDb(result: Run, fromS: number, toS: number): number {
 
 const laptop: Room = { delayMs: 90, gainDb: -12, reverbMs: 120 };
 
+/** The near end for a far end: silent but for the user's words, starting 4 s in. */
+function userFrom4s(far: Int16Array, user: Int16Array): Int16Array {
+  const near = new Int16Array(far.length);
+  near.set(user, 4 * rate);
+  return near;
+}
+
 describe('echo canceller', { timeout: 60_000 }, () => {
   it('removes a delayed, attenuated echo by more than 25 dB once converged, and by 20 dB within the first second', () => {
     const result = run(speechLike(8000, { seed: 3, levelDbfs: -14 }), [laptop]);
@@ -69,9 +76,7 @@ describe('echo canceller', { timeout: 60_000 }, () => {
   it('keeps what it learnt while the near end talks, and lets the near end through', () => {
     const far = speechLike(10_000, { seed: 8, levelDbfs: -14 });
     // The user speaks from 4 s to 6 s at the echo's level (a different voice).
-    const user = speechLike(2000, { seed: 21, levelDbfs: -26, pitchHz: 210 });
-    const near = new Int16Array(far.length);
-    near.set(user, 4 * rate);
+    const near = userFrom4s(far, speechLike(2000, { seed: 21, levelDbfs: -26, pitchHz: 210 }));
     const result = run(far, [laptop], { near });
     // What the filter learnt, without the suppressor on top (which alone reaches 50 dB here):
     // right after the double talk the echo is still cancelled about as well as before it.
@@ -117,9 +122,7 @@ describe('echo canceller', { timeout: 60_000 }, () => {
   it("keeps its bulk delay while the user talks over the echo (the envelopes line up with the user's words too)", () => {
     const far = speechLike(9000, { seed: 8, levelDbfs: -14 });
     // The user louder than the echo for three seconds.
-    const user = speechLike(3000, { seed: 23, levelDbfs: -20, pitchHz: 190 });
-    const near = new Int16Array(far.length);
-    near.set(user, 4 * rate);
+    const near = userFrom4s(far, speechLike(3000, { seed: 23, levelDbfs: -20, pitchHz: 190 }));
     const result = run(far, [laptop], { near });
     const before = result.bulkDelays[Math.floor((4 * rate) / frame)]!;
     const during = result.bulkDelays.slice(Math.floor((4 * rate) / frame), Math.floor((7.5 * rate) / frame));
