@@ -524,7 +524,8 @@ export class ResponsesSession {
     }
     if (!response.ok) throw new SocketError(this.#serverProblem(await httpError(response)));
     const compacted = (await response.json().catch(() => null)) as { output?: unknown } | null;
-    if (!Array.isArray(compacted?.output)) {
+    // Each item becomes part of every later request: anything but an object with a type is refused here.
+    if (!Array.isArray(compacted?.output) || !compacted.output.every((item) => typeof item === 'object' && item !== null && typeof (item as { type?: unknown }).type === 'string')) {
       throw new SocketError({ code: 'malformed_frame', message: 'The server answered the compaction with something other than a compacted conversation.', hint: 'Send your message again; if it keeps happening, set Compaction to "server" in Settings.' });
     }
     // Unpruned, as the guide asks: the compacted window is the new chain's base input.

@@ -218,6 +218,20 @@ describe('a compaction that cannot reach the server', () => {
     session.close();
   });
 
+  it('fails the turn in words when the compacted conversation holds something other than items', async () => {
+    const server = await emulate();
+    const { session } = testSession(
+      server.baseUrl,
+      { warmup: 'off', compaction: { mode: 'endpoint', thresholdTokens: 1000 } },
+      { fetch: async (input, init) => (String(input).endsWith('/responses/compact') ? Response.json({ output: [null, 'summary'] }) : fetch(input, init)) },
+    );
+    await session.runTurn([userMessage(`one ${'long '.repeat(900)}`)]);
+    const turn = await session.runTurn([userMessage('two')]);
+    expect(turn).toMatchObject({ status: 'failed', problem: { code: 'malformed_frame', message: 'The server answered the compaction with something other than a compacted conversation.' } });
+    expect(server.requests).toHaveLength(1);
+    session.close();
+  });
+
   it('fails the turn in words when the compaction answer is not a compacted conversation (a proxy page, say)', async () => {
     const server = await emulate();
     const { session } = testSession(
