@@ -30,8 +30,11 @@ export async function handleSpeech(request: IncomingMessage, response: ServerRes
   if (typeof voice !== 'string' || voice === '') {
     return sendError(response, 400, { type: 'invalid_request_error', code: 'missing_required_parameter', message: "Missing required parameter: 'voice'.", param: 'voice' });
   }
-  if (format !== undefined && format !== 'pcm') {
-    return sendError(response, 400, { type: 'invalid_request_error', code: 'unsupported_value', message: `The emulator streams 'pcm' only, not '${String(format)}'.`, param: 'response_format' });
+  // Left out, the service answers mp3 (the OpenAPI spec's `default: mp3` for CreateSpeechRequest),
+  // which a PCM player sounds as noise; the emulator cannot encode mp3, so it refuses instead.
+  if (format !== 'pcm') {
+    const named = format === undefined ? "nothing, which the service takes as 'mp3'" : `'${String(format)}'`;
+    return sendError(response, 400, { type: 'invalid_request_error', code: 'unsupported_value', message: `The emulator streams 'pcm' only; the request asked for ${named}.`, param: 'response_format' });
   }
   const fault = context.faults.take('speech');
   await pause(context.latency.rttMs + (fault?.kind === 'stall' ? (fault.ms ?? 30_000) : 0));

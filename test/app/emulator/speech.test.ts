@@ -62,6 +62,18 @@ describe('emulator POST /v1/audio/speech', () => {
     expect(((await missing.json()) as { error: { param: string } }).error.param).toBe('input');
   });
 
+  it('refuses a request that leaves out the PCM format, which the service would answer in mp3', async () => {
+    emulator = await startEmulator({ latency: noLatency });
+    const { response_format: _format, ...withoutFormat } = request;
+    for (const body of [withoutFormat, { ...request, response_format: 'mp3' }]) {
+      const refused = await speak(body);
+      expect(refused.status).toBe(400);
+      const { error } = (await refused.json()) as { error: { param: string; message: string } };
+      expect(error.param).toBe('response_format');
+      expect(error.message).toMatch(/streams 'pcm' only/);
+    }
+  });
+
   it('applies speech faults: rate limit, then a stream cut short', async () => {
     emulator = await startEmulator({ latency: noLatency });
     emulator.inject({ kind: 'rate_limit', retryAfterS: 2 }, 'speech');
