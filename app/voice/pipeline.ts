@@ -65,6 +65,10 @@ interface Reply {
   text: string;
   /** Text not yet a whole sentence. */
   unspoken: string;
+  /** Every sentence sent to speech, in order. */
+  said: string[];
+  /** After a retry restarted the stream: sentences already said, not to be said again. */
+  repeats: string[];
   /** Sentences whose audio reached the PlayoutBuffer, with their share of the item's audio. */
   spoken: Array<{ text: string; startMs: number; durationMs: number }>;
   audioMs: number;
@@ -104,8 +108,11 @@ export class PipelineSession extends VoiceSessionBase implements VoiceSession {
   #speechEndAt: number | null = null;
   #reply: Reply | null = null;
   #replies = 0;
-  /** What the agent should know before the next turn (what was really heard of a cut reply). */
-  #notes: string[] = [];
+  /**
+   * What the agent should know before the next turn (what was really heard of a cut reply); a
+   * note waits for the speaker's settled figure when it sounded on after the stop.
+   */
+  #notes: Array<string | Promise<string>> = [];
 
   constructor(options: PipelineSessionOptions) {
     // The transcription session takes PCM16 at 24 kHz.
@@ -176,10 +183,18 @@ export class PipelineSession extends VoiceSessionBase implements VoiceSession {
     if (reply === null || reply.cut || (reply.done && stopped === null)) return;
     reply.cut = true;
     reply.controller.abort();
-    const playedMs = stopped !== null && stopped.itemId === reply.itemId ? stopped.playedMs : this.#options.playout.playedMs(reply.itemId);
-    const heardText = heardOfSentences(reply.spoken, playedMs);
-    this.#notes.push(interruptionNote(heardText));
-    this.emit({ type: 'barge_in', itemId: reply.itemId, reason, playedMs, generatedMs: reply.audioMs, audioEndMs: Math.floor(Math.min(playedMs, reply.audioMs)), heardText });
+    const report = (playedMs: number): string => {
+      const heardText = heardOfSentences(reply.spoken, playedMs);
+      this.emit({ type: 'barge_in', itemId: reply.itemId, reason, playedMs, generatedMs: reply.audioMs, audioEndMs: Math.floor(Math.min(playedMs, reply.audioMs)), heardText });
+      return interruptionNote(heardText);
+    };
+    // Another item playing (a preview) means this reply was heard as far as the playout says.
+    const ours = stopped !== null && stopped.itemId === reply.itemId ? stopped : null;
+    if (ours === null) this.#notes.push(report(this.#options.playout.playedMs(reply.itemId)));
+    // A speaker that sounded on for a moment after the stop was heard that much further; the
+    // next turn waits the few milliseconds for that figure.
+    else if (ours.settled === undefined) this.#notes.push(report(ours.playedMs));
+    else this.#notes.push(ours.settled.then((heard) => report(heard.playedMs)));
   }
 
   /** Called by the host when the PlayoutBuffer has played everything. */
@@ -188,7 +203,13 @@ export class PipelineSession extends VoiceSessionBase implements VoiceSession {
   }
 
   override async close(): Promise<void> {
-    this.#reply?.controller.abort();
+    // A closed session says nothing more of its reply (no end, no idle after offline).
+    const reply = this.#reply;
+    this.#reply = null;
+    if (reply !== null) {
+      reply.cut = true;
+      reply.controller.abort();
+    }
     await super.close();
   }
 
@@ -293,12 +314,14 @@ export class PipelineSession extends VoiceSessionBase implements VoiceSession {
   #startReply(input: ResponseInputItem[], speechEndAt: number | null): void {
     const previous = this.#reply;
     if (previous !== null && !previous.done && !previous.cut) this.bargeIn('speech');
-    const notes = this.#notes.splice(0).map((text): ResponseInputItem => ({ type: 'message', role: 'developer', content: [{ type: 'input_text', text }] }));
+    const notes = this.#notes.splice(0);
     const reply: Reply = {
       itemId: `pipeline_reply_${(this.#replies += 1)}`,
       controller: new AbortController(),
       text: '',
       unspoken: '',
+      said: [],
+      repeats: [],
       spoken: [],
       audioMs: 0,
       speech: Promise.resolve(),
@@ -312,12 +335,13 @@ export class PipelineSession extends VoiceSessionBase implements VoiceSession {
     };
     this.#reply = reply;
     this.setState('thinking');
-    void this.#runReply(reply, [...notes, ...input]);
+    void this.#runReply(reply, notes, input);
   }
 
-  async #runReply(reply: Reply, input: ResponseInputItem[]): Promise<void> {
+  async #runReply(reply: Reply, pendingNotes: Array<string | Promise<string>>, input: ResponseInputItem[]): Promise<void> {
+    const notes = (await Promise.all(pendingNotes)).map((text): ResponseInputItem => ({ type: 'message', role: 'developer', content: [{ type: 'input_text', text }] }));
     const outcome = await this.#options.agent
-      .runTurn(input, {
+      .runTurn([...notes, ...input], {
         signal: reply.controller.signal,
         onTextDelta: (delta) => {
           if (reply.cut) return;
@@ -326,10 +350,14 @@ export class PipelineSession extends VoiceSessionBase implements VoiceSession {
           this.emit({ type: 'transcript.assistant', itemId: reply.itemId, delta });
           const { sentences, rest } = splitSentences(reply.unspoken + delta);
           reply.unspoken = rest;
-          for (const sentence of sentences) this.#speak(reply, sentence);
+          for (const sentence of sentences) this.#say(reply, sentence);
         },
         onRestart: () => {
-          // A retried response streams again: what was spoken stays spoken; only unsent text goes.
+          // A retried response streams again from its start. What was said cannot be taken back,
+          // so the retry's sentences that repeat it are not said twice; unsent text goes, and the
+          // transcript ends with the retry's text.
+          reply.repeats = [...reply.said];
+          reply.text = '';
           reply.unspoken = '';
         },
       })
@@ -337,14 +365,25 @@ export class PipelineSession extends VoiceSessionBase implements VoiceSession {
     if (!reply.cut) {
       const rest = reply.unspoken.trim();
       reply.unspoken = '';
-      if (rest !== '') this.#speak(reply, rest);
+      if (rest !== '') this.#say(reply, rest);
       if (outcome.status === 'failed' && !reply.controller.signal.aborted) this.emit({ type: 'problem', problem: outcome.problem });
       this.emit({ type: 'transcript.assistant.done', itemId: reply.itemId, text: reply.text });
     }
     await reply.speech;
     reply.done = true;
     this.#emitTiming(reply);
-    if (!reply.cut && !this.#options.playout.playing && this.#reply === reply) this.setState(this.idleState());
+    if (!reply.cut && !this.#options.playout.playing) this.setState(this.idleState());
+  }
+
+  /** Says a sentence, unless a restarted stream is repeating what was already said. */
+  #say(reply: Reply, sentence: string): void {
+    if (reply.repeats[0] === sentence) {
+      reply.repeats.shift();
+      return;
+    }
+    reply.repeats = [];
+    reply.said.push(sentence);
+    this.#speak(reply, sentence);
   }
 
   /** Queues one sentence: fetched in order, each streamed into the PlayoutBuffer as it arrives. */

@@ -34,6 +34,8 @@ interface Rig extends Omit<EventLog<PipelineSessionEvent>, 'push'> {
   sink: RecordingSink;
   playout: PlayoutBuffer;
   fetched: string[];
+  /** Every speech request as sent: its address, headers and body. */
+  speechRequests: Array<{ url: string; headers: Record<string, string>; body: Record<string, unknown> }>;
 }
 
 interface RigOptions {
@@ -52,6 +54,10 @@ interface RigOptions {
   speechBody?: (body: ReadableStream<Uint8Array>) => ReadableStream<Uint8Array>;
   /** Answers the speech request in the emulator's place (a proxy's error page, say). */
   speechAnswer?: () => Response;
+  /** The speaker, e.g. one that sounds on after a flush. */
+  sink?: RecordingSink;
+  /** The base URL as a user may type it, with a trailing slash. */
+  trailingSlash?: boolean;
 }
 
 async function rig(settings: Partial<PipelineSettings> = {}, options: RigOptions = {}): Promise<Rig> {
@@ -60,12 +66,13 @@ async function rig(settings: Partial<PipelineSettings> = {}, options: RigOptions
   agentSession = agent;
   await agent.connect();
   const mic = new ScriptedMic();
-  const sink = new RecordingSink();
+  const sink = options.sink ?? new RecordingSink();
   const log = eventLog<PipelineSessionEvent>();
   const fetched: string[] = [];
+  const speechRequests: Rig['speechRequests'] = [];
   const { playout, attach } = drainingPlayout({ sink, scheduler: options.scheduler ?? fastScheduler(options.speed ?? 20) });
   const emulatorUrl = emulator.baseUrl;
-  const baseUrl = options.transcription?.baseUrl ?? emulatorUrl;
+  const baseUrl = (options.transcription?.baseUrl ?? emulatorUrl) + (options.trailingSlash === true ? '/' : '');
   const created = new PipelineSession({
     baseUrl,
     apiKey: 'sk-test',
@@ -73,9 +80,11 @@ async function rig(settings: Partial<PipelineSettings> = {}, options: RigOptions
     agent: options.agent?.(agent) ?? agent,
     createWebSocket: (url, wsOptions) => new WebSocket(url, wsOptions),
     fetch: async (url, init) => {
-      fetched.push(String(JSON.parse(String(init.body)).input));
+      const body = JSON.parse(String(init.body)) as Record<string, unknown>;
+      fetched.push(String(body.input));
+      speechRequests.push({ url, headers: { ...(init.headers as Record<string, string>) }, body });
       if (options.speechAnswer !== undefined) return options.speechAnswer();
-      const answer = await fetch(url.replace(baseUrl, emulatorUrl), init);
+      const answer = await fetch(options.transcription === undefined ? url : url.replace(options.transcription.baseUrl, emulatorUrl), init);
       return options.speechBody === undefined || answer.body === null ? answer : new Response(options.speechBody(answer.body), { status: answer.status, headers: answer.headers });
     },
     mic,
@@ -88,7 +97,7 @@ async function rig(settings: Partial<PipelineSettings> = {}, options: RigOptions
   });
   attach(created);
   pipeline = created;
-  return { ...log, session: created, mic, sink, playout, fetched };
+  return { ...log, session: created, mic, sink, playout, fetched, speechRequests };
 }
 
 /** The emulator hears only "[n s of speech]"; these tests say what the user meant in its place. */
@@ -104,6 +113,10 @@ describe('sentences', () => {
     expect(splitSentences('Line one\nLine two')).toEqual({ sentences: ['Line one'], rest: 'Line two' });
     // The end of the text may still be mid-sentence ("Dr." then "Smith"): it waits for more.
     expect(splitSentences('Done.')).toEqual({ sentences: [], rest: 'Done.' });
+    // Runs of marks end one sentence; a line break at the very end waits like a full stop.
+    expect(splitSentences('Really?! Wait... what')).toEqual({ sentences: ['Really?!', 'Wait...'], rest: ' what' });
+    expect(splitSentences('Line one\n')).toEqual({ sentences: [], rest: 'Line one\n' });
+    expect(splitSentences('One.\n\nTwo')).toEqual({ sentences: ['One.'], rest: 'Two' });
   });
 });
 
@@ -170,6 +183,8 @@ describe('pipeline voice mode', () => {
     r.mic.silence(600);
     const user = await r.until('transcript.user', (event) => event.final);
     expect(user.text).toMatch(/s of speech/);
+    // The meter's voice light followed the server: on at the speech, off at the silence.
+    expect(r.of('vad').map((event) => event.speaking)).toEqual([true, false]);
     await r.until('transcript.assistant.done');
     // The turn's time runs from where the server heard the speech end.
     const { timing } = await r.until('timing');
@@ -514,5 +529,130 @@ describe('pipeline speech and interruptions', () => {
     await r.session.close();
     expect(signal?.aborted).toBe(true);
     expect(r.session.state).toBe('offline');
+  });
+});
+
+describe('pipeline barge-in edges', () => {
+  const longAnswer = meaning('Please write a long answer about the history of the telephone, with many sentences.');
+
+  it('pressing while the agent is still thinking cancels its turn, and the agent hears that nothing was heard', async () => {
+    let signal: AbortSignal | undefined;
+    const r = await rig({}, { agent: (agent) => ({ runTurn: (input, handlers) => ((signal = handlers?.signal), longAnswer(agent).runTurn(input, handlers)) }) });
+    await r.session.connect();
+    r.session.sendText('tell me about the telephone');
+    expect(r.session.state).toBe('thinking');
+    await r.session.press();
+    const cut = await r.until('barge_in');
+    expect(cut).toMatchObject({ reason: 'hotkey', playedMs: 0, audioEndMs: 0, heardText: '' });
+    expect(signal?.aborted).toBe(true);
+    r.mic.speak(600);
+    await r.session.release();
+    await r.until('transcript.assistant.done', (event) => event.itemId !== cut.itemId);
+    expect(JSON.stringify(emulator?.requests.at(-1)?.input)).toContain('The user interrupted before hearing any of your last reply.');
+  });
+
+  it('a voice preview playing ahead of the reply is what was heard, not the reply', async () => {
+    const clock = new ManualClock();
+    const r = await rig({}, { scheduler: clock, agent: longAnswer });
+    await r.session.connect();
+    r.session.previewVoice('cedar');
+    await expect.poll(() => r.playout.playing).toBe(true);
+    r.session.sendText('tell me about the telephone');
+    await r.until('state', (event) => event.state === 'speaking');
+    // 200 ms of the preview reach the ear; the reply waits behind it.
+    await clock.advance(200);
+    await r.session.press();
+    const cut = await r.until('barge_in');
+    expect(cut).toMatchObject({ playedMs: 0, audioEndMs: 0, heardText: '' });
+    expect(cut.generatedMs).toBeGreaterThan(0);
+  });
+
+  it('a speaker that sounds on after the stop was heard that much further, and the agent is told so', async () => {
+    const clock = new ManualClock();
+    // The device plays 30 ms more after the flush: a write was still on its way to it.
+    const r = await rig({}, { scheduler: clock, sink: new RecordingSink({ soundsOnMs: 30 }), agent: longAnswer });
+    await r.session.connect();
+    r.session.sendText('tell me about the telephone');
+    await r.until('state', (event) => event.state === 'speaking');
+    await clock.advance(450);
+    await r.session.press();
+    const cut = await r.until('barge_in');
+    expect(cut.playedMs).toBe(480);
+    expect(cut.audioEndMs).toBe(480);
+    // The playout's schedule agrees: nothing of the reply sounds after 480 ms.
+    expect(r.playout.playedMs(cut.itemId, 10_000)).toBe(480);
+    r.mic.speak(600);
+    await r.session.release();
+    await r.until('transcript.assistant.done', (event) => event.itemId !== cut.itemId);
+    const told = JSON.stringify(emulator?.requests.at(-1)?.input);
+    expect(told).toContain(JSON.stringify(cut.heardText).slice(1, -1));
+  });
+
+  it('closing mid-reply ends it quietly: nothing more of the reply, and the voice stays offline', async () => {
+    const clock = new ManualClock();
+    let turn: Promise<unknown> | undefined;
+    const r = await rig({}, { scheduler: clock, agent: (agent) => ({ runTurn: (input, handlers) => (turn = longAnswer(agent).runTurn(input, handlers)) }) });
+    await r.session.connect();
+    r.session.sendText('tell me');
+    await r.until('state', (event) => event.state === 'speaking');
+    const closedAt = r.events.length;
+    await r.session.close();
+    await turn;
+    // The aborted speech requests and the turn's end run out in the next few turns of the loop.
+    for (let spin = 0; spin < 20; spin += 1) await new Promise((resolve) => setImmediate(resolve));
+    // Nothing but the socket's own news follows the close: no end of reply, problem, or idle.
+    expect(r.events.slice(closedAt).filter((event) => event.type !== 'socket')).toEqual([{ type: 'state', state: 'offline' }]);
+  });
+});
+
+describe('pipeline speech requests', () => {
+  it('asks for raw PCM in the chosen model and voice, with the key, even at a base URL typed with a slash', async () => {
+    const r = await rig({ speechModel: 'gpt-4o-mini-tts', voice: 'cedar' }, { trailingSlash: true });
+    await r.session.connect();
+    r.session.sendText('hello there');
+    await r.until('transcript.assistant.done');
+    await r.until('timing');
+    const [first] = r.speechRequests;
+    expect(first?.url).toBe(`${emulator?.baseUrl}/audio/speech`);
+    expect(first?.headers).toEqual({ Authorization: 'Bearer sk-test', 'Content-Type': 'application/json' });
+    expect(first?.body).toEqual({ model: 'gpt-4o-mini-tts', input: r.fetched[0], voice: 'cedar', response_format: 'pcm' });
+    expect(r.of('problem')).toEqual([]);
+  });
+
+  it('an error answer whose body cannot be read still says its HTTP status', async () => {
+    const broken = () => new Response(new ReadableStream({ start: (controller) => controller.error(new Error('connection reset')) }), { status: 503 });
+    const r = await rig({}, { speechAnswer: broken });
+    await r.session.connect();
+    r.session.previewVoice('cedar');
+    expect((await r.until('problem')).problem.message).toBe('Part of the reply could not be spoken: HTTP 503');
+  });
+
+  /** An agent whose stream restarts once: `before` streams, the session retries, `after` streams from the start. */
+  const restarting = (before: string, after: string[]) => (): PipelineAgent => ({
+    runTurn: async (_input, handlers) => {
+      handlers?.onTextDelta?.(before);
+      handlers?.onRestart?.();
+      for (const delta of after) handlers?.onTextDelta?.(delta);
+      return { status: 'completed', text: after.join(''), responseId: 'resp_1', metrics: null as never };
+    },
+  });
+
+  it('a retried agent stream does not say again what was already said, and leaves no unsent text behind', async () => {
+    const r = await rig({}, { agent: restarting('Hello there. How are', ['Hello there. ', 'How are you ', 'today? Fine.']) });
+    await r.session.connect();
+    r.session.sendText('hi');
+    const done = await r.until('transcript.assistant.done');
+    expect(done.text).toBe('Hello there. How are you today? Fine.');
+    await r.until('state', (event) => event.state === 'idle' && r.of('state').some((s) => s.state === 'speaking'));
+    expect(r.fetched).toEqual(['Hello there.', 'How are you today?', 'Fine.']);
+  });
+
+  it('a retry that says something else is said from where it differs, repeats and all', async () => {
+    const r = await rig({}, { agent: restarting('Hello there. ', ['Hi. ', 'Hello there. ', 'Bye.']) });
+    await r.session.connect();
+    r.session.sendText('hi');
+    await r.until('transcript.assistant.done');
+    await r.until('state', (event) => event.state === 'idle' && r.of('state').some((s) => s.state === 'speaking'));
+    expect(r.fetched).toEqual(['Hello there.', 'Hi.', 'Hello there.', 'Bye.']);
   });
 });
