@@ -461,8 +461,8 @@ export class PipelineSession extends VoiceSessionBase implements VoiceSession {
     }
   }
 
+  /** Speech that failed for a reply still running or a preview (an aborted reply is cut, and says nothing). */
   #speechProblem(error: unknown): void {
-    if ((error as Error).name === 'AbortError') return;
     this.emit({ type: 'problem', problem: { code: 'server_error', message: `Part of the reply could not be spoken: ${(error as Error).message}`, hint: 'The full text is in the transcript.' } });
   }
 

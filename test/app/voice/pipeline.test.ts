@@ -4,6 +4,7 @@
  * speaker are stand-ins (the real-device loop is in test/audio); playout time runs fast.
  */
 import { WebSocket } from 'ws';
+import { levelDbfs, pcm16FromBytes } from '../../../app/audio/pcm';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { PlayoutBuffer, Scheduler } from '../../../app/audio/playout';
 import { noLatency, type LatencyModel } from '../../../app/emulator/latency';
@@ -14,6 +15,7 @@ import { defaultPipelineSettings, PipelineSession, splitSentences, type Pipeline
 import { calculatorTool, countingCalculator, testSession } from '../../support/sessions';
 import { drainingPlayout, eventLog, fastScheduler, ManualClock, RecordingSink, ScriptedMic, type EventLog } from '../../../app/testing';
 import { RealtimeRequestError } from '../../../app/voice/waiters';
+import type { VoiceState } from '../../../app/voice/session';
 import { scriptedRealtime, type ScriptedRealtime } from '../../support/scriptedRealtime';
 
 let emulator: Emulator | null = null;
@@ -58,6 +60,8 @@ interface RigOptions {
   sink?: RecordingSink;
   /** The base URL as a user may type it, with a trailing slash. */
   trailingSlash?: boolean;
+  /** Holds speech request `index` (0 = the first) until the promise it returns settles. */
+  holdSpeech?: (index: number) => Promise<void> | undefined;
 }
 
 async function rig(settings: Partial<PipelineSettings> = {}, options: RigOptions = {}): Promise<Rig> {
@@ -83,6 +87,7 @@ async function rig(settings: Partial<PipelineSettings> = {}, options: RigOptions
       const body = JSON.parse(String(init.body)) as Record<string, unknown>;
       fetched.push(String(body.input));
       speechRequests.push({ url, headers: { ...(init.headers as Record<string, string>) }, body });
+      await options.holdSpeech?.(speechRequests.length - 1);
       if (options.speechAnswer !== undefined) return options.speechAnswer();
       const answer = await fetch(options.transcription === undefined ? url : url.replace(options.transcription.baseUrl, emulatorUrl), init);
       return options.speechBody === undefined || answer.body === null ? answer : new Response(options.speechBody(answer.body), { status: answer.status, headers: answer.headers });
@@ -100,10 +105,30 @@ async function rig(settings: Partial<PipelineSettings> = {}, options: RigOptions
   return { ...log, session: created, mic, sink, playout, fetched, speechRequests };
 }
 
+/**
+ * The first `state` the session enters after it was first `from`: where a turn ends up. (An
+ * `until` over the whole log would take the resting state from before the turn.)
+ */
+function backTo(r: Rig, state: VoiceState, from: VoiceState): Promise<Of<'state'>> {
+  const firstFrom = () => r.events.findIndex((event) => event.type === 'state' && event.state === from);
+  return r.until('state', (event) => event.state === state && firstFrom() >= 0 && r.events.indexOf(event) > firstFrom());
+}
+
 /** The emulator hears only "[n s of speech]"; these tests say what the user meant in its place. */
 const meaning = (text: string) => (agent: ResponsesSession): PipelineAgent => ({
   runTurn: (input, handlers) => agent.runTurn([...input.filter((item) => !('role' in item) || item.role !== 'user'), userMessage(text)], handlers),
 });
+
+/** An agent whose stream restarts once: `before` streams, the session retries, `after` streams from the start. */
+const restarting = (before: string, after: string[]) => (): PipelineAgent => ({
+  runTurn: async (_input, handlers) => {
+    handlers?.onTextDelta?.(before);
+    handlers?.onRestart?.();
+    for (const delta of after) handlers?.onTextDelta?.(delta);
+    return { status: 'completed', text: after.join(''), responseId: 'resp_1', metrics: null as never };
+  },
+});
+
 
 describe('sentences', () => {
   it('splits whole sentences as text streams and keeps the unfinished rest', () => {
@@ -132,7 +157,7 @@ describe('pipeline voice mode', () => {
     expect(user.text).toMatch(/1\.5 s of speech/);
     const reply = await r.until('transcript.assistant.done');
     expect(reply.text.length).toBeGreaterThan(0);
-    await r.until('state', (event) => event.state === 'idle' && r.of('state').some((s) => s.state === 'speaking'));
+    await backTo(r, 'idle', 'speaking');
     expect(r.sink.writtenMs).toBeGreaterThan(500);
     expect(r.sink.writtenMs).toBeCloseTo(r.playout.generatedMs(reply.itemId), 0);
     expect(r.fetched.join(' ').replace(/\s+/g, ' ')).toBe(reply.text.trim().replace(/\s+/g, ' '));
@@ -159,7 +184,7 @@ describe('pipeline voice mode', () => {
     await r.session.release();
     const problem = await r.until('problem');
     expect(problem.problem.message).toMatch(/could not be spoken: the speech server sent nothing for 1 s/);
-    await r.until('state', (event) => event.state === 'idle' && r.of('state').some((s) => s.state === 'speaking'));
+    await backTo(r, 'idle', 'speaking');
     expect(r.fetched.length).toBeGreaterThanOrEqual(2);
     expect(r.sink.writtenMs).toBeGreaterThan(0);
     expect(r.of('problem')).toHaveLength(1);
@@ -215,6 +240,8 @@ describe('pipeline voice mode', () => {
     r.mic.speak(600);
     await r.session.release();
     await r.until('state', (event) => event.state === 'speaking');
+    // The turn's timing is known as soon as its first audio is, long before the reply ends.
+    expect(r.of('timing')).toHaveLength(1);
     await clock.advance(400);
     await r.session.press();
     const bargeIn = await r.until('barge_in');
@@ -242,17 +269,29 @@ describe('pipeline voice mode', () => {
     }
     expect(r.playout.generatedMs(bargeIn.itemId)).toBe(generatedAtStop);
     expect(r.playout.playedMs(bargeIn.itemId)).toBe(400);
-    const last = JSON.stringify(emulator?.requests.at(-1)?.input);
-    expect(last).toContain('they heard only');
+    expect(emulator?.requests.at(-1)?.input).toContainEqual({ type: 'message', role: 'developer', content: [{ type: 'input_text', text: expect.stringContaining('they heard only') }] });
   });
 
   it('a transcription socket drop while nobody speaks reconnects without a word about lost speech', async () => {
     const r = await rig();
     await r.session.connect();
     emulator?.dropConnections(1001);
-    await r.until('recovered');
+    // The conversation lives with the agent: the new transcription session needs none of it.
+    expect((await r.until('recovered')).itemsReplayed).toBe(0);
     expect(r.of('problem')).toEqual([]);
     expect(r.session.state).toBe('idle');
+  });
+
+  it('voice detection: a drop while nobody speaks leaves the microphone listening, and the next words make a turn', async () => {
+    const r = await rig({ listen: 'server_vad', vad: { threshold: 0.5, prefixPaddingMs: 300, silenceDurationMs: 300 } });
+    await r.session.connect();
+    emulator?.dropConnections(1001);
+    await r.until('recovered');
+    expect(r.mic.running).toBe(true);
+    r.mic.speak(1000);
+    r.mic.silence(600);
+    expect((await r.until('transcript.user', (event) => event.final)).text).toMatch(/s of speech/);
+    expect(r.of('problem')).toEqual([]);
   });
 
   it('a transcription socket drop mid-utterance: says the words were lost, reconnects, and works again', async () => {
@@ -262,7 +301,9 @@ describe('pipeline voice mode', () => {
     r.mic.speak(500);
     emulator?.dropConnections(1001);
     const problem = await r.until('problem');
-    expect(problem.problem.message).toMatch(/dropped while you were speaking/);
+    expect(problem.problem).toEqual({ code: 'connection_failed', message: 'The transcription connection dropped while you were speaking, so that was lost.', hint: 'Say it again once voice is back (it reconnects on its own).' });
+    // The held key's capture ended with the socket: nothing of it goes to the new one.
+    expect(r.mic.running).toBe(false);
     await r.until('recovered');
     expect(r.session.state).toBe('idle');
     await r.session.release();
@@ -272,6 +313,10 @@ describe('pipeline voice mode', () => {
     const user = await r.until('transcript.user', (event) => event.final);
     expect(user.text).toMatch(/1\.2 s of speech/);
     await r.until('transcript.assistant.done');
+    // A later drop with nobody speaking loses nothing, so says nothing.
+    emulator?.dropConnections(1001);
+    await r.until('recovered', () => r.of('recovered').length === 2);
+    expect(r.of('problem')).toHaveLength(1);
   });
 });
 
@@ -282,7 +327,9 @@ describe('pipeline turns besides speech', () => {
     r.session.sendText('hello there');
     const typed = await r.until('transcript.assistant.done');
     expect(typed.text.length).toBeGreaterThan(0);
-    await r.until('state', (event) => event.state === 'idle' && r.of('state').some((s) => s.state === 'speaking'));
+    // The agent got the typed words as the user's, and nothing else.
+    expect(emulator?.requests.at(-1)?.input).toEqual([userMessage('hello there')]);
+    await backTo(r, 'idle', 'speaking');
     expect(r.sink.writtenMs).toBeCloseTo(r.playout.generatedMs(typed.itemId), 0);
     // A typed turn has no speech before it: its timing starts at the text.
     const [timing] = r.of('timing');
@@ -295,7 +342,7 @@ describe('pipeline turns besides speech', () => {
     const noted = await r.until('transcript.assistant.done', (event) => event.itemId !== typed.itemId);
     expect(noted.text.length).toBeGreaterThan(0);
     // The agent got the note as the developer's, not as something the user said.
-    expect(emulator?.requests.at(-1)?.input).toEqual([expect.objectContaining({ role: 'developer', content: [{ type: 'input_text', text: 'The background build finished.' }] })]);
+    expect(emulator?.requests.at(-1)?.input).toEqual([{ type: 'message', role: 'developer', content: [{ type: 'input_text', text: 'The background build finished.' }] }]);
     expect(r.of('problem')).toEqual([]);
   });
 
@@ -332,14 +379,21 @@ describe('pipeline turns besides speech', () => {
     expect((await r.until('problem')).problem.message).toBe('Part of the reply could not be spoken: HTTP 502');
   });
 
+  it('a speech error answered as spaced-out JSON is still read in its own words', async () => {
+    const r = await rig({}, { speechAnswer: () => new Response('{\n  "error": {\n    "message" : "Quota exceeded for speech"\n  }\n}', { status: 429 }) });
+    await r.session.connect();
+    r.session.previewVoice('cedar');
+    expect((await r.until('problem')).problem.message).toBe('Part of the reply could not be spoken: Quota exceeded for speech');
+  });
+
   it('an agent that fails says so, and the voice is idle again', async () => {
     const r = await rig({}, { agent: () => ({ runTurn: () => Promise.reject(new Error('the agent socket is gone')) }) });
     await r.session.connect();
     r.session.sendText('hello there');
     const problem = await r.until('problem');
-    expect(problem.problem.message).toBe('The agent failed: the agent socket is gone');
+    expect(problem.problem).toEqual({ code: 'internal', message: 'The agent failed: the agent socket is gone', hint: 'Try again.' });
     await r.until('transcript.assistant.done');
-    await r.until('state', (event) => event.state === 'idle' && r.of('state').some((s) => s.state === 'thinking'));
+    await backTo(r, 'idle', 'thinking');
     expect(r.fetched).toEqual([]);
   });
 });
@@ -372,20 +426,34 @@ describe('pipeline transcription problems', () => {
     return { r, transcription };
   }
   const completed = (itemId: string, transcript: string) => ({ type: 'conversation.item.input_audio_transcription.completed', item_id: itemId, content_index: 0, transcript });
+  /** The agent turns asked for so far: each request that carries something the user said. */
+  const askedTurns = () => (emulator?.requests ?? []).map((request) => request.input).filter((input) => JSON.stringify(input).includes('"role":"user"'));
+  /** Words that do come back: the agent's turn and its reply. */
+  async function sayHello(r: Rig, transcription: ScriptedRealtime, itemId: string): Promise<void> {
+    transcription.send(completed(itemId, 'hello there'));
+    await r.until('transcript.assistant.done');
+  }
 
   it('what could not be transcribed is said, and the voice listens again without asking the agent', async () => {
     const { r, transcription } = await scripted();
     transcription.send({ type: 'input_audio_buffer.speech_started', audio_start_ms: 0, item_id: 'item_1' });
-    await r.until('state', (event) => event.state === 'listening');
+    await r.until('vad', (event) => event.speaking);
+    expect(r.session.state).toBe('listening');
     transcription.send({ type: 'input_audio_buffer.committed', item_id: 'item_1', previous_item_id: null });
     await r.until('state', (event) => event.state === 'thinking');
     transcription.send({ type: 'conversation.item.input_audio_transcription.failed', item_id: 'item_1', content_index: 0, error: { type: 'transcription_error', message: 'audio too noisy' } });
     const { problem } = await r.until('problem');
     expect(problem).toEqual({ code: 'server_error', message: 'What you said could not be transcribed: audio too noisy.', hint: 'Say it again.' });
-    await r.until('state', (event) => event.state === 'listening' && r.of('state').some((s) => s.state === 'thinking'));
+    await backTo(r, 'listening', 'thinking');
     transcription.send({ type: 'conversation.item.input_audio_transcription.failed', item_id: 'item_2', content_index: 0, error: {} });
     expect((await r.until('problem', (event) => event.problem.message.includes('unknown'))).problem.message).toBe('What you said could not be transcribed: unknown error.');
-    expect(emulator?.requests).toEqual([]);
+    // The failed words are over: a drop now loses nothing, so says nothing.
+    transcription.drop();
+    await r.until('recovered');
+    expect(r.of('problem')).toHaveLength(2);
+    // The agent was asked nothing until words came back.
+    await sayHello(r, transcription, 'item_3');
+    expect(askedTurns()).toEqual([[userMessage('hello there')]]);
   });
 
   it('words that come back blank start no reply; words that come back unreadable are reported once', async () => {
@@ -393,8 +461,7 @@ describe('pipeline transcription problems', () => {
     transcription.send({ type: 'input_audio_buffer.committed', item_id: 'item_1', previous_item_id: null });
     await r.until('state', (event) => event.state === 'thinking');
     transcription.send(completed('item_1', '   '));
-    await r.until('state', (event) => event.state === 'listening' && r.of('state').some((s) => s.state === 'thinking'));
-    expect(emulator?.requests).toEqual([]);
+    await backTo(r, 'listening', 'thinking');
 
     // A broken final transcript of nothing the user said is only skipped.
     transcription.send({ ...completed('item_2', ''), transcript: 42 });
@@ -406,20 +473,31 @@ describe('pipeline transcription problems', () => {
     const { problem } = await r.until('problem');
     expect(problem).toEqual({ code: 'malformed_frame', message: 'What you said could not be read back from the transcription server.', hint: 'Say it again.' });
     expect(r.session.state).toBe('listening');
-    // The same for a broken failure notice.
+    // Reported once: another broken transcript with nobody speaking is only skipped.
+    transcription.send({ ...completed('item_3', ''), transcript: 42 });
+    await r.until('frame.rejected', () => r.of('frame.rejected').length === 3);
+    expect(r.of('problem')).toHaveLength(1);
+    // The same for a broken failure notice; a broken frame that ends nothing says nothing.
     transcription.send({ type: 'input_audio_buffer.speech_started', audio_start_ms: 0, item_id: 'item_4' });
     await r.until('vad', (event) => event.speaking && r.of('vad').filter((v) => v.speaking).length === 2);
+    transcription.send({ type: 'input_audio_buffer.committed', item_id: 42, previous_item_id: null });
+    await r.until('frame.rejected', () => r.of('frame.rejected').length === 4);
+    expect(r.of('problem')).toHaveLength(1);
     transcription.send({ type: 'conversation.item.input_audio_transcription.failed', item_id: 'item_4', content_index: 0, error: 42 });
     await r.until('problem', () => r.of('problem').length === 2);
     expect(r.of('problem').map((event) => event.problem.code)).toEqual(['malformed_frame', 'malformed_frame']);
+    // Only words that came back start a reply: the blank ones asked the agent nothing.
+    await sayHello(r, transcription, 'item_5');
+    expect(askedTurns()).toEqual([[userMessage('hello there')]]);
   });
 
   it('server errors are shown in its words, a refused key as unauthorized, and an empty commit only ends the turn', async () => {
     const { r, transcription } = await scripted();
+    transcription.send({ type: 'input_audio_buffer.speech_started', audio_start_ms: 0, item_id: 'item_1' });
     transcription.send({ type: 'input_audio_buffer.committed', item_id: 'item_1', previous_item_id: null });
     await r.until('state', (event) => event.state === 'thinking');
     transcription.send({ type: 'error', error: { type: 'invalid_request_error', code: 'input_audio_buffer_commit_empty', message: 'buffer too small', param: null, event_id: null } });
-    await r.until('state', (event) => event.state === 'listening' && r.of('state').some((s) => s.state === 'thinking'));
+    await backTo(r, 'listening', 'thinking');
     transcription.send({ type: 'error', error: { type: 'invalid_request_error', code: 'invalid_api_key', message: 'Incorrect API key provided.', param: null, event_id: null } });
     transcription.send({ type: 'error', error: { type: 'server_error', code: 'server_error', message: 'The server had an error.', param: null, event_id: null } });
     await r.until('problem', (event) => event.problem.message.includes('had an error'));
@@ -427,13 +505,34 @@ describe('pipeline transcription problems', () => {
       { code: 'unauthorized', message: 'The transcription server reported: Incorrect API key provided.', hint: 'Try again.' },
       { code: 'server_error', message: 'The transcription server reported: The server had an error.', hint: 'Try again.' },
     ]);
+    // The empty commit ended the utterance: a drop now loses nothing.
+    transcription.drop();
+    await r.until('recovered');
+    expect(r.of('problem')).toHaveLength(2);
+    // A frame that is not JSON is named as the transcription server's.
+    transcription.raw('{not json');
+    expect((await r.until('problem', () => r.of('problem').length === 3)).problem.message).toMatch(/^The transcription server sent a frame Parley could not read/);
+  });
+
+  it('a setting sent as the socket drops is kept, and the reopened session gets it', async () => {
+    const { r, transcription } = await scripted();
+    transcription.quiet = true;
+    const update = r.session.updateSettings({ language: 'fr' });
+    await transcription.until('session.update', 2);
+    transcription.quiet = false;
+    transcription.drop();
+    // No refusal: the server never judged it.
+    await expect(update).resolves.toBeUndefined();
+    expect(r.session.settings.language).toBe('fr');
+    await r.until('recovered');
+    expect(JSON.stringify(transcription.sent('session.update').at(-1))).toContain('"language":"fr"');
   });
 
   it('push-to-talk: a commit is the key\'s, not a turn the server found', async () => {
     const { r, transcription } = await scripted({ listen: 'push_to_talk' });
     transcription.send({ type: 'input_audio_buffer.committed', item_id: 'item_1', previous_item_id: null });
     transcription.send(completed('item_1', 'hello there'));
-    await r.until('state', (event) => event.state === 'idle' && r.of('state').some((s) => s.state === 'speaking'));
+    await backTo(r, 'idle', 'speaking');
     expect(r.of('commit')).toEqual([]);
     expect(r.of('state').map((event) => event.state)).toEqual(['connecting', 'idle', 'thinking', 'speaking', 'idle']);
   });
@@ -481,7 +580,7 @@ describe('pipeline speech and interruptions', () => {
     const r = await rig();
     await r.session.connect();
     r.session.sendText('hello there');
-    await r.until('state', (event) => event.state === 'idle' && r.of('state').some((s) => s.state === 'speaking'));
+    await backTo(r, 'idle', 'speaking');
     await r.session.press();
     r.mic.speak(300);
     await r.session.release();
@@ -499,6 +598,7 @@ describe('pipeline speech and interruptions', () => {
     await r.until('state', (event) => event.state === 'speaking');
     r.session.sendText('second');
     const cut = await r.until('barge_in');
+    expect(cut.reason).toBe('speech');
     const cutAt = r.playout.generatedMs(cut.itemId);
     const second = await r.until('transcript.assistant.done', (event) => event.itemId !== cut.itemId);
     await r.until('state', (event) => event.state === 'speaking' && r.of('state').filter((s) => s.state === 'speaking').length === 2);
@@ -627,23 +727,13 @@ describe('pipeline speech requests', () => {
     expect((await r.until('problem')).problem.message).toBe('Part of the reply could not be spoken: HTTP 503');
   });
 
-  /** An agent whose stream restarts once: `before` streams, the session retries, `after` streams from the start. */
-  const restarting = (before: string, after: string[]) => (): PipelineAgent => ({
-    runTurn: async (_input, handlers) => {
-      handlers?.onTextDelta?.(before);
-      handlers?.onRestart?.();
-      for (const delta of after) handlers?.onTextDelta?.(delta);
-      return { status: 'completed', text: after.join(''), responseId: 'resp_1', metrics: null as never };
-    },
-  });
-
   it('a retried agent stream does not say again what was already said, and leaves no unsent text behind', async () => {
     const r = await rig({}, { agent: restarting('Hello there. How are', ['Hello there. ', 'How are you ', 'today? Fine.']) });
     await r.session.connect();
     r.session.sendText('hi');
     const done = await r.until('transcript.assistant.done');
     expect(done.text).toBe('Hello there. How are you today? Fine.');
-    await r.until('state', (event) => event.state === 'idle' && r.of('state').some((s) => s.state === 'speaking'));
+    await backTo(r, 'idle', 'speaking');
     expect(r.fetched).toEqual(['Hello there.', 'How are you today?', 'Fine.']);
   });
 
@@ -652,7 +742,94 @@ describe('pipeline speech requests', () => {
     await r.session.connect();
     r.session.sendText('hi');
     await r.until('transcript.assistant.done');
-    await r.until('state', (event) => event.state === 'idle' && r.of('state').some((s) => s.state === 'speaking'));
+    await backTo(r, 'idle', 'speaking');
     expect(r.fetched).toEqual(['Hello there.', 'Hi.', 'Hello there.', 'Bye.']);
+  });
+
+  it('a reply that ends in a space leaves nothing unsaid and asks for no blank speech', async () => {
+    const r = await rig({}, { agent: restarting('', ['Hello there. ', 'Bye. ']) });
+    await r.session.connect();
+    r.session.sendText('hi');
+    await r.until('transcript.assistant.done');
+    await backTo(r, 'idle', 'speaking');
+    expect(r.fetched).toEqual(['Hello there.', 'Bye.']);
+    expect(r.of('problem')).toEqual([]);
+  });
+});
+
+describe('pipeline replies that pause', () => {
+  it('a reply whose next sentence is late keeps speaking, and can still be talked over', async () => {
+    let release = (): void => undefined;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const r = await rig({}, { agent: restarting('', ['First of all, hello. ', 'Then the rest of it. ', 'Bye.']), holdSpeech: (index) => (index === 1 ? held : undefined) });
+    await r.session.connect();
+    r.session.sendText('hi');
+    await r.until('state', (event) => event.state === 'speaking');
+    // The first sentence plays out while the second's speech has not come.
+    await expect.poll(() => r.playout.playing).toBe(false);
+    expect(r.sink.writtenMs).toBeGreaterThan(0);
+    expect(r.session.state).toBe('speaking');
+    await r.session.press();
+    const cut = await r.until('barge_in');
+    expect(cut.reason).toBe('hotkey');
+    release();
+    await r.session.release();
+    expect(r.fetched).toEqual(['First of all, hello.', 'Then the rest of it.']);
+  });
+
+  it('an agent that streams on after the cut is neither shown nor spoken', async () => {
+    const clock = new ManualClock();
+    let goOn = (): void => undefined;
+    const more = new Promise<void>((resolve) => (goOn = resolve));
+    let finished: Promise<unknown> | undefined;
+    const stubborn = (): PipelineAgent => ({
+      runTurn: (_input, handlers) =>
+        (finished = (async () => {
+          handlers?.onTextDelta?.('One sentence first. Then a second one. ');
+          // It does not stop at the abort: more text, then a normal end.
+          await more;
+          handlers?.onTextDelta?.('Three, after the cut. Four. ');
+          return { status: 'completed' as const, text: 'One sentence first. Then a second one. Three, after the cut. Four. ', responseId: 'resp_1', metrics: null as never };
+        })()),
+    });
+    const r = await rig({}, { scheduler: clock, agent: stubborn });
+    await r.session.connect();
+    r.session.sendText('hi');
+    await r.until('state', (event) => event.state === 'speaking');
+    await r.session.press();
+    const cut = await r.until('barge_in');
+    const shownAtCut = r.of('transcript.assistant').length;
+    const fetchedAtCut = r.fetched.length;
+    const generatedAtCut = r.playout.generatedMs(cut.itemId);
+    goOn();
+    await finished;
+    for (let spin = 0; spin < 20; spin += 1) await new Promise((resolve) => setImmediate(resolve));
+    expect(r.of('transcript.assistant')).toHaveLength(shownAtCut);
+    expect(r.fetched).toHaveLength(fetchedAtCut);
+    expect(r.of('transcript.assistant.done').filter((event) => event.itemId === cut.itemId)).toEqual([]);
+    expect(r.playout.generatedMs(cut.itemId)).toBe(generatedAtCut);
+    await r.session.release();
+  });
+});
+
+describe('pipeline on speakers', () => {
+  it.each([
+    { echo: 'speakers' as const, reachesServer: false },
+    { echo: 'headphones' as const, reachesServer: true },
+  ])('the reply\'s own sound at the mic reaches the transcription server on $echo: $reachesServer', async ({ echo, reachesServer }) => {
+    const transcription = await scriptedRealtime();
+    const r = await rig({ listen: 'server_vad', echo }, { transcription, speed: 1, agent: meaning('Please write a long answer about the history of the telephone, with many sentences.') });
+    await r.session.connect();
+    r.session.sendText('tell me about the telephone');
+    await r.until('state', (event) => event.state === 'speaking');
+    await expect.poll(() => r.sink.writtenMs).toBeGreaterThan(100);
+    const from = transcription.sent('input_audio_buffer.append').length;
+    // The reply's own sound, picked up no louder than it plays.
+    r.mic.faint(300);
+    expect(r.playout.playing).toBe(true);
+    await expect.poll(() => transcription.sent('input_audio_buffer.append').length).toBeGreaterThanOrEqual(from + 5);
+    const loudest = Math.max(...transcription.sent('input_audio_buffer.append').slice(from).map((event) => levelDbfs(pcm16FromBytes(Buffer.from(String(event.audio), 'base64')))));
+    expect(loudest > -60).toBe(reachesServer);
+    await transcription.close();
   });
 });
