@@ -223,7 +223,8 @@ describe('a compaction that cannot reach the server', () => {
     const { session } = testSession(
       server.baseUrl,
       { warmup: 'off', compaction: { mode: 'endpoint', thresholdTokens: 1000 } },
-      { fetch: async (input, init) => (String(input).endsWith('/responses/compact') ? Response.json({ output: [null, 'summary'] }) : fetch(input, init)) },
+      // One good item is not enough: every item must be one.
+      { fetch: async (input, init) => (String(input).endsWith('/responses/compact') ? Response.json({ output: [userMessage('kept'), null, 'summary'] }) : fetch(input, init)) },
     );
     await session.runTurn([userMessage(`one ${'long '.repeat(900)}`)]);
     const turn = await session.runTurn([userMessage('two')]);
@@ -252,8 +253,12 @@ describe('warming', () => {
   it('auto warms when the instructions alone are worth caching', async () => {
     const server = await emulate();
     const { session, of } = testSession(server.baseUrl, { warmup: 'auto', instructions: 'Be careful. '.repeat(400) });
+    const startedAt = performance.now();
     await session.connect();
     expect(of('warmup')).toHaveLength(1);
+    // The inspector shows how long the warmup took: some of the connect, never more.
+    expect(of('warmup')[0]?.durationMs).toBeGreaterThanOrEqual(0);
+    expect(of('warmup')[0]?.durationMs).toBeLessThanOrEqual(performance.now() - startedAt);
     expect(server.requests[0]).toMatchObject({ generate: false });
     session.close();
   });

@@ -163,7 +163,9 @@ describe('a turn\'s figures', () => {
     );
     const { runner } = countingCalculator();
     const { session, of } = testSession(server.baseUrl, { warmup: 'off', tools: [calculatorTool] }, { runTool: runner });
+    const startedAt = performance.now();
     const turn = await session.runTurn([userMessage('what is 2 + 3?')]);
+    const tookMs = performance.now() - startedAt;
     expect(turn.status).toBe('completed');
     expect(turn.metrics).toMatchObject({ requests: 2, toolCalls: 1, inputTokens: 3000, cachedTokens: 1400, outputTokens: 60, chained: false });
     // gpt-5-mini: $0.25 per 1M uncached input, $0.025 cached, $2 output.
@@ -182,6 +184,8 @@ describe('a turn\'s figures', () => {
     expect(turn.metrics?.timeToFirstDeltaMs).toBe(requests[1]?.timeToFirstTextMs);
     expect(turn.metrics?.timeToFirstByteMs).toBe(requests[0]?.timeToFirstByteMs);
     expect(requests[0]?.timeToFirstByteMs).toBeGreaterThanOrEqual(0);
+    // The first byte came within the turn.
+    expect(requests[0]?.timeToFirstByteMs).toBeLessThanOrEqual(tookMs);
     expect(turn.metrics?.bytesSent).toBe((requests[0]?.bytesUp ?? 0) + (requests[1]?.bytesUp ?? 0));
     expect(turn.metrics?.bytesReceived).toBe((requests[0]?.bytesDown ?? 0) + (requests[1]?.bytesDown ?? 0));
     expect(turn.metrics?.inputItemsSent).toBe(2);
