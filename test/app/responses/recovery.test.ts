@@ -218,17 +218,21 @@ describe('a compaction that cannot reach the server', () => {
     session.close();
   });
 
-  it('fails the turn in words when the compacted conversation holds something other than items', async () => {
+  // One good item is not enough: every item must be an object with a type.
+  it.each([
+    { bad: 'null', output: [userMessage('kept'), null] },
+    { bad: 'a string', output: [userMessage('kept'), 'summary'] },
+    { bad: 'an object without a type', output: [userMessage('kept'), { summary: 'no type' }] },
+  ])('fails the turn in words when the compacted conversation holds $bad', async ({ output }) => {
     const server = await emulate();
     const { session } = testSession(
       server.baseUrl,
       { warmup: 'off', compaction: { mode: 'endpoint', thresholdTokens: 1000 } },
-      // One good item is not enough: every item must be one.
-      { fetch: async (input, init) => (String(input).endsWith('/responses/compact') ? Response.json({ output: [userMessage('kept'), null, 'summary'] }) : fetch(input, init)) },
+      { fetch: async (input, init) => (String(input).endsWith('/responses/compact') ? Response.json({ output }) : fetch(input, init)) },
     );
     await session.runTurn([userMessage(`one ${'long '.repeat(900)}`)]);
     const turn = await session.runTurn([userMessage('two')]);
-    expect(turn).toMatchObject({ status: 'failed', problem: { code: 'malformed_frame', message: 'The server answered the compaction with something other than a compacted conversation.' } });
+    expect(turn).toMatchObject({ status: 'failed', problem: { code: 'malformed_frame', message: 'The server answered the compaction with something other than a compacted conversation.', hint: 'Send your message again; if it keeps happening, set Compaction to "server" in Settings.' } });
     expect(server.requests).toHaveLength(1);
     session.close();
   });
