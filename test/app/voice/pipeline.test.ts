@@ -36,6 +36,8 @@ interface Rig extends Omit<EventLog<PipelineSessionEvent>, 'push'> {
   sink: RecordingSink;
   playout: PlayoutBuffer;
   fetched: string[];
+  /** How often the playout told the session it had played everything. */
+  drains(): number;
   /** Every speech request as sent: its address, headers and body. */
   speechRequests: Array<{ url: string; headers: Record<string, string>; body: Record<string, unknown> }>;
 }
@@ -100,9 +102,15 @@ async function rig(settings: Partial<PipelineSettings> = {}, options: RigOptions
     ...(options.replyDeadlineMs === undefined ? {} : { replyDeadlineMs: options.replyDeadlineMs }),
     onEvent: log.push,
   });
-  attach(created);
+  let drains = 0;
+  attach({
+    playbackDrained: () => {
+      drains += 1;
+      created.playbackDrained();
+    },
+  });
   pipeline = created;
-  return { ...log, session: created, mic, sink, playout, fetched, speechRequests };
+  return { ...log, session: created, mic, sink, playout, fetched, speechRequests, drains: () => drains };
 }
 
 /**
@@ -473,6 +481,10 @@ describe('pipeline transcription problems', () => {
     const { problem } = await r.until('problem');
     expect(problem).toEqual({ code: 'malformed_frame', message: 'What you said could not be read back from the transcription server.', hint: 'Say it again.' });
     expect(r.session.state).toBe('listening');
+    // That utterance is over: a drop now loses nothing, so says nothing.
+    transcription.drop();
+    await r.until('recovered');
+    expect(r.of('problem')).toHaveLength(1);
     // Reported once: another broken transcript with nobody speaking is only skipped.
     transcription.send({ ...completed('item_3', ''), transcript: 42 });
     await r.until('frame.rejected', () => r.of('frame.rejected').length === 3);
@@ -766,7 +778,7 @@ describe('pipeline replies that pause', () => {
     r.session.sendText('hi');
     await r.until('state', (event) => event.state === 'speaking');
     // The first sentence plays out while the second's speech has not come.
-    await expect.poll(() => r.playout.playing).toBe(false);
+    await expect.poll(() => r.drains()).toBe(1);
     expect(r.sink.writtenMs).toBeGreaterThan(0);
     expect(r.session.state).toBe('speaking');
     await r.session.press();
@@ -774,6 +786,8 @@ describe('pipeline replies that pause', () => {
     expect(cut.reason).toBe('hotkey');
     release();
     await r.session.release();
+    // The held request and the sentence queued behind it run out in the next turns of the loop.
+    for (let spin = 0; spin < 20; spin += 1) await new Promise((resolve) => setImmediate(resolve));
     expect(r.fetched).toEqual(['First of all, hello.', 'Then the rest of it.']);
   });
 
@@ -818,7 +832,8 @@ describe('pipeline on speakers', () => {
     { echo: 'headphones' as const, reachesServer: true },
   ])('the reply\'s own sound at the mic reaches the transcription server on $echo: $reachesServer', async ({ echo, reachesServer }) => {
     const transcription = await scriptedRealtime();
-    const r = await rig({ listen: 'server_vad', echo }, { transcription, speed: 1, agent: meaning('Please write a long answer about the history of the telephone, with many sentences.') });
+    // Speakers is the default: that row sets nothing.
+    const r = await rig({ listen: 'server_vad', ...(echo === 'speakers' ? {} : { echo }) }, { transcription, speed: 1, agent: meaning('Please write a long answer about the history of the telephone, with many sentences.') });
     await r.session.connect();
     r.session.sendText('tell me about the telephone');
     await r.until('state', (event) => event.state === 'speaking');
@@ -830,6 +845,74 @@ describe('pipeline on speakers', () => {
     await expect.poll(() => transcription.sent('input_audio_buffer.append').length).toBeGreaterThanOrEqual(from + 5);
     const loudest = Math.max(...transcription.sent('input_audio_buffer.append').slice(from).map((event) => levelDbfs(pcm16FromBytes(Buffer.from(String(event.audio), 'base64')))));
     expect(loudest > -60).toBe(reachesServer);
+    await transcription.close();
+  });
+});
+
+describe('pipeline edges of a turn', () => {
+  it('pressing during a voice preview stops it, and cuts no reply', async () => {
+    const clock = new ManualClock();
+    const r = await rig({}, { scheduler: clock });
+    await r.session.connect();
+    r.session.previewVoice('cedar');
+    await expect.poll(() => r.playout.playing).toBe(true);
+    await r.session.press();
+    expect(r.playout.playing).toBe(false);
+    expect(r.of('barge_in')).toEqual([]);
+    await r.session.release();
+  });
+
+  it('a reply is cut once however often the key is pressed over it', async () => {
+    const clock = new ManualClock();
+    const r = await rig({}, { scheduler: clock, agent: meaning('Please write a long answer about the history of the telephone, with many sentences.') });
+    await r.session.connect();
+    r.session.sendText('tell me about the telephone');
+    await r.until('state', (event) => event.state === 'speaking');
+    await r.session.press();
+    await r.until('barge_in');
+    // A tap too short to send, then another press while the cut reply is still winding down.
+    await r.session.release();
+    await r.session.press();
+    await r.session.release();
+    expect(r.of('barge_in')).toHaveLength(1);
+  });
+
+  it('a reply that has all arrived before it has all played goes idle when it has played', async () => {
+    const clock = new ManualClock();
+    let ended = 0;
+    const counting = (body: ReadableStream<Uint8Array>) => body.pipeThrough(new TransformStream<Uint8Array, Uint8Array>({ flush: () => void (ended += 1) }));
+    const r = await rig({}, { scheduler: clock, speechBody: counting, agent: restarting('', ['Hello there. ', 'Bye.']) });
+    await r.session.connect();
+    r.session.sendText('hi');
+    await r.until('transcript.assistant.done');
+    // Every sentence's speech has come in full, and none of it has played: the clock has not moved.
+    await expect.poll(() => ended).toBe(2);
+    for (let spin = 0; spin < 20; spin += 1) await new Promise((resolve) => setImmediate(resolve));
+    expect(r.session.state).toBe('speaking');
+    await clock.advance(r.playout.generatedMs(r.of('transcript.assistant.done')[0]?.itemId ?? '') + 500);
+    expect(r.session.state).toBe('idle');
+  });
+
+  it('a reply with nothing to say still has its timing, with no audio in it', async () => {
+    const r = await rig({}, { agent: restarting('', []) });
+    await r.session.connect();
+    r.session.sendText('hi');
+    const { timing } = await r.until('timing');
+    expect(timing.firstTokenToFirstAudioMs).toBeNull();
+    expect(timing.totalMs).toBeNull();
+    expect(r.fetched).toEqual([]);
+  });
+
+  it('push-to-talk: a drop after the key is released and before the words come back says they were lost', async () => {
+    const transcription = await scriptedRealtime();
+    const r = await rig({ echo: 'headphones' }, { transcription });
+    await r.session.connect();
+    await r.session.press();
+    r.mic.speak(600);
+    await r.session.release();
+    await transcription.until('input_audio_buffer.commit');
+    transcription.drop();
+    expect((await r.until('problem')).problem.message).toBe('The transcription connection dropped while you were speaking, so that was lost.');
     await transcription.close();
   });
 });
