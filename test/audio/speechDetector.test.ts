@@ -61,6 +61,28 @@ describe('local speech detector', { timeout: 60_000 }, () => {
     expect(scored.samples).toBeGreaterThan(spoken.length / 2);
   });
 
+  it('times each of two utterances pushed with a gap between them, all before the model scores any', async () => {
+    // The detector only hears the mic while something plays, so its input has gaps; a replay
+    // (or a loaded machine) pushes far ahead of the model.
+    const spoken = await speech('Wait, stop, that is enough.');
+    const voiceStartMs = soundSpans(spoken, { thresholdDbfs: -40 })[0]?.startMs ?? 0;
+    const segment = new Int16Array(24_000 + spoken.length);
+    segment.set(spoken, 24_000);
+    const opened = await open();
+    const onsets: number[] = [];
+    opened.onSpeechStart((at) => onsets.push(at));
+    const secondAt = 20_000;
+    for (const base of [0, secondAt]) {
+      for (let start = 0; start + 960 <= segment.length; start += 960) opened.push(segment.subarray(start, start + 960), base + start / 24);
+    }
+    await opened.close();
+    // Each utterance is found where its voice begins (a pause between its words may start another).
+    const first = onsets.filter((at) => at < secondAt);
+    const second = onsets.filter((at) => at >= secondAt);
+    expect(Math.abs((first[0] ?? -1e9) - (1000 + voiceStartMs))).toBeLessThan(100);
+    expect(Math.abs((second[0] ?? -1e9) - (secondAt + 1000 + voiceStartMs))).toBeLessThan(100);
+  });
+
   it('stays quiet on silence and on quiet hiss', async () => {
     const random = seeded(5);
     const hiss = new Int16Array(3 * 24_000).map(() => Math.round((random() * 2 - 1) * 200));

@@ -105,29 +105,32 @@ export async function createSileroDetector(options: SileroDetectorOptions): Prom
 
   return {
     push(pcm, capturedAt) {
-      streamStart ??= capturedAt;
-      // A gap (the mic restarted) restarts the frame clock.
-      const expected = streamStart + (streamSamples * 1000) / inputRate;
-      if (Math.abs(capturedAt - expected) > 200) {
-        streamStart = capturedAt - (streamSamples * 1000) / inputRate;
-      }
-      streamSamples += pcm.length;
-      const level = levelDbfs(pcm);
-      pieces.push({ at: capturedAt, samples: pcm.length, level });
-      if (level < minLevel) {
-        const ms = (pcm.length * 1000) / inputRate;
-        // In the queue, so frames scored before it keep their times.
-        queue = queue.then(() => {
-          skippedMs += ms;
-          above = 0;
-          below += ms / frameMs;
-          if (below >= releaseFrames) speaking = false;
-        });
-        return;
-      }
-      const audio = new Float32Array(pcm.length);
-      for (let index = 0; index < pcm.length; index += 1) audio[index] = pcm[index]! / 32768;
-      queue = queue.then(() => vad.processAudio(audio)).catch(() => undefined);
+      // In the queue, in order: the model scores frames later than they are pushed (a replay
+      // pushes far ahead of it), and each frame must be timed and levelled by the pushes before
+      // it, not by a later one that restarted the frame clock after a gap.
+      queue = queue
+        .then(async () => {
+          streamStart ??= capturedAt;
+          // A gap (the mic restarted, or nothing played for a while) restarts the frame clock.
+          const expected = streamStart + (streamSamples * 1000) / inputRate;
+          if (Math.abs(capturedAt - expected) > 200) {
+            streamStart = capturedAt - (streamSamples * 1000) / inputRate;
+          }
+          streamSamples += pcm.length;
+          const level = levelDbfs(pcm);
+          pieces.push({ at: capturedAt, samples: pcm.length, level });
+          if (level < minLevel) {
+            skippedMs += (pcm.length * 1000) / inputRate;
+            above = 0;
+            below += (pcm.length * 1000) / inputRate / frameMs;
+            if (below >= releaseFrames) speaking = false;
+            return;
+          }
+          const audio = new Float32Array(pcm.length);
+          for (let index = 0; index < pcm.length; index += 1) audio[index] = pcm[index]! / 32768;
+          await vad.processAudio(audio);
+        })
+        .catch(() => undefined);
     },
     onSpeechStart(listener) {
       listeners.add(listener);
