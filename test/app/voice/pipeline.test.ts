@@ -363,6 +363,9 @@ describe('pipeline turns besides speech', () => {
     expect(r.fetched).toEqual(['This is the cedar voice.']);
     expect(emulator?.requests.length).toBe(requestsBefore);
     expect(r.of('transcript.assistant')).toEqual([]);
+    // Played out with no reply around it: the voice rests as it did.
+    await expect.poll(() => r.drains()).toBeGreaterThan(0);
+    expect(r.session.state).toBe('idle');
   });
 
   it('speech the server refuses is reported in its words; the reply is still in the transcript', async () => {
