@@ -133,6 +133,8 @@ describe('a spoken turn in the inspector', () => {
   it('times each stage from the end of speech and lists the turn with its tokens at response.done', async () => {
     const r = await controllerRig();
     await r.controller.start();
+    // The user speaks from 400 to 1000: the turn is timed from the end of speech.
+    await r.at(400, { type: 'input_audio_buffer.speech_started' });
     await r.at(1000, stopped, committed('item_user'));
     await r.at(1300, heardUser('item_user', 'what time is it'));
     await r.at(1500, created('resp_1'));
@@ -197,6 +199,8 @@ describe('a spoken turn in the inspector', () => {
     await r.at(1500, created('resp_2'));
     await r.at(1800, audio('resp_2', 'item_reply', 200));
     await r.at(2400, said('resp_2', 'item_reply', 'Five.'), finished('resp_2', 'completed', usage(20, 0, 8, 0, 5)));
+    // No transcript of the user and no words before the audio: those stages are unknown, not zero.
+    expect(r.entries('voice.timing')).toMatchObject([{ speechEndToTranscriptMs: null, transcriptToFirstTokenMs: null, firstTokenToFirstAudioMs: null, totalMs: 800 }]);
     expect(r.entries('turn.finished')).toMatchObject([
       { status: 'completed', metrics: { turnId: 'resp_1', requests: 2, toolCalls: 1, timeToFirstByteMs: 800, totalMs: 1400, inputTokens: 30, cachedTokens: 10, outputTokens: 6 } },
     ]);
@@ -248,6 +252,17 @@ describe('voice events in the transcript, status and inspector', () => {
     // Text output without deltas: the done alone makes the turn.
     await r.at(200, { type: 'response.output_text.done', response_id: 'resp_1', item_id: 'item_b', output_index: 1, content_index: 0, text: 'And more.' });
     expect(r.transcript.turns[1]).toMatchObject({ id: 'item_b', role: 'assistant', source: 'voice', text: 'And more.', status: 'completed', startedAt: 200 });
+  });
+
+  it('streams what the user says into one turn, finished by the final transcript', async () => {
+    const r = await controllerRig();
+    await r.controller.start();
+    const partial = (delta: string) => ({ type: 'conversation.item.input_audio_transcription.delta', item_id: 'item_u', content_index: 0, delta });
+    await r.at(100, partial('what '), partial('time'));
+    expect(r.transcript.turns).toMatchObject([{ id: 'item_u', role: 'user', source: 'voice', text: 'what time', status: 'streaming' }]);
+    expect(r.pushed.filter((event) => event.type === 'turn.finished')).toEqual([]);
+    await r.at(200, heardUser('item_u', 'What time is it?'));
+    expect(r.transcript.turns).toMatchObject([{ id: 'item_u', text: 'What time is it?', status: 'completed', startedAt: 100 }]);
   });
 
   it('replaces a user transcript the server sends again for the same item', async () => {
@@ -352,6 +367,8 @@ describe('voice events in the transcript, status and inspector', () => {
     await expect.poll(() => r.sink.writtenMs).toBeGreaterThan(0);
     r.controller.stopSpeaking();
     expect(r.entries('barge_in')).toMatchObject([{ reason: 'hotkey' }]);
+    // Audio without words yet: there is no turn to mark as cut.
+    expect(r.transcript.turns).toEqual([]);
   });
 
   it('records a frame it could not use', async () => {
@@ -408,7 +425,7 @@ describe('the typed side and the status', () => {
     expect(r.pushed.at(-1)).toMatchObject({ type: 'voice', voice: { state: 'off' } });
   });
 
-  it('shows typed text as a typed user turn, also with no voice open', () => {
+  it('shows typed text as a typed user turn, also with no voice open', async () => {
     const transcript = new Transcript(() => undefined);
     const idle = new VoiceController({
       baseUrl: 'http://127.0.0.1:1/v1',
@@ -429,6 +446,7 @@ describe('the typed side and the status', () => {
     idle.setTools([]);
     idle.stopSpeaking();
     idle.setMuted(true);
+    await idle.release();
     expect(transcript.turns).toEqual([
       { id: 'turn_1', role: 'user', source: 'typed', text: 'hi', status: 'completed', startedAt: 42 },
       { id: 'turn_2', role: 'user', source: 'typed', text: 'look [screenshot]', status: 'completed', startedAt: 42 },
@@ -631,6 +649,14 @@ describe('settings while voice is open', () => {
     await r.controller.updateSettings({ turnMode: 'server_vad' }, { input: 'usb_mic', output: 'usb_speaker' });
     expect(r.connections()).toBe(5);
     expect(r.controller.status).toMatchObject({ turnMode: 'server_vad', state: 'listening' });
+  });
+
+  it('fails a change the microphone cannot follow (only a server refusal is a mere notice), saying it once', async () => {
+    const r = await controllerRig();
+    await r.controller.start();
+    r.mic.failNextStart({ code: 'internal', message: 'The microphone stopped.', hint: 'Check the input device.' });
+    await expect(r.controller.updateSettings({ turnMode: 'server_vad' }, { input: null, output: null })).rejects.toThrow('The microphone stopped.');
+    expect(notices(r.pushed)).toEqual([{ code: 'internal', message: 'The microphone stopped.', hint: 'Check the input device.' }]);
   });
 
   it('keeps the settings when voice is off, and opens with them', async () => {
