@@ -130,6 +130,8 @@ export class MicStream {
       );
       throw error;
     }
+    // Stopped while the device was still starting (a key released that fast): the device must not stay open.
+    if (!this.#running) await this.#options.mic.stop();
   }
 
   async stop(): Promise<void> {

@@ -18,6 +18,8 @@ export interface ScriptedRealtime {
   raw(text: string): void;
   /** Cuts the latest socket without a close frame (code 1006 on the client): a lost connection. */
   drop(): void;
+  /** Closes the latest socket with a close frame of `code`, as the server ends a session. */
+  end(code: number): void;
   /** The client's frames on every socket, in order. */
   received: Json[];
   /** While true, `session.update` goes unanswered (starts as the `quiet` option). */
@@ -60,6 +62,7 @@ export async function scriptedRealtime(options: { quiet?: boolean } = {}): Promi
     send,
     raw: (text) => socket?.send(text),
     drop: () => socket?.terminate(),
+    end: (code) => socket?.close(code),
     received,
     sent,
     until: (type, count = 1) => {

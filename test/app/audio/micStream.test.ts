@@ -8,13 +8,14 @@ import { MicStream, type LocalSpeechStarted } from '../../../app/audio/micStream
 import { levelDbfs } from '../../../app/audio/pcm';
 import { PlayoutBuffer } from '../../../app/audio/playout';
 import type { SpeechDetector } from '../../../app/audio/ports';
+import type { Problem } from '../../../app/contract';
 import { ManualClock, ManualDetector, RecordingSink, ScriptedMic, SilencingCanceller, tone } from '../../../app/testing';
 
-function rig(options: { canceller?: EchoCanceller; detector?: SpeechDetector; gate?: boolean } = {}) {
+function rig(options: { canceller?: EchoCanceller; detector?: SpeechDetector; gate?: boolean; mic?: ScriptedMic } = {}) {
   const clock = new ManualClock();
   const sink = new RecordingSink();
   const playout = new PlayoutBuffer({ sink, scheduler: clock });
-  const mic = new ScriptedMic();
+  const mic = options.mic ?? new ScriptedMic();
   const sent: Int16Array[] = [];
   const local: LocalSpeechStarted[] = [];
   const stream = new MicStream({
@@ -90,5 +91,25 @@ describe('MicStream with echo cancellation', () => {
     await clock.advance(500);
     detector.speak(clock.now());
     expect(local).toEqual([]);
+  });
+});
+
+describe('MicStream stopped while its device starts', () => {
+  it('closes the device once it has started, and sends nothing from it', async () => {
+    let started = (): void => undefined;
+    const device = new (class extends ScriptedMic {
+      override async start(onChunk: (pcm: Int16Array) => void, onError?: (problem: Problem) => void): Promise<void> {
+        await new Promise<void>((resolve) => (started = resolve));
+        return super.start(onChunk, onError);
+      }
+    })();
+    const { stream, sent } = rig({ mic: device });
+    const starting = stream.start();
+    await stream.stop();
+    started();
+    await starting;
+    expect(device.running).toBe(false);
+    device.speak(200);
+    expect(sent).toEqual([]);
   });
 });
