@@ -1,6 +1,6 @@
 /** The barge-in rules on their own: who cancels, and what the user is taken to have heard of a reply cut short. */
 import { describe, expect, it } from 'vitest';
-import { clientCancels, heardOfSentences, heardPart, interruptionNote } from '../../../app/voice/bargeIn';
+import { clientCancels, heardOfSentences, heardPart, interruptionNote, truncationPoint } from '../../../app/voice/bargeIn';
 
 describe('clientCancels', () => {
   it('leaves the cancel to the server only when its voice detection heard the user', () => {
@@ -60,5 +60,13 @@ describe('interruptionNote', () => {
   it('tells the agent what the user heard of its cut reply, or that they heard none', () => {
     expect(interruptionNote('')).toBe('The user interrupted before hearing any of your last reply.');
     expect(interruptionNote('Hello there.')).toBe('The user interrupted your last reply; they heard only: "Hello there.". The rest was not spoken.');
+  });
+});
+
+describe('truncation point', () => {
+  it('is a whole millisecond of what was heard, never 0 and never past what was generated', () => {
+    expect(truncationPoint(350.7, 900)).toBe(350);
+    expect(truncationPoint(0, 900)).toBe(1);
+    expect(truncationPoint(1200, 900)).toBe(900);
   });
 });

@@ -156,5 +156,9 @@ describe('ServerEventWaiters', () => {
     expect(await outcome(created)).toBe(closed);
     expect(await outcome(update.answered)).toBe(closed);
     expect(waiters.offer(event({ type: 'session.updated' }))).toBe(false);
+    // The reopened socket's own answers go to its own waiters.
+    const reopened = waiters.created();
+    expect(waiters.offer(event({ type: 'session.created' }))).toBe(true);
+    expect(await outcome(reopened)).toBe('resolved');
   });
 });
