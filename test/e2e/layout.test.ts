@@ -146,6 +146,19 @@ describe('the window from the keyboard', () => {
     await help.waitFor();
     await page.keyboard.press('Escape');
     await expect.poll(() => focused(page)).toBe('textarea "Message"');
+
+    // Closed, and the keyboard moved on before the dialog's close event came: it stays moved on.
+    await page.getByRole('button', { name: 'Settings', exact: true }).focus();
+    await page.keyboard.press('?');
+    await help.waitFor();
+    await page.evaluate(`(() => {
+      document.querySelector('dialog[open]').close();
+      document.querySelector('textarea').focus();
+    })()`);
+    await expect.poll(() => help.isVisible()).toBe(false);
+    // The close event is a task away; two frames are well past it.
+    await page.evaluate('new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve)))');
+    expect(await focused(page)).toBe('textarea "Message"');
     await page.close();
     expect(errors).toEqual([]);
   });
