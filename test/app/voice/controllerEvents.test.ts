@@ -14,7 +14,7 @@ import { VoiceController, type VoiceControllerOptions, type VoiceDeps } from '..
 import type { VoiceSettings } from '../../../app/voice/settings';
 import { recordingLogger } from '../../support/copilot';
 import { scriptedRealtime, type ScriptedRealtime } from '../../support/scriptedRealtime';
-import { audioDelta } from './rig';
+import { serverEvents } from './rig';
 
 const open: Array<{ controller: VoiceController; server: ScriptedRealtime; pushed: PushEvent[] }> = [];
 afterEach(async () => {
@@ -27,12 +27,7 @@ afterEach(async () => {
   for (const { pushed } of rigs) expect(pushed.map((event) => String(event.type)).filter((type) => type === '' || type === 'undefined')).toEqual([]);
 });
 
-const conv = 'conv_scripted';
-const created = (id: string) => ({ type: 'response.created', response: { id, conversation_id: conv, status: 'in_progress' } });
-const audio = (responseId: string, itemId: string, ms: number) => ({ type: 'response.output_audio.delta', response_id: responseId, item_id: itemId, output_index: 0, content_index: 0, delta: audioDelta(ms) });
-const words = (responseId: string, itemId: string, delta: string) => ({ type: 'response.output_audio_transcript.delta', response_id: responseId, item_id: itemId, output_index: 0, content_index: 0, delta });
-const said = (responseId: string, itemId: string, transcript: string) => ({ type: 'response.output_audio_transcript.done', response_id: responseId, item_id: itemId, output_index: 0, content_index: 0, transcript });
-const finished = (id: string, status = 'completed', extra: Record<string, unknown> = {}) => ({ type: 'response.done', response: { id, conversation_id: conv, status, ...extra } });
+const { created, audio, words, said, finished } = serverEvents;
 const heardUser = (itemId: string, transcript: string) => ({ type: 'conversation.item.input_audio_transcription.completed', item_id: itemId, content_index: 0, transcript });
 const usage = (textIn: number, audioIn: number, cachedIn: number, textOut: number, audioOut: number) => ({
   usage: { input_token_details: { text_tokens: textIn, audio_tokens: audioIn, cached_tokens: cachedIn }, output_token_details: { text_tokens: textOut, audio_tokens: audioOut } },

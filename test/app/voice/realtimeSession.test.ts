@@ -7,7 +7,7 @@ import { levelDbfs, pcm16FromBytes } from '../../../app/audio/pcm';
 import { ManualClock } from '../../../app/emulator/clock';
 import { ManualClock as PlayoutClock, ManualDetector, RecordingSink, SilencingCanceller } from '../../../app/testing';
 import { RealtimeRequestError } from '../../../app/voice/waiters';
-import { audioDelta, calculator, closeRig, paced, pressAfterHearing, rig, scriptedRig, type Rig } from './rig';
+import { calculator, scriptedConversation, serverEvents, closeRig, paced, pressAfterHearing, rig, scriptedRig, type Rig } from './rig';
 
 afterEach(closeRig);
 
@@ -515,12 +515,7 @@ describe('replies the server does not give', () => {
 });
 
 // What the emulator never sends, from a scripted server on loopback (rig.ts, `scriptedRig`).
-const conv = 'conv_scripted';
-const created = (id: string) => ({ type: 'response.created', response: { id, conversation_id: conv, status: 'in_progress' } });
-const audio = (responseId: string, itemId: string, ms: number) => ({ type: 'response.output_audio.delta', response_id: responseId, item_id: itemId, output_index: 0, content_index: 0, delta: audioDelta(ms) });
-const words = (responseId: string, itemId: string, delta: string) => ({ type: 'response.output_audio_transcript.delta', response_id: responseId, item_id: itemId, output_index: 0, content_index: 0, delta });
-const said = (responseId: string, itemId: string, transcript: string) => ({ type: 'response.output_audio_transcript.done', response_id: responseId, item_id: itemId, output_index: 0, content_index: 0, transcript });
-const finished = (id: string, status = 'completed', extra: Record<string, unknown> = {}) => ({ type: 'response.done', response: { id, conversation_id: conv, status, ...extra } });
+const { created, audio, words, said, finished } = serverEvents;
 const serverError = (code: string, message: string, eventId?: string) => ({ type: 'error', error: { type: 'invalid_request_error', code, message, ...(eventId === undefined ? {} : { event_id: eventId }) } });
 
 describe('a reply that keeps streaming after it was stopped', () => {
@@ -703,7 +698,7 @@ describe('what else a server may send', () => {
     await r.script(created('resp_2'), finished('resp_2', 'completed', { usage: {} }));
     r.session.sendText('and again');
     await r.server.until('response.create', 3);
-    await r.script(created('resp_3'), { type: 'response.done', response: { conversation_id: conv } });
+    await r.script(created('resp_3'), { type: 'response.done', response: { conversation_id: scriptedConversation } });
     expect(r.of('response').filter((event) => event.phase === 'created').map((event) => event.responseId)).toEqual(['resp_1', 'resp_2', 'resp_3']);
     const done = r.of('response').filter((event) => event.phase === 'done');
     expect(done).toEqual([

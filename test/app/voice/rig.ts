@@ -177,3 +177,13 @@ export function audioDelta(ms: number): string {
   const samples = tone(ms, 440, 8000);
   return Buffer.from(samples.buffer, samples.byteOffset, samples.byteLength).toString('base64');
 }
+
+/** Server events for a scripted Realtime server, in one conversation: what the emulator never sends on cue. */
+export const scriptedConversation = 'conv_scripted';
+export const serverEvents = {
+  created: (id: string) => ({ type: 'response.created', response: { id, conversation_id: scriptedConversation, status: 'in_progress' } }),
+  audio: (responseId: string, itemId: string, ms: number) => ({ type: 'response.output_audio.delta', response_id: responseId, item_id: itemId, output_index: 0, content_index: 0, delta: audioDelta(ms) }),
+  words: (responseId: string, itemId: string, delta: string) => ({ type: 'response.output_audio_transcript.delta', response_id: responseId, item_id: itemId, output_index: 0, content_index: 0, delta }),
+  said: (responseId: string, itemId: string, transcript: string) => ({ type: 'response.output_audio_transcript.done', response_id: responseId, item_id: itemId, output_index: 0, content_index: 0, transcript }),
+  finished: (id: string, status = 'completed', extra: Record<string, unknown> = {}) => ({ type: 'response.done', response: { id, conversation_id: scriptedConversation, status, ...extra } }),
+};
