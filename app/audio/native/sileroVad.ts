@@ -120,9 +120,10 @@ export async function createSileroDetector(options: SileroDetectorOptions): Prom
           const level = levelDbfs(pcm);
           pieces.push({ at: capturedAt, samples: pcm.length, level });
           if (level < minLevel) {
-            skippedMs += (pcm.length * 1000) / inputRate;
+            const ms = (pcm.length * 1000) / inputRate;
+            skippedMs += ms;
             above = 0;
-            below += (pcm.length * 1000) / inputRate / frameMs;
+            below += ms / frameMs;
             if (below >= releaseFrames) speaking = false;
             return;
           }
