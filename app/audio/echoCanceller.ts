@@ -59,6 +59,15 @@ const AFTER_MOVE_BLOCKS = 4;
 const CORRELATION_MARGIN = 0.15;
 /** Estimates in a row (an eighth of a second apart) that must agree before the bulk delay moves. */
 const CONFIRMATIONS = 3;
+/**
+ * A sudden small jump of the echo (on the loop: 9 samples, 0.4 ms, from one block to the next) is
+ * looked for over the newest `RECENT_BLOCKS` blocks within `RECENT_SAMPLES` samples, and taken
+ * when the move fits at least `RECENT_FIT` and beats staying put by `RECENT_MARGIN`.
+ */
+const RECENT_BLOCKS = 4;
+const RECENT_SAMPLES = 24;
+const RECENT_FIT = 0.9;
+const RECENT_MARGIN = 0.02;
 
 /** The far-end signal on a sample-indexed timeline, as it reached the listener. */
 export class FarEndTimeline {
@@ -532,11 +541,38 @@ class ShiftDetector {
     this.#reachedDb = Math.max(windowErleDb, this.#reachedDb - 0.01);
     if (this.#cooldown > 0) this.#cooldown -= 1;
     if (this.#reachedDb < 15 || windowErleDb > this.#reachedDb - 10 || this.#cooldown > 0) return 0;
-    const shift = this.#bestShift();
+    const recent = this.#recentShift();
+    const shift = recent !== 0 ? recent : this.#bestShift();
     if (shift !== 0) this.reset();
     // Nothing moved (the user is talking, or the room changed): look again a few blocks on.
     else this.#cooldown = 4;
     return shift;
+  }
+
+  /**
+   * A jump of a fraction of a millisecond, judged on the newest blocks alone (the window's older
+   * blocks still hold the echo where it was, and pulled the estimate: 12 samples for a jump of 9).
+   */
+  #recentShift(): number {
+    const n = RECENT_BLOCKS * this.#blockSize;
+    const end = this.#mic.length;
+    const from = end - n;
+    let best = { shift: 0, fit: -1 };
+    let stay = 0;
+    for (let shift = -RECENT_SAMPLES; shift <= RECENT_SAMPLES; shift += 1) {
+      let dot = 0, micSquares = 0, echoSquares = 0;
+      for (let index = from; index < end; index += 1) {
+        const d = this.#mic[index]!;
+        const y = this.#echo[index - shift]!;
+        dot += d * y;
+        micSquares += d * d;
+        echoSquares += y * y;
+      }
+      const fit = micSquares > 0 && echoSquares > 0 ? dot / Math.sqrt(micSquares * echoSquares) : 0;
+      if (shift === 0) stay = fit;
+      if (fit > best.fit) best = { shift, fit };
+    }
+    return best.fit >= RECENT_FIT && best.fit - stay >= RECENT_MARGIN ? best.shift : 0;
   }
 
   #bestShift(margin = 0.2): number {

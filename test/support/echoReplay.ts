@@ -86,11 +86,16 @@ export async function replayRecording(recording: LoopRecording, canceller: EchoC
   const onsets: number[] = [];
   detector.onSpeechStart((at) => onsets.push(at));
   // Far-end chunks were handed over ahead of time (lead plus the sink's latency): replay them
-  // before the mic frame captured as they began to sound, cuts where they happened.
+  // before the mic frame captured as they began to sound, cuts where they happened. A chunk that
+  // sounds after a cut was handed over after it (the cut discarded everything queued): replayed
+  // ahead of the cut, the cut erased the next reply's first 300 ms from the reference, and every
+  // reply after a barge-in went through uncancelled until then.
+  const cuts = [...recording.cuts].sort((a, b) => a - b);
+  const handedOver = (startsAt: number) => Math.max(startsAt - 300, cuts.findLast((at) => at <= startsAt) ?? -Infinity);
   const events = [
-    ...recording.far.map((chunk) => ({ at: chunk.startsAt - 300, run: () => canceller.played(chunk.pcm, chunk.startsAt) })),
-    ...recording.cuts.map((at) => ({ at, run: () => canceller.cut(at) })),
-  ].sort((a, b) => a.at - b.at);
+    ...recording.cuts.map((at) => ({ at, order: 0, run: () => canceller.cut(at) })),
+    ...recording.far.map((chunk) => ({ at: handedOver(chunk.startsAt), order: 1, run: () => canceller.played(chunk.pcm, chunk.startsAt) })),
+  ].sort((a, b) => a.at - b.at || a.order - b.order);
   let next = 0;
   const windows: Array<{ at: number; mic: number; out: number }> = [];
   const cpuBefore = process.cpuUsage();
