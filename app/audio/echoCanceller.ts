@@ -60,12 +60,12 @@ const CORRELATION_MARGIN = 0.15;
 /** Estimates in a row (an eighth of a second apart) that must agree before the bulk delay moves. */
 const CONFIRMATIONS = 3;
 /**
- * A sudden small jump of the echo (on the loop: 9 samples, 0.4 ms, from one block to the next) is
+ * A sudden small jump of the echo (on the loop: 9 samples later, or 26 sooner, from one block to the next) is
  * looked for over the newest `RECENT_BLOCKS` blocks within `RECENT_SAMPLES` samples, and taken
  * when the move fits at least `RECENT_FIT` and beats staying put by `RECENT_MARGIN`.
  */
 const RECENT_BLOCKS = 4;
-const RECENT_SAMPLES = 24;
+const RECENT_SAMPLES = 48;
 const RECENT_FIT = 0.9;
 const RECENT_MARGIN = 0.02;
 
@@ -554,9 +554,10 @@ class ShiftDetector {
    * blocks still hold the echo where it was, and pulled the estimate: 12 samples for a jump of 9).
    */
   #recentShift(): number {
-    const n = RECENT_BLOCKS * this.#blockSize;
-    const end = this.#mic.length;
-    const from = end - n;
+    // The mic's newest blocks but for their last few samples, which an echo that now comes sooner
+    // would need the estimate's future to fit.
+    const end = this.#mic.length - RECENT_SAMPLES;
+    const from = this.#mic.length - RECENT_BLOCKS * this.#blockSize;
     let best = { shift: 0, fit: -1 };
     let stay = 0;
     for (let shift = -RECENT_SAMPLES; shift <= RECENT_SAMPLES; shift += 1) {
