@@ -540,12 +540,16 @@ class ShiftDetector {
     // The best the filter has done lately, forgotten over about ten seconds of sound.
     this.#reachedDb = Math.max(windowErleDb, this.#reachedDb - 0.01);
     if (this.#cooldown > 0) this.#cooldown -= 1;
-    if (this.#reachedDb < 15 || windowErleDb > this.#reachedDb - 10 || this.#cooldown > 0) return 0;
-    const recent = this.#recentShift();
-    const shift = recent !== 0 ? recent : this.#bestShift();
+    if (this.#reachedDb < 15 || windowErleDb > this.#reachedDb - 10) return 0;
+    // The newest blocks every block (cheap, and a jump shows there first); the window's wider
+    // search only every few.
+    let shift = this.#recentShift();
+    if (shift === 0 && this.#cooldown === 0) {
+      shift = this.#bestShift();
+      // Nothing moved (the user is talking, or the room changed): look again a few blocks on.
+      if (shift === 0) this.#cooldown = 4;
+    }
     if (shift !== 0) this.reset();
-    // Nothing moved (the user is talking, or the room changed): look again a few blocks on.
-    else this.#cooldown = 4;
     return shift;
   }
 
@@ -558,17 +562,23 @@ class ShiftDetector {
     // would need the estimate's future to fit.
     const end = this.#mic.length - RECENT_SAMPLES;
     const from = this.#mic.length - RECENT_BLOCKS * this.#blockSize;
+    const mic = this.#mic;
+    const echo = this.#echo;
+    let micSquares = 0;
+    for (let index = from; index < end; index += 1) micSquares += mic[index]! * mic[index]!;
+    // The estimate's energy under the span, slid one sample at a time from the soonest shift.
+    let echoSquares = 0;
+    for (let index = from + RECENT_SAMPLES; index < end + RECENT_SAMPLES; index += 1) echoSquares += echo[index]! * echo[index]!;
     let best = { shift: 0, fit: -1 };
     let stay = 0;
     for (let shift = -RECENT_SAMPLES; shift <= RECENT_SAMPLES; shift += 1) {
-      let dot = 0, micSquares = 0, echoSquares = 0;
-      for (let index = from; index < end; index += 1) {
-        const d = this.#mic[index]!;
-        const y = this.#echo[index - shift]!;
-        dot += d * y;
-        micSquares += d * d;
-        echoSquares += y * y;
+      if (shift > -RECENT_SAMPLES) {
+        const entering = echo[from - shift]!;
+        const leaving = echo[end - shift]!;
+        echoSquares += entering * entering - leaving * leaving;
       }
+      let dot = 0;
+      for (let index = from; index < end; index += 1) dot += mic[index]! * echo[index - shift]!;
       const fit = micSquares > 0 && echoSquares > 0 ? dot / Math.sqrt(micSquares * echoSquares) : 0;
       if (shift === 0) stay = fit;
       if (fit > best.fit) best = { shift, fit };
