@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parsePactlInfo, parsePactlList } from '../../app/audio/native/devices';
-import { delayMs, dominantFrequency, sineTone, soundExtent, startPulse, type Pulse } from '../support/pulse';
+import { bestLag, delayMs, dominantFrequency, sineTone, soundExtent, startPulse, type Pulse } from '../support/pulse';
 
 let pulse: Pulse;
 
@@ -38,5 +38,17 @@ describe('the PulseAudio test loop itself', () => {
     expect(dominantFrequency(heard.subarray(Math.round(((extent?.startMs ?? 0) + 50) * 24), Math.round(((extent?.endMs ?? 0) - 50) * 24)))).toBeCloseTo(1000, 0);
     const { correlation } = delayMs(tone, heard, { maxMs: heard.length / 24 });
     expect(correlation).toBeGreaterThan(0.9);
+  });
+
+  it('lines a reference up where it really sounded, not where its tail resembles the recording\'s head', () => {
+    // An envelope whose last tenth is a sharp burst, heard 20 windows late with a little noise,
+    // after a recording that opens on that same burst.
+    const burst = [0.9, 0.1, 0.8, 0.2, 0.7, 0.1, 0.9, 0.3, 0.6, 0.1];
+    const body = Array.from({ length: 90 }, (_, index) => 0.3 + 0.2 * Math.sin(index / 3));
+    const reference = Float64Array.from([...body, ...burst]);
+    const recorded = new Float64Array(200);
+    recorded.set(burst, 0);
+    reference.forEach((value, index) => (recorded[20 + index] = value + (index % 2 === 0 ? 0.08 : -0.08)));
+    expect(bestLag(reference, recorded, 150).lag).toBe(20);
   });
 });
