@@ -70,11 +70,6 @@ export interface StopResult {
   itemId: string;
   playedMs: number;
   generatedMs: number;
-  /**
-   * Present when the sink could not go quiet at once: the same figures at the moment it did,
-   * which is what the listener heard and what a truncation should say.
-   */
-  settled?: Promise<StopResult>;
 }
 
 export class PlayoutBuffer {
@@ -194,34 +189,20 @@ export class PlayoutBuffer {
     this.#cancelPump?.();
     this.#cancelDrain?.();
     this.#cancelPump = this.#cancelDrain = null;
-    const late = this.#sink.flush();
+    this.#sink.flush();
     for (const listener of this.#farEndListeners) listener({ type: 'cut', at: now });
     const wasPlaying = this.#audibleUntil > now || [...this.#items.values()].some((item) => item.pending.length > 0);
-    const result: StopResult | null = itemId === null ? null : { itemId, playedMs: this.playedMs(itemId, now), generatedMs: this.generatedMs(itemId) };
-    // The chunks a late sink may yet have sounded (history may fold the older ones meanwhile).
-    const unheard = itemId === null || late === undefined ? [] : (this.#items.get(itemId)?.scheduled ?? []).filter((chunk) => chunk.startsAt + chunk.durationMs > now);
+    const result = itemId === null ? null : { itemId, playedMs: this.playedMs(itemId, now), generatedMs: this.generatedMs(itemId) };
     // What was flushed will never be heard: cut the schedule at now.
     for (const item of this.#items.values()) {
       item.pending = [];
       item.pendingOffset = 0;
-      item.scheduled = cutAt(item.scheduled, now);
+      item.scheduled = item.scheduled
+        .filter((chunk) => chunk.startsAt < now)
+        .map((chunk) => ({ ...chunk, durationMs: Math.min(chunk.durationMs, now - chunk.startsAt) }));
     }
     this.#order = [];
     this.#audibleUntil = now;
-    if (result !== null && late !== undefined) {
-      // The device sounded on for a moment: the item was heard up to then, so its figure says so.
-      result.settled = late.then((lateMs) => {
-        const quietAt = now + Math.max(0, lateMs);
-        let heardLate = 0;
-        for (const chunk of unheard) heardLate += Math.max(0, Math.min(chunk.startsAt + chunk.durationMs, quietAt) - Math.max(chunk.startsAt, now));
-        const item = this.#items.get(result.itemId);
-        if (item !== undefined) {
-          const starts = new Set(unheard.map((chunk) => chunk.startsAt));
-          item.scheduled = [...item.scheduled.filter((chunk) => !starts.has(chunk.startsAt)), ...cutAt(unheard, quietAt)];
-        }
-        return { itemId: result.itemId, playedMs: result.playedMs + heardLate, generatedMs: result.generatedMs };
-      });
-    }
     if (result !== null && wasPlaying) this.#onEvent({ type: 'playout.stopped', ...result });
     return wasPlaying ? result : null;
   }
@@ -352,9 +333,4 @@ function concat(parts: readonly Int16Array[]): Int16Array {
     offset += part.length;
   }
   return out;
-}
-
-/** The chunks of a schedule that start before `at`, each cut short at `at`: what sounded by then. */
-function cutAt(scheduled: Scheduled[], at: number): Scheduled[] {
-  return scheduled.filter((chunk) => chunk.startsAt < at).map((chunk) => ({ ...chunk, durationMs: Math.min(chunk.durationMs, at - chunk.startsAt) }));
 }

@@ -26,13 +26,8 @@ export interface SpeakerSink {
   open(): Promise<void>;
   /** Queues samples for playback without blocking. */
   write(pcm: Int16Array): void;
-  /**
-   * Discards everything written and not yet played, as fast as the device allows. When the device
-   * cannot go quiet at once (audio already handed to it is still on its way in), returns a promise
-   * of how many milliseconds after the call it kept sounding, so a truncation can count that audio
-   * as heard.
-   */
-  flush(): Promise<number> | void;
+  /** Discards everything written and not yet played, as fast as the device allows. */
+  flush(): void;
   close(): Promise<void>;
 }
 

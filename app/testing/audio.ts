@@ -75,21 +75,16 @@ export function silence(ms: number): Int16Array {
   return new Int16Array(Math.round(ms * perMs));
 }
 
-/**
- * A speaker that keeps every write; `latencyMs` stands for the device and OS buffers, and
- * `soundsOnMs` for a device that keeps sounding that long after a flush (a write still on its way).
- */
+/** A speaker that keeps every write; `latencyMs` stands for the device and OS buffers. */
 export class RecordingSink implements SpeakerSink {
   readonly sampleRate = 24_000;
   readonly latencyMs: number;
-  readonly #soundsOnMs: number | null;
   written: Int16Array[] = [];
   flushes = 0;
   opened = false;
 
-  constructor(options: { latencyMs?: number; soundsOnMs?: number } = {}) {
+  constructor(options: { latencyMs?: number } = {}) {
     this.latencyMs = options.latencyMs ?? 0;
-    this.#soundsOnMs = options.soundsOnMs ?? null;
   }
 
   async open(): Promise<void> {
@@ -100,9 +95,8 @@ export class RecordingSink implements SpeakerSink {
     this.written.push(pcm);
   }
 
-  flush(): Promise<number> | void {
+  flush(): void {
     this.flushes += 1;
-    if (this.#soundsOnMs !== null) return Promise.resolve(this.#soundsOnMs);
   }
 
   async close(): Promise<void> {

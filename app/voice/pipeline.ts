@@ -108,11 +108,8 @@ export class PipelineSession extends VoiceSessionBase implements VoiceSession {
   #speechEndAt: number | null = null;
   #reply: Reply | null = null;
   #replies = 0;
-  /**
-   * What the agent should know before the next turn (what was really heard of a cut reply); a
-   * note waits for the speaker's settled figure when it sounded on after the stop.
-   */
-  #notes: Array<string | Promise<string>> = [];
+  /** What the agent should know before the next turn (what was really heard of a cut reply). */
+  #notes: string[] = [];
 
   constructor(options: PipelineSessionOptions) {
     // The transcription session takes PCM16 at 24 kHz.
@@ -190,11 +187,7 @@ export class PipelineSession extends VoiceSessionBase implements VoiceSession {
     };
     // Another item playing (a preview) means this reply was heard as far as the playout says.
     const ours = stopped !== null && stopped.itemId === reply.itemId ? stopped : null;
-    if (ours === null) this.#notes.push(report(this.#options.playout.playedMs(reply.itemId)));
-    // A speaker that sounded on for a moment after the stop was heard that much further; the
-    // next turn waits the few milliseconds for that figure.
-    else if (ours.settled === undefined) this.#notes.push(report(ours.playedMs));
-    else this.#notes.push(ours.settled.then((heard) => report(heard.playedMs)));
+    this.#notes.push(report(ours === null ? this.#options.playout.playedMs(reply.itemId) : ours.playedMs));
   }
 
   /** Called by the host when the PlayoutBuffer has played everything. */
@@ -314,7 +307,7 @@ export class PipelineSession extends VoiceSessionBase implements VoiceSession {
   #startReply(input: ResponseInputItem[], speechEndAt: number | null): void {
     const previous = this.#reply;
     if (previous !== null && !previous.done && !previous.cut) this.bargeIn('speech');
-    const notes = this.#notes.splice(0);
+    const notes = this.#notes.splice(0).map((text): ResponseInputItem => ({ type: 'message', role: 'developer', content: [{ type: 'input_text', text }] }));
     const reply: Reply = {
       itemId: `pipeline_reply_${(this.#replies += 1)}`,
       controller: new AbortController(),
@@ -335,13 +328,12 @@ export class PipelineSession extends VoiceSessionBase implements VoiceSession {
     };
     this.#reply = reply;
     this.setState('thinking');
-    void this.#runReply(reply, notes, input);
+    void this.#runReply(reply, [...notes, ...input]);
   }
 
-  async #runReply(reply: Reply, pendingNotes: Array<string | Promise<string>>, input: ResponseInputItem[]): Promise<void> {
-    const notes = (await Promise.all(pendingNotes)).map((text): ResponseInputItem => ({ type: 'message', role: 'developer', content: [{ type: 'input_text', text }] }));
+  async #runReply(reply: Reply, input: ResponseInputItem[]): Promise<void> {
     const outcome = await this.#options.agent
-      .runTurn([...notes, ...input], {
+      .runTurn(input, {
         signal: reply.controller.signal,
         onTextDelta: (delta) => {
           if (reply.cut) return;

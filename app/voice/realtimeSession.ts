@@ -7,7 +7,6 @@
 import type { Problem } from '../contract';
 import { toPcm24k } from '../audio/encoding';
 import { fromBase64 } from '../audio/pcm';
-import type { StopResult } from '../audio/playout';
 import { realtimeSocketUrl, type RealtimeEvent, type RealtimeSessionCreateRequest } from '../protocol/realtime';
 import { ToolCalls, type ToolRunner } from '../responses/tools';
 import { realTimer, SilenceDeadline } from '../transport/deadline';
@@ -205,14 +204,6 @@ export class RealtimeSession extends VoiceSessionBase implements VoiceSession {
     if (this.#responses.active && clientCancels(reason, this.#settings.turnMode)) this.connection.send({ type: 'response.cancel' });
     const item = this.#assistant.get(stopped.itemId);
     if (item !== undefined) item.cut = true;
-    // A speaker that sounded on for a moment after the stop was heard that much further.
-    if (stopped.settled === undefined) this.#truncate(stopped, reason);
-    else void stopped.settled.then((heard) => this.#truncate(heard, reason));
-  }
-
-  /** Cuts the assistant's item at what the user heard of it, on the server and in our memory. */
-  #truncate(stopped: StopResult, reason: BargeInReason): void {
-    const item = this.#assistant.get(stopped.itemId);
     const audioEndMs = truncationPoint(stopped.playedMs, stopped.generatedMs);
     this.connection.send({ type: 'conversation.item.truncate', item_id: stopped.itemId, content_index: 0, audio_end_ms: audioEndMs });
     const heardText = heardPart(item?.text ?? '', audioEndMs / Math.max(1, stopped.generatedMs));

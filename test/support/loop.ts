@@ -399,16 +399,9 @@ export async function echoLoop(options: EchoLoopOptions): Promise<EchoLoop> {
     onLocalSpeech: (event) => {
       const stopped = playout.stop();
       if (stopped === null) return;
-      const stoppedAt = performance.now();
-      const erleDb = canceller?.erleDb ?? null;
-      // Truncated where the sessions truncate: at what the speaker had sounded once it went quiet
-      // (a write still in flight sounds on; on a loaded machine the figure at the stop fell 60–135
-      // ms short of the ear in a quarter of the tries).
-      void Promise.resolve(stopped.settled ?? stopped).then((heard) => {
-        const bargeIn = { speechAt: event.at, stoppedAt, audioEndMs: Math.max(1, Math.floor(Math.min(heard.playedMs, heard.generatedMs))), itemId: heard.itemId, erleDb };
-        bargeIns.push(bargeIn);
-        for (const waiter of bargeWaiters.splice(0)) waiter(bargeIn);
-      });
+      const bargeIn = { speechAt: event.at, stoppedAt: performance.now(), audioEndMs: Math.max(1, Math.floor(Math.min(stopped.playedMs, stopped.generatedMs))), itemId: stopped.itemId, erleDb: canceller?.erleDb ?? null };
+      bargeIns.push(bargeIn);
+      for (const waiter of bargeWaiters.splice(0)) waiter(bargeIn);
     },
     send: (audio) => sent.push(pcm16FromBytes(Buffer.from(audio, 'base64'))),
     onLevel: () => undefined,

@@ -69,8 +69,6 @@ interface Output {
   retired: boolean;
   closed: Promise<void>;
   markClosed: () => void;
-  /** When it was closed (the sink's clock), once it is. */
-  closedAt: number;
 }
 
 const rate = realtimePcmRate;
@@ -185,31 +183,19 @@ class NativeSpeakerSink implements SpeakerSink {
     this.#pump();
   }
 
-  flush(): Promise<number> | void {
-    const flushedAt = this.#now();
+  flush(): void {
     this.#queue = [];
-    this.#heardUntil = flushedAt;
+    this.#heardUntil = this.#now();
     this.#cancelPump();
     const state = this.#state;
     if (state.status !== 'open' || state.output === null) return;
-    const output = state.output;
-    const inFlight = output.inFlight > 0;
-    const closed = this.#retire(output);
+    void this.#retire(state.output);
     state.output = null;
     // The next reply should not wait for a device to open: open it now, after the caller returns.
     setImmediate(() => void this.#reopen());
-    // A native write still on its way in cannot be recalled: the device drops its buffer only once
-    // that write returns, and sounds until then (measured on the loop: 16 ms on a loaded machine,
-    // against 0.1 ms with nothing in flight). A write that never returns has played out, like
-    // everything else handed over, within the buffer's length.
-    if (!inFlight) return;
-    return new Promise<number>((resolve) => {
-      const cap = setTimeout(() => resolve(this.#bufferMs), this.#bufferMs);
-      void closed.then(() => {
-        clearTimeout(cap);
-        resolve(Math.min(this.#bufferMs, output.closedAt - flushedAt));
-      });
-    });
+    // A native write still in flight is closed only once it returns (up to 170 ms later on the
+    // loop), yet the ear goes quiet at the stop: in every such barge-in measured there, the
+    // recording ended where the playout's figure at the stop said, so nothing more counts as heard.
   }
 
   async close(): Promise<void> {
@@ -283,7 +269,7 @@ class NativeSpeakerSink implements SpeakerSink {
     const closed = new Promise<void>((resolve) => {
       markClosed = resolve;
     });
-    const output: Output = { stream, inFlight: 0, retired: false, closed, markClosed, closedAt: Number.NaN };
+    const output: Output = { stream, inFlight: 0, retired: false, closed, markClosed };
     return new Promise<Output>((resolve, reject) => {
       let opened = false;
       stream.on('error', (error) => {
@@ -344,7 +330,6 @@ class NativeSpeakerSink implements SpeakerSink {
   }
 
   #closeOutput(output: Output): void {
-    output.closedAt = this.#now();
     try {
       output.stream.close(true);
     } catch {
