@@ -68,6 +68,12 @@ const RECENT_BLOCKS = 4;
 const RECENT_SAMPLES = 48;
 const RECENT_FIT = 0.9;
 const RECENT_MARGIN = 0.02;
+/**
+ * A window that still cancels this much (dB) has not lost the echo, however far below its best it
+ * fell: the checks for a move run only under it (a synthetic room's 60 dB dipping to 45 ran them
+ * on most blocks, for nothing).
+ */
+const JUMPED_BELOW_DB = 30;
 
 /** The far-end signal on a sample-indexed timeline, as it reached the listener. */
 export class FarEndTimeline {
@@ -540,7 +546,7 @@ class ShiftDetector {
     // The best the filter has done lately, forgotten over about ten seconds of sound.
     this.#reachedDb = Math.max(windowErleDb, this.#reachedDb - 0.01);
     if (this.#cooldown > 0) this.#cooldown -= 1;
-    if (this.#reachedDb < 15 || windowErleDb > this.#reachedDb - 10) return 0;
+    if (this.#reachedDb < 15 || windowErleDb > Math.min(this.#reachedDb - 10, JUMPED_BELOW_DB)) return 0;
     // The newest blocks every block (cheap, and a jump shows there first); the window's wider
     // search only every few.
     let shift = this.#recentShift();
