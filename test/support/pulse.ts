@@ -585,8 +585,8 @@ export function bestLag(a: Float64Array, b: Float64Array, maxLag: number): { lag
     let normA = 0;
     let normB = 0;
     for (let index = first; index < end; index += 1) {
-      const x = a[index] ?? 0;
-      const y = b[index + lag] ?? 0;
+      const x = a[index]!;
+      const y = b[index + lag]!;
       dot += x * y;
       normA += x * x;
       normB += y * y;

@@ -193,8 +193,8 @@ class NativeSpeakerSink implements SpeakerSink {
     state.output = null;
     // The next reply should not wait for a device to open: open it now, after the caller returns.
     setImmediate(() => void this.#reopen());
-    // A native write still in flight is closed only once it returns (up to 170 ms later on the
-    // loop), yet the ear goes quiet at the stop: in every such barge-in measured there, the
+    // A native write still in flight is closed only once it returns (77–165 ms later in the loop's
+    // barge-ins), yet the ear goes quiet at the stop: in each of the four such tries measured, the
     // recording ended where the playout's figure at the stop said, so nothing more counts as heard.
   }
 
