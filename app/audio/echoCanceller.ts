@@ -11,6 +11,7 @@
  * that rate (see `npm run bench -- echo`).
  */
 import { EchoFilter } from './echoFilter';
+import { ResidualCoherence } from './echoCoherence';
 import { EchoSuppressor } from './echoSuppressor';
 import { HalfSpectrumFft } from './halfSpectrum';
 
@@ -28,6 +29,11 @@ export interface EchoCanceller {
   readonly erleDb: number;
   /** Whether the near end seemed to speak over the far end in the last frame. */
   readonly doubleTalk: boolean;
+  /**
+   * Whether the last frame's output was mostly echo the canceller failed to remove (the echo moved
+   * under it): whatever its level, none of it is the user.
+   */
+  readonly outputIsEcho: boolean;
   reset(): void;
 }
 
@@ -74,6 +80,32 @@ const RECENT_MARGIN = 0.02;
  * on most blocks, for nothing).
  */
 const JUMPED_BELOW_DB = 30;
+/**
+ * The filter lost the echo (it moved under it) when it leaves `UNEXPECTED_RATIO` times (9 dB) what
+ * its ERLE says it leaves of the mic, at least `ECHO_ABOVE` of that is coherent with the far end,
+ * and the mic is no louder than `VOICE_RISE` times (1.5 dB) the filter's echo estimate (a moved
+ * echo is as loud as the estimate of where it was; a voice adds to it). All smoothed over a few
+ * blocks (`RESIDUAL_SMOOTHING`).
+ *
+ * The coherence alone took a user's first words for echo on the loop: before its double-talk test
+ * catches up, the filter adapts a block or two on the voice, and what that misadapted part leaves
+ * is coherent with the far end; the level test keeps those blocks out. Tried instead, the mic
+ * against the far end (the room's return loss, which a moved echo leaves alone) caught a synthetic
+ * 10 ms jump better (3 frames louder than -50 dBFS reached the detector, against 11), but missed
+ * 2 of 8 barge-ins on the loop where this missed none.
+ */
+const UNEXPECTED_RATIO = 8;
+const ECHO_ABOVE = 0.5;
+const VOICE_RISE = 1.4;
+const RESIDUAL_SMOOTHING = 0.7;
+/**
+ * The most the ERLE estimate falls in one block, in dB (23 dB a second). A user speaking over the
+ * echo is not caught by the filter's double-talk test for the first few blocks, and their voice,
+ * taken for echo left behind, pulled an unbounded estimate from 34 to 10 dB within 200 ms on the
+ * loop, after which the detector's gate shut them out. The echo the filter really lost is
+ * caught by its coherence with the far end instead (`outputIsEcho`), at once.
+ */
+const ERLE_FALL_DB = 0.25;
 
 /** The far-end signal on a sample-indexed timeline, as it reached the listener. */
 export class FarEndTimeline {
@@ -147,6 +179,12 @@ export class BuiltinEchoCanceller implements EchoCanceller {
   #output: Float64Array;
   #outputLength: number;
   #doubleTalk = false;
+  #outputIsEcho = false;
+  readonly #coherence: ResidualCoherence;
+  /** The mic's, the filter's output's and its echo estimate's power, smoothed as the coherence is. */
+  #judgedMic = 0;
+  #judgedResidual = 0;
+  #judgedEcho = 0;
   #micPower = 0;
   #outPower = 0;
   readonly #delay = new DelayEstimator();
@@ -179,6 +217,7 @@ export class BuiltinEchoCanceller implements EchoCanceller {
     this.#micBlock = new Float64Array(blockSize);
     this.#farBlock = new Float64Array(blockSize);
     this.#envelope = new Float64Array(blockSize + 1);
+    this.#coherence = new ResidualCoherence(blockSize);
     // One block of silence primes the output, so every frame can be answered in full.
     this.#output = new Float64Array(blockSize * 4);
     this.#outputLength = blockSize;
@@ -191,6 +230,10 @@ export class BuiltinEchoCanceller implements EchoCanceller {
 
   get doubleTalk(): boolean {
     return this.#doubleTalk;
+  }
+
+  get outputIsEcho(): boolean {
+    return this.#outputIsEcho;
   }
 
   get latencyMs(): number {
@@ -221,6 +264,7 @@ export class BuiltinEchoCanceller implements EchoCanceller {
     // above a few hundred hertz.
     if (this.#nextIndex === null || Math.abs(frameStart - this.#micFill - this.#nextIndex) > this.#rate / 4) this.#nextIndex = frameStart - this.#micFill;
     let doubleTalk = false;
+    let outputIsEcho = false;
     for (let offset = 0; offset < mic.length; offset += 1) {
       this.#micBlock[this.#micFill] = mic[offset]! / 32768;
       this.#micFill += 1;
@@ -238,6 +282,9 @@ export class BuiltinEchoCanceller implements EchoCanceller {
       // learning the misaligned echo for a few blocks would undo seconds of convergence.
       const hold = onset !== null && onset <= ONSET_CHECK_BLOCKS && this.#shift.learnt;
       const result = this.#filter.process(this.#micBlock, this.#farBlock, hold);
+      const lost = this.#echoLost(result.output, result.echo, result.farActive);
+      outputIsEcho ||= lost;
+
       let shift = this.#shift.push(this.#micBlock, result.echo, result.output);
       if (shift === 0 && onset === ONSET_CHECK_BLOCKS) {
         shift = this.#shift.checkOnset();
@@ -254,23 +301,44 @@ export class BuiltinEchoCanceller implements EchoCanceller {
       // loud as they went in, which held the ERLE over a session near 15 dB however well each
       // reply was cancelled after that. The suppressor takes that echo as not removed at all.
       if (shift !== 0) this.#unsureBlocks = Math.max(this.#unsureBlocks, AFTER_MOVE_BLOCKS);
-      const unsure = (onset !== null && onset <= ONSET_CHECK_BLOCKS && this.#shift.learnt) || this.#unsureBlocks > 0;
+      const unsure = (onset !== null && onset <= ONSET_CHECK_BLOCKS && this.#shift.learnt) || this.#unsureBlocks > 0 || lost;
       if (this.#unsureBlocks > 0) this.#unsureBlocks -= 1;
       const output = this.#suppressor?.process(result.output, result.echo, !result.frozen, this.#envelope, unsure) ?? result.output;
       if (!result.frozen) {
+        const before = this.erleDb;
         this.#micPower += 0.05 * (meanSquare(this.#micBlock) - this.#micPower);
         this.#outPower += 0.05 * (meanSquare(output) - this.#outPower);
+        if (this.#shift.learnt && this.erleDb < before - ERLE_FALL_DB) this.#outPower = this.#micPower * 10 ** (-(before - ERLE_FALL_DB) / 10);
       }
       this.#append(output);
       this.#nextIndex += blockSize;
       this.#micFill = 0;
     }
     this.#doubleTalk = doubleTalk;
+    this.#outputIsEcho = outputIsEcho;
     const out = new Int16Array(mic.length);
     for (let index = 0; index < out.length; index += 1) out[index] = Math.max(-32768, Math.min(32767, Math.round(this.#output[index]! * 32768)));
     this.#output.copyWithin(0, out.length, this.#outputLength);
     this.#outputLength -= out.length;
     return out;
+  }
+
+  /**
+   * Whether a block's residual is echo the filter lost (it moved under the filter): the filter
+   * left much more of the mic than its ERLE says it does, and most of that is coherent with the
+   * far end. A user speaking over the echo leaves as much, but incoherent.
+   */
+  #echoLost(residual: Float64Array, echo: Float64Array, farActive: boolean): boolean {
+    const fraction = this.#coherence.push(residual, (age) => this.#filter.farSpectrum(age), this.#filter.strongestPartition, this.#filter.partitions);
+    // All smoothed as the coherence is: a block at a word's edge, where the mic is near silent
+    // and the estimate's tail is not, says nothing.
+    const smooth = (previous: number, value: number) => RESIDUAL_SMOOTHING * previous + (1 - RESIDUAL_SMOOTHING) * value;
+    this.#judgedMic = smooth(this.#judgedMic, meanSquare(this.#micBlock));
+    this.#judgedResidual = smooth(this.#judgedResidual, meanSquare(residual));
+    this.#judgedEcho = smooth(this.#judgedEcho, meanSquare(echo));
+    if (!farActive || !this.#shift.learnt) return false;
+    const expected = this.#judgedMic * 10 ** (-this.#filter.erleDb / 10);
+    return this.#judgedResidual > UNEXPECTED_RATIO * expected && fraction >= ECHO_ABOVE && this.#judgedMic <= VOICE_RISE * this.#judgedEcho;
   }
 
   /**
@@ -349,6 +417,9 @@ export class BuiltinEchoCanceller implements EchoCanceller {
     this.#sinceOnset = null;
     this.#sinceDoubleTalk = 0;
     this.#unsureBlocks = 0;
+    this.#judgedMic = this.#judgedResidual = this.#judgedEcho = 0;
+    this.#outputIsEcho = false;
+    this.#coherence.reset();
     this.#cutIndex = null;
     this.#filter.reset();
     this.#suppressor?.reset();

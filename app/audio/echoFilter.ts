@@ -42,6 +42,8 @@ export interface EchoFilterBlockResult {
   /** Whether the filter held its weights this block (near-end speech, or no far end). */
   frozen: boolean;
   doubleTalk: boolean;
+  /** Whether anything the speaker played within the tail could be in this block. */
+  farActive: boolean;
 }
 
 export class EchoFilter {
@@ -115,6 +117,11 @@ export class EchoFilter {
     let best = 0;
     for (let part = 1; part < this.partitions; part += 1) if (this.#partitionEnergy[part]! > this.#partitionEnergy[best]!) best = part;
     return best;
+  }
+
+  /** The far end's spectrum over the two blocks ending `age` blocks ago (read only; the next block overwrites one). */
+  farSpectrum(age: number): Float64Array {
+    return this.#farSpectra[(this.#head + age) % this.partitions]!;
   }
 
   /** The filter's own estimate of its echo reduction (mic power over output power, far end only). */
@@ -252,7 +259,7 @@ export class EchoFilter {
         if (this.#convergedErle > 6) this.#converged = true;
       }
     }
-    return { output, echo: echoEstimate, frozen, doubleTalk };
+    return { output, echo: echoEstimate, frozen, doubleTalk, farActive };
   }
 
   #detectDoubleTalk(micPeak: number, blockErleDb: number, blockMicPower: number): boolean {

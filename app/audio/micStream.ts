@@ -23,10 +23,11 @@ export const nearEndMarginDb = 10;
 
 /**
  * Whether a cancelled frame (at `levelDbfs`, from a mic frame at `micLevelDbfs`) stands clear of
- * what the canceller says it leaves of the echo, so the local detector may hear it.
+ * what the canceller says it leaves of the echo, so the local detector may hear it. A frame the
+ * canceller knows to be echo it lost never does, however loud.
  */
-export function clearOfResidual(levelDbfs: number, micLevelDbfs: number, canceller: Pick<EchoCanceller, 'erleDb'>): boolean {
-  return levelDbfs >= micLevelDbfs - canceller.erleDb + nearEndMarginDb;
+export function clearOfResidual(levelDbfs: number, micLevelDbfs: number, canceller: Pick<EchoCanceller, 'erleDb' | 'outputIsEcho'>): boolean {
+  return !canceller.outputIsEcho && levelDbfs >= micLevelDbfs - canceller.erleDb + nearEndMarginDb;
 }
 
 /** The user started speaking while Parley was audible, found on this machine before the server's VAD. */

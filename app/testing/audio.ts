@@ -121,6 +121,7 @@ export class SilencingCanceller implements EchoCanceller {
   readonly latencyMs = 0;
   readonly erleDb = 30;
   readonly doubleTalk = false;
+  readonly outputIsEcho = false;
   farEnd: Array<{ samples: number; startsAt: number }> = [];
   cuts: number[] = [];
   passNext = false;
