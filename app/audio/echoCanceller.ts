@@ -11,7 +11,7 @@
  * that rate (see `npm run bench -- echo`).
  */
 import { EchoFilter } from './echoFilter';
-import { ResidualCoherence } from './echoCoherence';
+import { COHERENCE_SMOOTHING, ResidualCoherence } from './echoCoherence';
 import { EchoSuppressor } from './echoSuppressor';
 import { HalfSpectrumFft } from './halfSpectrum';
 
@@ -84,8 +84,8 @@ const JUMPED_BELOW_DB = 30;
  * The filter lost the echo (it moved under it) when it leaves `UNEXPECTED_RATIO` times (9 dB) what
  * its ERLE says it leaves of the mic, at least `ECHO_ABOVE` of that is coherent with the far end,
  * and the mic is no louder than `VOICE_RISE` times (1.5 dB) the filter's echo estimate (a moved
- * echo is as loud as the estimate of where it was; a voice adds to it). All smoothed over a few
- * blocks (`RESIDUAL_SMOOTHING`).
+ * echo is as loud as the estimate of where it was; a voice adds to it). The levels are smoothed as
+ * the coherence is (`smoothed`).
  *
  * The coherence alone took a user's first words for echo on the loop: before its double-talk test
  * catches up, the filter adapts a block or two on the voice, and what that misadapted part leaves
@@ -97,7 +97,7 @@ const JUMPED_BELOW_DB = 30;
 const UNEXPECTED_RATIO = 8;
 const ECHO_ABOVE = 0.5;
 const VOICE_RISE = 1.4;
-const RESIDUAL_SMOOTHING = 0.7;
+const smoothed = (previous: number, value: number): number => COHERENCE_SMOOTHING * previous + (1 - COHERENCE_SMOOTHING) * value;
 /**
  * The most the ERLE estimate falls in one block, in dB (23 dB a second). A user speaking over the
  * echo is not caught by the filter's double-talk test for the first few blocks, and their voice,
@@ -328,13 +328,12 @@ export class BuiltinEchoCanceller implements EchoCanceller {
    * far end. A user speaking over the echo leaves as much, but incoherent.
    */
   #echoLost(residual: Float64Array, echo: Float64Array, farActive: boolean): boolean {
-    const fraction = this.#coherence.push(residual, (age) => this.#filter.farSpectrum(age), this.#filter.strongestPartition, this.#filter.partitions);
-    // All smoothed as the coherence is: a block at a word's edge, where the mic is near silent
-    // and the estimate's tail is not, says nothing.
-    const smooth = (previous: number, value: number) => RESIDUAL_SMOOTHING * previous + (1 - RESIDUAL_SMOOTHING) * value;
-    this.#judgedMic = smooth(this.#judgedMic, meanSquare(this.#micBlock));
-    this.#judgedResidual = smooth(this.#judgedResidual, meanSquare(residual));
-    this.#judgedEcho = smooth(this.#judgedEcho, meanSquare(echo));
+    const fraction = this.#coherence.push(residual, this.#filter);
+    // Smoothed, not per block: a block at a word's edge, where the mic is near silent and the
+    // estimate's tail is not, says nothing.
+    this.#judgedMic = smoothed(this.#judgedMic, meanSquare(this.#micBlock));
+    this.#judgedResidual = smoothed(this.#judgedResidual, meanSquare(residual));
+    this.#judgedEcho = smoothed(this.#judgedEcho, meanSquare(echo));
     if (!farActive || !this.#shift.learnt) return false;
     const expected = this.#judgedMic * 10 ** (-this.#filter.erleDb / 10);
     return this.#judgedResidual > UNEXPECTED_RATIO * expected && fraction >= ECHO_ABOVE && this.#judgedMic <= VOICE_RISE * this.#judgedEcho;

@@ -20,13 +20,25 @@
  */
 import { HalfSpectrumFft } from './halfSpectrum';
 
-/** Smoothing of each bin's spectra from block to block: about five blocks (53 ms) of memory. */
-const SMOOTHING = 0.7;
+/**
+ * Smoothing of each bin's spectra from block to block: about five blocks (53 ms) of memory. The
+ * canceller smooths the levels it weighs beside the coherence by the same.
+ */
+export const COHERENCE_SMOOTHING = 0.7;
 /** The bins judged: 280 Hz to 4.7 kHz at 24 kHz (where both the echo and a voice carry power). */
 const FIRST_BIN = 6;
 const LAST_BIN = 100;
 /** How many partitions each side of the strongest one are tried. */
 const NEIGHBOURS = 1;
+
+/** The far end as the echo filter holds it: the spectra of its partitions and where the echo sits. */
+export interface FarEndSpectra {
+  readonly partitions: number;
+  /** The partition holding the echo's direct path. */
+  readonly strongestPartition: number;
+  /** The spectrum over the two blocks ending `age` blocks ago (same size and framing as the residual's here). */
+  farSpectrum(age: number): Float64Array;
+}
 
 export class ResidualCoherence {
   readonly #n: number;
@@ -39,7 +51,6 @@ export class ResidualCoherence {
   readonly #farPower: Float64Array[];
   readonly #cross: Float64Array[];
   #centre = -1;
-  #fraction = 0;
 
   constructor(blockSize: number) {
     this.#n = blockSize;
@@ -52,25 +63,16 @@ export class ResidualCoherence {
     this.#cross = Array.from({ length: 2 * NEIGHBOURS + 1 }, () => new Float64Array(2 * bins));
   }
 
-  /** The fraction (0–1) of the residual's recent power explained by the far end. */
-  get echoFraction(): number {
-    return this.#fraction;
-  }
-
   reset(): void {
     this.#time.fill(0);
     this.#residualPower.fill(0);
     for (const array of [...this.#farPower, ...this.#cross]) array.fill(0);
     this.#centre = -1;
-    this.#fraction = 0;
   }
 
-  /**
-   * One block of the filter's output. `farSpectrum(age)` is the far end's spectrum over the two
-   * blocks ending `age` blocks ago (the filter's own, same size and framing as the residual's
-   * here); `strongest` the partition where the echo's direct path sits; `partitions` how many there are.
-   */
-  push(residual: Float64Array, farSpectrum: (age: number) => Float64Array, strongest: number, partitions: number): number {
+  /** One block of the filter's output; returns the fraction (0–1) of its recent power the far end explains. */
+  push(residual: Float64Array, far: FarEndSpectra): number {
+    const strongest = far.strongestPartition;
     const n = this.#n;
     this.#time.copyWithin(0, n);
     this.#time.set(residual, n);
@@ -80,8 +82,8 @@ export class ResidualCoherence {
       for (const array of [...this.#farPower, ...this.#cross]) array.fill(0);
       this.#centre = strongest;
     }
-    const keep = SMOOTHING;
-    const take = 1 - SMOOTHING;
+    const keep = COHERENCE_SMOOTHING;
+    const take = 1 - COHERENCE_SMOOTHING;
     const e = this.#spectrum;
     let residualTotal = 0;
     for (let bin = FIRST_BIN; bin <= LAST_BIN; bin += 1) {
@@ -93,8 +95,8 @@ export class ResidualCoherence {
     let best = 0;
     for (let offset = -NEIGHBOURS; offset <= NEIGHBOURS; offset += 1) {
       const age = strongest + offset;
-      if (age < 0 || age >= partitions) continue;
-      const x = farSpectrum(age);
+      if (age < 0 || age >= far.partitions) continue;
+      const x = far.farSpectrum(age);
       const farPower = this.#farPower[offset + NEIGHBOURS]!;
       const cross = this.#cross[offset + NEIGHBOURS]!;
       let explained = 0;
@@ -113,7 +115,6 @@ export class ResidualCoherence {
       }
       best = Math.max(best, explained);
     }
-    this.#fraction = residualTotal > 0 ? Math.min(1, best / residualTotal) : 0;
-    return this.#fraction;
+    return residualTotal > 0 ? Math.min(1, best / residualTotal) : 0;
   }
 }

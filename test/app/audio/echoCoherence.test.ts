@@ -25,7 +25,7 @@ function fractions(far: Int16Array, residual: Int16Array, strongest: number): nu
     spectra.unshift(spectrum);
     if (spectra.length > partitions) spectra.pop();
     const part = Float64Array.from(residual.subarray(start, start + block), (value) => value / 32768);
-    out.push(coherence.push(part, (age) => spectra[age] ?? fft.halfSpectrum(), strongest, partitions));
+    out.push(coherence.push(part, { partitions, strongestPartition: strongest, farSpectrum: (age) => spectra[age] ?? fft.halfSpectrum() }));
   }
   return out;
 }
