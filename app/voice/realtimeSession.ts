@@ -52,7 +52,8 @@ export class RealtimeSession extends VoiceSessionBase implements VoiceSession {
   #pendingCalls: Array<{ callId: string; name: string; arguments: string }> = [];
   #tools = new ToolCalls();
   #assistant = new Map<string, AssistantItem>();
-  #history: HistoryEntry[] = [];
+  /** By item id, in the order first heard: a later word for an item replaces it in place. */
+  #history = new Map<string, HistoryEntry>();
   /** Responses outside the conversation (voice previews), whose words are not turns. */
   #outOfBand = new Set<string>();
   /** Their audio items: played, but never in the conversation, so never truncated or remembered. */
@@ -74,7 +75,7 @@ export class RealtimeSession extends VoiceSessionBase implements VoiceSession {
       setTimer: options.setTimer ?? realTimer,
       onExpired: (silentMs) => this.#replyStalled(silentMs),
     });
-    this.#history = (options.earlier ?? []).map((entry, index) => ({ ...entry, itemId: `parley_earlier_${index + 1}` }));
+    (options.earlier ?? []).forEach((entry, index) => this.#remember({ ...entry, itemId: `parley_earlier_${index + 1}` }));
   }
 
   override async close(): Promise<void> {
@@ -85,7 +86,7 @@ export class RealtimeSession extends VoiceSessionBase implements VoiceSession {
   /** Opens the session; a conversation taken up again goes in before the first turn. */
   override async connect(): Promise<void> {
     await super.connect();
-    if (this.#history.length > 0) this.replay();
+    if (this.#history.size > 0) this.replay();
   }
 
   get settings(): VoiceSettings {
@@ -94,7 +95,7 @@ export class RealtimeSession extends VoiceSessionBase implements VoiceSession {
 
   /** The conversation as heard: user transcripts and assistant text up to where it was cut. */
   get history(): readonly HistoryEntry[] {
-    return this.#history;
+    return [...this.#history.values()];
   }
 
   /**
@@ -236,7 +237,7 @@ export class RealtimeSession extends VoiceSessionBase implements VoiceSession {
   protected replay(): number {
     // The server's echo then updates the entry instead of adding a copy, so a second recovery
     // does not send every message twice.
-    for (const entry of this.#history) {
+    for (const entry of this.#history.values()) {
       this.connection.send({
         type: 'conversation.item.create',
         item:
@@ -245,7 +246,7 @@ export class RealtimeSession extends VoiceSessionBase implements VoiceSession {
             : { id: entry.itemId, type: 'message', role: 'assistant', content: [{ type: 'output_text', text: entry.text }] },
       });
     }
-    return this.#history.length;
+    return this.#history.size;
   }
 
   // Responses ----------------------------------------------------------------------------------
@@ -490,9 +491,7 @@ export class RealtimeSession extends VoiceSessionBase implements VoiceSession {
   }
 
   #remember(entry: HistoryEntry): void {
-    const existing = this.#history.findIndex((candidate) => candidate.itemId === entry.itemId);
-    if (existing >= 0) this.#history[existing] = entry;
-    else this.#history.push(entry);
+    this.#history.set(entry.itemId, entry);
   }
 
 }
