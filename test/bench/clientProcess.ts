@@ -1,7 +1,8 @@
 /**
- * One chain client in a child process of its own, so its CPU time, heap and garbage collection
+ * One benchmark client in a child process of its own, so its CPU time, heap and garbage collection
  * are its own and not its neighbour's: the parent asks for a turn over IPC and gets back the CPU
- * time (`process.cpuUsage`, measured in the child around the turn alone) and the requests it took.
+ * time (`process.cpuUsage`, measured in the child around the turn alone) and the turn's count
+ * (requests for a chain client, samples played for a playback client).
  *
  * Two optional instruments, both off unless asked for: `callgrind` runs the child under valgrind's
  * callgrind (no cache simulation, V8 in its `--predictable` mode), so the parent can count the instructions the child executes
@@ -18,9 +19,19 @@ import { join } from 'node:path';
 import { writeFileSync, mkdtempSync } from 'node:fs';
 import { PerformanceObserver } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { parleyClient, sdkClient, toolsFor, type ChainClient, type ToolSet } from './responsesClients';
+import { parleyPlayer, sdkPlayer } from './playbackClients';
+import { parleyClient, sdkClient, toolsFor, type ToolSet } from './responsesClients';
 
-export type ClientKind = 'parley-websocket' | 'openai-sdk-ResponsesWS' | 'parley-http';
+/** What a child process hosts: it connects once, then runs numbered turns. */
+export interface BenchClient {
+  readonly name: string;
+  connect(): Promise<void>;
+  /** One turn; resolves with what it counts (requests, samples played). */
+  turn(number: number): Promise<number>;
+  close(): void;
+}
+
+export type ClientKind = 'parley-websocket' | 'openai-sdk-ResponsesWS' | 'parley-http' | 'parley-RealtimeSession' | 'openai-agents-realtime-OpenAIRealtimeWebSocket';
 
 export interface ClientProcess {
   name: ClientKind;
@@ -28,7 +39,7 @@ export interface ClientProcess {
   warm(): Promise<void>;
   /** Connects; resolves with the CPU time connecting took. */
   connect(): Promise<number>;
-  turn(number: number): Promise<{ cpuUs: number; systemUs: number; gcUs: number; requests: number }>;
+  turn(number: number): Promise<TurnCost>;
   /** Starts the inspector's sampler in the child, or stops it and writes the profile to `path`. */
   profile(action: 'start' | 'stop', path?: string): Promise<void>;
   /** With `callgrind` only: zero the child's instruction count, or dump it and return the count since the last zero or dump. */
@@ -36,13 +47,24 @@ export interface ClientProcess {
   close(): Promise<void>;
 }
 
+export interface TurnCost {
+  cpuUs: number;
+  /** The part of `cpuUs` spent in the kernel. */
+  systemUs: number;
+  /** Garbage-collection pauses on the main thread. */
+  gcUs: number;
+  /** What the turn returned: requests for a chain client, samples played for a playback client. */
+  count: number;
+}
+
 type Request = { type: 'warm' } | { type: 'connect' } | { type: 'turn'; number: number } | { type: 'profile'; action: 'start' | 'stop'; path?: string };
-type Reply = { type: 'done'; cpuUs: number; systemUs: number; gcUs: number; requests: number } | { type: 'failed'; message: string };
+type Reply = ({ type: 'done' } & TurnCost) | { type: 'failed'; message: string };
 
 interface Setup {
   kind: ClientKind;
   baseUrl: string;
-  set: ToolSet;
+  /** The chain clients' tool definitions; playback clients have none. */
+  set?: ToolSet;
   warmupTurns: number;
 }
 
@@ -63,7 +85,7 @@ export function startClientProcess(setup: Setup, instruments: { callgrind?: bool
   });
   let dumps = 0;
   const ask = (request: Request) =>
-    new Promise<{ cpuUs: number; systemUs: number; gcUs: number; requests: number }>((resolve, reject) => {
+    new Promise<TurnCost>((resolve, reject) => {
       const onExit = (code: number | null): void => reject(new Error(`${setup.kind} process exited (${code})`));
       child.once('message', (reply: Reply) => {
         child.off('exit', onExit);
@@ -106,10 +128,18 @@ export function startClientProcess(setup: Setup, instruments: { callgrind?: bool
   };
 }
 
-function makeClient(kind: ClientKind, baseUrl: string, set: ToolSet): ChainClient {
-  const tools = toolsFor(set);
-  if (kind === 'openai-sdk-ResponsesWS') return sdkClient(baseUrl, tools);
-  return parleyClient(baseUrl, kind === 'parley-http' ? 'http' : 'websocket', tools);
+function makeClient({ kind, baseUrl, set = 'one' }: Setup): BenchClient {
+  switch (kind) {
+    case 'openai-sdk-ResponsesWS':
+      return sdkClient(baseUrl, toolsFor(set));
+    case 'parley-http':
+    case 'parley-websocket':
+      return parleyClient(baseUrl, kind === 'parley-http' ? 'http' : 'websocket', toolsFor(set));
+    case 'parley-RealtimeSession':
+      return parleyPlayer(baseUrl);
+    case 'openai-agents-realtime-OpenAIRealtimeWebSocket':
+      return sdkPlayer(baseUrl);
+  }
 }
 
 
@@ -117,12 +147,12 @@ async function runChild(setup: Setup): Promise<void> {
   // A throwaway chain first, so the JIT has compiled the client before anything is measured.
   const warmed = (async () => {
     if (setup.warmupTurns === 0) return;
-    const warm = makeClient(setup.kind, setup.baseUrl, setup.set);
+    const warm = makeClient(setup);
     await warm.connect();
     for (let turn = 1; turn <= setup.warmupTurns; turn += 1) await warm.turn(turn);
     warm.close();
   })();
-  const client = makeClient(setup.kind, setup.baseUrl, setup.set);
+  const client = makeClient(setup);
   // Garbage-collection pauses, summed as the runtime reports them (a pause that ends after its
   // turn's reply is counted with the next turn; the sum over many turns is what is read).
   let gcUs = 0;
@@ -146,15 +176,15 @@ async function runChild(setup: Setup): Promise<void> {
             if (request.path !== undefined) writeFileSync(request.path, JSON.stringify(profile));
             inspector.disconnect();
           }
-          process.send?.({ type: 'done', cpuUs: 0, systemUs: 0, gcUs: 0, requests: 0 });
+          process.send?.({ type: 'done', cpuUs: 0, systemUs: 0, gcUs: 0, count: 0 });
           return;
         }
         const started = process.cpuUsage();
         const gcBefore = gcUs;
-        const requests = request.type === 'turn' ? await client.turn(request.number) : request.type === 'connect' ? await client.connect().then(() => 0) : 0;
+        const count = request.type === 'turn' ? await client.turn(request.number) : request.type === 'connect' ? await client.connect().then(() => 0) : 0;
         // User and system time of all the process's threads (its garbage collector's too).
         const used = process.cpuUsage(started);
-        process.send?.({ type: 'done', cpuUs: used.user + used.system, systemUs: used.system, gcUs: Math.round(gcUs - gcBefore), requests });
+        process.send?.({ type: 'done', cpuUs: used.user + used.system, systemUs: used.system, gcUs: Math.round(gcUs - gcBefore), count });
       })
       .catch((error: unknown) => process.send?.({ type: 'failed', message: (error as Error).message }));
   });

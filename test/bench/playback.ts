@@ -1,184 +1,127 @@
 /**
- * Measured audio CPU, no PulseAudio needed. Playback: client CPU (`process.cpuUsage`) per second of
- * audio received, from sending a message until its audio is played out, for Parley's
- * `RealtimeSession` with its `PlayoutBuffer` (a speaker that discards the samples; the buffer's
- * timers fast-forwarded, see `fastForward`) beside the peer, the `@openai/agents-realtime` WebSocket transport (its audio events
- * written to the same kind of speaker), turn about, against the emulator in a child process.
+ * Measured audio CPU, no PulseAudio needed.
+ *
+ * Playback: client CPU (`process.cpuUsage`) per second of audio received, from sending a message
+ * until its audio is played out, for Parley's `RealtimeSession` with its `PlayoutBuffer` beside the
+ * peer, the `@openai/agents-realtime` WebSocket transport (playbackClients.ts). Each client runs
+ * in a child process of its own on an emulator in another (clientProcess.ts), so one client's
+ * garbage is never collected on the other's time; both are warmed with replies of their own
+ * before anything counts, then reply turn about. `instructions` runs both under valgrind's
+ * callgrind instead and counts the instructions per second of audio, a figure the machine's load
+ * does not move.
+ *
  * Microphone: the echo gate's per-frame query (`audibleLevelDbfs`, asked once per 40 ms mic
  * frame) after 1, 30 and 120 minutes of replies on a virtual clock; the peer has no echo gate.
  */
-import { OpenAIRealtimeWebSocket } from '@openai/agents-realtime';
-import { WebSocket } from 'ws';
+import type { LatencyModel } from '../../app/emulator/latency';
 import { PlayoutBuffer, type Scheduler } from '../../app/audio/playout';
-import type { MicSource, SpeakerSink } from '../../app/audio/ports';
-import { RealtimeSession } from '../../app/voice/realtimeSession';
-import { defaultVoiceSettings } from '../../app/voice/settings';
-import { startEmulatorProcess } from './emulatorProcess';
+import { startClientProcess, type ClientKind, type ClientProcess } from './clientProcess';
+import { startEmulatorProcess, type EmulatorProcess } from './emulatorProcess';
+import { CountingSink } from './playbackClients';
 
 const cpuUs = (): number => {
   const usage = process.cpuUsage();
   return usage.user + usage.system;
 };
 const round = (value: number, digits = 1): number => Math.round(value * 10 ** digits) / 10 ** digits;
+const median = (values: readonly number[]): number => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? (sorted[middle] as number) : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
+};
 
-/** A speaker that counts what it is given and plays nothing. */
-class CountingSink implements SpeakerSink {
-  readonly sampleRate = 24_000;
-  readonly latencyMs = 0;
-  samples = 0;
-  open = async (): Promise<void> => undefined;
-  write(pcm: Int16Array): void {
-    this.samples += pcm.length;
-  }
-  flush = (): void => undefined;
-  close = async (): Promise<void> => undefined;
-}
-
-const silentMic: MicSource = { sampleRate: 24_000, start: async () => undefined, stop: async () => undefined };
-/**
- * The playout's timers without the waiting: each fires on the next turn of the event loop with its
- * clock moved to when it was due, so the jitter buffer does all its real work (every chunk written,
- * every timer run) while the process's idle time in between is left out, as the peer, which has
- * no buffer, leaves it out too.
- */
-function fastForward(): Scheduler {
-  let now = 0;
-  const timers: Array<{ at: number; fire: () => void }> = [];
-  let draining = false;
-  const drain = (): void => {
-    let due: { at: number; fire: () => void } | undefined;
-    for (const timer of timers) if (due === undefined || timer.at < due.at) due = timer;
-    if (due === undefined) {
-      draining = false;
-      return;
-    }
-    timers.splice(timers.indexOf(due), 1);
-    now = Math.max(now, due.at);
-    due.fire();
-    setImmediate(drain);
-  };
-  return {
-    now: () => now,
-    after(ms, fire) {
-      const timer = { at: now + ms, fire };
-      timers.push(timer);
-      if (!draining) {
-        draining = true;
-        setImmediate(drain);
-      }
-      return () => {
-        const index = timers.indexOf(timer);
-        if (index >= 0) timers.splice(index, 1);
-      };
-    },
-  };
-}
-
-/** The emulator speaks what it says back, so a long message makes a long spoken reply. */
-const message = (round: number) => `Round ${round}: ${Array.from({ length: 12 }, (_, index) => `word${index}`).join(' ')}`;
+const kinds: readonly ClientKind[] = ['parley-RealtimeSession', 'openai-agents-realtime-OpenAIRealtimeWebSocket'];
+const zeroLatency: Partial<LatencyModel> = { rttMs: 0, uncachedInputTokenMs: 0, outputTokensPerSecond: 0, httpSetupMs: 0 };
 
 interface Player {
-  name: string;
-  connect(): Promise<void>;
-  /** Sends one message and resolves once its audio has been played (Parley) or received (peer). */
-  reply(round: number): Promise<void>;
-  sink: CountingSink;
-  close(): Promise<void>;
+  client: ClientProcess;
+  emulator: EmulatorProcess;
+  /** Per reply: what it cost (CPU µs, or instructions) and the samples it played. */
+  replies: Array<{ cost: number; samples: number }>;
 }
 
-function parleyPlayer(baseUrl: string): Player {
-  const sink = new CountingSink();
-  // A reply is over once the server has finished it and the buffer has played all of it.
-  let responseDone = false;
-  let finished: (() => void) | null = null;
-  let session: RealtimeSession | null = null;
-  const playout = new PlayoutBuffer({
-    sink,
-    scheduler: fastForward(),
-    onEvent: (event) => {
-      if (event.type !== 'playout.drained') return;
-      session?.playbackDrained();
-      if (responseDone) finished?.();
-    },
-  });
-  session = new RealtimeSession({
-    baseUrl,
-    apiKey: 'sk-bench',
-    settings: { ...defaultVoiceSettings, turnMode: 'push_to_talk' },
-    createWebSocket: (url, options) => new WebSocket(url, options),
-    mic: silentMic,
-    playout,
-    now: () => performance.now(),
-    sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
-    onEvent: (event) => {
-      if (event.type !== 'response' || event.phase !== 'done') return;
-      responseDone = true;
-      if (!playout.playing) finished?.();
-    },
-  });
-  const live = session;
-  return {
-    name: 'parley-RealtimeSession',
-    sink,
-    connect: () => live.connect(),
-    reply: (round) =>
-      new Promise<void>((resolve) => {
-        responseDone = false;
-        finished = resolve;
-        live.sendText(message(round));
-      }),
-    close: () => live.close(),
-  };
+async function players(warmupReplies: number, callgrind: boolean): Promise<Player[]> {
+  const started: Player[] = [];
+  for (const kind of kinds) {
+    const emulator = await startEmulatorProcess({ latency: zeroLatency });
+    const client = startClientProcess({ kind, baseUrl: emulator.baseUrl, warmupTurns: warmupReplies }, { callgrind });
+    started.push({ client, emulator, replies: [] });
+    await client.warm();
+    await client.connect();
+  }
+  return started;
 }
 
-function sdkPlayer(baseUrl: string): Player {
-  const sink = new CountingSink();
-  const transport = new OpenAIRealtimeWebSocket({ url: `${baseUrl.replace(/^http/, 'ws')}/realtime?model=${defaultVoiceSettings.model}` });
-  transport.on('audio', (event) => sink.write(new Int16Array(event.data)));
-  return {
-    name: 'openai-agents-realtime-OpenAIRealtimeWebSocket',
-    sink,
-    connect: () => transport.connect({ apiKey: 'sk-bench', model: defaultVoiceSettings.model }),
-    reply: (round) =>
-      new Promise<void>((resolve) => {
-        transport.once('audio_done', () => resolve());
-        transport.sendEvent({ type: 'conversation.item.create', item: { type: 'message', role: 'user', content: [{ type: 'input_text', text: message(round) }] } });
-        transport.requestResponse();
-      }),
-    close: async () => transport.close(),
-  };
+async function closeAll(started: readonly Player[]): Promise<void> {
+  for (const player of started) {
+    await player.client.close();
+    await player.emulator.close();
+  }
 }
 
-async function playback(rounds: number, print: (line: object) => void): Promise<void> {
-  const emulators = [await startEmulatorProcess({ latency: { rttMs: 0, uncachedInputTokenMs: 0, outputTokensPerSecond: 0, httpSetupMs: 0 } }), await startEmulatorProcess({ latency: { rttMs: 0, uncachedInputTokenMs: 0, outputTokensPerSecond: 0, httpSetupMs: 0 } })];
-  const players = [parleyPlayer((emulators[0] as { baseUrl: string }).baseUrl), sdkPlayer((emulators[1] as { baseUrl: string }).baseUrl)];
-  const totals = players.map(() => ({ cpuUs: 0, samples: 0 }));
+/** Reply `round` on each player, in an order that rotates so neither always goes first. */
+async function turnAbout(started: readonly Player[], round: number, measure: (player: Player) => Promise<{ cost: number; samples: number }>): Promise<void> {
+  for (let offset = 0; offset < started.length; offset += 1) {
+    const player = started[(round + offset) % started.length] as Player;
+    player.replies.push(await measure(player));
+  }
+}
+
+const perAudioSecond = (replies: Player['replies']): number => replies.reduce((total, reply) => total + reply.cost, 0) / (replies.reduce((total, reply) => total + reply.samples, 0) / 24_000);
+
+async function playback(rounds: number, warmupReplies: number, print: (line: object) => void): Promise<void> {
+  const started = await players(warmupReplies, false);
   try {
-    for (const player of players) await player.connect();
-    // One unmeasured reply each, so both are compiled before anything counts.
-    for (const player of players) await player.reply(0);
     for (let round = 1; round <= rounds; round += 1) {
-      for (let offset = 0; offset < players.length; offset += 1) {
-        const index = (round + offset) % players.length;
-        const player = players[index] as Player;
-        const samplesBefore = player.sink.samples;
-        const started = cpuUs();
-        await player.reply(round);
-        const total = totals[index] as { cpuUs: number; samples: number };
-        total.cpuUs += cpuUs() - started;
-        total.samples += player.sink.samples - samplesBefore;
-      }
+      await turnAbout(started, round, async (player) => {
+        const { cpuUs: cost, count: samples } = await player.client.turn(round);
+        return { cost, samples };
+      });
     }
   } finally {
-    for (const player of players) await player.close();
-    for (const emulator of emulators) await emulator.close();
+    await closeAll(started);
   }
-  const perSecond = totals.map((total) => total.cpuUs / (total.samples / 24_000));
-  players.forEach((player, index) => {
-    const total = totals[index] as { cpuUs: number; samples: number };
-    print({ bench: 'voice', kind: 'measured', figure: 'playback', client: player.name, rounds, audio_s: round(total.samples / 24_000, 2), cpu_ms: round(total.cpuUs / 1000), cpu_us_per_audio_second: Math.round(perSecond[index] as number) });
+  const figures = started.map((player) => ({
+    total: perAudioSecond(player.replies),
+    // A collection or a neighbour's burst moves the total; the median reply rarely.
+    median: median(player.replies.map((reply) => reply.cost / (reply.samples / 24_000))),
+  }));
+  started.forEach((player, index) => {
+    const audioS = player.replies.reduce((total, reply) => total + reply.samples, 0) / 24_000;
+    const cpuMs = player.replies.reduce((total, reply) => total + reply.cost, 0) / 1000;
+    const figure = figures[index] as { total: number; median: number };
+    print({ bench: 'voice', kind: 'measured', figure: 'playback', client: player.client.name, rounds, warmup_replies: warmupReplies, audio_s: round(audioS, 2), cpu_ms: round(cpuMs), cpu_us_per_audio_second: Math.round(figure.total), cpu_us_per_audio_second_median_reply: Math.round(figure.median) });
   });
-  print({ bench: 'voice', kind: 'measured', compare: 'playback CPU per second of audio, parley / openai-agents-realtime', ratio: round((perSecond[0] as number) / (perSecond[1] as number), 2) });
+  const [parley, peer] = figures as [{ total: number; median: number }, { total: number; median: number }];
+  print({ bench: 'voice', kind: 'measured', compare: 'playback CPU per second of audio, parley / openai-agents-realtime', ratio: round(parley.total / peer.total, 2), ratio_median_reply: round(parley.median / peer.median, 2) });
+}
+
+/** The same replies under callgrind: instructions per second of audio, each client's process, all its threads. */
+async function playbackInstructions(rounds: number, warmupReplies: number, print: (line: object) => void): Promise<void> {
+  const started = await players(warmupReplies, true);
+  try {
+    for (const player of started) await player.client.instructions?.zero();
+    for (let round = 1; round <= rounds; round += 1) {
+      await turnAbout(started, round, async (player) => {
+        const { count: samples } = await player.client.turn(round);
+        // The dump counts since the last one: this reply alone, the idle wait for the server included.
+        const cost = (await player.client.instructions?.dump()) ?? Number.NaN;
+        return { cost, samples };
+      });
+    }
+  } finally {
+    await closeAll(started);
+  }
+  const perSecond = started.map((player) => perAudioSecond(player.replies));
+  print({
+    bench: 'voice',
+    kind: 'measured',
+    metric: "playback instructions per second of audio (valgrind callgrind Ir, the client's process, all threads, node --predictable)",
+    rounds,
+    warmup_replies: warmupReplies,
+    ...Object.fromEntries(started.map((player, index) => [player.client.name, Math.round(perSecond[index] as number)])),
+    ratio: round((perSecond[0] as number) / (perSecond[1] as number), 2),
+  });
 }
 
 /** Virtual time for the echo gate figure: minutes of replies pass in milliseconds. */
@@ -245,7 +188,8 @@ function micFrames(print: (line: object) => void): void {
   });
 }
 
-export async function audioCpuBench(rounds: number, print: (line: object) => void): Promise<void> {
-  await playback(rounds, print);
+export async function audioCpuBench(options: { rounds: number; warmupReplies: number; instructions: boolean }, print: (line: object) => void): Promise<void> {
+  await playback(options.rounds, options.warmupReplies, print);
+  if (options.instructions) await playbackInstructions(options.rounds, options.warmupReplies, print);
   micFrames(print);
 }

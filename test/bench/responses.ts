@@ -77,7 +77,7 @@ async function interleavedTurn(runners: readonly Runner[], number: number): Prom
   for (let offset = 0; offset < runners.length; offset += 1) {
     const entry = runners[(number + offset) % runners.length] as Runner;
     const wallStarted = performance.now();
-    const { cpuUs: cpu, systemUs, gcUs, requests } = await entry.client.turn(number);
+    const { cpuUs: cpu, systemUs, gcUs, count: requests } = await entry.client.turn(number);
     const wallMs = performance.now() - wallStarted;
     const meters = await entry.emulator.meters();
     entry.samples.push({ cpuUs: cpu, systemUs, gcUs, wallMs, bytesUp: meters.bytesUp - entry.meters.bytesUp, bytesDown: meters.bytesDown - entry.meters.bytesDown, requests });

@@ -14,14 +14,10 @@ import { userMessage } from '../../app/protocol/responses';
 import { ResponsesSession, type TransportKind } from '../../app/responses/session';
 import { defaultSessionSettings } from '../../app/responses/settings';
 import { calculatorTool } from '../support/sessions';
+import type { BenchClient } from './clientProcess';
 
-export interface ChainClient {
-  readonly name: string;
-  connect(): Promise<void>;
-  /** One turn of the chain; resolves with the number of requests it took. */
-  turn(number: number): Promise<number>;
-  close(): void;
-}
+/** A chain client's turn resolves with the number of requests it took. */
+type ChainClient = BenchClient;
 
 export type ToolSet = 'one' | 'builtin';
 

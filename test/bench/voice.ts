@@ -2,8 +2,10 @@
  * Voice latencies through the real PulseAudio loop, on the emulator (no network latency):
  * mic chunk to `input_audio_buffer.append`, first audio delta to the speaker, barge-in to silence
  * at the ear, and how far the truncation point is from what the ear really heard.
- * `npm run bench -- voice [--runs 3] [--cpu-only]`; prints JSON lines. First, without PulseAudio,
- * the measured CPU figures beside the openai-agents-realtime transport's (playback.ts); `--cpu-only`
+ * `npm run bench -- voice [--runs 3] [--cpu-only] [--rounds 40] [--warmup-replies 10]
+ * [--instructions]`; prints JSON lines. First, without PulseAudio, the measured CPU figures beside
+ * the openai-agents-realtime transport's (playback.ts: `--rounds` replies each after
+ * `--warmup-replies` unmeasured ones, `--instructions` adds callgrind's counts); `--cpu-only`
  * stops there. With `--mode pipeline,realtime` it compares the two voice modes stage by stage
  * instead (voiceModes.ts).
  */
@@ -93,14 +95,30 @@ async function playbackAndBargeIn(pulse: Pulse): Promise<{ firstDeltaToSpeakerMs
 }
 
 export async function voiceBench(argv: readonly string[], print: (line: object) => void): Promise<void> {
-  const { values } = parseArgs({ args: [...argv], options: { runs: { type: 'string', default: '3' }, mode: { type: 'string' }, latency: { type: 'string', default: 'default' }, 'cpu-only': { type: 'boolean', default: false } }, strict: false });
+  const { values } = parseArgs({
+    args: [...argv],
+    options: {
+      runs: { type: 'string', default: '3' },
+      mode: { type: 'string' },
+      latency: { type: 'string', default: 'default' },
+      'cpu-only': { type: 'boolean', default: false },
+      rounds: { type: 'string', default: '40' },
+      'warmup-replies': { type: 'string', default: '10' },
+      instructions: { type: 'boolean', default: false },
+    },
+    strict: false,
+  });
   const runs = Number(values.runs);
   if (!Number.isInteger(runs) || runs < 1) throw new Error('--runs must be a positive whole number.');
+  const rounds = Number(values.rounds);
+  const warmupReplies = Number(values['warmup-replies']);
+  if (!Number.isInteger(rounds) || rounds < 1) throw new Error('--rounds must be a positive whole number.');
+  if (!Number.isInteger(warmupReplies) || warmupReplies < 0) throw new Error('--warmup-replies must be a whole number, zero or more.');
   const modes = typeof values.mode === 'string' ? values.mode.split(',').map((mode) => mode.trim()) : null;
   if (modes !== null && (modes.length === 0 || modes.some((mode) => mode !== 'realtime' && mode !== 'pipeline'))) throw new Error('--mode takes realtime, pipeline or both, comma-separated.');
   if (values.latency !== 'default' && values.latency !== 'none') throw new Error('--latency is "default" (the emulator\'s model) or "none".');
   if (modes === null) {
-    await audioCpuBench(Math.max(runs, 5), print);
+    await audioCpuBench({ rounds, warmupReplies, instructions: values.instructions === true }, print);
     if (values['cpu-only'] === true) return;
   }
   const pulse = await startPulse();
