@@ -83,8 +83,12 @@ export class RecordingSink implements SpeakerSink {
   flushes = 0;
   opened = false;
 
-  constructor(options: { latencyMs?: number } = {}) {
+  readonly #onFlush: () => void;
+
+  /** `onFlush` runs inside each flush: a device that takes time to drop what it holds. */
+  constructor(options: { latencyMs?: number; onFlush?: () => void } = {}) {
     this.latencyMs = options.latencyMs ?? 0;
+    this.#onFlush = options.onFlush ?? (() => undefined);
   }
 
   async open(): Promise<void> {
@@ -97,6 +101,7 @@ export class RecordingSink implements SpeakerSink {
 
   flush(): void {
     this.flushes += 1;
+    this.#onFlush();
   }
 
   async close(): Promise<void> {

@@ -71,6 +71,22 @@ describe('PlayoutBuffer', () => {
   });
 });
 
+describe('PlayoutBuffer: a device slow to flush', () => {
+  it('counts what sounded while the device was dropping its audio as heard', () => {
+    const clock = new ManualClock();
+    // PulseAudio's drop returns once the server has it: the audio plays on until then.
+    const sink = new RecordingSink({ latencyMs: 30, onFlush: () => clock.advanceSync(25) });
+    const events: PlayoutEvent[] = [];
+    const playout = new PlayoutBuffer({ sink, scheduler: clock, chunkMs: 40, onEvent: (event) => events.push(event) });
+    playout.enqueue('a', ms(2000));
+    clock.advanceSync(30 + 730);
+    expect(playout.stop()).toEqual({ itemId: 'a', playedMs: 755, generatedMs: 2000 });
+    expect(events.at(-1)).toEqual({ type: 'playout.stopped', itemId: 'a', playedMs: 755, generatedMs: 2000 });
+    clock.advanceSync(1000);
+    expect(playout.playedMs('a')).toBe(755);
+  });
+});
+
 const level = (amplitude: number, count: number) => new Int16Array(count * 24).fill(amplitude);
 
 describe('PlayoutBuffer: what is queued, sounding and heard', () => {
