@@ -96,8 +96,8 @@ describe('local speech detector', { timeout: 60_000 }, () => {
   });
 
   it('scores speech as it comes without a thread of its own burning a core', async () => {
-    // onnxruntime's default gave the session a thread that spun between frames: 0.88 s of CPU in
-    // the second of speech below, and the speaker underran on a two-core machine.
+    // onnxruntime's default gave the session a pool thread that spun between frames: 0.88 s of
+    // CPU in the second of speech below, and the speaker underran on a two-core machine.
     const spoken = await speech('Wait, stop, that is enough. I want to say something else now.');
     const before = threadTicks();
     const opened = await open();

