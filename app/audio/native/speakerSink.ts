@@ -196,7 +196,7 @@ class NativeSpeakerSink implements SpeakerSink {
     // A native write still in flight is closed only once it returns, and the device sounds on
     // until then. Writes return within a millisecond unless the sound server is starved (they
     // blocked 50-280 ms on the echo loop while the speech detector's thread pool spun both cores;
-    // in 35 barge-ins since, no flush found one in flight).
+    // in the 15 barge-ins since that logged it, no flush found one in flight).
   }
 
   async close(): Promise<void> {
