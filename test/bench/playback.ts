@@ -14,20 +14,16 @@
  * frame) after 1, 30 and 120 minutes of replies on a virtual clock; the peer has no echo gate.
  */
 import type { LatencyModel } from '../../app/emulator/latency';
-import { PlayoutBuffer, type Scheduler } from '../../app/audio/playout';
+import { PlayoutBuffer } from '../../app/audio/playout';
+import { ManualClock } from '../../app/testing';
 import { startClientProcess, type ClientKind, type ClientProcess } from './clientProcess';
 import { startEmulatorProcess, type EmulatorProcess } from './emulatorProcess';
 import { CountingSink } from './playbackClients';
+import { median, round } from './stats';
 
 const cpuUs = (): number => {
   const usage = process.cpuUsage();
   return usage.user + usage.system;
-};
-const round = (value: number, digits = 1): number => Math.round(value * 10 ** digits) / 10 ** digits;
-const median = (values: readonly number[]): number => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? (sorted[middle] as number) : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
 };
 
 const kinds: readonly ClientKind[] = ['parley-RealtimeSession', 'openai-agents-realtime-OpenAIRealtimeWebSocket'];
@@ -124,35 +120,11 @@ async function playbackInstructions(rounds: number, warmupReplies: number, print
   });
 }
 
-/** Virtual time for the echo gate figure: minutes of replies pass in milliseconds. */
-function virtualPlayout(): { playout: PlayoutBuffer; advance: (ms: number) => void } {
-  let now = 0;
-  const timers: Array<{ at: number; fire: () => void }> = [];
-  const scheduler: Scheduler = {
-    now: () => now,
-    after(ms, fire) {
-      const timer = { at: now + ms, fire };
-      timers.push(timer);
-      return () => void timers.splice(timers.indexOf(timer), 1);
-    },
-  };
-  const advance = (ms: number): void => {
-    const until = now + ms;
-    for (;;) {
-      let due: { at: number; fire: () => void } | undefined;
-      for (const timer of timers) if (timer.at <= until && (due === undefined || timer.at < due.at)) due = timer;
-      if (due === undefined) break;
-      timers.splice(timers.indexOf(due), 1);
-      now = Math.max(now, due.at);
-      due.fire();
-    }
-    now = until;
-  };
-  return { playout: new PlayoutBuffer({ sink: new CountingSink(), scheduler }), advance };
-}
-
 function micFrames(print: (line: object) => void): void {
-  const { playout, advance } = virtualPlayout();
+  // Virtual time: minutes of replies pass in milliseconds.
+  const clock = new ManualClock();
+  const playout = new PlayoutBuffer({ sink: new CountingSink(), scheduler: clock });
+  const advance = (ms: number): void => clock.advanceSync(ms);
   const reply = new Int16Array(5 * 24_000).fill(4000);
   const figures: Array<{ minutes: number; us: number }> = [];
   let elapsedMinutes = 0;

@@ -30,6 +30,7 @@ import type { LatencyModel } from '../../app/emulator/latency';
 import { startClientProcess, type ClientKind, type ClientProcess } from './clientProcess';
 import { startEmulatorProcess, type EmulatorProcess, type WireMeters } from './emulatorProcess';
 import { toolsFor, type ToolSet } from './responsesClients';
+import { median, round } from './stats';
 
 interface TurnSample {
   cpuUs: number;
@@ -51,14 +52,8 @@ interface Runner {
   meters: WireMeters;
 }
 
-const round = (value: number, digits = 1): number => Math.round(value * 10 ** digits) / 10 ** digits;
 const mean = (values: readonly number[]): number => (values.length === 0 ? Number.NaN : values.reduce((total, value) => total + value, 0) / values.length);
 const ratio = (a: number, b: number): number => round(a / b, 2);
-const median = (values: readonly number[]): number => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = sorted.length >> 1;
-  return sorted.length === 0 ? Number.NaN : sorted.length % 2 === 1 ? (sorted[middle] as number) : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
-};
 
 /** A client in its own process on an emulator in its own process: its CPU and its bytes are its own. */
 async function runner(kind: ClientKind, set: ToolSet, latency: Partial<LatencyModel>, warmupTurns: number, callgrind = false): Promise<Runner> {

@@ -35,8 +35,7 @@ export interface OrtRuntime {
 }
 
 interface OrtSessionOptions {
-  intraOpNumThreads?: number;
-  interOpNumThreads?: number;
+  /** Session config entries, nested by their dotted names. */
   extra?: Record<string, unknown>;
 }
 
