@@ -282,7 +282,8 @@ export class BuiltinEchoCanceller implements EchoCanceller {
       // learning the misaligned echo for a few blocks would undo seconds of convergence.
       const hold = onset !== null && onset <= ONSET_CHECK_BLOCKS && this.#shift.learnt;
       const result = this.#filter.process(this.#micBlock, this.#farBlock, hold);
-      const lost = this.#echoLost(result.output, result.echo, result.farActive);
+      const micPower = meanSquare(this.#micBlock);
+      const lost = this.#echoLost(micPower, result.output, result.echo, result.farActive);
       outputIsEcho ||= lost;
       let shift = this.#shift.push(this.#micBlock, result.echo, result.output);
       if (shift === 0 && onset === ONSET_CHECK_BLOCKS) {
@@ -305,7 +306,7 @@ export class BuiltinEchoCanceller implements EchoCanceller {
       const output = this.#suppressor?.process(result.output, result.echo, !result.frozen, this.#envelope, unsure) ?? result.output;
       if (!result.frozen) {
         const before = this.erleDb;
-        this.#micPower += 0.05 * (meanSquare(this.#micBlock) - this.#micPower);
+        this.#micPower += 0.05 * (micPower - this.#micPower);
         this.#outPower += 0.05 * (meanSquare(output) - this.#outPower);
         if (this.#shift.learnt && this.erleDb < before - ERLE_FALL_DB) this.#outPower = this.#micPower * 10 ** (-(before - ERLE_FALL_DB) / 10);
       }
@@ -327,11 +328,11 @@ export class BuiltinEchoCanceller implements EchoCanceller {
    * left much more of the mic than its ERLE says it does, and most of that is coherent with the
    * far end. A user speaking over the echo leaves as much, but incoherent.
    */
-  #echoLost(residual: Float64Array, echo: Float64Array, farActive: boolean): boolean {
+  #echoLost(micPower: number, residual: Float64Array, echo: Float64Array, farActive: boolean): boolean {
     const fraction = this.#coherence.push(residual, this.#filter);
     // Smoothed, not per block: a block at a word's edge, where the mic is near silent and the
     // estimate's tail is not, says nothing.
-    this.#judgedMic = smoothed(this.#judgedMic, meanSquare(this.#micBlock));
+    this.#judgedMic = smoothed(this.#judgedMic, micPower);
     this.#judgedResidual = smoothed(this.#judgedResidual, meanSquare(residual));
     this.#judgedEcho = smoothed(this.#judgedEcho, meanSquare(echo));
     if (!farActive || !this.#shift.learnt) return false;
