@@ -21,6 +21,8 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 export const rate = 24_000;
+/** The null sinks' own rate (the echo path runs at it). */
+const sinkRate = 48_000;
 export const repoRoot = join(import.meta.dirname, '..', '..');
 /** Recordings of test runs, for a person to listen to (gitignored). */
 export const audioResultsDir = join(repoRoot, 'test-results', 'audio');
@@ -97,9 +99,9 @@ export interface Pulse {
   /**
    * A realistic echo path from the ear to the mouth (a laptop's speaker heard by its own mic):
    * sox delays, attenuates, adds a little reverb and optionally a mild nonlinearity. Null removes
-   * it. The path's real delay is its `delayMs` plus the pipe's own (about 110 ms: pacat's 100 ms
+   * it. The path's real delay is its `delayMs` plus the pipe's own (about 95 ms: pacat's 100 ms
    * playback buffer keeps a loaded machine from underrunning, and every underrun would add to
-   * the delay for good), and it still creeps up by tens of ms over a minute: measure it.
+   * the delay for good). It runs at the sinks' own rate, and holds its delay to the sample.
    */
   setEchoPath(path: EchoPath | null): Promise<void>;
   close(): Promise<void>;
@@ -199,9 +201,9 @@ async function launch(): Promise<Pulse> {
       '-L',
       'module-native-protocol-unix',
       '-L',
-      'module-null-sink sink_name=mouth rate=48000 sink_properties=device.description=Mouth',
+      `module-null-sink sink_name=mouth rate=${sinkRate} sink_properties=device.description=Mouth`,
       '-L',
-      'module-null-sink sink_name=ear rate=48000 sink_properties=device.description=Ear',
+      `module-null-sink sink_name=ear rate=${sinkRate} sink_properties=device.description=Ear`,
     ],
     { env: daemonEnv, encoding: 'utf8', timeout: 15_000 },
   );
@@ -260,11 +262,16 @@ async function launch(): Promise<Pulse> {
     async setEchoPath(path) {
       await stopEchoPath();
       if (path === null) return;
-      const raw = ['-t', 'raw', '-r', String(rate), '-e', 'signed', '-b', '16', '-c', '1'];
+      // At the sinks' rate: at 24 kHz the server resamples both ends of the pipe, and its delay
+      // crept by 6 ms over 40 s (150 ppm; 27 ms over a minute on a busier run) while Parley's own
+      // speaker and mic streams held theirs to 0.1 ms. No laptop's acoustic path moves like
+      // that, and an adaptive filter cannot converge on one that does: 0.5 ms is a half turn of
+      // phase at 1 kHz. At 48 kHz the same pipe held 174.38 ms for the whole 40 s.
+      const raw = ['-t', 'raw', '-r', String(sinkRate), '-e', 'signed', '-b', '16', '-c', '1'];
       const script = [
-        `${realtimeLine('pacat')} --record --raw --device=ear.monitor --format=s16le --rate=${rate} --channels=1 --latency-msec=20 --stream-name=echo-path-in`,
-        `${realtimeLine('sox')} -q --buffer 512 ${raw.join(' ')} - ${raw.join(' ')} - ${echoPathEffects(path).join(' ')}`,
-        `${realtimeLine('pacat')} --playback --raw --device=mouth --format=s16le --rate=${rate} --channels=1 --latency-msec=100 --stream-name=echo-path-out`,
+        `${realtimeLine('pacat')} --record --raw --device=ear.monitor --format=s16le --rate=${sinkRate} --channels=1 --latency-msec=20 --stream-name=echo-path-in`,
+        `${realtimeLine('sox')} -q --buffer 1024 ${raw.join(' ')} - ${raw.join(' ')} - ${echoPathEffects(path).join(' ')}`,
+        `${realtimeLine('pacat')} --playback --raw --device=mouth --format=s16le --rate=${sinkRate} --channels=1 --latency-msec=100 --stream-name=echo-path-out`,
       ].join(' | ');
       // Its own process group, so the whole pipe stops together.
       const child = spawn('sh', ['-c', script], { env, stdio: 'ignore', detached: true });
