@@ -65,6 +65,10 @@ export async function openSystemEchoCanceller(options: SystemEchoCancelOptions):
     'load-module',
     'module-echo-cancel',
     `aec_method=${options.method ?? 'webrtc'}`,
+    // PulseAudio's webrtc canceller turns analog gain control on by default (DEFAULT_ANALOG_GAIN_CONTROL
+    // in src/modules/echo-cancel/webrtc.cc): it moves the mic's own volume, for every program,
+    // and on the loop it raised the output 10.8 dB over its input, which no echo figure survives.
+    ...((options.method ?? 'webrtc') === 'webrtc' ? ['aec_args="analog_gain_control=0 digital_gain_control=0"'] : []),
     `source_name=${sourceName}`,
     `sink_name=${sinkName}`,
     ...(options.sourceMaster === undefined ? [] : [`source_master=${options.sourceMaster}`]),
