@@ -14,8 +14,9 @@
  * scored every 40 ms, as a user talking over Parley is, that cost 0.9 s of CPU per second of audio
  * on two cores, and the spinning starved the speaker's writes until the sound server underran.
  * The pool is kept but told not to spin: 51 ms a second (measured). One thread without a pool
- * cost 36 ms, but the echo loop test then heard the user in time in 1 of 8 runs, against 4 of 6
- * with the pool. VideoSDK's Silero plugin turns spinning off the same way
+ * cost 36 ms; it was set aside when the echo loop test heard the user in time in 1 of 8 runs with
+ * it against 4 of 6 with the pool, on a test loop whose echo path was later found to drift (the
+ * README's echo section), so that comparison says little. VideoSDK's Silero plugin turns spinning off the same way
  * (`session.intra_op.allow_spinning` set to "0" in videosdk.plugins.silero's model loader).
  */
 import { levelDbfs } from '../pcm';
