@@ -67,7 +67,9 @@ describe('talking over Parley through laptop speakers', { timeout: 90_000 }, () 
     await saveFigures('echo-loop', { audioEndMs: cut.audioEndMs, lastHeardMs, firstUnheardMs, truncateErrorMs, onsetToSilenceMs: Math.round(silentAt - onsetAt), detectedAfterOnsetMs: Math.round(cut.speechAt - onsetAt) });
     expect(cut.audioEndMs).toBeGreaterThan(1500);
     expect(truncateErrorMs).toBeLessThanOrEqual(40);
-    expect(silentAt - onsetAt).toBeLessThan(600);
+    // 165-232 ms in 13 runs on 7 December (the bench's goal is a median of 250 ms over 20 tries);
+    // a user heard only at their next word is silent 700 ms or more after they began.
+    expect(silentAt - onsetAt).toBeLessThan(350);
   });
 });
 
