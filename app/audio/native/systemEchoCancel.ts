@@ -68,7 +68,10 @@ export async function openSystemEchoCanceller(options: SystemEchoCancelOptions):
     // PulseAudio's webrtc canceller turns analog gain control on by default (DEFAULT_ANALOG_GAIN_CONTROL
     // in src/modules/echo-cancel/webrtc.cc): it moves the mic's own volume, for every program,
     // and on the loop it raised the output 10.8 dB over its input, which no echo figure survives.
-    ...((options.method ?? 'webrtc') === 'webrtc' ? ['aec_args="analog_gain_control=0 digital_gain_control=0"'] : []),
+    // Its extended filter covers echoes that come later than the devices' latencies say (a
+    // Bluetooth speaker's buffering, the loop's pipe): on the loop it took the canceller from
+    // 1.5 to 12 dB and from 11 self-interruptions in 20 replies to 2.
+    ...((options.method ?? 'webrtc') === 'webrtc' ? ['aec_args="analog_gain_control=0 digital_gain_control=0 extended_filter=1"'] : []),
     `source_name=${sourceName}`,
     `sink_name=${sinkName}`,
     ...(options.sourceMaster === undefined ? [] : [`source_master=${options.sourceMaster}`]),
