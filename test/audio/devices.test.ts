@@ -82,7 +82,7 @@ describe('AudioDevices without pactl: ALSA hints', () => {
 });
 
 describe('parsers and ids', () => {
-  it('reads pactl list blocks, monitors and latency', () => {
+  it('reads pactl list blocks, monitors, latency and the device a filter sink plays into', () => {
     const text = [
       'Sink #3',
       '\tState: RUNNING',
@@ -91,6 +91,13 @@ describe('parsers and ids', () => {
       '\tLatency: 21875 usec, configured 25000 usec',
       '\tProperties:',
       '\t\tdevice.description = "Built-in Audio Analog Stereo"',
+      '',
+      'Sink #7',
+      '\tName: parley_echo_cancel_sink',
+      '\tDescription: Echo-Cancel Sink',
+      '\tLatency: 1441 usec, configured 125000 usec',
+      '\tProperties:',
+      '\t\tdevice.master_device = "alsa_output.pci-0000_00_1f.3.analog-stereo"',
       '',
       'Source #4',
       '\tName: alsa_output.pci-0000_00_1f.3.analog-stereo.monitor',
@@ -103,9 +110,10 @@ describe('parsers and ids', () => {
       '\tMonitor of Sink: n/a',
     ].join('\n');
     expect(parsePactlList(text)).toEqual([
-      { name: 'alsa_output.pci-0000_00_1f.3.analog-stereo', description: 'Built-in Audio Analog Stereo', monitorOf: null, latencyMs: 21.875, configuredLatencyMs: 25 },
-      { name: 'alsa_output.pci-0000_00_1f.3.analog-stereo.monitor', description: 'Monitor of Built-in Audio Analog Stereo', monitorOf: 'alsa_output.pci-0000_00_1f.3.analog-stereo', latencyMs: null, configuredLatencyMs: null },
-      { name: 'alsa_input.pci-0000_00_1f.3.analog-stereo', description: 'Built-in Audio Analog Stereo', monitorOf: null, latencyMs: null, configuredLatencyMs: null },
+      { name: 'alsa_output.pci-0000_00_1f.3.analog-stereo', description: 'Built-in Audio Analog Stereo', monitorOf: null, latencyMs: 21.875, configuredLatencyMs: 25, masterDevice: null },
+      { name: 'parley_echo_cancel_sink', description: 'Echo-Cancel Sink', monitorOf: null, latencyMs: 1.441, configuredLatencyMs: 125, masterDevice: 'alsa_output.pci-0000_00_1f.3.analog-stereo' },
+      { name: 'alsa_output.pci-0000_00_1f.3.analog-stereo.monitor', description: 'Monitor of Built-in Audio Analog Stereo', monitorOf: 'alsa_output.pci-0000_00_1f.3.analog-stereo', latencyMs: null, configuredLatencyMs: null, masterDevice: null },
+      { name: 'alsa_input.pci-0000_00_1f.3.analog-stereo', description: 'Built-in Audio Analog Stereo', monitorOf: null, latencyMs: null, configuredLatencyMs: null, masterDevice: null },
     ]);
     expect(parsePactlInfo('Server Name: pulseaudio\nDefault Sink: ear\nDefault Source: mouth.monitor\n')).toEqual({ defaultSink: 'ear', defaultSource: 'mouth.monitor' });
   });

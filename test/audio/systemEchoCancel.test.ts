@@ -6,8 +6,12 @@
 import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Spawn } from '../../app/audio/native/processes';
+import { createRequire } from 'node:module';
+import { createSpeakerSink, type SpeakerClass } from '../../app/audio/native/speakerSink';
 import { openSystemEchoDevices } from '../../app/audio/native/systemEchoCancel';
-import { startPulse, type Pulse } from '../support/pulse';
+import { rate, sineTone, soundSpans, startPulse, type Pulse } from '../support/pulse';
+
+const require = createRequire(import.meta.url);
 
 let pulse: Pulse;
 
@@ -41,6 +45,29 @@ describe('the system echo canceller', () => {
     await opened.close();
     expect(await names('sources')).not.toContain('parley_echo_cancel_source');
     expect(await pulse.pactl('list', 'short', 'modules')).not.toContain('module-echo-cancel');
+  });
+
+  it("a speaker on its sink sounds when the sink's latency says, so a barge-in truncates at what was heard", async () => {
+    const opened = await openSystemEchoDevices({ spawn: spawn as unknown as Spawn, env: pulse.env }, { input: 'pulse:mouth.monitor', output: 'pulse:ear' });
+    if ('unavailable' in opened) throw new Error(`module-echo-cancel did not load: ${opened.unavailable}`);
+    const ear = pulse.record('ear.monitor');
+    const sink = createSpeakerSink({ loadSpeaker: () => require('speaker') as SpeakerClass, spawn, device: opened.output ?? undefined });
+    try {
+      await ear.started();
+      await sink.open();
+      const writtenAt = performance.now();
+      sink.write(sineTone(300, 440));
+      await ear.waitFor((samples) => soundSpans(samples, { thresholdDbfs: -40, windowMs: 2 }).length > 0, 5000, 'the tone');
+      const samples = await ear.stop();
+      const firstSoundMs = ear.timeOf(Math.round(((soundSpans(samples, { thresholdDbfs: -40, windowMs: 2 })[0]?.startMs ?? 0) * rate) / 1000)) - writtenAt;
+      // The canceller's sink reports the latency its stream asked for (125 ms), while it passes
+      // a write straight on: that figure made every truncation 125 ms short. The recording's clock
+      // is good to about one 10 ms fragment.
+      expect(Math.abs(firstSoundMs - sink.latencyMs)).toBeLessThanOrEqual(30);
+    } finally {
+      await sink.close();
+      await opened.close();
+    }
   });
 
   it('refuses an ALSA device in words, loading nothing', async () => {

@@ -72,6 +72,8 @@ export interface PulseEntry {
   /** The device's latency as the server reports it ("Latency: X usec, configured Y usec"), in ms. */
   latencyMs: number | null;
   configuredLatencyMs: number | null;
+  /** For a filter sink (an echo canceller, an equaliser): the device it plays into (`device.master_device`). */
+  masterDevice: string | null;
 }
 
 /** Parses `LC_ALL=C pactl list sinks|sources`: one block per device, top-level fields one tab in. */
@@ -80,10 +82,12 @@ export function parsePactlList(text: string): PulseEntry[] {
   let current: PulseEntry | null = null;
   for (const line of text.split('\n')) {
     if (/^(Sink|Source) #\d+/.test(line)) {
-      current = { name: '', description: '', monitorOf: null, latencyMs: null, configuredLatencyMs: null };
+      current = { name: '', description: '', monitorOf: null, latencyMs: null, configuredLatencyMs: null, masterDevice: null };
       entries.push(current);
       continue;
     }
+    const master = /^\t\tdevice\.master_device = "(.*)"$/.exec(line);
+    if (current !== null && master !== null) current.masterDevice = master[1] as string;
     const field = /^\t([A-Za-z ]+): (.*)$/.exec(line);
     if (current === null || field === null) continue;
     const [, key, value] = field as unknown as [string, string, string];

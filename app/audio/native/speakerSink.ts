@@ -16,7 +16,7 @@
 import type { Problem } from '../../contract';
 import { msToSamples, pcm16ToBytes, realtimePcmRate } from '../pcm';
 import type { SpeakerSink } from '../ports';
-import { parseDeviceId, parsePactlInfo, parsePactlList } from './devices';
+import { parseDeviceId, parsePactlInfo, parsePactlList, type PulseEntry } from './devices';
 import { AudioDeviceError, audioProblem, packageOf } from './problems';
 import { failureLine, runCommand, type Env, type Spawn } from './processes';
 
@@ -84,6 +84,19 @@ const fallbackLatencyMs = 20;
  * latency. Measured first sound on a null sink configured at 2.5 ms: -2 to +6 ms after the write.
  */
 const pulsePathMs = 2;
+
+/**
+ * How long a device holds a write before it sounds. A filter sink passes what it is given straight
+ * on to the device it plays into: its configured latency is what its own stream asked for (queued
+ * audio, which PlayoutBuffer already counts), not a buffer in the way. PulseAudio's echo
+ * canceller's sink said 125 ms, and the sound reached the ear 0-1 ms after the write (measured),
+ * so every truncation in the system canceller's mode came 125 ms short of what was heard.
+ */
+function deviceLatencyMs(sink: PulseEntry, entries: readonly PulseEntry[], depth = 0): number {
+  const master = sink.masterDevice === null ? undefined : entries.find((entry) => entry.name === sink.masterDevice);
+  if (master === undefined || depth > 4) return Math.max(sink.configuredLatencyMs ?? 0, sink.latencyMs ?? 0);
+  return (sink.latencyMs ?? 0) + deviceLatencyMs(master, entries, depth + 1);
+}
 const probeTimeoutMs = 5000;
 
 /** How to get a C/C++ tool chain and the audio headers `speaker` compiles against, per platform. */
@@ -415,9 +428,9 @@ class NativeSpeakerSink implements SpeakerSink {
     ]);
     if (info.status !== 'exited' || info.code !== 0 || sinks.status !== 'exited' || sinks.code !== 0) return fallbackLatencyMs;
     const name = ref.kind === 'pulse' ? ref.name : parsePactlInfo(info.stdout).defaultSink;
-    const sink = parsePactlList(sinks.stdout).find((entry) => entry.name === name);
-    const sinkMs = Math.max(sink?.configuredLatencyMs ?? 0, sink?.latencyMs ?? 0);
-    return sink === undefined ? fallbackLatencyMs : Math.ceil(sinkMs + pulsePathMs);
+    const entries = parsePactlList(sinks.stdout);
+    const sink = entries.find((entry) => entry.name === name);
+    return sink === undefined ? fallbackLatencyMs : Math.ceil(deviceLatencyMs(sink, entries) + pulsePathMs);
   }
 
   #deviceProblem(detail: string): Problem {
