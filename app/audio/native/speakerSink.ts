@@ -90,7 +90,7 @@ const pulsePathMs = 2;
  * on to the device it plays into: its configured latency is what its own stream asked for (queued
  * audio, which PlayoutBuffer already counts), not a buffer in the way. PulseAudio's echo
  * canceller's sink said 125 ms, and the sound reached the ear 0-1 ms after the write (measured),
- * so every truncation in the system canceller's mode came 125 ms short of what was heard.
+ * so every truncation in the system canceller's mode came 106-143 ms short of what was heard.
  */
 function deviceLatencyMs(sink: PulseEntry, entries: readonly PulseEntry[], depth = 0): number {
   const master = sink.masterDevice === null ? undefined : entries.find((entry) => entry.name === sink.masterDevice);
